@@ -1,0 +1,239 @@
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { issuers } from '../db/schema.ts';
+import { assembleSigned, buildTbsCertificate, parseCertificate, randomSerial } from '../pki/certificate.ts';
+import { children, readTlv } from '../pki/der.ts';
+import * as x509ext from '../pki/extensions.ts';
+import { decodeName, encodeName, formatName, type EncodedAttribute } from '../pki/name.ts';
+import { attributeOid } from '../pki/oids.ts';
+import type { KeySpec } from '../issuance/request.ts';
+import { hashHex, issuerUrls, type Issuer, type IssuerOptions } from './issuer.ts';
+import { generateKey } from './keys.ts';
+import { seal, unseal } from './seal.ts';
+import { SoftwareSigner, type Signer } from './signer.ts';
+
+/** The sealed-blob purpose string binds each sealed key to its issuer id. */
+const keyPurpose = (id: string) => `issuer-key:${id}`;
+
+export interface CreateIssuerInput {
+  id: string;
+  name: string;
+  /** Subject as attributes in DER order; default `CN=<name>`. */
+  subject?: EncodedAttribute[];
+  key: KeySpec;
+  /** Parent issuer id; none = self-signed root. */
+  parentId?: string;
+  validityDays: number;
+  pathLength?: number;
+  isDefault?: boolean;
+  options?: IssuerOptions;
+}
+
+/**
+ * Every issuer this deployment holds, with unsealed signers, cached in memory. Issuers are rows
+ * in the database; another instance may add one, so a miss reloads.
+ */
+export class IssuerRegistry {
+  private byId = new Map<string, Issuer>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly kek: Buffer,
+    private readonly publicUrl: string,
+  ) {}
+
+  async load(): Promise<void> {
+    const rows = await this.db.select().from(issuers);
+    const next = new Map<string, Issuer>();
+    // Parents first, so chains can be built.
+    const pending = [...rows];
+    while (pending.length) {
+      const before = pending.length;
+      for (let i = 0; i < pending.length; i++) {
+        const r = pending[i];
+        if (r.parentId && r.parentId !== r.id && !next.has(r.parentId)) continue;
+        const signer = r.privateKeySealed
+          ? SoftwareSigner.fromPkcs8(unseal(this.kek, r.privateKeySealed, keyPurpose(r.id)))
+          : undefined;
+        if (!signer) throw new Error(`issuer ${r.id}: no key (HSM keys need the PKCS#11 signer)`);
+        const parent = r.parentId && r.parentId !== r.id ? next.get(r.parentId) : undefined;
+        next.set(r.id, this.toIssuer(r, signer, parent));
+        pending.splice(i--, 1);
+      }
+      if (pending.length === before) throw new Error(`issuers with missing parents: ${pending.map((p) => p.id).join(', ')}`);
+    }
+    this.byId = next;
+  }
+
+  private toIssuer(r: typeof issuers.$inferSelect, signer: Signer, parent?: Issuer): Issuer {
+    const certDer = Buffer.from(r.certDer);
+    const parsed = parseCertificate(certDer);
+    const keyBits = subjectPublicKeyBits(parsed.spki);
+    return {
+      id: r.id,
+      name: r.name,
+      parentId: r.parentId,
+      certDer,
+      subjectDer: Buffer.from(parsed.subject),
+      subject: r.subject,
+      spki: Buffer.from(parsed.spki),
+      keyId: parsed.ski ?? x509ext.keyIdentifier(parsed.spki),
+      notBefore: r.notBefore,
+      notAfter: r.notAfter,
+      status: r.status === 'retired' ? 'retired' : 'active',
+      isDefault: r.isDefault,
+      isRoot: !parent,
+      signer,
+      chain: [certDer, ...(parent?.chain ?? [])],
+      options: (r.options ?? {}) as IssuerOptions,
+      hashes: {
+        nameSha1: hashHex('sha1', parsed.subject),
+        keySha1: hashHex('sha1', keyBits),
+        nameSha256: hashHex('sha256', parsed.subject),
+        keySha256: hashHex('sha256', keyBits),
+      },
+    };
+  }
+
+  list(): Issuer[] {
+    return [...this.byId.values()];
+  }
+
+  /** The issuer with this id; reloads once on a miss (another instance may have created it). */
+  async get(id: string): Promise<Issuer | undefined> {
+    const hit = this.byId.get(id);
+    if (hit) return hit;
+    await this.load();
+    return this.byId.get(id);
+  }
+
+  peek(id: string): Issuer | undefined {
+    return this.byId.get(id);
+  }
+
+  defaultIssuer(): Issuer | undefined {
+    return this.list().find((i) => i.isDefault && i.status === 'active');
+  }
+
+  /** Creates a root (no parent) or a subordinate CA signed by `parentId`, stores it sealed, returns it. */
+  async create(input: CreateIssuerInput): Promise<Issuer> {
+    const { privateKey } = await generateKey(input.key);
+    return this.createWithKey(input, privateKey);
+  }
+
+  async createWithKey(input: CreateIssuerInput, privateKey: KeyObject): Promise<Issuer> {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(input.id)) throw new Error('issuer ids are 1-63 of a-z 0-9 -');
+    const signer = new SoftwareSigner(privateKey);
+    const spki = signer.publicKey.export({ format: 'der', type: 'spki' });
+    const subjectAttrs = input.subject ?? [{ oid: attributeOid('CN')!, value: input.name, encoding: 'utf8' as const }];
+    const subjectDer = encodeName(subjectAttrs);
+    const parent = input.parentId ? await this.get(input.parentId) : undefined;
+    if (input.parentId && !parent) throw new Error(`parent issuer ${input.parentId} not found`);
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    let notAfter = new Date(now.getTime() + input.validityDays * 86400_000);
+    if (parent && notAfter > parent.notAfter) notAfter = parent.notAfter;
+    const keyId = x509ext.keyIdentifier(spki);
+    const exts = [
+      x509ext.basicConstraints(true, input.pathLength),
+      x509ext.keyUsage(['digitalSignature', 'keyCertSign', 'cRLSign']),
+      x509ext.subjectKeyIdentifier(keyId),
+    ];
+    if (parent) {
+      const urls = issuerUrls(this.publicUrl, parent.id);
+      exts.push(
+        x509ext.authorityKeyIdentifier(parent.keyId),
+        x509ext.crlDistributionPoints([urls.crl]),
+        x509ext.authorityInfoAccess({ caIssuers: [urls.caIssuers], ocsp: [urls.ocsp] }),
+      );
+    }
+    const issuerSigner = parent?.signer ?? signer;
+    const tbs = buildTbsCertificate({
+      serial: randomSerial(),
+      signatureAlgorithm: issuerSigner.algorithmIdentifier,
+      issuer: parent?.subjectDer ?? subjectDer,
+      notBefore: now,
+      notAfter,
+      subject: subjectDer,
+      spki,
+      extensions: exts,
+    });
+    const certDer = assembleSigned(tbs, issuerSigner.algorithmIdentifier, await issuerSigner.sign(tbs));
+    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+    const row = {
+      id: input.id,
+      name: input.name,
+      parentId: parent?.id ?? null,
+      certDer,
+      subject: formatName(decodeName(subjectDer)),
+      keyAlgorithm: signer.keyAlgorithm,
+      privateKeySealed: seal(this.kek, pkcs8, keyPurpose(input.id)),
+      keyRef: null,
+      notBefore: now,
+      notAfter,
+      status: 'active',
+      isDefault: input.isDefault ?? false,
+      options: input.options ?? {},
+    };
+    await this.db.transaction(async (tx) => {
+      if (row.isDefault) await tx.update(issuers).set({ isDefault: false }).where(eq(issuers.isDefault, true));
+      await tx.insert(issuers).values(row);
+    });
+    await this.load();
+    return this.byId.get(input.id)!;
+  }
+
+  /** Imports an existing CA: its certificate and PKCS#8 key (checked to match), sealed like generated ones. */
+  async importIssuer(input: { id: string; name?: string; certDer: Buffer; privateKey: KeyObject; parentId?: string; isDefault?: boolean }): Promise<Issuer> {
+    const parsed = parseCertificate(input.certDer);
+    if (!parsed.isCa) throw new Error('the certificate is not a CA certificate (basicConstraints cA is false)');
+    const signer = new SoftwareSigner(input.privateKey);
+    const spki = signer.publicKey.export({ format: 'der', type: 'spki' });
+    if (!Buffer.from(parsed.spki).equals(spki)) throw new Error('the private key does not match the certificate');
+    const subject = formatName(decodeName(parsed.subject));
+    await this.db.insert(issuers).values({
+      id: input.id,
+      name: input.name ?? subject,
+      parentId: input.parentId ?? null,
+      certDer: input.certDer,
+      subject,
+      keyAlgorithm: signer.keyAlgorithm,
+      privateKeySealed: seal(this.kek, input.privateKey.export({ format: 'der', type: 'pkcs8' }), keyPurpose(input.id)),
+      notBefore: parsed.notBefore,
+      notAfter: parsed.notAfter,
+      isDefault: input.isDefault ?? false,
+    });
+    await this.load();
+    return this.byId.get(input.id)!;
+  }
+
+  async updateOptions(id: string, options: IssuerOptions): Promise<void> {
+    await this.db.update(issuers).set({ options }).where(eq(issuers.id, id));
+    await this.load();
+  }
+
+  async setDefault(id: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.update(issuers).set({ isDefault: false }).where(eq(issuers.isDefault, true));
+      await tx.update(issuers).set({ isDefault: true }).where(eq(issuers.id, id));
+    });
+    await this.load();
+  }
+
+  async count(): Promise<number> {
+    const r = await this.db.select({ n: sql<number>`count(*)::int` }).from(issuers);
+    return r[0]?.n ?? 0;
+  }
+}
+
+/** The subjectPublicKey BIT STRING contents (without the unused-bits octet): what OCSP's issuerKeyHash hashes. */
+export function subjectPublicKeyBits(spki: Uint8Array): Buffer {
+  const outer = readTlv(spki, 0);
+  const parts = [...children(spki, outer.start, outer.end)];
+  const bits = parts[1];
+  return Buffer.from(spki.subarray(bits.start + 1, bits.end));
+}
+
+export function randomSuffix(): string {
+  return randomBytes(4).toString('hex');
+}

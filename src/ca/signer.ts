@@ -1,0 +1,57 @@
+import { createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { signatureAlgorithmFor } from '../pki/certificate.ts';
+
+/**
+ * What signs for an issuer. Software keys live in memory only after unsealing; a PKCS#11
+ * signer implements the same interface with the key in the HSM.
+ */
+export interface Signer {
+  /** DER AlgorithmIdentifier of the signatures this signer makes. */
+  readonly algorithmIdentifier: Buffer;
+  readonly publicKey: KeyObject;
+  /** Human-readable key type, e.g. `EC P-256`, `RSA 2048`. */
+  readonly keyAlgorithm: string;
+  sign(data: Uint8Array): Buffer | Promise<Buffer>;
+}
+
+export class SoftwareSigner implements Signer {
+  readonly algorithmIdentifier: Buffer;
+  readonly publicKey: KeyObject;
+  readonly keyAlgorithm: string;
+  private readonly hash: string | null;
+
+  constructor(private readonly privateKey: KeyObject) {
+    this.publicKey = createPublicKey(privateKey);
+    const a = signatureAlgorithmFor(privateKey);
+    this.algorithmIdentifier = a.algorithmIdentifier;
+    this.hash = a.hash;
+    this.keyAlgorithm = describeKey(privateKey);
+  }
+
+  static fromPkcs8(der: Uint8Array): SoftwareSigner {
+    return new SoftwareSigner(createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' }));
+  }
+
+  sign(data: Uint8Array): Buffer {
+    // ECDSA signatures come back DER-encoded (node's default), as X.509 wants.
+    return nodeSign(this.hash, data, this.privateKey);
+  }
+}
+
+export function describeKey(key: KeyObject): string {
+  const d = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case 'ec':
+      return `EC ${curveName(d.namedCurve)}`;
+    case 'rsa':
+      return `RSA ${d.modulusLength}`;
+    case 'ed25519':
+      return 'Ed25519';
+    default:
+      return String(key.asymmetricKeyType);
+  }
+}
+
+function curveName(c?: string): string {
+  return c === 'prime256v1' ? 'P-256' : c === 'secp384r1' ? 'P-384' : c === 'secp521r1' ? 'P-521' : String(c);
+}

@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting Certgate reads, from the environment (documented in README "Settings").
+ * Parsed once at start; a bad value stops the process with a message naming the variable.
+ */
+const bool = z
+  .union([z.boolean(), z.string()])
+  .transform((v) => (typeof v === 'boolean' ? v : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase())));
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z.object({
+  dataDir: z.string().default('./data'),
+  databaseUrl: z.string().url().optional(),
+  dbPoolSize: z.coerce.number().int().positive().default(10),
+  /** Key-encryption secret for issuer private keys (base64 or hex, ≥ 32 bytes); else `<dataDir>/kek`. */
+  kek: z.string().optional(),
+  host: z.string().default('0.0.0.0'),
+  httpPort: port.default(8080),
+  httpsPort: port.default(8443),
+  /** Base URL written into certificates (CRL DP, AIA) and shown in the banner. */
+  publicUrl: z.string().url().optional(),
+  tlsNames: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+  /** Key type of the generated development hierarchy. */
+  caKeyType: z.enum(['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519']).default('ec-p256'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest request body accepted by any endpoint, in bytes. */
+  bodyLimit: z.coerce.number().int().positive().default(1024 * 1024),
+  /** Hours a full CRL is valid (nextUpdate - thisUpdate). */
+  crlValidityHours: z.coerce.number().positive().default(24),
+  /** Regenerate a CRL when less than this fraction of its validity remains. */
+  crlRefreshFraction: z.coerce.number().min(0.05).max(0.95).default(0.5),
+  /** Seconds between checks of CRL freshness and other scheduled jobs. */
+  schedulerIntervalSeconds: z.coerce.number().positive().default(60),
+  /** Lifetime of admin tokens made by `certgate token create`, in seconds. */
+  adminTokenTtl: z.coerce.number().int().positive().default(30 * 86400),
+  /** Trust X-Forwarded-For from these proxy addresses (comma-separated). */
+  trustedProxies: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+  metricsEnabled: bool.default(true),
+});
+
+export type Config = z.infer<typeof configSchema> & { publicUrl: string; dataDir: string };
+
+const envNames: Record<string, keyof z.input<typeof configSchema>> = {
+  CERTGATE_DATA_DIR: 'dataDir',
+  DATABASE_URL: 'databaseUrl',
+  CERTGATE_DB_POOL_SIZE: 'dbPoolSize',
+  CERTGATE_KEK: 'kek',
+  CERTGATE_HOST: 'host',
+  CERTGATE_HTTP_PORT: 'httpPort',
+  CERTGATE_HTTPS_PORT: 'httpsPort',
+  CERTGATE_PUBLIC_URL: 'publicUrl',
+  CERTGATE_TLS_NAMES: 'tlsNames',
+  CERTGATE_CA_KEY_TYPE: 'caKeyType',
+  CERTGATE_LOG_LEVEL: 'logLevel',
+  CERTGATE_BODY_LIMIT: 'bodyLimit',
+  CERTGATE_CRL_VALIDITY_HOURS: 'crlValidityHours',
+  CERTGATE_CRL_REFRESH_FRACTION: 'crlRefreshFraction',
+  CERTGATE_SCHEDULER_INTERVAL: 'schedulerIntervalSeconds',
+  CERTGATE_ADMIN_TOKEN_TTL: 'adminTokenTtl',
+  CERTGATE_TRUSTED_PROXIES: 'trustedProxies',
+  CERTGATE_METRICS: 'metricsEnabled',
+};
+
+export class ConfigError extends Error {}
+
+/** Reads the configuration from `env` (process.env by default) plus explicit overrides. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<z.input<typeof configSchema>> = {}): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [envName, key] of Object.entries(envNames)) {
+    const v = env[envName];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  Object.assign(raw, overrides);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const byKey = Object.fromEntries(Object.entries(envNames).map(([e, k]) => [k, e]));
+    const msg = parsed.error.issues
+      .map((i) => `${byKey[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`)
+      .join('; ');
+    throw new ConfigError(`invalid configuration: ${msg}`);
+  }
+  const c = parsed.data;
+  const publicUrl = (c.publicUrl ?? `http://localhost:${c.httpPort}`).replace(/\/+$/, '');
+  return { ...c, dataDir: resolve(c.dataDir), publicUrl };
+}

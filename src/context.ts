@@ -1,0 +1,88 @@
+import pino, { type Logger } from 'pino';
+import { AuditLog } from './audit.ts';
+import { TokenService } from './admin/tokens.ts';
+import { ensureDevHierarchy } from './ca/bootstrap.ts';
+import { CrlPublisher } from './ca/crl-publisher.ts';
+import { loadKek } from './ca/kek.ts';
+import { IssuerRegistry } from './ca/registry.ts';
+import type { Config } from './config.ts';
+import { CertificateWriter } from './db/certificate-writer.ts';
+import { openDatabase, type Database, type Db } from './db/client.ts';
+import { Events } from './events.ts';
+import { IssuancePipeline } from './issuance/pipeline.ts';
+import { RevocationService } from './issuance/revocation.ts';
+import { Metrics } from './metrics.ts';
+import { builtinProfiles } from './profiles/builtin.ts';
+import { ProfileStore } from './profiles/store.ts';
+
+/** Everything a request handler or CLI command needs, built once per process from the config. */
+export interface Context {
+  config: Config;
+  database: Database;
+  db: Db;
+  kek: Buffer;
+  log: Logger;
+  events: Events;
+  metrics: Metrics;
+  audit: AuditLog;
+  issuers: IssuerRegistry;
+  profiles: ProfileStore;
+  pipeline: IssuancePipeline;
+  revocation: RevocationService;
+  crls: CrlPublisher;
+  tokens: TokenService;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  /** Create the development hierarchy and built-in profiles when missing (default true). */
+  bootstrap?: boolean;
+  logger?: Logger;
+}
+
+export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
+  const log = opts.logger ?? pino({ level: config.logLevel, base: { service: 'certgate' }, redact: ['*.password', '*.kek', '*.secret', '*.token'] });
+  const kek = loadKek(config.dataDir, config.kek);
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  const db = database.db;
+  const events = new Events();
+  const metrics = new Metrics(config.metricsEnabled);
+  const audit = new AuditLog(db);
+  const issuers = new IssuerRegistry(db, kek, config.publicUrl);
+  const profiles = new ProfileStore(db);
+  if (opts.bootstrap !== false) {
+    if (await ensureDevHierarchy(database, issuers, config.caKeyType)) log.info('created the development CA hierarchy');
+    await profiles.seed(builtinProfiles);
+  } else {
+    await issuers.load();
+  }
+  const writer = new CertificateWriter(db, database.kind === 'pglite' ? 1 : 4);
+  const pipeline = new IssuancePipeline({ db, issuers, profiles, writer, audit, events, metrics, kek, publicUrl: config.publicUrl });
+  const revocation = new RevocationService(db, audit, events, metrics);
+  const crls = new CrlPublisher(database, issuers, metrics, {
+    publicUrl: config.publicUrl,
+    validityHours: config.crlValidityHours,
+    refreshFraction: config.crlRefreshFraction,
+  });
+  revocation.afterChange(async (issuerId) => {
+    await crls.regenerate(issuerId);
+  });
+  const tokens = new TokenService(db, kek);
+  return {
+    config,
+    database,
+    db,
+    kek,
+    log,
+    events,
+    metrics,
+    audit,
+    issuers,
+    profiles,
+    pipeline,
+    revocation,
+    crls,
+    tokens,
+    close: () => database.close(),
+  };
+}

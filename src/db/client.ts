@@ -1,0 +1,86 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.ts';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /**
+   * Runs `fn` holding a cluster-wide advisory lock (PostgreSQL); waits for it when `wait`, else
+   * returns undefined if another instance holds it. PGlite serves one process, so it just runs.
+   */
+  withLock<T>(key: number, fn: () => Promise<T>, wait?: boolean): Promise<T | undefined>;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+
+export interface DatabaseOptions {
+  /** postgres:// URL; when absent the embedded PGlite in `dataDir` is used. */
+  url?: string;
+  dataDir?: string;
+  /** postgres.js pool size. */
+  poolSize?: number;
+  /** Apply migrations on open (default true). */
+  migrate?: boolean;
+}
+
+/** Opens PostgreSQL (postgres.js) when a URL is given, else PGlite in `<dataDir>/db`; applies migrations. */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  if (opts.url) {
+    const { default: postgres } = await import('postgres');
+    const { drizzle } = await import('drizzle-orm/postgres-js');
+    const sqlClient = postgres(opts.url, {
+      max: opts.poolSize ?? 10,
+      onnotice: () => {},
+      // bytea comes back as Buffer; bigint columns are declared mode:number in the schema.
+    });
+    const db = drizzle(sqlClient, { schema }) as unknown as Db;
+    const withLock = <T>(key: number, fn: () => Promise<T>, wait = true) => pgAdvisoryLock(sqlClient, key, fn, wait);
+    if (opts.migrate !== false) {
+      const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+      await withLock(LOCK_MIGRATE, () => migrate(db as never, { migrationsFolder }));
+    }
+    return { db, kind: 'postgres', withLock, close: () => sqlClient.end({ timeout: 5 }) };
+  }
+  const dir = join(opts.dataDir ?? './data', 'db');
+  mkdirSync(dir, { recursive: true });
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const client = await PGlite.create(dir);
+  const db = drizzle(client, { schema }) as unknown as Db;
+  if (opts.migrate !== false) {
+    const { migrate } = await import('drizzle-orm/pglite/migrator');
+    await migrate(db as never, { migrationsFolder });
+  }
+  return { db, kind: 'pglite', withLock: (_key, fn) => fn(), close: () => client.close() };
+}
+
+/** Advisory lock keys: one per job that must run in exactly one instance at a time. */
+export const LOCK_MIGRATE = 727274001;
+export const LOCK_BOOTSTRAP = 727274002;
+export const LOCK_SCHEDULER = 727274003;
+
+/** A session-level lock on a reserved connection, so the work inside may use the pool freely. */
+async function pgAdvisoryLock<T>(sqlClient: import('postgres').Sql, key: number, fn: () => Promise<T>, wait: boolean): Promise<T | undefined> {
+  const reserved = await sqlClient.reserve();
+  try {
+    if (wait) await reserved`select pg_advisory_lock(${key})`;
+    else {
+      const [r] = await reserved`select pg_try_advisory_lock(${key}) as ok`;
+      if (!r?.ok) return undefined;
+    }
+    try {
+      return await fn();
+    } finally {
+      await reserved`select pg_advisory_unlock(${key})`.catch(() => {});
+    }
+  } finally {
+    reserved.release();
+  }
+}

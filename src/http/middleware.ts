@@ -1,0 +1,25 @@
+import { randomUUID } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.ts';
+import type { AppEnv } from '../protocol.ts';
+
+const safeId = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Request id (a client's X-Request-Id if sane, else a new UUID), JSON access log and latency metric. */
+export function requestContext(log: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const id = given && safeId.test(given) ? given : randomUUID();
+    c.set('requestId', id);
+    const start = performance.now();
+    await next();
+    c.header('X-Request-Id', id);
+    const ms = performance.now() - start;
+    const route = c.req.routePath || 'unmatched';
+    metrics.httpSeconds.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);
+    const line = { reqId: id, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms * 100) / 100 };
+    if (c.res.status >= 500) log.error(line, 'request');
+    else log.info(line, 'request');
+  };
+}

@@ -1,0 +1,164 @@
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { adminRoutes } from './admin/routes.ts';
+import type { Context } from './context.ts';
+import { jsonError } from './http/errors.ts';
+import { requestContext } from './http/middleware.ts';
+import { toPem } from './pki/pem.ts';
+import type { AppEnv, ProtocolModule } from './protocol.ts';
+import { ensureServerTls } from './tls.ts';
+
+/** Builds the one Hono app: health, metrics, CA and CRL files, admin API, then every protocol. */
+export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promise<Hono<AppEnv>> {
+  const app = new Hono<AppEnv>();
+  app.use('*', requestContext(ctx.log, ctx.metrics));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: ctx.config.bodyLimit,
+      onError: (c) => c.text(`request body larger than ${ctx.config.bodyLimit} bytes`, 413),
+    }),
+  );
+  app.onError((e, c) => jsonError(c, e, (err) => ctx.log.error({ err, reqId: c.get('requestId') }, 'unhandled error')));
+  app.notFound((c) => c.json({ error: 'NotFound', message: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      await ctx.db.execute(sql`select 1`);
+      return c.json({ status: 'ready', database: ctx.database.kind });
+    } catch {
+      return c.json({ status: 'unavailable', database: ctx.database.kind }, 503);
+    }
+  });
+  app.get('/metrics', async (c) => {
+    if (!ctx.config.metricsEnabled) return c.text('metrics are disabled', 404);
+    return c.text(await ctx.metrics.registry.metrics(), 200, { 'Content-Type': ctx.metrics.registry.contentType });
+  });
+
+  // AIA caIssuers target (DER) and the chain as PEM.
+  app.get('/ca/:file{[a-z0-9-]+\\.(crt|pem)}', async (c) => {
+    const file = c.req.param('file');
+    const id = file.replace(/\.(crt|pem)$/, '');
+    const issuer = await ctx.issuers.get(id);
+    if (!issuer) return c.text(`unknown issuer ${id}`, 404);
+    if (file.endsWith('.crt')) return c.body(new Uint8Array(issuer.certDer), 200, { 'Content-Type': 'application/pkix-cert' });
+    return c.text(issuer.chain.map((d) => toPem(d, 'CERTIFICATE')).join(''), 200, { 'Content-Type': 'application/pem-certificate-chain' });
+  });
+  app.get('/crl/:file{[a-z0-9-]+\\.crl}', async (c) => {
+    const id = c.req.param('file').replace(/\.crl$/, '');
+    const crl = await ctx.crls.latest(id);
+    if (!crl) return c.text(`unknown CRL ${id}`, 404);
+    return c.body(new Uint8Array(crl.der), 200, {
+      'Content-Type': 'application/pkix-crl',
+      'Last-Modified': crl.thisUpdate.toUTCString(),
+      Expires: crl.nextUpdate.toUTCString(),
+      ETag: `"${id}-${crl.number}"`,
+      'Cache-Control': `public, max-age=${Math.max(0, Math.floor((crl.nextUpdate.getTime() - Date.now()) / 2000))}`,
+    });
+  });
+
+  app.route('/api/v1', adminRoutes(ctx));
+  for (const p of protocols) await p.mount(app, ctx);
+  return app;
+}
+
+export interface RunningServer {
+  app: Hono<AppEnv>;
+  http: ServerType;
+  https?: ServerType;
+  httpUrl: string;
+  httpsUrl?: string;
+  stop(): Promise<void>;
+}
+
+/** Local-CLI handle: the CLI reaches a running server through its admin API with this token. */
+export const serverInfoFile = (dataDir: string) => join(dataDir, 'server.json');
+
+export async function startServer(ctx: Context, protocols: ProtocolModule[], opts: { https?: boolean } = {}): Promise<RunningServer> {
+  const app = await buildApp(ctx, protocols);
+  const { host, httpPort, httpsPort } = ctx.config;
+  const http = await listen(serve({ fetch: app.fetch, hostname: host, port: httpPort }));
+  const httpUrl = `http://${urlHost(host)}:${(http.address() as AddressInfo).port}`;
+  let https: ServerType | undefined;
+  let httpsUrl: string | undefined;
+  if (opts.https !== false) {
+    const tls = await ensureServerTls(ctx);
+    https = await listen(
+      serve({
+        fetch: app.fetch,
+        hostname: host,
+        port: httpsPort,
+        createServer: createHttpsServer,
+        // Client certificates are requested, not required: EST re-enrolment and mTLS use them.
+        serverOptions: { key: tls.key, cert: tls.certChain, requestCert: true, rejectUnauthorized: false, ca: tls.trust },
+      }),
+    );
+    httpsUrl = `https://${urlHost(host)}:${(https.address() as AddressInfo).port}`;
+  }
+  for (const p of protocols) await p.start?.(ctx);
+
+  // Scheduled jobs: CRL freshness (one instance at a time through an advisory lock).
+  const tick = () =>
+    ctx.crls.refreshDue().catch((err) => ctx.log.error({ err }, 'scheduled CRL refresh failed'));
+  await tick();
+  const timer = setInterval(tick, ctx.config.schedulerIntervalSeconds * 1000);
+  timer.unref();
+
+  // The CLI's way in while this process owns the database.
+  const op = await ctx.tokens.ensureOperator('local-cli', 'administrator', 'local');
+  const info = { pid: process.pid, url: httpUrl.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]'), token: await ctx.tokens.issue(op, 365 * 86400) };
+  mkdirSync(ctx.config.dataDir, { recursive: true });
+  writeFileSync(serverInfoFile(ctx.config.dataDir), JSON.stringify(info), { mode: 0o600 });
+  chmodSync(serverInfoFile(ctx.config.dataDir), 0o600);
+
+  let stopped = false;
+  return {
+    app,
+    http,
+    https,
+    httpUrl,
+    httpsUrl,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      // Stop accepting, let in-flight requests finish, then release the database.
+      await Promise.all([close(http), https ? close(https) : Promise.resolve()]);
+      for (const p of protocols) await p.stop?.();
+      try {
+        const cur = JSON.parse(readFileSync(serverInfoFile(ctx.config.dataDir), 'utf8'));
+        if (cur.pid === process.pid) rmSync(serverInfoFile(ctx.config.dataDir));
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
+
+function urlHost(h: string): string {
+  if (h === '0.0.0.0' || h === '::') return h === '::' ? '[::1]' : '127.0.0.1';
+  return h.includes(':') ? `[${h}]` : h;
+}
+
+function listen(s: ServerType): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    if (s.listening) return resolve(s);
+    s.once('listening', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+function close(s: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    s.close(() => resolve());
+    // Idle keep-alive sockets would hold close() open.
+    (s as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+  });
+}
