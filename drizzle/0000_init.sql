@@ -28,6 +28,7 @@ CREATE TABLE "certificates" (
 	"principal" text NOT NULL,
 	"idempotency_key" text,
 	"replaces_id" text,
+	"private_key_sealed" "bytea",
 	"crl_partition" integer DEFAULT 0 NOT NULL,
 	"metadata" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL

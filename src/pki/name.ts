@@ -300,8 +300,8 @@ function decodeUtf8(bytes: number[], p: DnParser): string {
  * attribute keywords, and malformed input with an Error naming the position.
  */
 export function parseDn(input: string): SubjectAttribute[] {
-  const s = input.trim();
-  if (s === '') return [];
+  const s = input.trimStart(); // trailing spaces may be escaped: the parsers handle them
+  if (s.trim() === '') return [];
   return s.startsWith('/') ? parseSlash(s) : parseRfc4514(s);
 }
 
