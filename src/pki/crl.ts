@@ -7,7 +7,6 @@ import {
   decodeTime,
   expectTlv,
   explicit,
-  integerFromBytes,
   readTlv,
   seq,
   time,
@@ -45,26 +44,134 @@ function serialBytes(s: Uint8Array | string): Uint8Array {
   return Buffer.from(s.length % 2 ? '0' + s : s, 'hex');
 }
 
-function entry(e: CrlEntryInput): Buffer {
-  const serial = integerFromBytes(serialBytes(e.serial));
-  const when = time(e.revocationDate);
-  const reason = e.reason !== undefined && e.reason !== 0 ? crlReason(e.reason) : undefined;
-  if (!reason && !e.invalidityDate) return seq(serial, when);
-  const exts: Buffer[] = [];
-  if (reason) exts.push(reason);
-  if (e.invalidityDate) exts.push(invalidityDateExt(e.invalidityDate));
-  return seq(serial, when, seq(...exts));
+/** Appends DER bytes into 64 KiB chunks: no per-entry Buffer allocations. */
+class ChunkWriter {
+  chunks: Buffer[] = [];
+  buf = Buffer.allocUnsafe(65536);
+  pos = 0;
+  total = 0;
+
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flush();
+    this.buf = Buffer.allocUnsafe(Math.max(65536, n));
+  }
+
+  flush(): void {
+    if (this.pos > 0) this.chunks.push(this.buf.subarray(0, this.pos));
+    this.total += this.pos;
+    this.pos = 0;
+  }
+
+  header(tag: number, len: number): void {
+    const b = this.buf;
+    b[this.pos++] = tag;
+    if (len < 0x80) b[this.pos++] = len;
+    else if (len <= 0xff) {
+      b[this.pos++] = 0x81;
+      b[this.pos++] = len;
+    } else if (len <= 0xffff) {
+      b[this.pos++] = 0x82;
+      b[this.pos++] = len >> 8;
+      b[this.pos++] = len & 0xff;
+    } else {
+      b[this.pos++] = 0x83;
+      b[this.pos++] = (len >> 16) & 0xff;
+      b[this.pos++] = (len >> 8) & 0xff;
+      b[this.pos++] = len & 0xff;
+    }
+  }
+
+  bytes(src: Uint8Array): void {
+    this.buf.set(src, this.pos);
+    this.pos += src.length;
+  }
+
+  /** Two ASCII digits. */
+  d2(n: number): void {
+    this.buf[this.pos++] = 0x30 + ((n / 10) | 0);
+    this.buf[this.pos++] = 0x30 + (n % 10);
+  }
+
+  /** RFC 5280 Time TLV (UTCTime 1950–2049, else GeneralizedTime), without building strings. */
+  time(d: Date): void {
+    const y = d.getUTCFullYear();
+    if (!Number.isFinite(y)) throw new RangeError('CRL entry: invalid revocationDate');
+    if (y >= 1950 && y <= 2049) {
+      this.buf[this.pos++] = Tag.UTC_TIME;
+      this.buf[this.pos++] = 13;
+      this.d2(y % 100);
+    } else {
+      if (y < 0 || y > 9999) throw new RangeError(`CRL entry: year ${y} out of range`);
+      this.buf[this.pos++] = Tag.GENERALIZED_TIME;
+      this.buf[this.pos++] = 15;
+      this.d2((y / 100) | 0);
+      this.d2(y % 100);
+    }
+    this.d2(d.getUTCMonth() + 1);
+    this.d2(d.getUTCDate());
+    this.d2(d.getUTCHours());
+    this.d2(d.getUTCMinutes());
+    this.d2(d.getUTCSeconds());
+    this.buf[this.pos++] = 0x5a; // 'Z'
+  }
+
+  result(): Buffer[] {
+    this.flush();
+    return this.chunks;
+  }
 }
+
+function lenOfLen(len: number): number {
+  return len < 0x80 ? 1 : len <= 0xff ? 2 : len <= 0xffff ? 3 : 4;
+}
+
+/** Writes one revokedCertificates entry. */
+function writeEntry(w: ChunkWriter, e: CrlEntryInput): void {
+  // serial: strip redundant leading zeros, pad 00 when the high bit is set
+  const raw = serialBytes(e.serial);
+  let i = 0;
+  while (i < raw.length - 1 && raw[i] === 0 && (raw[i + 1] & 0x80) === 0) i++;
+  const serial = raw.length === 0 ? ZERO : raw.subarray(i);
+  const pad = serial[0] & 0x80 ? 1 : 0;
+  const serialLen = serial.length + pad;
+  const y = e.revocationDate.getUTCFullYear();
+  const timeLen = y >= 1950 && y <= 2049 ? 15 : 17;
+  const reason = e.reason !== undefined && e.reason !== 0 ? crlReason(e.reason) : undefined;
+  const inv = e.invalidityDate ? invalidityDateExt(e.invalidityDate) : undefined;
+  const extsLen = (reason ? reason.length : 0) + (inv ? inv.length : 0);
+  const extsTlvLen = reason || inv ? 1 + lenOfLen(extsLen) + extsLen : 0;
+  const bodyLen = 1 + lenOfLen(serialLen) + serialLen + timeLen + extsTlvLen;
+  w.reserve(1 + lenOfLen(bodyLen) + bodyLen);
+  w.header(Tag.SEQUENCE, bodyLen);
+  w.header(Tag.INTEGER, serialLen);
+  if (pad) w.buf[w.pos++] = 0;
+  w.bytes(serial);
+  w.time(e.revocationDate);
+  if (extsTlvLen) {
+    w.header(Tag.SEQUENCE, extsLen);
+    if (reason) w.bytes(reason);
+    if (inv) w.bytes(inv);
+  }
+}
+
+const ZERO = Buffer.from([0]);
 
 /**
  * DER TBSCertList, version 2. revokedCertificates is omitted when there are no entries. Entries
- * are encoded one by one into an array and concatenated once (100,000 entries ≈ 100 ms).
+ * are written straight into 64 KiB chunks that are concatenated once (100,000 entries in well
+ * under 100 ms).
  */
 export function buildTbsCertList(i: TbsCertListInput): Buffer {
-  const revoked: Buffer[] = [];
-  for (const e of i.entries) revoked.push(entry(e));
+  const w = new ChunkWriter();
+  let count = 0;
+  for (const e of i.entries) {
+    writeEntry(w, e);
+    count++;
+  }
+  const chunks = w.result();
   const parts: Uint8Array[] = [VERSION_V2, i.signatureAlgorithm, i.issuer, time(i.thisUpdate), time(i.nextUpdate)];
-  if (revoked.length > 0) parts.push(tlvList(Tag.SEQUENCE, revoked));
+  if (count > 0) parts.push(tlvList(Tag.SEQUENCE, chunks));
   if (i.extensions.length > 0) parts.push(explicit(0, seq(...i.extensions)));
   return tlvList(Tag.SEQUENCE, parts);
 }

@@ -418,30 +418,76 @@ export function decodeInteger(buf: Uint8Array, start: number, end: number): bigi
   return v;
 }
 
-/** UTCTime / GeneralizedTime TLV → Date (Z form; fractional seconds of GeneralizedTime accepted). */
+function digits(buf: Uint8Array, p: number, n: number): number {
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = buf[p + i] - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * UTCTime / GeneralizedTime TLV → Date. Accepts the RFC 5280 forms (`YYMMDDHHMMSSZ`,
+ * `YYYYMMDDHHMMSSZ`), plus UTCTime without seconds and GeneralizedTime fractional seconds.
+ */
 export function decodeTime(buf: Uint8Array, t: Tlv): Date {
-  const s = Buffer.from(buf.buffer, buf.byteOffset + t.start, t.length).toString('latin1');
-  let m: RegExpExecArray | null;
+  const p = t.start;
+  const n = t.length;
   let year: number;
-  let rest: RegExpExecArray;
+  let q: number;
   if (t.tag === Tag.UTC_TIME) {
-    m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?Z$/.exec(s);
-    if (!m) throw new Error(`DER: malformed UTCTime "${s}"`);
-    const yy = Number(m[1]);
+    if (n !== 13 && n !== 11) return badTime(buf, t);
+    const yy = digits(buf, p, 2);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
-    rest = m;
+    q = p + 2;
   } else if (t.tag === Tag.GENERALIZED_TIME) {
-    m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/.exec(s);
-    if (!m) throw new Error(`DER: malformed GeneralizedTime "${s}"`);
-    year = Number(m[1]);
-    rest = m;
+    if (n < 15) return badTime(buf, t);
+    year = digits(buf, p, 4);
+    q = p + 4;
   } else {
     throw new Error(`DER: expected a time, found tag 0x${t.tag.toString(16)}`);
   }
-  const ms = t.tag === Tag.GENERALIZED_TIME && rest[7] ? Math.floor(Number('0.' + rest[7]) * 1000) : 0;
+  const month = digits(buf, q, 2);
+  const day = digits(buf, q + 2, 2);
+  const hour = digits(buf, q + 4, 2);
+  const minute = digits(buf, q + 6, 2);
+  let second = 0;
+  let ms = 0;
+  let r = q + 8;
+  if (!(t.tag === Tag.UTC_TIME && n === 11)) {
+    second = digits(buf, r, 2);
+    r += 2;
+  }
+  if (t.tag === Tag.GENERALIZED_TIME && buf[r] === 0x2e /* . */) {
+    let frac = 0;
+    let scale = 1;
+    r++;
+    const fs = r;
+    while (r < t.end - 1 && scale < 1e9) {
+      const c = buf[r] - 0x30;
+      if (c < 0 || c > 9) return badTime(buf, t);
+      frac = frac * 10 + c;
+      scale *= 10;
+      r++;
+    }
+    if (r === fs) return badTime(buf, t);
+    ms = Math.floor((frac / scale) * 1000);
+  }
+  if (r !== t.end - 1 || buf[r] !== 0x5a /* Z */) return badTime(buf, t);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+      second < 0 || second > 59) {
+    return badTime(buf, t);
+  }
   const d = new Date(0);
-  d.setUTCFullYear(year, Number(rest[2]) - 1, Number(rest[3]));
-  d.setUTCHours(Number(rest[4]), Number(rest[5]), Number(rest[6] ?? 0), ms);
-  if (!Number.isFinite(d.getTime()) || d.getUTCDate() !== Number(rest[3])) throw new Error(`DER: invalid time "${s}"`);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hour, minute, second, ms);
+  if (d.getUTCDate() !== day) return badTime(buf, t);
   return d;
+}
+
+function badTime(buf: Uint8Array, t: Tlv): never {
+  const s = Buffer.from(buf.buffer, buf.byteOffset + t.start, t.length).toString('latin1');
+  throw new Error(`DER: malformed ${t.tag === Tag.UTC_TIME ? 'UTCTime' : 'GeneralizedTime'} "${s}"`);
 }

@@ -168,3 +168,25 @@ describe('PEM', () => {
     expect(() => fromPem('-----BEGIN A-----\nAAAA\n-----END B-----')).toThrow(/END/);
   });
 });
+
+describe('DER time decoding', () => {
+  const dec = (tag: number, s: string) => {
+    const enc = tlv(tag, Buffer.from(s, 'latin1'));
+    return decodeTime(enc, readTlv(enc));
+  };
+  it('accepts RFC 5280 forms and tolerated variants', () => {
+    expect(dec(0x17, '491231235959Z').toISOString()).toBe('2049-12-31T23:59:59.000Z');
+    expect(dec(0x17, '500101000000Z').toISOString()).toBe('1950-01-01T00:00:00.000Z');
+    expect(dec(0x17, '2401020304Z').toISOString()).toBe('2024-01-02T03:04:00.000Z');
+    expect(dec(0x18, '20240229120000Z').toISOString()).toBe('2024-02-29T12:00:00.000Z');
+    expect(dec(0x18, '20240229120000.5Z').toISOString()).toBe('2024-02-29T12:00:00.500Z');
+    expect(dec(0x18, '00010101000000Z').getUTCFullYear()).toBe(1);
+  });
+  it('rejects malformed times', () => {
+    for (const [tag, s] of [[0x17, '240102030405'], [0x17, '24010203040Z'], [0x18, '20230229120000Z'], [0x18, '20241301000000Z'],
+      [0x18, '2024010100000aZ'], [0x18, '20240101000000.Z'], [0x17, '240132000000Z'], [0x18, '20240101240000Z']] as const) {
+      expect(() => dec(tag, s), s).toThrow(/malformed/);
+    }
+    expect(() => dec(0x04, '240102030405Z')).toThrow(/expected a time/);
+  });
+});

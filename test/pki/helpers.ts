@@ -1,5 +1,5 @@
 /** Shared helpers for the src/pki tests: key pairs, a CA + leaf built with our encoder, openssl. */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,11 +109,7 @@ export function writePem(dir: string, file: string, der: Uint8Array, label: stri
 
 /** Runs openssl; returns stdout+stderr and the exit status (never throws on a non-zero exit). */
 export function openssl(args: string[], input?: string): { status: number; out: string } {
-  try {
-    const out = execFileSync('openssl', args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], input });
-    return { status: 0, out };
-  } catch (e) {
-    const err = e as { status?: number; stdout?: string; stderr?: string };
-    return { status: err.status ?? 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-  }
+  const r = spawnSync('openssl', args, { encoding: 'utf8', input });
+  if (r.error) throw r.error;
+  return { status: r.status ?? 1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }

@@ -9,8 +9,15 @@ import { createContext, type Context } from '../../src/context.ts';
 
 export type Driver = 'pglite' | 'postgres';
 
-/** PGlite always; PostgreSQL too when DATABASE_URL is set (CI runs both). */
-export const drivers: Driver[] = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+/**
+ * PGlite always; PostgreSQL too when DATABASE_URL is set. CERTGATE_TEST_DRIVERS (e.g. `postgres`)
+ * narrows the list, so CI's second run does not repeat the PGlite half.
+ */
+export const drivers: Driver[] = ((): Driver[] => {
+  const all: Driver[] = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+  const only = process.env.CERTGATE_TEST_DRIVERS?.split(',').map((s) => s.trim());
+  return only ? all.filter((d) => only.includes(d)) : all;
+})();
 
 export interface TestEnv {
   driver: Driver;

@@ -1,0 +1,57 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchContext, fmt, freshDb, opensslCsr, pgReachable, runLoad } from './support.ts';
+
+/** node:crypto's raw signing rate for one key type on this machine, over `ms` milliseconds. */
+export function rawSignRate(type: 'ec-p256' | 'rsa-2048', ms = 1000): number {
+  const { privateKey } = type === 'ec-p256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const data = Buffer.alloc(600, 7);
+  let n = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    for (let i = 0; i < 50; i++) sign('sha256', data, privateKey);
+    n += 50;
+  }
+  return n / (ms / 1000);
+}
+
+/**
+ * Issuance through the whole pipeline with storage: CSR parse + signature check, profile
+ * enforcement, validity, signing, group-committed insert with its audit event.
+ */
+export async function run(opts: { quick: boolean }): Promise<void> {
+  const drivers: ('pglite' | 'postgres')[] = ['pglite'];
+  if (await pgReachable()) drivers.push('postgres');
+  else console.log('  (PostgreSQL not reachable: PGlite only)');
+  const dir = mkdtempSync(join(tmpdir(), 'certgate-bench-csr-'));
+  const csr = opensslCsr(dir);
+  const total = opts.quick ? 600 : 4000;
+  console.log('\n== Issuance pipeline (CSR → stored certificate), certificates/s ==');
+  console.log('  bar: >= 1,000 stored P-256 certificates/s on PostgreSQL (XiPKI publishes 880/s on 4 cores)');
+  console.log(`  ${'issuer'.padEnd(9)} ${'db'.padEnd(9)} ${'conc'.padStart(4)} ${'certs/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  ${'raw sign/s'.padStart(10)}  ratio`);
+  for (const keyType of ['ec-p256', 'rsa-2048'] as const) {
+    const raw = rawSignRate(keyType);
+    for (const driver of drivers) {
+      const db = await freshDb(driver);
+      const ctx = await benchContext(db, { caKeyType: keyType });
+      const issue = () =>
+        ctx.pipeline.issue({
+          principal: { id: 'bench', protocol: 'internal', authenticatedBy: 'local' },
+          profile: 'tls-server',
+          key: { kind: 'csr', der: csr },
+        });
+      await runLoad(200, 8, issue); // warm-up: JIT, connections, caches
+      for (const conc of [1, 32]) {
+        const n = conc === 1 ? Math.min(total, opts.quick ? 300 : 1500) : total;
+        const r = await runLoad(n, conc, issue);
+        console.log(
+          `  ${keyType.padEnd(9)} ${driver.padEnd(9)} ${String(conc).padStart(4)} ${fmt(r.rate).padStart(9)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)}  ${fmt(raw).padStart(10)}  ${(r.rate / raw).toFixed(3)} of raw signing`,
+        );
+      }
+      await ctx.close();
+      await db.drop();
+    }
+  }
+}
