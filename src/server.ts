@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { adminRoutes } from './admin/routes.ts';
 import type { Context } from './context.ts';
-import { jsonError } from './http/errors.ts';
+import { jsonError, loggableError } from './http/errors.ts';
 import { requestContext } from './http/middleware.ts';
 import { toPem } from './pki/pem.ts';
 import type { AppEnv, ProtocolModule } from './protocol.ts';
@@ -25,7 +25,7 @@ export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promi
       onError: (c) => c.text(`request body larger than ${ctx.config.bodyLimit} bytes`, 413),
     }),
   );
-  app.onError((e, c) => jsonError(c, e, (err) => ctx.log.error({ err, reqId: c.get('requestId') }, 'unhandled error')));
+  app.onError((e, c) => jsonError(c, e, (err) => ctx.log.error({ err: loggableError(err), reqId: c.get('requestId') }, 'unhandled error')));
   app.notFound((c) => c.json({ error: 'NotFound', message: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -106,7 +106,7 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
 
   // Scheduled jobs: CRL freshness (one instance at a time through an advisory lock).
   const tick = () =>
-    ctx.crls.refreshDue().catch((err) => ctx.log.error({ err }, 'scheduled CRL refresh failed'));
+    ctx.crls.refreshDue().catch((err) => ctx.log.error({ err: loggableError(err) }, 'scheduled CRL refresh failed'));
   await tick();
   const timer = setInterval(tick, ctx.config.schedulerIntervalSeconds * 1000);
   timer.unref();

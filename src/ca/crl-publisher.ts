@@ -109,12 +109,12 @@ export class CrlPublisher {
       issuer: issuer.subjectDer,
       thisUpdate,
       nextUpdate,
-      entries: rows.map((r) => ({
-        serial: r.serial,
-        revocationDate: r.revokedAt ?? thisUpdate,
-        reason: r.reason ?? undefined,
-        invalidityDate: r.invalidityDate ?? undefined,
-      })),
+      // Lazily: a 100,000-entry CRL must not hold a second array of entry objects.
+      entries: (function* () {
+        for (const r of rows) {
+          yield { serial: r.serial, revocationDate: r.revokedAt ?? thisUpdate, reason: r.reason ?? undefined, invalidityDate: r.invalidityDate ?? undefined };
+        }
+      })(),
       extensions: [x509ext.authorityKeyIdentifier(issuer.keyId), x509ext.crlNumber(number)],
     });
     return assembleSigned(tbs, issuer.signer.algorithmIdentifier, await issuer.signer.sign(tbs));

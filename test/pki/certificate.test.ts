@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import {
   assembleSigned,
@@ -166,8 +166,8 @@ describe('certificate details', () => {
   });
 
   it('signatureAlgorithmFor', () => {
-    const k = (t: Parameters<typeof generateKeyPairSync>[0], o: object) =>
-      (generateKeyPairSync as (t: string, o: object) => { privateKey: import('node:crypto').KeyObject })(t as string, o).privateKey;
+    const k = (t: string, o: object): KeyObject =>
+      (generateKeyPairSync as unknown as (t: string, o: object) => { privateKey: KeyObject })(t, o).privateKey;
     expect(signatureAlgorithmFor(k('ec', { namedCurve: 'P-256' }))).toEqual({
       algorithmIdentifier: Buffer.from('300a06082a8648ce3d040302', 'hex'),
       hash: 'sha256',

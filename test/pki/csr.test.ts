@@ -149,6 +149,23 @@ describe('parseCsr rejects bad input with BadCsr', () => {
     }
   });
 
+  it('random corruption never escapes as anything but BadCsr', () => {
+    let seed = 12345;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+    for (const name of ['ec', 'rsa', 'pss', 'ed25519', 'chal']) {
+      const orig = readFileSync(join(dir, `${name}.csr`));
+      for (let i = 0; i < 400; i++) {
+        const der = Buffer.from(orig);
+        for (let k = 0; k <= i % 3; k++) der[rnd() % der.length] = rnd() & 0xff;
+        try {
+          parseCsr(der);
+        } catch (e) {
+          expect(e).toBeInstanceOf(BadCsr);
+        }
+      }
+    }
+  });
+
   it('a certificate passed as a CSR', () => {
     const ca = makeCa('P-256');
     expectBadCsr(() => parseCsr(ca.der), /looks like a certificate/);

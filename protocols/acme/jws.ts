@@ -1,0 +1,195 @@
+/**
+ * Request authentication (RFC 8555 §6.2-6.4): flattened JWS, an allowed asymmetric algorithm,
+ * exactly one of `jwk`/`kid`, the request URL in `url`, a fresh `nonce`. Signatures are checked
+ * by jose; keys come from the JWK through node:crypto.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { calculateJwkThumbprint, flattenedVerify, type JWK } from 'jose';
+import type { Db } from '../../src/db/client.ts';
+import type { NonceService } from './nonce.ts';
+import { problem } from './problems.ts';
+import { acmeAccounts } from './schema.ts';
+
+export const supportedAlgorithms = ['RS256', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+export type JwsAlg = (typeof supportedAlgorithms)[number];
+
+export interface FlattenedJws {
+  protected: string;
+  payload: string;
+  signature: string;
+}
+
+export interface ProtectedHeader {
+  alg: string;
+  nonce?: string;
+  url?: string;
+  jwk?: JWK;
+  kid?: string;
+  [k: string]: unknown;
+}
+
+export type AccountRow = typeof acmeAccounts.$inferSelect;
+
+export interface Verified {
+  header: ProtectedHeader;
+  /** Decoded payload bytes; empty for POST-as-GET. */
+  payload: Buffer;
+  /** Parsed JSON payload, undefined for POST-as-GET (empty payload). */
+  body: unknown;
+  account?: AccountRow;
+  jwk?: JWK;
+  key: KeyObject;
+}
+
+/** Parses a flattened JWS JSON body; anything else is `malformed`. */
+export function parseFlattened(text: string | unknown): FlattenedJws {
+  let j: unknown = text;
+  if (typeof text === 'string') {
+    try {
+      j = JSON.parse(text);
+    } catch {
+      throw problem('malformed', 'the request body is not JSON (expected a flattened JWS)');
+    }
+  }
+  if (!j || typeof j !== 'object' || Array.isArray(j)) throw problem('malformed', 'the request body is not a flattened JWS object');
+  const o = j as Record<string, unknown>;
+  if ('signatures' in o) throw problem('malformed', 'JWS with several signatures are not accepted (RFC 8555 §6.2)');
+  if ('header' in o) throw problem('malformed', 'the JWS unprotected header must not be used (RFC 8555 §6.2)');
+  for (const k of ['protected', 'payload', 'signature'] as const) {
+    if (typeof o[k] !== 'string' || !/^[A-Za-z0-9_-]*$/.test(o[k] as string)) throw problem('malformed', `the JWS "${k}" member is missing or not base64url`);
+  }
+  if (!(o.protected as string)) throw problem('malformed', 'the JWS protected header is empty');
+  return { protected: o.protected as string, payload: o.payload as string, signature: o.signature as string };
+}
+
+export function decodeHeader(jws: FlattenedJws): ProtectedHeader {
+  let h: unknown;
+  try {
+    h = JSON.parse(Buffer.from(jws.protected, 'base64url').toString('utf8'));
+  } catch {
+    throw problem('malformed', 'the JWS protected header is not base64url JSON');
+  }
+  if (!h || typeof h !== 'object' || Array.isArray(h)) throw problem('malformed', 'the JWS protected header is not a JSON object');
+  const header = h as ProtectedHeader;
+  if (typeof header.alg !== 'string') throw problem('malformed', 'the JWS protected header has no "alg"');
+  return header;
+}
+
+export function checkAlg(alg: string): JwsAlg {
+  if (!(supportedAlgorithms as readonly string[]).includes(alg)) {
+    throw problem('badSignatureAlgorithm', `JWS algorithm "${alg.slice(0, 20)}" is not supported; use one of ${supportedAlgorithms.join(', ')}`, {
+      algorithms: [...supportedAlgorithms],
+    });
+  }
+  return alg as JwsAlg;
+}
+
+const curveForAlg: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
+
+/** The public key of a JWK, checked against the algorithm and the key policy. */
+export function keyFromJwk(jwk: unknown, alg: JwsAlg): { key: KeyObject; jwk: JWK } {
+  if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw problem('malformed', 'the "jwk" header is not a JSON object');
+  const j = jwk as Record<string, unknown>;
+  if ('d' in j || 'p' in j || 'q' in j || 'k' in j) throw problem('badPublicKey', 'the "jwk" header must hold a public key only');
+  let pub: JWK;
+  if (j.kty === 'RSA' && typeof j.n === 'string' && typeof j.e === 'string') {
+    if (alg !== 'RS256') throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit an RSA key`, { algorithms: [...supportedAlgorithms] });
+    pub = { kty: 'RSA', n: j.n, e: j.e };
+  } else if (j.kty === 'EC' && typeof j.crv === 'string' && typeof j.x === 'string' && typeof j.y === 'string') {
+    if (curveForAlg[alg] !== j.crv) throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit an EC key on ${String(j.crv).slice(0, 10)}`, { algorithms: [...supportedAlgorithms] });
+    pub = { kty: 'EC', crv: j.crv, x: j.x, y: j.y };
+  } else if (j.kty === 'OKP' && j.crv === 'Ed25519' && typeof j.x === 'string') {
+    if (alg !== 'EdDSA') throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit an Ed25519 key`, { algorithms: [...supportedAlgorithms] });
+    pub = { kty: 'OKP', crv: 'Ed25519', x: j.x };
+  } else {
+    throw problem('badPublicKey', 'unsupported JWK: use RSA (2048-8192 bits), EC P-256/P-384/P-521 or Ed25519');
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: pub as import('node:crypto').JsonWebKey, format: 'jwk' });
+  } catch {
+    throw problem('badPublicKey', 'the JWK is not a valid public key');
+  }
+  if (pub.kty === 'RSA') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < 2048 || bits > 8192) throw problem('badPublicKey', `RSA account keys must have 2048 to 8192 bits, not ${bits}`);
+  }
+  return { key, jwk: pub };
+}
+
+export const thumbprint = (jwk: JWK) => calculateJwkThumbprint(jwk, 'sha256');
+
+/** Verifies the signature of `jws` with `key` (jose); failure is `malformed`, as in Boulder. */
+export async function verifySignature(jws: FlattenedJws, key: KeyObject, alg: JwsAlg): Promise<Buffer> {
+  try {
+    const r = await flattenedVerify(jws, key, { algorithms: [alg] });
+    return Buffer.from(r.payload);
+  } catch {
+    throw problem('malformed', 'JWS signature verification failed');
+  }
+}
+
+/** Cache of imported account keys: a key import costs more than the signature check. */
+const keyCache = new Map<string, KeyObject>();
+
+export interface AuthOptions {
+  /** `jwk` (newAccount), `kid` (everything else) or either (revokeCert). */
+  key: 'jwk' | 'kid' | 'either';
+  url: string;
+  accountUrlPrefix: string;
+  db: Db;
+  nonces: NonceService;
+}
+
+/** Authenticates an ACME POST: §6.2 header rules, signature, then the nonce (burned once verified). */
+export async function authenticate(body: string, opts: AuthOptions): Promise<Verified> {
+  const jws = parseFlattened(body);
+  const header = decodeHeader(jws);
+  const alg = checkAlg(header.alg);
+  if (typeof header.nonce !== 'string' || !header.nonce) throw problem('badNonce', 'the JWS protected header has no "nonce"');
+  if (typeof header.url !== 'string') throw problem('malformed', 'the JWS protected header has no "url"');
+  if (header.url !== opts.url) throw problem('unauthorized', `the JWS "url" (${header.url.slice(0, 200)}) is not the URL requested (${opts.url})`);
+  const hasJwk = header.jwk !== undefined;
+  const hasKid = header.kid !== undefined;
+  if (hasJwk && hasKid) throw problem('malformed', 'the JWS protected header must carry either "jwk" or "kid", not both');
+  if (!hasJwk && !hasKid) throw problem('malformed', 'the JWS protected header must carry "jwk" or "kid"');
+  if (opts.key === 'jwk' && !hasJwk) throw problem('malformed', 'this request must be signed with a "jwk" header (no account yet)');
+  if (opts.key === 'kid' && !hasKid) throw problem('malformed', 'this request must be signed with the account "kid"');
+
+  let key: KeyObject;
+  let account: AccountRow | undefined;
+  let jwk: JWK | undefined;
+  if (hasJwk) {
+    ({ key, jwk } = keyFromJwk(header.jwk, alg));
+  } else {
+    if (typeof header.kid !== 'string' || !header.kid.startsWith(opts.accountUrlPrefix)) {
+      throw problem('accountDoesNotExist', 'the "kid" is not an account URL of this server');
+    }
+    const id = header.kid.slice(opts.accountUrlPrefix.length);
+    [account] = id && /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await opts.db.select().from(acmeAccounts).where(eq(acmeAccounts.id, id)) : [];
+    if (!account) throw problem('accountDoesNotExist', `no account ${header.kid.slice(0, 200)}`);
+    if (account.status !== 'valid') throw problem('unauthorized', `account is ${account.status}`);
+    const cached = keyCache.get(account.thumbprint);
+    if (cached) key = cached;
+    else {
+      key = keyFromJwk(account.jwk, alg).key;
+      if (keyCache.size > 10_000) keyCache.clear();
+      keyCache.set(account.thumbprint, key);
+    }
+    const kty = (account.jwk as JWK).kty;
+    const fits = kty === 'RSA' ? alg === 'RS256' : kty === 'OKP' ? alg === 'EdDSA' : curveForAlg[alg] === (account.jwk as JWK).crv;
+    if (!fits) throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit the account key`, { algorithms: [...supportedAlgorithms] });
+  }
+  const payload = await verifySignature(jws, key, alg);
+  if (!(await opts.nonces.redeem(header.nonce))) throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
+  let parsed: unknown;
+  if (payload.length > 0) {
+    try {
+      parsed = JSON.parse(payload.toString('utf8'));
+    } catch {
+      throw problem('malformed', 'the JWS payload is not JSON');
+    }
+  }
+  return { header, payload, body: parsed, account, jwk, key };
+}

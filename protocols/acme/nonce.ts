@@ -1,0 +1,82 @@
+/**
+ * Replay nonces (RFC 8555 §6.5) shared by every instance through the database.
+ *
+ * A nonce is base64url(random 12 | expiry u32 | HMAC-SHA-256(key, random|expiry)[0..16]). The MAC
+ * key lives sealed in acme_secrets, so any instance recognises any instance's nonces without a
+ * database write per response; redeeming one inserts it into acme_nonces (primary key), so it
+ * works exactly once cluster-wide. Redeemed rows are deleted once they expire.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { eq, lt } from 'drizzle-orm';
+import { seal, unseal } from '../../src/ca/seal.ts';
+import type { Db } from '../../src/db/client.ts';
+import { acmeNonces, acmeSecrets } from './schema.ts';
+
+const SECRET = 'acme-nonce-key';
+
+export class NonceService {
+  private key!: Buffer;
+  /** Random bytes drawn in bulk: one syscall per 512 nonces. */
+  private pool = Buffer.alloc(0);
+  private poolOffset = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly kek: Buffer,
+    private readonly lifetimeSeconds: number,
+  ) {}
+
+  async init(): Promise<void> {
+    const read = async () => {
+      const [row] = await this.db.select().from(acmeSecrets).where(eq(acmeSecrets.name, SECRET));
+      return row ? unseal(this.kek, Buffer.from(row.sealed), SECRET) : undefined;
+    };
+    let k = await read();
+    if (!k) {
+      await this.db.insert(acmeSecrets).values({ name: SECRET, sealed: seal(this.kek, randomBytes(32), SECRET) }).onConflictDoNothing();
+      k = await read();
+    }
+    this.key = Buffer.from(k!);
+  }
+
+  private random12(): Buffer {
+    if (this.poolOffset + 12 > this.pool.length) {
+      this.pool = randomBytes(12 * 512);
+      this.poolOffset = 0;
+    }
+    const b = this.pool.subarray(this.poolOffset, this.poolOffset + 12);
+    this.poolOffset += 12;
+    return b;
+  }
+
+  issue(): string {
+    const buf = Buffer.allocUnsafe(32);
+    this.random12().copy(buf, 0);
+    buf.writeUInt32BE(Math.floor(Date.now() / 1000) + this.lifetimeSeconds, 12);
+    createHmac('sha256', this.key).update(buf.subarray(0, 16)).digest().copy(buf, 16, 0, 16);
+    return buf.toString('base64url');
+  }
+
+  /** Checks and burns a nonce; false when it is malformed, forged, expired or already used. */
+  async redeem(nonce: string): Promise<boolean> {
+    if (typeof nonce !== 'string' || nonce.length !== 43 || !/^[A-Za-z0-9_-]+$/.test(nonce)) return false;
+    const buf = Buffer.from(nonce, 'base64url');
+    if (buf.length !== 32) return false;
+    const mac = createHmac('sha256', this.key).update(buf.subarray(0, 16)).digest().subarray(0, 16);
+    if (!timingSafeEqual(mac, buf.subarray(16))) return false;
+    const expires = buf.readUInt32BE(12);
+    if (expires * 1000 <= Date.now()) return false;
+    const rows = await this.db
+      .insert(acmeNonces)
+      .values({ nonce, expires: new Date(expires * 1000) })
+      .onConflictDoNothing()
+      .returning({ nonce: acmeNonces.nonce });
+    return rows.length === 1;
+  }
+
+  /** Deletes redeemed nonces that expired (they would be refused by their expiry anyway). */
+  async sweep(): Promise<number> {
+    const r = await this.db.delete(acmeNonces).where(lt(acmeNonces.expires, new Date())).returning({ n: acmeNonces.nonce });
+    return r.length;
+  }
+}
