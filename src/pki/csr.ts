@@ -12,7 +12,7 @@ import { Tag, children, decodeInteger, expectTlv, readOid, readTlv, tlvBytes, ty
 import { decodeDirectoryString, decodeName } from './name.ts';
 import { decodeGeneralNames } from './extensions.ts';
 import { parseExtensions } from './certificate.ts';
-import { keyInfoFromSpki, type KeyInfo } from './keyinfo.ts';
+import { keyInfoFromKeyObject, spkiAlgorithmOid, type KeyInfo } from './keyinfo.ts';
 import { fromPem } from './pem.ts';
 
 export type { KeyInfo } from './keyinfo.ts';
@@ -200,9 +200,15 @@ function parseDer(der: Uint8Array): ParsedCsr {
   }
 
   const spki = Buffer.from(tlvBytes(der, spkiT));
-  const key = keyInfoFromSpki(spki);
+  const algOid = spkiAlgorithmOid(spki);
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  } catch {
+    return bad(`unsupported or malformed public key (algorithm ${algOid})`);
+  }
+  const key = keyInfoFromKeyObject(publicKey, algOid);
   if (key.type === 'unknown') bad(`unsupported public key algorithm ${key.oid}`);
-  const publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
 
   // Attributes
   let challengePassword: string | undefined;

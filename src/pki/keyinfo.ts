@@ -1,5 +1,5 @@
 /** What kind of public key a SubjectPublicKeyInfo holds. */
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Tag, expectTlv, readOid } from './der.ts';
 
 export type KeyInfo =
@@ -29,12 +29,17 @@ export function spkiAlgorithmOid(spki: Uint8Array): string {
  */
 export function keyInfoFromSpki(spki: Uint8Array): KeyInfo {
   const algOid = spkiAlgorithmOid(spki);
-  let key;
+  let key: KeyObject;
   try {
     key = createPublicKey({ key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength), format: 'der', type: 'spki' });
   } catch {
     return { type: 'unknown', oid: algOid };
   }
+  return keyInfoFromKeyObject(key, algOid);
+}
+
+/** KeyInfo of an already-loaded public key (loading one costs more than the rest of a CSR parse). */
+export function keyInfoFromKeyObject(key: KeyObject, algOid: string): KeyInfo {
   const d = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case 'rsa':
