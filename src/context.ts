@@ -50,11 +50,18 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const audit = new AuditLog(db);
   const issuers = new IssuerRegistry(db, kek, config.publicUrl);
   const profiles = new ProfileStore(db);
-  if (opts.bootstrap !== false) {
-    if (await ensureDevHierarchy(database, issuers, config.caKeyType)) log.info('created the development CA hierarchy');
-    await profiles.seed(builtinProfiles);
-  } else {
-    await issuers.load();
+  try {
+    if (opts.bootstrap !== false) {
+      if (await ensureDevHierarchy(database, issuers, config.caKeyType)) log.info('created the development CA hierarchy');
+      await profiles.seed(builtinProfiles);
+    } else {
+      await issuers.load();
+    }
+  } catch (e) {
+    // A failed start (e.g. a wrong key-encryption key) must not leave the database open: a leaked
+    // PGlite is a second instance on the directory, a leaked postgres.js pool holds connections.
+    await database.close().catch(() => {});
+    throw e;
   }
   const writer = new CertificateWriter(db, database.kind === 'pglite' ? 1 : 4);
   const pipeline = new IssuancePipeline({ db, issuers, profiles, writer, audit, events, metrics, kek, publicUrl: config.publicUrl });

@@ -1,7 +1,70 @@
 import type { ProtocolModule } from '../../src/protocol.ts';
+import type { Context } from '../../src/context.ts';
+import { mountEabAdmin } from './eab.ts';
+import { IssuanceRunner } from './finalize.ts';
+import { NonceService } from './nonce.ts';
+import { mountAcme } from './routes.ts';
+import { loadAcmeSettings, type AcmeSettings, type AcmeSettingsInput } from './settings.ts';
+import { Validator } from './validation/index.ts';
+import { lt } from 'drizzle-orm';
+import { acmeRateLimits } from './schema.ts';
 
-/** The acme adapter (being built). */
-export const acmeProtocol: ProtocolModule = {
-  name: 'acme',
-  mount() {},
-};
+export interface AcmeModule extends ProtocolModule {
+  /** Waits for background validations and issuances (tests, shutdown). */
+  drain(): Promise<void>;
+  settings(): AcmeSettings | undefined;
+}
+
+/**
+ * The ACME server (RFC 8555, RFC 8737, RFC 8738, RFC 9773). Settings come from the environment
+ * (CERTGATE_ACME_*) when mounted; `overrides` (tests) take precedence.
+ */
+export function createAcmeProtocol(overrides: AcmeSettingsInput = {}, env: NodeJS.ProcessEnv = process.env): AcmeModule {
+  let state: { settings: AcmeSettings; validator: Validator; runner: IssuanceRunner; nonces: NonceService; ctx: Context } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    name: 'acme',
+    async mount(app, ctx) {
+      const settings = loadAcmeSettings(env, overrides);
+      const log = ctx.log.child({ protocol: 'acme' });
+      const nonces = new NonceService(ctx.db, ctx.kek, settings.nonceLifetime);
+      await nonces.init();
+      const validator = new Validator(ctx.db, settings, log);
+      const runner = new IssuanceRunner(ctx, log);
+      state = { settings, validator, runner, nonces, ctx };
+      mountEabAdmin(app, ctx);
+      mountAcme(app, { ctx, settings, nonces, validator, runner, log });
+    },
+    endpoints(base) {
+      return [{ label: 'ACME directory', url: `${state?.settings.baseUrl ?? base.https}/acme/directory` }];
+    },
+    start(ctx) {
+      const sweep = async () => {
+        if (!state) return;
+        try {
+          await state.nonces.sweep();
+          await state.runner.recover(120);
+          const w = Math.floor(Date.now() / 1000 / state.settings.rateWindow) - 1;
+          await ctx.db.delete(acmeRateLimits).where(lt(acmeRateLimits.window, w));
+        } catch (err) {
+          ctx.log.error({ err }, 'acme: scheduled sweep failed');
+        }
+      };
+      timer = setInterval(() => void sweep(), 60_000);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      state?.validator.stop();
+      await this.drain();
+    },
+    async drain() {
+      if (!state) return;
+      await state.validator.drain();
+      await state.runner.drain();
+    },
+    settings: () => state?.settings,
+  };
+}
+
+export const acmeProtocol: AcmeModule = createAcmeProtocol();

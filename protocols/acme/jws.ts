@@ -4,9 +4,7 @@
  * by jose; keys come from the JWK through node:crypto.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { eq } from 'drizzle-orm';
 import { calculateJwkThumbprint, flattenedVerify, type JWK } from 'jose';
-import type { Db } from '../../src/db/client.ts';
 import type { NonceService } from './nonce.ts';
 import { problem } from './problems.ts';
 import { acmeAccounts } from './schema.ts';
@@ -138,7 +136,6 @@ export interface AuthOptions {
   key: 'jwk' | 'kid' | 'either';
   url: string;
   accountUrlPrefix: string;
-  db: Db;
   nonces: NonceService;
 }
 
@@ -160,16 +157,23 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
   let key: KeyObject;
   let account: AccountRow | undefined;
   let jwk: JWK | undefined;
+  let fresh: boolean;
   if (hasJwk) {
     ({ key, jwk } = keyFromJwk(header.jwk, alg));
+    fresh = await opts.nonces.redeem(header.nonce);
   } else {
     if (typeof header.kid !== 'string' || !header.kid.startsWith(opts.accountUrlPrefix)) {
       throw problem('accountDoesNotExist', 'the "kid" is not an account URL of this server');
     }
     const id = header.kid.slice(opts.accountUrlPrefix.length);
-    [account] = id && /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await opts.db.select().from(acmeAccounts).where(eq(acmeAccounts.id, id)) : [];
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw problem('accountDoesNotExist', `no account ${header.kid.slice(0, 200)}`);
+    // One round trip: burn the nonce and read the account.
+    ({ fresh, account } = await opts.nonces.redeemWithAccount(header.nonce, id));
     if (!account) throw problem('accountDoesNotExist', `no account ${header.kid.slice(0, 200)}`);
     if (account.status !== 'valid') throw problem('unauthorized', `account is ${account.status}`);
+    const kty = (account.jwk as JWK).kty;
+    const fits = kty === 'RSA' ? alg === 'RS256' : kty === 'OKP' ? alg === 'EdDSA' : curveForAlg[alg] === (account.jwk as JWK).crv;
+    if (!fits) throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit the account key`, { algorithms: [...supportedAlgorithms] });
     const cached = keyCache.get(account.thumbprint);
     if (cached) key = cached;
     else {
@@ -177,12 +181,9 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
       if (keyCache.size > 10_000) keyCache.clear();
       keyCache.set(account.thumbprint, key);
     }
-    const kty = (account.jwk as JWK).kty;
-    const fits = kty === 'RSA' ? alg === 'RS256' : kty === 'OKP' ? alg === 'EdDSA' : curveForAlg[alg] === (account.jwk as JWK).crv;
-    if (!fits) throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit the account key`, { algorithms: [...supportedAlgorithms] });
   }
   const payload = await verifySignature(jws, key, alg);
-  if (!(await opts.nonces.redeem(header.nonce))) throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
+  if (!fresh) throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
   let parsed: unknown;
   if (payload.length > 0) {
     try {

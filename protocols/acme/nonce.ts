@@ -7,10 +7,12 @@
  * works exactly once cluster-wide. Redeemed rows are deleted once they expire.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { eq, lt } from 'drizzle-orm';
+import { eq, lt, sql } from 'drizzle-orm';
 import { seal, unseal } from '../../src/ca/seal.ts';
 import type { Db } from '../../src/db/client.ts';
-import { acmeNonces, acmeSecrets } from './schema.ts';
+import { acmeAccounts, acmeNonces, acmeSecrets } from './schema.ts';
+
+type AccountRow = typeof acmeAccounts.$inferSelect;
 
 const SECRET = 'acme-nonce-key';
 
@@ -57,21 +59,58 @@ export class NonceService {
     return buf.toString('base64url');
   }
 
+  /** The expiry of a nonce this cluster issued and that has not expired; undefined for anything else. */
+  check(nonce: string): Date | undefined {
+    if (typeof nonce !== 'string' || nonce.length !== 43 || !/^[A-Za-z0-9_-]+$/.test(nonce)) return undefined;
+    const buf = Buffer.from(nonce, 'base64url');
+    if (buf.length !== 32) return undefined;
+    const mac = createHmac('sha256', this.key).update(buf.subarray(0, 16)).digest().subarray(0, 16);
+    if (!timingSafeEqual(mac, buf.subarray(16))) return undefined;
+    const expires = buf.readUInt32BE(12);
+    if (expires * 1000 <= Date.now()) return undefined;
+    return new Date(expires * 1000);
+  }
+
   /** Checks and burns a nonce; false when it is malformed, forged, expired or already used. */
   async redeem(nonce: string): Promise<boolean> {
-    if (typeof nonce !== 'string' || nonce.length !== 43 || !/^[A-Za-z0-9_-]+$/.test(nonce)) return false;
-    const buf = Buffer.from(nonce, 'base64url');
-    if (buf.length !== 32) return false;
-    const mac = createHmac('sha256', this.key).update(buf.subarray(0, 16)).digest().subarray(0, 16);
-    if (!timingSafeEqual(mac, buf.subarray(16))) return false;
-    const expires = buf.readUInt32BE(12);
-    if (expires * 1000 <= Date.now()) return false;
-    const rows = await this.db
-      .insert(acmeNonces)
-      .values({ nonce, expires: new Date(expires * 1000) })
-      .onConflictDoNothing()
-      .returning({ nonce: acmeNonces.nonce });
+    const expires = this.check(nonce);
+    if (!expires) return false;
+    const rows = await this.db.insert(acmeNonces).values({ nonce, expires }).onConflictDoNothing().returning({ nonce: acmeNonces.nonce });
     return rows.length === 1;
+  }
+
+  /**
+   * Burns a nonce and reads an account in one statement (one round trip per request).
+   * `fresh` is false for a nonce that is unknown, expired or already used.
+   */
+  async redeemWithAccount(nonce: string, accountId: string): Promise<{ fresh: boolean; account?: AccountRow }> {
+    const expires = this.check(nonce);
+    const r = await this.db.execute(sql`
+      with n as (
+        insert into acme_nonces (nonce, expires) select ${nonce}::text, ${(expires ?? new Date(0)).toISOString()}::timestamptz where ${expires ? 1 : 0}::int = 1
+        on conflict do nothing returning 1
+      )
+      select (select count(*) from n)::int as fresh, a.id, a.jwk, a.thumbprint, a.status, a.contact, a.terms_agreed, a.eab_kid, a.created_ip, a.created_at
+      from (select 1) one left join acme_accounts a on a.id = ${accountId}::text`);
+    const rows = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as Record<string, unknown>[];
+    const row = rows[0];
+    const fresh = Number(row?.fresh ?? 0) === 1;
+    if (!row || row.id == null) return { fresh };
+    const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+    return {
+      fresh,
+      account: {
+        id: row.id as string,
+        jwk: json(row.jwk),
+        thumbprint: row.thumbprint as string,
+        status: row.status as string,
+        contact: json(row.contact),
+        termsAgreed: row.terms_agreed as boolean,
+        eabKid: (row.eab_kid as string | null) ?? null,
+        createdIp: (row.created_ip as string | null) ?? null,
+        createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at as string),
+      },
+    };
   }
 
   /** Deletes redeemed nonces that expired (they would be refused by their expiry anyway). */

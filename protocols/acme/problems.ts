@@ -30,8 +30,7 @@ export type ProblemType =
   | 'unsupportedIdentifier'
   | 'userActionRequired'
   | 'invalidProfile'
-  | 'alreadyReplaced'
-  | 'conflict';
+  | 'alreadyReplaced';
 
 export interface ProblemJson {
   type: string;
@@ -53,7 +52,6 @@ const defaultStatus: Partial<Record<ProblemType, number>> = {
   userActionRequired: 403,
   externalAccountRequired: 403,
   rejectedIdentifier: 400,
-  conflict: 409,
   alreadyReplaced: 409,
 };
 
@@ -90,8 +88,8 @@ export class AcmeProblem extends Error {
 
 export const problem = (type: ProblemType, detail: string, opts?: ConstructorParameters<typeof AcmeProblem>[2]) => new AcmeProblem(type, detail, opts);
 
-export function subproblem(type: ProblemType, detail: string, identifier: Identifier): ProblemJson {
-  return { type: problemUrn(type), detail, identifier };
+export function subproblem(type: ProblemType, detail: string, identifier: { type: string; value: string }): ProblemJson {
+  return { type: problemUrn(type), detail, identifier: identifier as Identifier };
 }
 
 /** Maps a pipeline error onto the ACME problem a client understands. */
@@ -112,7 +110,7 @@ export function fromIssuanceError(e: IssuanceError): AcmeProblem {
     case 'NotFound':
       return problem('malformed', e.message, { status: 404 });
     case 'Conflict':
-      return problem('conflict', e.message, { status: 409 });
+      return problem('malformed', e.message, { status: 409 });
     case 'Unavailable':
       return problem('serverInternal', e.message, { status: 503 });
   }

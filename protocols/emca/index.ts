@@ -1,7 +1,39 @@
 import type { ProtocolModule } from '../../src/protocol.ts';
+import { mountAdmin } from './admin.ts';
+import { ClientStore } from './clients.ts';
+import { PasswordCache } from './crypto.ts';
+import { EmcaService } from './service.ts';
+import { mountV4 } from './v4.ts';
+import { mountV5 } from './v5.ts';
 
-/** The emca adapter (being built). */
+/** Settings read from the environment (documented in protocols/emca/README.md). */
+function settings() {
+  const limit = Number(process.env.CERTGATE_EMCA_BODY_LIMIT ?? '');
+  return {
+    bodyLimit: Number.isInteger(limit) && limit > 0 ? limit : 256 * 1024,
+    emKeyRequired: !['0', 'false', 'no', 'off'].includes((process.env.CERTGATE_EMCA_EMKEY_REQUIRED ?? 'true').toLowerCase()),
+    v5TokenMaxMinutes: Number(process.env.CERTGATE_EMCA_V5_TOKEN_MAX_MINUTES ?? '') || 24 * 60,
+  };
+}
+
+/** The emCA adapter: Open API V4 (`/emCAServices/rest/*`), V5 JSON (`/emca/v5/*`), client admin API. */
 export const emcaProtocol: ProtocolModule = {
   name: 'emca',
-  mount() {},
+  async mount(app, ctx) {
+    const s = settings();
+    const clients = new ClientStore(ctx);
+    await clients.ensureSigningProfile();
+    const svc = new EmcaService(ctx);
+    await svc.profileIds();
+    const passwords = new PasswordCache();
+    mountAdmin(app, ctx, clients);
+    mountV4(app, { ctx, svc, clients, passwords, bodyLimit: s.bodyLimit, emKeyRequired: s.emKeyRequired });
+    mountV5(app, { ctx, svc, clients, passwords, tokenMaxMinutes: s.v5TokenMaxMinutes });
+  },
+  endpoints(base) {
+    return [
+      { label: 'emCA Open API V4', url: `${base.https}/emCAServices/rest/<method>` },
+      { label: 'emCA API V5', url: `${base.https}/emca/v5` },
+    ];
+  },
 };

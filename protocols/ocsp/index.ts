@@ -1,7 +1,64 @@
+import type { Context } from '../../src/context.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
+import { ResponderManager } from './responders.ts';
+import { mountOcspAdmin, mountOcspRoutes } from './routes.ts';
+import { OcspService } from './service.ts';
+import { serverSettingsFromEnv, type ServerSettings } from './settings.ts';
 
-/** The ocsp adapter (being built). */
-export const ocspProtocol: ProtocolModule = {
-  name: 'ocsp',
-  mount() {},
-};
+export { OcspService } from './service.ts';
+export { ResponderManager } from './responders.ts';
+
+export interface OcspModule extends ProtocolModule {
+  /** The responder of the context it was mounted on (tests, CLI wiring). */
+  service(ctx: Context): OcspService | undefined;
+  manager(ctx: Context): ResponderManager | undefined;
+}
+
+/**
+ * The OCSP protocol module: `POST /ocsp`, `GET /ocsp/<base64>` and the management API under
+ * `/api/v1/ocsp/`. Settings come from CERTGATE_OCSP_* (see settings.ts) unless given.
+ */
+export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & { defaults?: Partial<ServerSettings['defaults']> } } = {}): OcspModule {
+  const byCtx = new Map<Context, { svc: OcspService; mgr: ResponderManager }>();
+  let started: OcspService[] = [];
+  return {
+    name: 'ocsp',
+    async mount(app, ctx) {
+      let entry = byCtx.get(ctx);
+      if (!entry) {
+        const svc = new OcspService(ctx, serverSettingsFromEnv(process.env, opts.settings));
+        const mgr = new ResponderManager(ctx, svc);
+        await svc.init();
+        entry = { svc, mgr };
+        byCtx.set(ctx, entry);
+      }
+      mountOcspRoutes(app, ctx, entry.svc);
+      mountOcspAdmin(app, ctx, entry.svc, entry.mgr);
+    },
+    endpoints(base) {
+      return [
+        { label: 'OCSP (POST, GET)', url: `${base.http}/ocsp` },
+        { label: 'OCSP management', url: `${base.http}/api/v1/ocsp/issuers` },
+      ];
+    },
+    async start(ctx) {
+      const e = byCtx.get(ctx);
+      if (!e) return;
+      await e.svc.start();
+      started.push(e.svc);
+    },
+    async stop() {
+      const s = started;
+      started = [];
+      for (const svc of s) await svc.stop();
+      // Unsubscribe contexts that were mounted but never started too.
+      for (const [, e] of byCtx) await e.svc.stop();
+      byCtx.clear();
+    },
+    service: (ctx) => byCtx.get(ctx)?.svc,
+    manager: (ctx) => byCtx.get(ctx)?.mgr,
+  };
+}
+
+/** The OCSP adapter with settings from the environment. */
+export const ocspProtocol: OcspModule = createOcspProtocol();

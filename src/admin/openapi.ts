@@ -191,9 +191,25 @@ function operation(op: Op): Json {
 const ok = (schema: Json, description = 'OK') => ({ description, content: json(schema) });
 const list = (name: string) => ({ type: 'array', items: ref(name) });
 
-/** The OpenAPI 3.0 document of the admin API; `serverUrl` is where `/api/v1` is served. */
-export function openApiDocument(serverUrl = '/api/v1'): Json {
-  const paths: Record<string, Record<string, Json>> = {
+/** Where the admin API is mounted; document paths are absolute from the server root. */
+export const API_BASE = '/api/v1';
+
+/**
+ * A piece of API description to merge into the document (a protocol's endpoints, e.g. the emCA
+ * fragment): absolute paths, plus any components and tags they use.
+ */
+export interface OpenApiFragment {
+  paths?: Record<string, Record<string, unknown>>;
+  components?: Record<string, Record<string, unknown>>;
+  tags?: { name: string; description?: string }[];
+}
+
+/**
+ * The OpenAPI 3.0 document of the admin API (paths absolute from `serverUrl`, the server's
+ * root), with any `fragments` merged in.
+ */
+export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = []): Json {
+  const relative: Record<string, Record<string, Json>> = {
     '/openapi.json': {
       get: {
         summary: 'This document',
@@ -380,6 +396,8 @@ export function openApiDocument(serverUrl = '/api/v1'): Json {
     },
   };
 
+  const paths: Record<string, Record<string, unknown>> = Object.fromEntries(Object.entries(relative).map(([p, ops]) => [API_BASE + p, ops]));
+
   const errorSchema = {
     type: 'object',
     required: ['error', 'message'],
@@ -387,7 +405,7 @@ export function openApiDocument(serverUrl = '/api/v1'): Json {
   };
   const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
 
-  return {
+  const doc = {
     openapi: '3.0.3',
     info: {
       title: 'Certgate admin API',
@@ -398,9 +416,9 @@ export function openApiDocument(serverUrl = '/api/v1'): Json {
         'Roles are least-privilege: auditor reads; officer also issues, revokes, suspends, reinstates, decides requests and ' +
         'generates CRLs; administrator may do everything. Each operation names the least role in `x-required-role`.',
     },
-    servers: [{ url: serverUrl }],
+    servers: [{ url: serverUrl || '/' }],
     security: [{ bearerAuth: [] }],
-    tags: ['issuers', 'profiles', 'certificates', 'revocation', 'requests', 'crl', 'audit', 'operators', 'meta'].map((name) => ({ name })),
+    tags: ['issuers', 'profiles', 'certificates', 'revocation', 'requests', 'crl', 'audit', 'operators', 'meta'].map((name): { name: string; description?: string } => ({ name })),
     paths,
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
@@ -540,4 +558,11 @@ export function openApiDocument(serverUrl = '/api/v1'): Json {
       },
     },
   };
+  for (const f of fragments) {
+    for (const [p, ops] of Object.entries(f.paths ?? {})) paths[p] = { ...(paths[p] ?? {}), ...ops };
+    const components = doc.components as Record<string, Record<string, unknown>>;
+    for (const [kind, entries] of Object.entries(f.components ?? {})) components[kind] = { ...(components[kind] ?? {}), ...entries };
+    for (const t of f.tags ?? []) if (!doc.tags.some((x) => x.name === t.name)) doc.tags.push(t);
+  }
+  return doc;
 }

@@ -50,18 +50,23 @@ export function adminRoutes(ctx: Context): Hono<AppEnv> {
   api.onError((e, c) => jsonError(c, e, (err) => ctx.log.error({ err, reqId: c.get('requestId') }, 'admin API error')));
 
   // The contract: no authentication, so clients can discover the API.
-  api.get('/openapi.json', (c) => c.json(openApiDocument(`${ctx.config.publicUrl}/api/v1`)));
+  api.get('/openapi.json', (c) => c.json(openApiDocument(ctx.config.publicUrl)));
 
-  api.use('*', async (c, next) => {
-    if (c.req.method === 'GET' && c.req.path.endsWith('/openapi.json')) return next();
+  /**
+   * Authentication and least privilege in one guard per route: a valid bearer token of an
+   * enabled operator (else 401 with a Bearer challenge), whose role is at least `role` (else
+   * 403). Scoped to these routes: protocols mounting their own /api/v1/... routes keep theirs.
+   */
+  const need = (role: Role, what: string): MiddlewareHandler<AppEnv> => async (c, next) => {
     const header = c.req.header('authorization');
     const m = header ? /^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header) : null;
     if (!m) return unauthorized(c, 'a bearer token is required (Authorization: Bearer <token>)');
     const op = await ctx.tokens.verify(m[1]);
     if (!op) return unauthorized(c, 'the bearer token is invalid, expired or revoked', 'invalid_token');
     c.set('operator', op);
+    if (rank[op.role] < rank[role]) return c.json({ error: 'Forbidden', message: `role ${op.role} may not ${what}` }, 403);
     await next();
-  });
+  };
 
   const actor = (c: C) => `operator:${operatorOf(c).name}`;
   const audit = (c: C, action: string, target: string, details?: Record<string, unknown>) =>
@@ -200,11 +205,9 @@ export function adminRoutes(ctx: Context): Hono<AppEnv> {
     const b = await readBody(c, issuerPatchSchema);
     const { default: makeDefault, ...opts } = b;
     if (Object.keys(b).length === 0) throw new BadRequest('body: nothing to change (crlValidityHours, deltaCrlHours, crlPartitions, default)');
+    if (makeDefault && issuer.status !== 'active') throw new Conflict(`issuer "${issuer.id}" is retired and cannot be the default`);
     if (Object.keys(opts).length) await ctx.issuers.updateOptions(issuer.id, { ...issuer.options, ...opts });
-    if (makeDefault) {
-      if (issuer.status !== 'active') throw new Conflict(`issuer "${issuer.id}" is retired and cannot be the default`);
-      await ctx.issuers.setDefault(issuer.id);
-    }
+    if (makeDefault) await ctx.issuers.setDefault(issuer.id);
     await audit(c, 'issuer.update', issuer.id, b);
     return c.json(issuerJson(await requireIssuer(issuer.id), true));
   });
@@ -499,15 +502,6 @@ function operatorOf(c: C): Operator {
   const op = c.get('operator');
   if (!op) throw new Error('admin route reached without an authenticated operator');
   return op;
-}
-
-/** Least-privilege guard: the route needs at least `role`. */
-function need(role: Role, what: string): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const op = operatorOf(c);
-    if (rank[op.role] < rank[role]) return c.json({ error: 'Forbidden', message: `role ${op.role} may not ${what}` }, 403);
-    await next();
-  };
 }
 
 function unauthorized(c: C, message: string, error?: 'invalid_token') {

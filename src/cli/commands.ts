@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import pino from 'pino';
 import type { Config } from '../config.ts';
 import type { ProtocolModule } from '../protocol.ts';
 import { AdminCallError, openAdminClient } from './admin-client.ts';
@@ -45,7 +46,7 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
   const run = async (fn: (api: Api) => Promise<void>): Promise<void> => {
     let client: Awaited<ReturnType<typeof openAdminClient>> | undefined;
     try {
-      client = await openAdminClient(loadConfig(), protocols);
+      client = await openAdminClient(loadConfig(), logsToStderr(protocols));
       const c = client;
       const call = async (method: string, path: string, body?: unknown) => {
         const r = await c.call(method, path, body);
@@ -69,7 +70,7 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
 
   // ── issuers ───────────────────────────────────────────────────────────────────────────────
 
-  const issuer = program.command('issuer').description('certificate authorities (issuers)');
+  const issuer = group(program, 'issuer').description('certificate authorities (issuers)');
 
   issuer
     .command('list')
@@ -161,7 +162,7 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
 
   // ── profiles ──────────────────────────────────────────────────────────────────────────────
 
-  const profile = program.command('profile').description('certificate profiles');
+  const profile = group(program, 'profile').description('certificate profiles');
 
   profile
     .command('list')
@@ -236,7 +237,7 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
 
   // ── certificates ──────────────────────────────────────────────────────────────────────────
 
-  const cert = program.command('cert').description('certificates: issue, search, revoke, suspend, reinstate');
+  const cert = group(program, 'cert').description('certificates: issue, search, revoke, suspend, reinstate');
 
   cert
     .command('issue')
@@ -366,7 +367,7 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
 
   // ── requests held for approval ─────────────────────────────────────────────────────────────
 
-  const request = program.command('request').description('certificate requests held for manual approval');
+  const request = group(program, 'request').description('certificate requests held for manual approval');
 
   request
     .command('list')
@@ -427,7 +428,7 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
 
   // ── CRLs ──────────────────────────────────────────────────────────────────────────────────
 
-  const crl = program.command('crl').description('certificate revocation lists');
+  const crl = group(program, 'crl').description('certificate revocation lists');
 
   crl
     .command('generate')
@@ -458,7 +459,7 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
 
   // ── tokens, operators, audit ──────────────────────────────────────────────────────────────
 
-  const token = program.command('token').description('admin API bearer tokens');
+  const token = group(program, 'token').description('admin API bearer tokens');
 
   token
     .command('create')
@@ -473,7 +474,7 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
       }),
     );
 
-  const operator = program.command('operator').description('operators and API clients of the admin API');
+  const operator = group(program, 'operator').description('operators and API clients of the admin API');
 
   operator
     .command('list')
@@ -517,8 +518,7 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
       }),
     );
 
-  program
-    .command('audit')
+  group(program, 'audit')
     .description('search the audit trail (newest first)')
     .option('--action <action>', 'e.g. certificate.revoke')
     .option('--actor <actor>', 'e.g. operator:alice')
@@ -543,6 +543,35 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
 }
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * stdout is for results only (`token create` prints the token alone). The in-process admin
+ * client's logger writes to fd 1 (pino's default), so protocols that warn while mounting
+ * (e.g. OCSP without a responder certificate) would corrupt the output. Before the first
+ * protocol mounts, point the context's logger (and, through the prototype chain, every child
+ * and the request logger holding it) at stderr.
+ */
+function logsToStderr(protocols: ProtocolModule[]): ProtocolModule[] {
+  let done = false;
+  return protocols.map((p) => ({
+    ...p,
+    mount(app, ctx) {
+      if (!done) {
+        done = true;
+        (ctx.log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = pino.destination({ dest: 2, sync: true });
+      }
+      return p.mount(app, ctx);
+    },
+  }));
+}
+
+/**
+ * A top-level command whose subcommands exit 2 on usage errors (a missing option, a bad
+ * choice): the caller's mistake, like a refused API call. Help still exits 0.
+ */
+function group(program: Command, name: string): Command {
+  return program.command(name).exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_CLIENT));
+}
 
 /** Prints `certgate: <message>` on stderr and sets the exit code (2 for refused/invalid input). */
 function fail(e: unknown): void {

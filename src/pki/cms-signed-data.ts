@@ -1,16 +1,17 @@
 /**
  * CMS SignedData (RFC 5652 §5): parsing (BER accepted: indefinite lengths and constructed OCTET
- * STRINGs, as Bouncy Castle's streaming generator produces), signer-info verification with
+ * STRINGs, as Bouncy Castle's streaming generator produces) with a small BER reader (pkijs took
+ * ~15 ms per message here, this takes well under one), signer-info verification with
  * node:crypto, and a certs-only builder (the "degenerate" SignedData of .p7b files, RFC 5652 §5.2
  * with no signers).
  *
- * pkijs/asn1js do the structure; node:crypto hashes and verifies. Used by emCA (signed request
+ * node:crypto hashes and verifies; pkijs only decodes RSASSA-PSS parameters. Used by emCA (signed request
  * content), and reusable by EST (/cacerts, certs-only responses) and SCEP (pkiMessage).
  */
 import { createHash, createPublicKey, constants, verify as cryptoVerify, timingSafeEqual, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { explicit, implicitConstructed, integer, oid, seq, set } from './der.ts';
+import { decodeOid, explicit, implicitConstructed, integer, oid, seq, set } from './der.ts';
 
 export const cmsOids = {
   data: '1.2.840.113549.1.7.1',
@@ -76,88 +77,193 @@ export interface ParsedSignedData {
   signers: ParsedSignerInfo[];
 }
 
-function bytes(v: ArrayBuffer | Uint8Array): Buffer {
-  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(v);
-}
-
 /** Hex of a serial number with leading zero octets dropped (INTEGER content octets). */
 export function canonicalSerial(hex: string): string {
   const h = hex.toLowerCase().replace(/^(00)+/, '');
   return h === '' ? '00' : h;
 }
 
+// ── a small BER reader (indefinite lengths, constructed strings) ────────────────────────────
+
+interface Ber {
+  tag: number;
+  constructed: boolean;
+  /** First content octet. */
+  start: number;
+  /** Just past the last content octet (before the end-of-contents octets when indefinite). */
+  end: number;
+  /** Offset of the next TLV. */
+  next: number;
+  /** Offset of the identifier octet. */
+  at: number;
+  indefinite: boolean;
+}
+
+const MAX_DEPTH = 64;
+
+function readBer(buf: Uint8Array, offset: number, limit = buf.length, depth = 0): Ber {
+  if (depth > MAX_DEPTH) throw new Error('BER: nested too deeply');
+  let p = offset;
+  if (p >= limit) throw new Error('BER: truncated (expected a tag)');
+  const first = buf[p++];
+  let tag = first;
+  if ((first & 0x1f) === 0x1f) {
+    let count = 0;
+    let b: number;
+    do {
+      if (p >= limit) throw new Error('BER: truncated tag');
+      b = buf[p++];
+      tag = tag * 256 + b;
+      if (++count > 3) throw new Error('BER: tag too large');
+    } while (b & 0x80);
+  }
+  const constructed = (first & 0x20) !== 0;
+  if (p >= limit) throw new Error('BER: truncated (expected a length)');
+  const l0 = buf[p++];
+  if (l0 === 0x80) {
+    if (!constructed) throw new Error('BER: indefinite length on a primitive value');
+    const start = p;
+    let q = p;
+    for (;;) {
+      if (q + 2 > limit) throw new Error('BER: missing end-of-contents');
+      if (buf[q] === 0 && buf[q + 1] === 0) return { tag, constructed, start, end: q, next: q + 2, at: offset, indefinite: true };
+      q = readBer(buf, q, limit, depth + 1).next;
+    }
+  }
+  let len = l0;
+  if (l0 > 0x80) {
+    const k = l0 & 0x7f;
+    if (k > 4 || p + k > limit) throw new Error('BER: bad length');
+    len = 0;
+    for (let i = 0; i < k; i++) len = len * 256 + buf[p++];
+  }
+  const end = p + len;
+  if (end > limit) throw new Error('BER: truncated value');
+  return { tag, constructed, start: p, end, next: end, at: offset, indefinite: false };
+}
+
+function berChildren(buf: Uint8Array, parent: Ber): Ber[] {
+  const out: Ber[] = [];
+  for (let p = parent.start; p < parent.end; ) {
+    const c = readBer(buf, p, parent.end);
+    out.push(c);
+    p = c.next;
+  }
+  return out;
+}
+
+function expectBer(b: Ber | undefined, tag: number, what: string): Ber {
+  if (!b || b.tag !== tag) throw new Error(`expected ${what}`);
+  return b;
+}
+
+/** The whole encoding of a definite-length TLV (signatures cover DER: indefinite forms are refused there). */
+function rawDefinite(buf: Uint8Array, b: Ber, what: string): Buffer {
+  if (b.indefinite) throw new Error(`${what} is not DER`);
+  return Buffer.from(buf.subarray(b.at, b.next));
+}
+
+/** OCTET STRING contents, primitive or constructed (chunks joined, recursively). */
+function octets(buf: Uint8Array, b: Ber): Buffer {
+  if ((b.tag & 0x1f) !== 0x04) throw new Error('expected an OCTET STRING');
+  if (!b.constructed) return Buffer.from(buf.subarray(b.start, b.end));
+  return Buffer.concat(berChildren(buf, b).map((c) => octets(buf, c)));
+}
+
+function oidOf(buf: Uint8Array, b: Ber): string {
+  if (b.tag !== 0x06 || b.constructed) throw new Error('expected an OBJECT IDENTIFIER');
+  return decodeOid(buf, b.start, b.end);
+}
+
+function algorithm(buf: Uint8Array, b: Ber): { oid: string; params?: Buffer } {
+  const [o, params] = berChildren(buf, expectBer(b, 0x30, 'AlgorithmIdentifier'));
+  return { oid: oidOf(buf, o), params: params && params.tag !== 0x05 ? Buffer.from(buf.subarray(params.at, params.next)) : undefined };
+}
+
+function smallInt(buf: Uint8Array, b: Ber): number {
+  if (b.tag !== 0x02 || b.end - b.start > 4 || b.end === b.start) throw new Error('expected a small INTEGER');
+  let v = 0;
+  for (let i = b.start; i < b.end; i++) v = v * 256 + buf[i];
+  return v;
+}
+
+function berTime(buf: Uint8Array, b: Ber): Date | undefined {
+  const s = Buffer.from(buf.subarray(b.start, b.end)).toString('latin1');
+  const m = b.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
+  if (!m) return undefined;
+  const y = b.tag === 0x17 ? (Number(m[1]) >= 50 ? 1900 : 2000) + Number(m[1]) : Number(m[1]);
+  return new Date(Date.UTC(y, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+}
+
 /**
  * Parses a ContentInfo holding SignedData (DER or BER). Throws CmsError on anything malformed.
  */
 export function parseSignedData(input: Uint8Array): ParsedSignedData {
-  let ci: pkijs.ContentInfo;
-  let sd: pkijs.SignedData;
   try {
-    const asn = asn1js.fromBER(input);
-    if (asn.offset === -1) throw new Error(asn.result.error);
-    if (asn.offset !== input.byteLength) throw new Error('trailing data after ContentInfo');
-    ci = new pkijs.ContentInfo({ schema: asn.result });
-    if (ci.contentType !== cmsOids.signedData) throw new Error(`content type ${ci.contentType} is not signedData`);
-    sd = new pkijs.SignedData({ schema: ci.content });
+    const buf = input;
+    const ci = readBer(buf, 0);
+    if (ci.next !== buf.length) throw new Error('trailing data after ContentInfo');
+    const [ctype, wrapped] = berChildren(buf, expectBer(ci, 0x30, 'ContentInfo'));
+    if (oidOf(buf, ctype) !== cmsOids.signedData) throw new Error('content type is not signedData');
+    const sdT = expectBer(berChildren(buf, expectBer(wrapped, 0xa0, '[0] content'))[0], 0x30, 'SignedData');
+    const f = berChildren(buf, sdT);
+    let k = 0;
+    const version = smallInt(buf, expectBer(f[k++], 0x02, 'version'));
+    expectBer(f[k++], 0x31, 'digestAlgorithms');
+    const eci = berChildren(buf, expectBer(f[k++], 0x30, 'EncapsulatedContentInfo'));
+    const eContentType = oidOf(buf, eci[0]);
+    let content: Buffer | undefined;
+    if (eci[1]) content = octets(buf, berChildren(buf, expectBer(eci[1], 0xa0, '[0] eContent'))[0]);
+    const certificates: Buffer[] = [];
+    if (f[k]?.tag === 0xa0) {
+      for (const c of berChildren(buf, f[k++])) if (c.tag === 0x30 && !c.indefinite) certificates.push(Buffer.from(buf.subarray(c.at, c.next)));
+    }
+    if (f[k]?.tag === 0xa1) k++; // crls
+    const signerSet = expectBer(f[k++], 0x31, 'signerInfos');
+    if (k !== f.length) throw new Error('unexpected element after signerInfos');
+    const signers = berChildren(buf, signerSet).map((siT) => {
+      const g = berChildren(buf, expectBer(siT, 0x30, 'SignerInfo'));
+      let j = 1; // version
+      const sidT = g[j++];
+      let sid: SignerIdentifier;
+      if (sidT?.tag === 0x30) {
+        const [nameT, serialT] = berChildren(buf, sidT);
+        expectBer(serialT, 0x02, 'serialNumber');
+        sid = {
+          kind: 'issuerAndSerial',
+          issuer: rawDefinite(buf, expectBer(nameT, 0x30, 'issuer Name'), 'issuer Name'),
+          serialHex: canonicalSerial(Buffer.from(buf.subarray(serialT.start, serialT.end)).toString('hex')),
+        };
+      } else if (sidT?.tag === 0x80 || sidT?.tag === 0xa0) {
+        sid = { kind: 'ski', keyId: sidT.tag === 0x80 ? Buffer.from(buf.subarray(sidT.start, sidT.end)) : octets(buf, berChildren(buf, sidT)[0]) };
+      } else throw new Error('bad SignerIdentifier');
+      const digest = algorithm(buf, g[j++]);
+      const out: Partial<ParsedSignerInfo> & { sid: SignerIdentifier } = { sid, digestAlgorithm: digest.oid };
+      if (g[j]?.tag === 0xa0) {
+        const attrsT = g[j++];
+        const der = rawDefinite(buf, attrsT, 'signed attributes');
+        der[0] = 0x31; // [0] IMPLICIT → SET OF (RFC 5652 §5.4)
+        out.signedAttrs = der;
+        for (const a of berChildren(buf, attrsT)) {
+          const [typeT, valuesT] = berChildren(buf, expectBer(a, 0x30, 'Attribute'));
+          const type = oidOf(buf, typeT);
+          const v = berChildren(buf, expectBer(valuesT, 0x31, 'attribute values'))[0];
+          if (!v) continue;
+          if (type === cmsOids.messageDigest) out.messageDigest = octets(buf, v);
+          else if (type === cmsOids.contentType) out.contentTypeAttr = oidOf(buf, v);
+          else if (type === cmsOids.signingTime && (v.tag === 0x17 || v.tag === 0x18)) out.signingTime = berTime(buf, v);
+        }
+      }
+      const sigAlg = algorithm(buf, g[j++]);
+      out.signatureAlgorithm = sigAlg.oid;
+      out.signatureParams = sigAlg.params;
+      out.signature = octets(buf, expectBer(g[j++], 0x04, 'signature') as Ber);
+      return out as ParsedSignerInfo;
+    });
+    return { version, eContentType, content, certificates, signers };
   } catch (e) {
     throw new CmsError(`not a CMS SignedData: ${(e as Error).message}`);
   }
-
-  let content: Buffer | undefined;
-  const ec = sd.encapContentInfo.eContent;
-  if (ec) {
-    if (ec instanceof asn1js.OctetString) content = bytes(ec.getValue());
-    else throw new CmsError('eContent is not an OCTET STRING');
-  }
-
-  const certificates: Buffer[] = [];
-  for (const c of sd.certificates ?? []) {
-    if (c instanceof pkijs.Certificate) {
-      const raw = (c as unknown as { valueBeforeDecode?: ArrayBuffer }).valueBeforeDecode;
-      certificates.push(raw && raw.byteLength ? Buffer.from(raw) : bytes(c.toSchema().toBER()));
-    }
-  }
-
-  const signers: ParsedSignerInfo[] = sd.signerInfos.map((si) => {
-    let sid: SignerIdentifier;
-    if (si.sid instanceof pkijs.IssuerAndSerialNumber) {
-      const issuerRaw = (si.sid.issuer as unknown as { valueBeforeDecode?: ArrayBuffer }).valueBeforeDecode;
-      sid = {
-        kind: 'issuerAndSerial',
-        issuer: issuerRaw && issuerRaw.byteLength ? Buffer.from(issuerRaw) : bytes(si.sid.issuer.toSchema().toBER()),
-        serialHex: canonicalSerial(bytes(si.sid.serialNumber.valueBlock.valueHexView).toString('hex')),
-      };
-    } else {
-      const inner = si.sid as asn1js.Constructed | asn1js.Primitive;
-      const view =
-        inner instanceof asn1js.Constructed
-          ? (inner.valueBlock.value[0] as asn1js.OctetString).valueBlock.valueHexView
-          : (inner as asn1js.Primitive).valueBlock.valueHexView;
-      sid = { kind: 'ski', keyId: bytes(view) };
-    }
-    const out: ParsedSignerInfo = {
-      sid,
-      digestAlgorithm: si.digestAlgorithm.algorithmId,
-      signatureAlgorithm: si.signatureAlgorithm.algorithmId,
-      signatureParams: si.signatureAlgorithm.algorithmParams ? bytes(si.signatureAlgorithm.algorithmParams.toBER()) : undefined,
-      signature: bytes(si.signature.valueBlock.valueHexView),
-    };
-    if (si.signedAttrs) {
-      const enc = bytes(si.signedAttrs.encodedValue);
-      const der = Buffer.from(enc);
-      der[0] = 0x31; // [0] IMPLICIT → SET OF (RFC 5652 §5.4)
-      out.signedAttrs = der;
-      for (const a of si.signedAttrs.attributes) {
-        const v = a.values[0];
-        if (a.type === cmsOids.messageDigest && v instanceof asn1js.OctetString) out.messageDigest = bytes(v.getValue());
-        else if (a.type === cmsOids.contentType && v instanceof asn1js.ObjectIdentifier) out.contentTypeAttr = v.valueBlock.toString();
-        else if (a.type === cmsOids.signingTime && (v instanceof asn1js.UTCTime || v instanceof asn1js.GeneralizedTime)) out.signingTime = v.toDate();
-      }
-    }
-    return out;
-  });
-
-  return { version: sd.version, eContentType: sd.encapContentInfo.eContentType, content, certificates, signers };
 }
 
 function sigScheme(s: ParsedSignerInfo, key: KeyObject): (data: Buffer) => boolean {
@@ -183,12 +289,12 @@ function pssParams(der?: Buffer): { hash: string; saltLength: number } {
 /**
  * Verifies one signer: the signature over the signed attributes (or the content when there are
  * none), the messageDigest attribute against the content, and the contentType attribute against
- * eContentType. `signerSpki` is the signer certificate's SubjectPublicKeyInfo (DER). Returns false
+ * eContentType. `signerKey` is the signer certificate's SubjectPublicKeyInfo (DER) or its KeyObject. Returns false
  * on any mismatch; throws CmsError only for unsupported algorithms.
  */
-export function verifySigner(sd: ParsedSignedData, signer: ParsedSignerInfo, signerSpki: Uint8Array): boolean {
+export function verifySigner(sd: ParsedSignedData, signer: ParsedSignerInfo, signerKey: Uint8Array | KeyObject): boolean {
   if (!sd.content) return false;
-  const key = createPublicKey({ key: Buffer.from(signerSpki), format: 'der', type: 'spki' });
+  const key = signerKey instanceof Uint8Array ? createPublicKey({ key: Buffer.from(signerKey), format: 'der', type: 'spki' }) : signerKey;
   const check = sigScheme(signer, key);
   const hash = digestByOid[signer.digestAlgorithm];
   try {

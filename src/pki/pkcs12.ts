@@ -90,7 +90,7 @@ function bagAttributes(localKeyId: Buffer, friendlyName?: string): Buffer {
   return set(...attrs);
 }
 
-const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto });
+const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as pkijs.CryptoEngineParameters['crypto'] });
 
 /** Builds a password-protected PFX (DER). */
 export async function buildPkcs12(input: Pkcs12Input): Promise<Buffer> {

@@ -38,6 +38,8 @@ describe.each(drivers)('invariant 5: a rejected request changes nothing (%s)', (
     await t.ctx.profiles.create({ name: 'held', subject: { attributes: [{ type: 'CN', rule: 'optional' }] }, san: { dns: { allowed: true } }, manualApproval: true });
     const held = await t.ctx.pipeline.issue({ principal: operator, profile: 'held', key: { kind: 'csr', der: makeCsr({ sans: ['DNS:held.example.com'] }).der } });
     expect(held.status).toBe('pending');
+    await t.ctx.profiles.create({ name: 'disabled', enabled: false });
+    await t.ctx.profiles.create({ name: 'pinned', issuer: 'dev-issuing', subject: { attributes: [{ type: 'CN', rule: 'optional' }] }, san: { dns: { allowed: true } } });
   });
   afterAll(async () => {
     await t?.cleanup();
@@ -122,7 +124,7 @@ describe.each(drivers)('invariant 5: a rejected request changes nothing (%s)', (
       name: 'validity in the past',
       request: () => csrReq('tls-server', good().der, { validity: { notAfter: '2001-01-01T00:00:00Z' } }),
       code: 'BadRequest',
-      message: /in the past/,
+      message: /notAfter 2001-01-01T00:00:00Z/,
     },
     {
       name: 'a profile the principal may not use',
@@ -135,6 +137,31 @@ describe.each(drivers)('invariant 5: a rejected request changes nothing (%s)', (
       request: () => csrReq('tls-server', good().der, { replaces: { serial: '7f00112233445566778899aabbccddee', mode: 'renew' } }),
       code: 'NotFound',
       message: /no certificate with serial 7f00112233445566778899aabbccddee/,
+    },
+    {
+      name: 'a public key that is not a SubjectPublicKeyInfo',
+      request: () => ({ principal: operator, profile: 'tls-server', key: { kind: 'spki', der: Buffer.from('3003020100', 'hex'), pop: 'verified-by-protocol' }, sans: [{ type: 'dns', value: 'k.example.com' }] }),
+      code: 'BadRequest',
+      message: /not a valid SubjectPublicKeyInfo/,
+    },
+    {
+      name: 'an issuer that does not exist',
+      request: () => csrReq('tls-server', good().der, { issuerId: 'no-such-ca' }),
+      code: 'Unavailable',
+      message: /issuer "no-such-ca" is not available/,
+    },
+    {
+      name: 'an issuer other than the one the profile names',
+      request: () => csrReq('pinned', good().der, { issuerId: 'dev-root' }),
+      code: 'ProfileViolation',
+      message: /profile "pinned" is signed by issuer "dev-issuing", not "dev-root"/,
+      rule: 'issuer',
+    },
+    {
+      name: 'a disabled profile',
+      request: () => csrReq('disabled', good().der),
+      code: 'BadRequest',
+      message: /profile "disabled" is disabled/,
     },
     {
       name: 'an invalid subject DN string',

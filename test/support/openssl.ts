@@ -2,7 +2,7 @@
  * Test helpers around the real `openssl` binary: temporary directories, PEM files, running
  * openssl (capturing the output of failures too) and making CSRs with `openssl req`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,6 +53,31 @@ export function openssl(args: string[], opts: { input?: string | Uint8Array; cwd
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
 }
 
+/**
+ * Runs openssl without blocking the event loop: needed when openssl talks to a server in this
+ * very process (`s_client` against a test server). Never rejects on a non-zero exit.
+ */
+export function opensslAsync(args: string[], opts: { input?: string | Uint8Array; timeoutMs?: number } = {}): Promise<OpensslResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('latin1').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('latin1').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === null) reject(new Error(`openssl ${args.join(' ')} was killed (${signal}):\n${stdout}${stderr}`));
+      else resolve({ status: code, stdout, stderr, output: stdout + stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
 /** Runs openssl and throws with its output when it fails. */
 export function opensslOk(args: string[], opts: { input?: string | Uint8Array; cwd?: string } = {}): string {
   const r = openssl(args, opts);
@@ -80,6 +105,8 @@ export interface CsrOptions {
   subject?: string;
   /** subjectAltName entries in openssl form: `DNS:a.example`, `IP:192.0.2.1`, `email:x@y`, `URI:…`. */
   sans?: string[];
+  /** A PKCS#9 challengePassword attribute (SCEP/EST style); needs a non-empty `subject`. */
+  challengePassword?: string;
   dir?: string;
 }
 
@@ -99,7 +126,20 @@ export function makeCsr(o: CsrOptions = {}): Csr {
   const n = createHash('sha1').update(String(Math.random())).digest('hex').slice(0, 8);
   const csrFile = join(dir, `req-${n}.der`);
   const keyFile = o.keyFile ?? join(dir, `key-${n}.pem`);
-  const args = ['req', '-new', '-outform', 'DER', '-out', csrFile, '-subj', o.subject ?? '/'];
+  const args = ['req', '-new', '-outform', 'DER', '-out', csrFile];
+  if (o.challengePassword !== undefined) {
+    // openssl only writes request attributes from a config file, and then takes the subject from it too.
+    const fields = (o.subject ?? '').split('/').filter(Boolean);
+    if (fields.length === 0) throw new Error('makeCsr: a challengePassword needs a subject');
+    const cnf = join(dir, `req-${n}.cnf`);
+    writeFileSync(
+      cnf,
+      ['[req]', 'distinguished_name = dn', 'attributes = attrs', 'prompt = no', '[dn]', ...fields.map((f) => f.replace('=', ' = ')), '[attrs]', `challengePassword = ${o.challengePassword}`, ''].join('\n'),
+    );
+    args.push('-config', cnf);
+  } else {
+    args.push('-subj', o.subject ?? '/');
+  }
   if (o.keyFile) args.push('-key', o.keyFile);
   else args.push(...newkey[o.keyType ?? 'ec-p256'], '-nodes', '-keyout', keyFile);
   if (o.sans?.length) args.push('-addext', `subjectAltName=${o.sans.join(',')}`);

@@ -1,0 +1,296 @@
+/**
+ * ACME benchmark: complete flows (account once per worker; per order newOrder, authorization,
+ * http-01 answered by the load client's own responder, finalize, poll, download) at concurrency 1
+ * and 16 against Certgate and Pebble (Debian `pebble`), with the same client. Prints flows/s,
+ * p50/p99 latency and each server's own CPU time per completed order (utime+stime from
+ * /proc/<pid>/stat), and the ratios Certgate/Pebble.
+ *
+ *   node --import tsx bench/acme.ts [--quick]
+ *
+ * Certgate runs as its own process (`node bin/certgate.mjs serve`, temp data dir; PostgreSQL when
+ * DATABASE_URL is set, else PGlite inside the process — its CPU then counts as Certgate's).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { createServer as netServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AcmeClient, Http01Responder, completeOrder, newKey, type Fetch } from '../test/acme/client.ts';
+
+const repo = resolve(fileURLToPath(import.meta.url), '../..');
+const CLK_TCK = 100;
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 (utime, stime) are at index 11 and 12 after the comm field.
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = netServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => res(p));
+    });
+    s.on('error', rej);
+  });
+}
+
+/** fetch over node:https with a keep-alive agent and a given trust anchor. */
+function httpsFetch(ca?: string, connections = 32): Fetch {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections, ca, rejectUnauthorized: !!ca });
+  return (url, init) =>
+    new Promise((resolveP, reject) => {
+      const headers: Record<string, string> = { ...(init.headers as Record<string, string> | undefined) };
+      const body = init.body as string | undefined;
+      if (body) headers['Content-Length'] = String(Buffer.byteLength(body));
+      const req = request(url, { method: init.method ?? 'GET', headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+          const status = res.statusCode ?? 0;
+          const noBody = status === 204 || status === 304 || init.method === 'HEAD';
+          resolveP(new Response(noBody ? null : Buffer.concat(chunks), { status, headers: h }));
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      if (body) req.write(body);
+      req.end();
+    });
+}
+
+async function waitFor(url: string, fetchFn: Fetch, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const r = await fetchFn(url, { method: 'GET' });
+      if (r.status === 200) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > end) throw new Error(`${url} did not come up`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+interface Server {
+  name: string;
+  pid: number;
+  directory: string;
+  fetchFn: Fetch;
+  stop(): Promise<void>;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+async function startCertgate(work: string, http01Port: number): Promise<Server> {
+  const httpPort = await freePort();
+  const httpsPort = await freePort();
+  const dataDir = join(work, 'certgate');
+  const nodeArgs = (process.env.BENCH_CERTGATE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(repo, 'bin/certgate.mjs'), 'serve'], {
+    cwd: repo,
+    env: {
+      ...process.env,
+      CERTGATE_DATA_DIR: dataDir,
+      CERTGATE_HOST: '127.0.0.1',
+      CERTGATE_HTTP_PORT: String(httpPort),
+      CERTGATE_HTTPS_PORT: String(httpsPort),
+      CERTGATE_LOG_LEVEL: process.env.CERTGATE_LOG_LEVEL ?? 'warn',
+      CERTGATE_METRICS: 'true',
+      CERTGATE_ACME_ALLOW_PRIVATE_TARGETS: '1',
+      CERTGATE_ACME_HTTP01_PORT: String(http01Port),
+      CERTGATE_ACME_RATE_ORDERS_PER_ACCOUNT: '0',
+      CERTGATE_ACME_RATE_ORDERS_PER_IP: '0',
+      CERTGATE_ACME_RATE_ACCOUNTS_PER_IP: '0',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const rootFile = join(dataDir, 'root.pem');
+  const end = Date.now() + 60_000;
+  while (!existsSync(rootFile)) {
+    if (child.exitCode !== null) throw new Error('certgate exited');
+    if (Date.now() > end) throw new Error('certgate did not start');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const fetchFn = httpsFetch(readFileSync(rootFile, 'utf8'));
+  const directory = `https://localhost:${httpsPort}/acme/directory`;
+  await waitFor(directory, fetchFn, 30_000);
+  return { name: 'Certgate', pid: child.pid!, directory, fetchFn, stop: () => stopChild(child) };
+}
+
+async function startPebble(work: string, http01Port: number): Promise<Server | undefined> {
+  try {
+    execFileSync('pebble', ['-h'], { stdio: 'ignore' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  }
+  const port = await freePort();
+  const mgmt = await freePort();
+  const dir = join(work, 'pebble');
+  execFileSync('mkdir', ['-p', dir]);
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+  ], { stdio: 'ignore' });
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({
+      pebble: {
+        listenAddress: `127.0.0.1:${port}`,
+        managementListenAddress: `127.0.0.1:${mgmt}`,
+        certificate: join(dir, 'cert.pem'),
+        privateKey: join(dir, 'key.pem'),
+        httpPort: http01Port,
+        tlsPort: 5001,
+        ocspResponderURL: '',
+        externalAccountBindingRequired: false,
+      },
+    }),
+  );
+  const child = spawn('pebble', ['-config', join(dir, 'config.json')], {
+    env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  const fetchFn = httpsFetch(readFileSync(join(dir, 'cert.pem'), 'utf8'));
+  const directory = `https://localhost:${port}/dir`;
+  await waitFor(directory, fetchFn, 20_000);
+  return { name: 'Pebble', pid: child.pid!, directory, fetchFn, stop: () => stopChild(child) };
+}
+
+interface Result {
+  flows: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  cpuPerOrderMs: number;
+  errors: number;
+}
+
+async function measure(server: Server, responder: Http01Responder, csrDer: Buffer, concurrency: number, seconds: number, warmup: number): Promise<Result> {
+  const key = await newKey('ES256');
+  const clients: AcmeClient[] = [];
+  const first = await new AcmeClient(server.directory, key, server.fetchFn).init();
+  const acct = await first.newAccount({ termsOfServiceAgreed: true });
+  if (acct.status !== 201 && acct.status !== 200) throw new Error(`${server.name} newAccount: ${acct.status} ${acct.text}`);
+  clients.push(first);
+  for (let i = 1; i < concurrency; i++) {
+    const c = await new AcmeClient(server.directory, key, server.fetchFn).init();
+    c.kid = first.kid;
+    clients.push(c);
+  }
+  const ids = [{ type: 'dns', value: 'localhost' }];
+  // Warm-up (JIT, connections, caches): not measured.
+  await Promise.all(clients.map(async (c) => {
+    for (let i = 0; i < warmup; i++) await completeOrder(c, responder, ids, csrDer, 5);
+  }));
+  const latencies: number[] = [];
+  let errors = 0;
+  const cpu0 = cpuSeconds(server.pid);
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(
+    clients.map(async (c) => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        try {
+          await completeOrder(c, responder, ids, csrDer, 5);
+          latencies.push(performance.now() - s);
+        } catch (e) {
+          errors++;
+          if (errors <= 3) console.error(`  ${server.name}: ${(e as Error).message.slice(0, 300)}`);
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return {
+    flows: latencies.length,
+    seconds: elapsed,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    cpuPerOrderMs: latencies.length ? (cpu * 1000) / latencies.length : NaN,
+    errors,
+  };
+}
+
+const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+
+export async function run(opts: { quick: boolean }): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'certgate-bench-acme-'));
+  const responder = await new Http01Responder().start(0, '::');
+  const servers: Server[] = [];
+  try {
+    execFileSync('openssl', [
+      'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(work, 'k.pem'),
+      '-subj', '/', '-addext', 'subjectAltName=DNS:localhost', '-outform', 'DER', '-out', join(work, 'csr.der'),
+    ], { stdio: 'ignore' });
+    const csrDer = readFileSync(join(work, 'csr.der'));
+    const certgate = await startCertgate(work, responder.port);
+    servers.push(certgate);
+    const pebble = await startPebble(work, responder.port);
+    if (pebble) servers.push(pebble);
+    else console.log('  (pebble is not installed: apt-get install -y pebble — Certgate figures only)');
+
+    const plan: [number, number][] = opts.quick ? [[1, 3], [16, 4]] : [[1, 8], [16, 12]];
+    const warmup = opts.quick ? 2 : 5;
+    const results: Record<string, Record<number, Result>> = {};
+    for (const [conc, secs] of plan) {
+      for (const s of servers) {
+        (results[s.name] ??= {})[conc] = await measure(s, responder, csrDer, conc, secs, warmup);
+      }
+    }
+    console.log(`\nACME complete flows (newOrder → authz → http-01 → finalize → poll → download), ${opts.quick ? 'quick' : 'full'} run, database: ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite (in-process)'}`);
+    console.log('server     conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  errors');
+    for (const [conc] of plan) {
+      for (const s of servers) {
+        const r = results[s.name][conc];
+        console.log(
+          `${s.name.padEnd(9)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${String(r.errors).padStart(7)}`,
+        );
+      }
+    }
+    if (results.Pebble) {
+      console.log('\nratios Certgate / Pebble (bar: CPU/order ≤ 0.5, flows/s at 16 ≥ 1.0)');
+      for (const [conc] of plan) {
+        const c = results.Certgate[conc];
+        const p = results.Pebble[conc];
+        console.log(
+          `  conc ${String(conc).padStart(2)}: flows/s ${fmt(c.flows / c.seconds / (p.flows / p.seconds), 2)}  p50 ${fmt(c.p50 / p.p50, 2)}  p99 ${fmt(c.p99 / p.p99, 2)}  CPU/order ${fmt(c.cpuPerOrderMs / p.cpuPerOrderMs, 2)}`,
+        );
+      }
+    }
+  } finally {
+    for (const s of servers) await s.stop();
+    await responder.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  run({ quick: process.argv.includes('--quick') }).then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,148 @@
+/**
+ * emCA createCertificate over HTTP — envelope parse, emKey, AES-256 decrypt, scrypt-cached
+ * password, IP check, CMS SignedData verify, issue, store — at concurrency 16 against a Certgate
+ * started as its own process (`node bin/certgate.mjs serve --no-https`), printed beside the
+ * pipeline's own rate (ctx.pipeline.issue in this process, same CSR, same profile, same
+ * concurrency, a database of its own) measured in the same run, as a ratio.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encryptRequestData } from '../protocols/emca/crypto.ts';
+import { benchContext, fmt, freshDb, pgReachable, runLoad } from './support.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CONCURRENCY = 16;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function startCertgate(dataDir: string, url: string | undefined): Promise<{ child: ChildProcess; base: string; token: string }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CERTGATE_DATA_DIR: dataDir,
+    CERTGATE_HTTP_PORT: String(port),
+    CERTGATE_HOST: '127.0.0.1',
+    CERTGATE_PUBLIC_URL: base,
+    CERTGATE_LOG_LEVEL: 'warn',
+  };
+  if (url) env.DATABASE_URL = url;
+  else delete env.DATABASE_URL;
+  const child = spawn(process.execPath, [join(ROOT, 'bin/certgate.mjs'), 'serve', '--no-https'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const info = join(dataDir, 'server.json');
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`certgate exited: ${stderr.slice(-500)}`);
+    if (existsSync(info)) {
+      try {
+        if ((await fetch(`${base}/healthz`)).ok) return { child, base, token: (JSON.parse(readFileSync(info, 'utf8')) as { token: string }).token };
+      } catch {
+        /* not yet */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGTERM');
+  throw new Error('certgate did not start');
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+export async function run(opts: { quick: boolean }): Promise<void> {
+  const drivers: ('pglite' | 'postgres')[] = ['pglite'];
+  if (!opts.quick && (await pgReachable())) drivers.push('postgres');
+  const total = opts.quick ? 300 : 2000;
+  const dir = mkdtempSync(join(tmpdir(), 'certgate-bench-emca-'));
+  execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-subj', '/O=Bench/CN=emca bench', '-outform', 'DER', '-out', join(dir, 'r.der')], { stdio: 'ignore' });
+  const csr = readFileSync(join(dir, 'r.der'));
+
+  console.log('\n== emCA createCertificate over HTTP vs the pipeline alone, requests/s (concurrency 16) ==');
+  console.log('  HTTP: AES-256 decrypt, scrypt-cached password, IP check, CMS SignedData verify, issue, store; server in its own process');
+  console.log(`  ${'db'.padEnd(9)} ${'http req/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'pipeline/s'.padStart(11)}  ratio`);
+
+  for (const driver of drivers) {
+    // 1. The server.
+    const db = await freshDb(driver);
+    const srv = await startCertgate(db.dataDir, db.url);
+    let http: Awaited<ReturnType<typeof runLoad>>;
+    let failures = 0;
+    try {
+      const reg = await fetch(`${srv.base}/api/v1/emca/clients`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${srv.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'bench', ips: ['127.0.0.1', '::1'] }),
+      });
+      if (reg.status !== 201) throw new Error(`registration: ${reg.status} ${await reg.text()}`);
+      const s = (await reg.json()) as { userName: string; password: string; emKey: string; aesKey: string; pfx: string; pfxPassword: string };
+      writeFileSync(join(dir, 'c.p12'), Buffer.from(s.pfx, 'base64'));
+      execFileSync('openssl', ['pkcs12', '-in', join(dir, 'c.p12'), '-passin', `pass:${s.pfxPassword}`, '-nokeys', '-clcerts', '-out', join(dir, 'c.crt')], { stdio: 'ignore' });
+      execFileSync('openssl', ['pkcs12', '-in', join(dir, 'c.p12'), '-passin', `pass:${s.pfxPassword}`, '-nocerts', '-nodes', '-out', join(dir, 'c.key')], { stdio: 'ignore' });
+      const signature = execFileSync('openssl', ['cms', '-sign', '-binary', '-nodetach', '-outform', 'DER', '-md', 'sha256', '-signer', join(dir, 'c.crt'), '-inkey', join(dir, 'c.key'), '-in', join(dir, 'r.der')]).toString('base64');
+      const key = Buffer.from(s.aesKey, 'base64');
+      // Client-side work (encryption of each request) is done before the clock starts.
+      const bodies = Array.from({ length: total + 100 }, () =>
+        JSON.stringify({
+          requestData: encryptRequestData(key, 'ECB', JSON.stringify({ userName: s.userName, password: s.password, signature, profileName: 'tls-client', subscriberId: 'bench', applicationId: randomUUID() })),
+          userName: s.userName,
+        }),
+      );
+      let i = 0;
+      const one = async () => {
+        const res = await fetch(`${srv.base}/emCAServices/rest/createCertificate`, { method: 'POST', headers: { 'Content-Type': 'application/json', emKey: s.emKey }, body: bodies[i++] });
+        const b = (await res.json()) as { status: string };
+        if (b.status !== 'success') failures++;
+      };
+      await runLoad(100, CONCURRENCY, one); // warm-up
+      http = await runLoad(total, CONCURRENCY, one);
+    } finally {
+      await stop(srv.child);
+      await db.drop();
+    }
+
+    // 2. The pipeline alone, same run.
+    const db2 = await freshDb(driver);
+    const ctx = await benchContext(db2);
+    const issue = () =>
+      ctx.pipeline.issue({
+        principal: { id: 'emca:client:bench', protocol: 'emca', authenticatedBy: 'cms-signature' },
+        profile: 'tls-client',
+        key: { kind: 'csr', der: csr },
+        idempotencyKey: randomUUID(),
+        metadata: { subscriberId: 'bench' },
+      });
+    await runLoad(100, CONCURRENCY, issue);
+    const pipe = await runLoad(total, CONCURRENCY, issue);
+    await ctx.close();
+    await db2.drop();
+
+    console.log(
+      `  ${driver.padEnd(9)} ${fmt(http.rate).padStart(10)} ${fmt(http.p50, 2).padStart(8)} ${fmt(http.p99, 2).padStart(8)} ${fmt(pipe.rate).padStart(11)}  ${(http.rate / pipe.rate).toFixed(2)} of the pipeline${failures ? `  (${failures} failed!)` : ''}`,
+    );
+    if (failures) throw new Error(`${failures} createCertificate calls failed`);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await run({ quick: process.argv.includes('--quick') });
+}

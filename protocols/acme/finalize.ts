@@ -1,0 +1,173 @@
+/**
+ * Finalization (RFC 8555 §7.4): the CSR must name exactly the order's identifiers and must not
+ * use the account key; the order turns `processing` and the certificate is issued in the
+ * background through the pipeline (principal = the account, authorizedIdentifiers = the order's
+ * validated identifiers, idempotency key = the order id, so a retry never issues twice).
+ */
+import type { KeyObject } from 'node:crypto';
+import { and, eq, lt } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Context } from '../../src/context.ts';
+import { certificates } from '../../src/db/schema.ts';
+import { isIssuanceError } from '../../src/issuance/errors.ts';
+import type { EnrollmentRequest, Identifier } from '../../src/issuance/request.ts';
+import { parseCsr, type ParsedCsr } from '../../src/pki/csr.ts';
+import { ipFromBytes, ipToBytes } from '../../src/pki/extensions.ts';
+import { isIP } from 'node:net';
+import { parseCertId } from './ari.ts';
+import { effectiveOrderStatus, type OrderRow } from './orders.ts';
+import { fromIssuanceError, problem, problemUrn, type ProblemJson } from './problems.ts';
+import { acmeOrders } from './schema.ts';
+
+const key = (i: Identifier) => `${i.type}:${i.value}`;
+
+function normalise(i: Identifier): string {
+  if (i.type === 'ip') {
+    try {
+      return `ip:${ipFromBytes(ipToBytes(i.value))}`;
+    } catch {
+      return `ip:${i.value}`;
+    }
+  }
+  return `${i.type}:${i.value.toLowerCase()}`;
+}
+
+/** Checks a CSR against the order and the account (§7.4, §11.1). Returns the parsed CSR. */
+export function checkCsr(csrDer: Buffer, order: OrderRow, accountKey: KeyObject): ParsedCsr {
+  let csr: ParsedCsr;
+  try {
+    csr = parseCsr(csrDer);
+  } catch (e) {
+    throw problem('badCSR', isIssuanceError(e) ? e.message : 'the CSR is not a valid PKCS#10 request');
+  }
+  if (!csr.signatureValid) throw problem('badCSR', 'the CSR signature does not verify');
+  const accountSpki = accountKey.export({ type: 'spki', format: 'der' });
+  if (accountSpki.equals(csr.spki)) throw problem('badCSR', 'the CSR must not use the account key (RFC 8555 §11.1)');
+  const wanted = new Set((order.identifiers as Identifier[]).map(normalise));
+  const named = new Set<string>();
+  for (const s of csr.sans) {
+    if (s.type !== 'dns' && s.type !== 'ip') throw problem('badCSR', `the CSR asks for a ${s.type} name; ACME certifies DNS names and IP addresses only`);
+    named.add(normalise(s));
+  }
+  const cn = csr.subject.find((a) => a.type === 'CN' || a.type === '2.5.4.3');
+  if (cn) {
+    const asId: Identifier = isIP(cn.value) ? { type: 'ip', value: cn.value } : { type: 'dns', value: cn.value };
+    if (!wanted.has(normalise(asId))) throw problem('badCSR', `the CSR common name "${cn.value.slice(0, 100)}" is not an identifier of the order`);
+    named.add(normalise(asId));
+  }
+  const extra = [...named].filter((n) => !wanted.has(n));
+  const missing = [...wanted].filter((n) => !named.has(n));
+  if (extra.length || missing.length) {
+    const parts = [];
+    if (extra.length) parts.push(`names not in the order: ${extra.join(', ')}`);
+    if (missing.length) parts.push(`order identifiers missing from the CSR: ${missing.join(', ')}`);
+    throw problem('badCSR', `the CSR must name exactly the order's identifiers (${parts.join('; ')})`);
+  }
+  return csr;
+}
+
+export class IssuanceRunner {
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly log: Logger,
+  ) {}
+
+  /** Moves a ready order to processing (atomically) and starts issuance. Undefined if it was not ready. */
+  async start(order: OrderRow, csrDer: Buffer): Promise<OrderRow | undefined> {
+    const [updated] = await this.ctx.db
+      .update(acmeOrders)
+      .set({ status: 'processing', csr: csrDer, processingSince: new Date() })
+      .where(and(eq(acmeOrders.id, order.id), eq(acmeOrders.status, 'ready')))
+      .returning();
+    if (!updated) return undefined;
+    this.run(updated);
+    return updated;
+  }
+
+  run(order: OrderRow): Promise<void> {
+    const running = this.inFlight.get(order.id);
+    if (running) return running;
+    const p = this.issue(order)
+      .catch((err) => this.log.error({ err, order: order.id }, 'acme issuance crashed'))
+      .finally(() => this.inFlight.delete(order.id));
+    this.inFlight.set(order.id, p);
+    return p;
+  }
+
+  async drain(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  /** Picks up orders left processing by a crashed or stopped instance. */
+  async recover(olderThanSeconds: number): Promise<number> {
+    const stale = await this.ctx.db
+      .select()
+      .from(acmeOrders)
+      .where(and(eq(acmeOrders.status, 'processing'), lt(acmeOrders.processingSince, new Date(Date.now() - olderThanSeconds * 1000))))
+      .limit(100);
+    for (const o of stale) if (!this.inFlight.has(o.id)) void this.run(o);
+    return stale.length;
+  }
+
+  private async fail(order: OrderRow, error: ProblemJson): Promise<void> {
+    await this.ctx.db
+      .update(acmeOrders)
+      .set({ status: 'invalid', error, csr: null })
+      .where(and(eq(acmeOrders.id, order.id), eq(acmeOrders.status, 'processing')));
+  }
+
+  private async issue(order: OrderRow): Promise<void> {
+    if (!order.csr) return this.fail(order, { type: problemUrn('serverInternal'), detail: 'the order lost its CSR', status: 500 });
+    const identifiers = order.identifiers as Identifier[];
+    const req: EnrollmentRequest = {
+      principal: {
+        id: `acme:account:${order.accountId}`,
+        protocol: 'acme',
+        authenticatedBy: 'acme-jws',
+        authorizedIdentifiers: identifiers,
+      },
+      profile: order.certgateProfile,
+      key: { kind: 'csr', der: order.csr },
+      sans: identifiers,
+      idempotencyKey: order.id,
+      metadata: { acmeOrder: order.id, acmeAccount: order.accountId, ...(order.replaces ? { replaces: order.replaces } : {}) },
+    };
+    if (order.notBefore || order.notAfter) req.validity = { notBefore: order.notBefore ?? undefined, notAfter: order.notAfter ?? undefined };
+    if (order.replaces) {
+      const ref = parseCertId(order.replaces);
+      if (ref) {
+        const [old] = await this.ctx.db
+          .select({ serial: certificates.serial, issuerId: certificates.issuerId, status: certificates.status })
+          .from(certificates)
+          .where(eq(certificates.serial, ref.serial))
+          .limit(1);
+        if (old && old.status === 'valid') req.replaces = { serial: old.serial, issuerId: old.issuerId, mode: 'renew' };
+      }
+    }
+    try {
+      const result = await this.ctx.pipeline.issue(req);
+      if (result.status === 'issued') {
+        await this.ctx.db
+          .update(acmeOrders)
+          .set({ status: 'valid', certificateId: result.certificate.id, csr: null, error: null })
+          .where(and(eq(acmeOrders.id, order.id), eq(acmeOrders.status, 'processing')));
+      } else if (result.status === 'rejected') {
+        await this.fail(order, { type: problemUrn('unauthorized'), detail: `the request was rejected: ${result.reason}`, status: 403 });
+      }
+      // pending (manual approval): stays processing; recover() asks the pipeline again later.
+    } catch (e) {
+      if (isIssuanceError(e)) {
+        const p = fromIssuanceError(e);
+        await this.fail(order, p.toJSON());
+        this.log.info({ order: order.id, code: e.code, rule: e.rule }, 'acme issuance refused');
+        return;
+      }
+      this.log.error({ err: e, order: order.id }, 'acme issuance failed');
+      await this.fail(order, { type: problemUrn('serverInternal'), detail: 'issuance failed; create a new order', status: 500 });
+    }
+  }
+}
+
+export { effectiveOrderStatus, key as identifierKey };

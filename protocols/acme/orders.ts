@@ -1,0 +1,276 @@
+/**
+ * Orders, authorizations and challenges (RFC 8555 §7.1.3-7.1.5, §7.4, §7.5): identifier policy,
+ * creation, the status machine with expiry, and their JSON representations.
+ */
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../../src/db/client.ts';
+import type { Identifier } from '../../src/issuance/request.ts';
+import { ipFromBytes, ipToBytes } from '../../src/pki/extensions.ts';
+import { problem, subproblem, type ProblemJson } from './problems.ts';
+import { acmeAuthorizations, acmeChallenges, acmeOrders } from './schema.ts';
+
+export type OrderRow = typeof acmeOrders.$inferSelect;
+export type AuthzRow = typeof acmeAuthorizations.$inferSelect;
+export type ChallengeRow = typeof acmeChallenges.$inferSelect;
+
+export const newId = () => randomBytes(12).toString('base64url');
+export const isId = (s: string | undefined): s is string => !!s && /^[A-Za-z0-9_-]{1,64}$/.test(s);
+
+const label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** Normalises one requested identifier or explains (as a subproblem) why it is refused. */
+export function normaliseIdentifier(raw: unknown): { ok: Identifier } | { error: ProblemJson } {
+  const id = raw as { type?: unknown; value?: unknown };
+  if (!id || typeof id !== 'object' || typeof id.type !== 'string' || typeof id.value !== 'string') {
+    return { error: { type: 'urn:ietf:params:acme:error:malformed', detail: 'an identifier must be {"type": …, "value": …}' } };
+  }
+  const shown = { type: id.type.slice(0, 20), value: id.value.slice(0, 260) };
+  if (id.type === 'dns') {
+    const v = id.value.toLowerCase();
+    if (isIP(v) || isIP(v.replace(/^\[|\]$/g, ''))) return { error: subproblem('malformed', 'an IP address must use identifier type "ip"', shown) };
+    const wildcard = v.startsWith('*.');
+    const base = wildcard ? v.slice(2) : v;
+    if (v.length > 253 || !base || !base.split('.').every((l) => label.test(l))) {
+      return { error: subproblem('rejectedIdentifier', `"${shown.value}" is not a valid DNS name`, shown) };
+    }
+    if (/^\d+$/.test(base.split('.').pop()!)) return { error: subproblem('rejectedIdentifier', `"${shown.value}" has a numeric top-level label`, shown) };
+    return { ok: { type: 'dns', value: v } };
+  }
+  if (id.type === 'ip') {
+    if (!isIP(id.value)) return { error: subproblem('malformed', `"${shown.value}" is not an IP address`, shown) };
+    return { ok: { type: 'ip', value: ipFromBytes(ipToBytes(id.value)) } };
+  }
+  return { error: subproblem('unsupportedIdentifier', `identifier type "${shown.type}" is not supported (dns, ip)`, shown) };
+}
+
+/** Normalises and deduplicates the identifiers of a newOrder; all problems in one answer. */
+export function parseIdentifiers(list: unknown, max: number): Identifier[] {
+  if (!Array.isArray(list) || list.length === 0) throw problem('malformed', 'newOrder needs a non-empty "identifiers" array');
+  if (list.length > max) throw problem('rejectedIdentifier', `an order may name at most ${max} identifiers`);
+  const out: Identifier[] = [];
+  const errors: ProblemJson[] = [];
+  const seen = new Set<string>();
+  for (const raw of list) {
+    const r = normaliseIdentifier(raw);
+    if ('error' in r) errors.push(r.error);
+    else if (!seen.has(`${r.ok.type}:${r.ok.value}`)) {
+      seen.add(`${r.ok.type}:${r.ok.value}`);
+      out.push(r.ok);
+    }
+  }
+  if (errors.length === 1 && !errors[0].identifier) throw problem('malformed', errors[0].detail);
+  if (errors.length) {
+    const type = errors.every((e) => e.type.endsWith(':unsupportedIdentifier')) ? 'unsupportedIdentifier' : errors.every((e) => e.type.endsWith(':malformed')) ? 'malformed' : 'rejectedIdentifier';
+    throw problem(type, errors.length === 1 ? errors[0].detail : `${errors.length} identifiers were refused`, { subproblems: errors });
+  }
+  return out;
+}
+
+export function challengeTypesFor(id: Identifier, wildcard: boolean): string[] {
+  if (id.type === 'ip') return ['http-01', 'tls-alpn-01'];
+  if (wildcard) return ['dns-01'];
+  return ['http-01', 'dns-01', 'tls-alpn-01'];
+}
+
+export interface NewOrderInput {
+  accountId: string;
+  identifiers: Identifier[];
+  notBefore?: Date;
+  notAfter?: Date;
+  profile: string;
+  certgateProfile: string;
+  replaces?: string;
+  lifetimeSeconds: number;
+}
+
+/** Creates an order with one fresh authorization (and its challenges) per identifier. */
+export async function createOrder(db: Db, i: NewOrderInput): Promise<{ order: OrderRow; authzs: AuthzRow[] }> {
+  const now = Date.now();
+  const expires = new Date(now + i.lifetimeSeconds * 1000);
+  const orderId = newId();
+  const authzs: (typeof acmeAuthorizations.$inferInsert)[] = [];
+  const challenges: (typeof acmeChallenges.$inferInsert)[] = [];
+  for (const id of i.identifiers) {
+    const wildcard = id.type === 'dns' && id.value.startsWith('*.');
+    const authzId = newId();
+    authzs.push({
+      id: authzId,
+      accountId: i.accountId,
+      orderId,
+      identifierType: id.type,
+      identifierValue: wildcard ? id.value.slice(2) : id.value,
+      wildcard,
+      status: 'pending',
+      expires,
+    });
+    for (const type of challengeTypesFor(id, wildcard)) {
+      challenges.push({ id: newId(), authzId, type, token: randomBytes(32).toString('base64url'), status: 'pending' });
+    }
+  }
+  const orderValues = {
+    id: orderId,
+    accountId: i.accountId,
+    status: 'pending',
+    expires,
+    identifiers: i.identifiers,
+    authzIds: authzs.map((a) => a.id!),
+    notBefore: i.notBefore ?? null,
+    notAfter: i.notAfter ?? null,
+    profile: i.profile,
+    certgateProfile: i.certgateProfile,
+    replaces: i.replaces ?? null,
+  };
+  // One statement (authorizations, challenges, order): one round trip, atomic.
+  await db.execute(sql`
+    with a as (
+      insert into acme_authorizations (id, account_id, order_id, identifier_type, identifier_value, wildcard, status, expires)
+      select id, account_id, order_id, identifier_type, identifier_value, wildcard, status, expires
+      from jsonb_to_recordset(${JSON.stringify(authzs.map((x) => ({ ...x, account_id: x.accountId, order_id: x.orderId, identifier_type: x.identifierType, identifier_value: x.identifierValue })))}::jsonb)
+        as r(id text, account_id text, order_id text, identifier_type text, identifier_value text, wildcard boolean, status text, expires timestamptz)
+    ), c as (
+      insert into acme_challenges (id, authz_id, type, token, status)
+      select id, authz_id, type, token, status
+      from jsonb_to_recordset(${JSON.stringify(challenges.map((x) => ({ ...x, authz_id: x.authzId })))}::jsonb)
+        as r(id text, authz_id text, type text, token text, status text)
+    )
+    insert into acme_orders (id, account_id, status, expires, identifiers, authz_ids, not_before, not_after, profile, certgate_profile, replaces)
+    values (${orderId}, ${i.accountId}, 'pending', ${expires.toISOString()}::timestamptz, ${JSON.stringify(i.identifiers)}::jsonb,
+      array(select jsonb_array_elements_text(${JSON.stringify(orderValues.authzIds)}::jsonb)),
+      ${orderValues.notBefore?.toISOString() ?? null}::timestamptz, ${orderValues.notAfter?.toISOString() ?? null}::timestamptz,
+      ${i.profile}, ${i.certgateProfile}, ${orderValues.replaces})`);
+  const order: OrderRow = {
+    ...orderValues,
+    error: null,
+    certificateId: null,
+    csr: null,
+    processingSince: null,
+    createdAt: new Date(now),
+  };
+  return { order, authzs: authzs as AuthzRow[] };
+}
+
+export function effectiveOrderStatus(o: Pick<OrderRow, 'status' | 'expires'>, now = Date.now()): string {
+  if ((o.status === 'pending' || o.status === 'ready') && o.expires.getTime() <= now) return 'invalid';
+  return o.status;
+}
+
+export function effectiveAuthzStatus(a: Pick<AuthzRow, 'status' | 'expires'>, now = Date.now()): string {
+  if ((a.status === 'pending' || a.status === 'valid') && a.expires.getTime() <= now) return 'expired';
+  return a.status;
+}
+
+export interface Urls {
+  base: string;
+  order(id: string): string;
+  authz(id: string): string;
+  chall(id: string): string;
+  finalize(id: string): string;
+  cert(id: string): string;
+  account(id: string): string;
+}
+
+export function makeUrls(base: string): Urls {
+  const a = `${base}/acme`;
+  return {
+    base: a,
+    order: (id) => `${a}/order/${id}`,
+    authz: (id) => `${a}/authz/${id}`,
+    chall: (id) => `${a}/chall/${id}`,
+    finalize: (id) => `${a}/order/${id}/finalize`,
+    cert: (id) => `${a}/cert/${id}`,
+    account: (id) => `${a}/acct/${id}`,
+  };
+}
+
+export function orderJson(o: OrderRow, urls: Urls) {
+  const status = effectiveOrderStatus(o);
+  const j: Record<string, unknown> = {
+    status,
+    expires: o.expires.toISOString(),
+    identifiers: o.identifiers,
+    authorizations: o.authzIds.map((id) => urls.authz(id)),
+    finalize: urls.finalize(o.id),
+  };
+  if (o.notBefore) j.notBefore = o.notBefore.toISOString();
+  if (o.notAfter) j.notAfter = o.notAfter.toISOString();
+  j.profile = o.profile;
+  if (o.replaces) j.replaces = o.replaces;
+  if (o.error) j.error = o.error;
+  else if (status === 'invalid' && o.status !== 'invalid') j.error = { type: 'urn:ietf:params:acme:error:malformed', detail: 'the order expired', status: 400 };
+  if (o.certificateId && status === 'valid') j.certificate = urls.cert(o.certificateId);
+  return j;
+}
+
+export function challengeJson(c: ChallengeRow, urls: Urls) {
+  const j: Record<string, unknown> = { type: c.type, url: urls.chall(c.id), token: c.token, status: c.status };
+  if (c.validated) j.validated = c.validated.toISOString();
+  if (c.error) j.error = c.error;
+  return j;
+}
+
+export function authzJson(a: AuthzRow, challenges: ChallengeRow[], urls: Urls) {
+  const status = effectiveAuthzStatus(a);
+  // A valid authorization lists the challenge that made it valid (RFC 8555 §7.1.4).
+  const shown = status === 'valid' ? challenges.filter((c) => c.status === 'valid') : challenges;
+  const order: Record<string, number> = { 'http-01': 0, 'dns-01': 1, 'tls-alpn-01': 2 };
+  shown.sort((x, y) => (order[x.type] ?? 9) - (order[y.type] ?? 9));
+  const j: Record<string, unknown> = {
+    identifier: { type: a.identifierType, value: a.identifierValue },
+    status,
+    expires: a.expires.toISOString(),
+    challenges: shown.map((c) => challengeJson(c, urls)),
+  };
+  if (a.wildcard) j.wildcard = true;
+  return j;
+}
+
+export async function loadAuthz(db: Db, id: string): Promise<{ authz: AuthzRow; challenges: ChallengeRow[] } | undefined> {
+  const rows = await db
+    .select({ authz: acmeAuthorizations, chall: acmeChallenges })
+    .from(acmeAuthorizations)
+    .leftJoin(acmeChallenges, eq(acmeChallenges.authzId, acmeAuthorizations.id))
+    .where(eq(acmeAuthorizations.id, id));
+  if (!rows.length) return undefined;
+  return { authz: rows[0].authz, challenges: rows.map((r) => r.chall).filter((c): c is ChallengeRow => !!c) };
+}
+
+export async function loadAuthzs(db: Db, ids: string[]): Promise<AuthzRow[]> {
+  if (!ids.length) return [];
+  return db.select().from(acmeAuthorizations).where(inArray(acmeAuthorizations.id, ids));
+}
+
+/** Success of a challenge: challenge valid, its authorization valid, the order ready once all are — one statement. */
+export async function recordValid(db: Db, ch: ChallengeRow, authz: AuthzRow, record: unknown): Promise<void> {
+  await db.execute(sql`
+    with c as (
+      update acme_challenges set status = 'valid', validated = now(), record = ${JSON.stringify(record)}::jsonb, attempts = attempts + 1
+      where id = ${ch.id} returning authz_id
+    ), a as (
+      update acme_authorizations set status = 'valid' where id = ${authz.id} and status = 'pending' returning order_id
+    )
+    update acme_orders set status = 'ready'
+    where id = ${authz.orderId} and status = 'pending' and expires > now()
+      and exists (select 1 from a)
+      and not exists (select 1 from acme_authorizations where order_id = ${authz.orderId} and id <> ${authz.id} and status <> 'valid')`);
+}
+
+/** Failure of a challenge: challenge, authorization and order invalid, the problem kept on each. */
+export async function recordInvalid(db: Db, ch: ChallengeRow, authz: AuthzRow, error: ProblemJson, record: unknown): Promise<void> {
+  const orderError: ProblemJson = {
+    type: error.type,
+    detail: `authorization of ${authz.identifierType}:${authz.identifierValue} failed: ${error.detail}`,
+    status: 403,
+    subproblems: [{ ...error, identifier: { type: authz.identifierType as Identifier['type'], value: authz.identifierValue } }],
+  };
+  await db.execute(sql`
+    with c as (
+      update acme_challenges set status = 'invalid', error = ${JSON.stringify(error)}::jsonb, record = ${JSON.stringify(record)}::jsonb, attempts = attempts + 1
+      where id = ${ch.id} returning authz_id
+    ), a as (
+      update acme_authorizations set status = 'invalid' where id = ${authz.id} and status = 'pending' returning order_id
+    )
+    update acme_orders set status = 'invalid', error = ${JSON.stringify(orderError)}::jsonb
+    where id = ${authz.orderId} and status in ('pending', 'ready') and exists (select 1 from a)`);
+}

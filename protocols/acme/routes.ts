@@ -1,0 +1,653 @@
+/**
+ * The ACME web front end (RFC 8555 §7): directory, nonces, accounts, orders, authorizations,
+ * challenges, finalize, certificates, revocation, key change and renewal information. Every
+ * answer carries a fresh Replay-Nonce and the directory link; every error is a problem document.
+ */
+import { createPublicKey } from 'node:crypto';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { Context as HonoContext, Hono } from 'hono';
+import { flattenedVerify, type JWK } from 'jose';
+import type { Logger } from 'pino';
+import { unseal } from '../../src/ca/seal.ts';
+import type { Context } from '../../src/context.ts';
+import { certificates } from '../../src/db/schema.ts';
+import { isIssuanceError } from '../../src/issuance/errors.ts';
+import { parseCertificate } from '../../src/pki/certificate.ts';
+import { toPem } from '../../src/pki/pem.ts';
+import type { AppEnv } from '../../src/protocol.ts';
+import { certId, parseCertId, renewalWindow } from './ari.ts';
+import { checkCsr, type IssuanceRunner } from './finalize.ts';
+import { authenticate, decodeHeader, keyFromJwk, checkAlg, parseFlattened, thumbprint, verifySignature, type AccountRow, type Verified } from './jws.ts';
+import type { NonceService } from './nonce.ts';
+import {
+  authzJson,
+  challengeJson,
+  createOrder,
+  effectiveAuthzStatus,
+  effectiveOrderStatus,
+  isId,
+  loadAuthz,
+  loadAuthzs,
+  makeUrls,
+  orderJson,
+  parseIdentifiers,
+  type OrderRow,
+  type Urls,
+} from './orders.ts';
+import { AcmeProblem, fromIssuanceError, problem } from './problems.ts';
+import { acmeAccounts, acmeAuthorizations, acmeChallenges, acmeEabKeys, acmeOrders, acmeRateLimits } from './schema.ts';
+import type { AcmeSettings } from './settings.ts';
+import type { Validator } from './validation/index.ts';
+
+type C = HonoContext<AppEnv>;
+
+export interface AcmeDeps {
+  ctx: Context;
+  settings: AcmeSettings;
+  nonces: NonceService;
+  validator: Validator;
+  runner: IssuanceRunner;
+  log: Logger;
+}
+
+const JOSE = 'application/jose+json';
+const EAB_ALGS = ['HS256', 'HS384', 'HS512'];
+/** RFC 5280 reasons a subscriber may give (no certificateHold, no removeFromCRL). */
+const REVOCATION_REASONS = new Set([0, 1, 2, 3, 4, 5, 9, 10]);
+
+export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
+  const { ctx, settings, nonces } = d;
+  const db = ctx.db;
+
+  const baseOf = (c: C) => settings.baseUrl ?? new URL(c.req.url).origin;
+  const urlsOf = (c: C): Urls => makeUrls(baseOf(c));
+  const requestUrl = (c: C) => `${baseOf(c)}${new URL(c.req.url).pathname}`;
+
+  const clientIp = (c: C): string => {
+    const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+    const remote = incoming?.socket?.remoteAddress ?? 'local';
+    if (ctx.config.trustedProxies.includes(remote)) {
+      const xff = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+      if (xff) return xff;
+    }
+    return remote;
+  };
+
+  const send = (c: C, status: number, body: unknown, headers: Record<string, string> = {}) =>
+    c.body(JSON.stringify(body), status as 200, { 'Content-Type': 'application/json', ...headers });
+
+  const renderError = (c: C, e: unknown) => {
+    let p: AcmeProblem;
+    if (e instanceof AcmeProblem) p = e;
+    else if (isIssuanceError(e)) p = fromIssuanceError(e);
+    else {
+      d.log.error({ err: e, reqId: c.get('requestId') }, 'acme: unexpected error');
+      p = problem('serverInternal', `internal error (request ${c.get('requestId') ?? '-'})`);
+    }
+    return c.body(JSON.stringify(p.toJSON()), p.status as 400, { 'Content-Type': 'application/problem+json', ...p.headers });
+  };
+
+  const h = (fn: (c: C) => Promise<Response>) => async (c: C) => {
+    try {
+      return await fn(c);
+    } catch (e) {
+      return renderError(c, e);
+    }
+  };
+
+  /** Reads and authenticates the JWS body of a POST. */
+  const auth = async (c: C, key: 'jwk' | 'kid' | 'either'): Promise<Verified> => {
+    const ct = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+    if (ct !== JOSE) throw problem('malformed', `Content-Type must be ${JOSE}`, { status: 415 });
+    const body = await c.req.text();
+    return authenticate(body, { key, url: requestUrl(c), accountUrlPrefix: `${urlsOf(c).base}/acct/`, nonces });
+  };
+
+  const rateLimit = async (key: string, limit: number, what: string) => {
+    if (!limit) return;
+    const w = Math.floor(Date.now() / 1000 / settings.rateWindow);
+    const [r] = await db
+      .insert(acmeRateLimits)
+      .values({ key, window: w, count: 1 })
+      .onConflictDoUpdate({ target: [acmeRateLimits.key, acmeRateLimits.window], set: { count: sql`${acmeRateLimits.count} + 1` } })
+      .returning({ count: acmeRateLimits.count });
+    if (r.count > limit) {
+      const retry = Math.max(1, Math.ceil((w + 1) * settings.rateWindow - Date.now() / 1000));
+      throw problem('rateLimited', `too many ${what}: at most ${limit} per ${settings.rateWindow} s; retry after ${retry} s`, {
+        headers: { 'Retry-After': String(retry) },
+      });
+    }
+  };
+
+  const accountJson = (a: AccountRow, urls: Urls) => ({
+    status: a.status,
+    contact: a.contact,
+    termsOfServiceAgreed: a.termsAgreed,
+    orders: `${urls.account(a.id)}/orders`,
+    createdAt: a.createdAt.toISOString(),
+  });
+
+  // ── cross-cutting headers ──────────────────────────────────────────────────────────────────
+  app.use('/acme/*', async (c, next) => {
+    await next();
+    c.res.headers.set('Replay-Nonce', nonces.issue());
+    c.res.headers.set('Cache-Control', 'no-store');
+    c.res.headers.append('Link', `<${urlsOf(c).base}/directory>;rel="index"`);
+  });
+
+  // ── directory and nonces ───────────────────────────────────────────────────────────────────
+  let profileDescriptions: { at: number; map: Record<string, string> } | undefined;
+  const profilesMeta = async () => {
+    if (profileDescriptions && Date.now() - profileDescriptions.at < 60_000) return profileDescriptions.map;
+    const map: Record<string, string> = {};
+    for (const [name, target] of Object.entries(settings.profiles)) {
+      const p = await ctx.profiles.get(target);
+      if (p && p.enabled !== false) map[name] = p.description ?? target;
+    }
+    profileDescriptions = { at: Date.now(), map };
+    return map;
+  };
+
+  app.get(
+    '/acme/directory',
+    h(async (c) => {
+      const u = urlsOf(c).base;
+      const meta: Record<string, unknown> = { externalAccountRequired: settings.eabRequired, profiles: await profilesMeta() };
+      if (settings.termsOfService) meta.termsOfService = settings.termsOfService;
+      if (settings.website) meta.website = settings.website;
+      if (settings.caaIdentities.length) meta.caaIdentities = settings.caaIdentities;
+      return send(c, 200, {
+        newNonce: `${u}/new-nonce`,
+        newAccount: `${u}/new-account`,
+        newOrder: `${u}/new-order`,
+        revokeCert: `${u}/revoke-cert`,
+        keyChange: `${u}/key-change`,
+        renewalInfo: `${u}/renewal-info`,
+        meta,
+      });
+    }),
+  );
+
+  app.get('/acme/new-nonce', (c) => c.body(null, c.req.method === 'HEAD' ? 200 : 204));
+
+  // ── accounts ───────────────────────────────────────────────────────────────────────────────
+  app.post(
+    '/acme/new-account',
+    h(async (c) => {
+      const v = await auth(c, 'jwk');
+      const urls = urlsOf(c);
+      const body = (v.body ?? {}) as Record<string, unknown>;
+      if (typeof body !== 'object' || Array.isArray(body)) throw problem('malformed', 'the newAccount payload must be a JSON object');
+      const tp = await thumbprint(v.jwk!);
+      const [existing] = await db.select().from(acmeAccounts).where(eq(acmeAccounts.thumbprint, tp));
+      if (existing) return send(c, 200, accountJson(existing, urls), { Location: urls.account(existing.id) });
+      if (body.onlyReturnExisting === true) throw problem('accountDoesNotExist', 'no account exists with this key');
+      const contact = parseContact(body.contact);
+      if (settings.termsOfService && body.termsOfServiceAgreed !== true) {
+        throw problem('userActionRequired', `agree to the terms of service (${settings.termsOfService}) with "termsOfServiceAgreed": true`, {
+          headers: { Link: `<${settings.termsOfService}>;rel="terms-of-service"` },
+        });
+      }
+      let eabKid: string | undefined;
+      if (body.externalAccountBinding !== undefined) eabKid = await verifyEab(body.externalAccountBinding, tp, requestUrl(c));
+      else if (settings.eabRequired) throw problem('externalAccountRequired', 'this server requires an external account binding (RFC 8555 §7.3.4)');
+      await rateLimit(`acct-ip:${clientIp(c)}`, settings.rateAccountsPerIp, 'new accounts from this address');
+      const id = (await import('./orders.ts')).newId();
+      const row = {
+        id,
+        jwk: v.jwk!,
+        thumbprint: tp,
+        status: 'valid',
+        contact,
+        termsAgreed: body.termsOfServiceAgreed === true,
+        eabKid: eabKid ?? null,
+        createdIp: clientIp(c),
+      };
+      const created = await db.transaction(async (tx) => {
+        const [a] = await tx.insert(acmeAccounts).values(row).onConflictDoNothing().returning();
+        if (!a) return undefined;
+        if (eabKid) {
+          const bound = await tx
+            .update(acmeEabKeys)
+            .set({ accountId: id })
+            .where(and(eq(acmeEabKeys.kid, eabKid), sql`${acmeEabKeys.accountId} is null`))
+            .returning({ kid: acmeEabKeys.kid });
+          if (!bound.length) throw problem('unauthorized', 'the external account binding key is already bound to an account');
+        }
+        return a;
+      });
+      if (!created) {
+        const [raced] = await db.select().from(acmeAccounts).where(eq(acmeAccounts.thumbprint, tp));
+        return send(c, 200, accountJson(raced, urls), { Location: urls.account(raced.id) });
+      }
+      await ctx.audit.record({ actor: `acme:account:${id}`, action: 'acme.account.create', target: id, details: { eabKid, ip: clientIp(c) } });
+      return send(c, 201, accountJson(created, urls), { Location: urls.account(id) });
+    }),
+  );
+
+  const verifyEab = async (eab: unknown, outerThumbprint: string, url: string): Promise<string> => {
+    const jws = parseFlattened(eab);
+    const header = decodeHeader(jws);
+    if (!EAB_ALGS.includes(header.alg)) throw problem('badSignatureAlgorithm', `the external account binding must use ${EAB_ALGS.join(', ')}`, { algorithms: EAB_ALGS });
+    if (header.nonce !== undefined) throw problem('malformed', 'the external account binding must not carry a nonce');
+    if (header.url !== url) throw problem('unauthorized', 'the external account binding "url" is not the newAccount URL');
+    if (typeof header.kid !== 'string' || !header.kid) throw problem('malformed', 'the external account binding has no "kid"');
+    const [k] = await db.select().from(acmeEabKeys).where(eq(acmeEabKeys.kid, header.kid.slice(0, 200)));
+    if (!k || k.disabled) throw problem('unauthorized', 'unknown external account binding key id');
+    if (k.accountId) throw problem('unauthorized', 'the external account binding key is already bound to an account');
+    const secret = unseal(ctx.kek, k.hmacKeySealed, `acme-eab:${k.kid}`);
+    let payload: Uint8Array;
+    try {
+      payload = (await flattenedVerify(jws, new Uint8Array(secret), { algorithms: [header.alg] })).payload;
+    } catch {
+      throw problem('unauthorized', 'the external account binding MAC does not verify');
+    }
+    let inner: unknown;
+    try {
+      inner = JSON.parse(Buffer.from(payload).toString('utf8'));
+    } catch {
+      throw problem('malformed', 'the external account binding payload is not a JWK');
+    }
+    let tp: string;
+    try {
+      const alg = (inner as JWK).kty === 'RSA' ? 'RS256' : (inner as JWK).kty === 'OKP' ? 'EdDSA' : ({ 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' } as unknown as Record<string, 'ES256'>)[(inner as JWK).crv ?? ''] ?? 'ES256';
+      tp = await thumbprint(keyFromJwk(inner, alg).jwk);
+    } catch {
+      throw problem('malformed', 'the external account binding payload is not a valid public JWK');
+    }
+    if (tp !== outerThumbprint) throw problem('unauthorized', 'the external account binding is for another key');
+    return k.kid;
+  };
+
+  /** The account a kid-signed request names in its URL must be the signer. */
+  const ownAccount = (v: Verified, id: string): AccountRow => {
+    if (!v.account || v.account.id !== id) throw problem('unauthorized', 'the request is signed by another account');
+    return v.account;
+  };
+
+  app.post(
+    '/acme/acct/:id',
+    h(async (c) => {
+      const v = await auth(c, 'kid');
+      const urls = urlsOf(c);
+      let account = ownAccount(v, (c.req.param('id') ?? ''));
+      const body = v.body as Record<string, unknown> | undefined;
+      if (body && typeof body === 'object') {
+        const set: Partial<typeof acmeAccounts.$inferInsert> = {};
+        if (body.status !== undefined) {
+          if (body.status !== 'deactivated') throw problem('malformed', 'an account can only be updated to status "deactivated"');
+          set.status = 'deactivated';
+        }
+        if (body.contact !== undefined) set.contact = parseContact(body.contact);
+        if (body.termsOfServiceAgreed === true) set.termsAgreed = true;
+        if (Object.keys(set).length) {
+          [account] = await db.update(acmeAccounts).set(set).where(eq(acmeAccounts.id, account.id)).returning();
+          if (set.status) {
+            await db.update(acmeOrders).set({ status: 'invalid', error: { type: 'urn:ietf:params:acme:error:unauthorized', detail: 'the account was deactivated', status: 403 } }).where(and(eq(acmeOrders.accountId, account.id), sql`${acmeOrders.status} in ('pending','ready')`));
+            await ctx.audit.record({ actor: `acme:account:${account.id}`, action: 'acme.account.deactivate', target: account.id });
+          }
+        }
+      }
+      return send(c, 200, accountJson(account, urls), { Location: urls.account(account.id) });
+    }),
+  );
+
+  app.post(
+    '/acme/acct/:id/orders',
+    h(async (c) => {
+      const v = await auth(c, 'kid');
+      const urls = urlsOf(c);
+      const account = ownAccount(v, (c.req.param('id') ?? ''));
+      const rows = await db
+        .select({ id: acmeOrders.id, status: acmeOrders.status, expires: acmeOrders.expires })
+        .from(acmeOrders)
+        .where(eq(acmeOrders.accountId, account.id))
+        .orderBy(desc(acmeOrders.createdAt))
+        .limit(1000);
+      const live = rows.filter((o) => ['pending', 'ready', 'processing', 'valid'].includes(effectiveOrderStatus(o)));
+      return send(c, 200, { orders: live.map((o) => urls.order(o.id)) });
+    }),
+  );
+
+  app.post(
+    '/acme/key-change',
+    h(async (c) => {
+      const v = await auth(c, 'kid');
+      const urls = urlsOf(c);
+      const account = v.account!;
+      const inner = parseFlattened(v.body);
+      const ih = decodeHeader(inner);
+      const alg = checkAlg(ih.alg);
+      if (ih.kid !== undefined || ih.jwk === undefined) throw problem('malformed', 'the inner JWS of a key change must carry "jwk" (the new key) and no "kid"');
+      if (ih.nonce !== undefined) throw problem('malformed', 'the inner JWS of a key change must not carry a nonce');
+      if (ih.url !== v.header.url) throw problem('malformed', 'the inner JWS "url" must equal the outer one');
+      const { key: newKey, jwk: newJwk } = keyFromJwk(ih.jwk, alg);
+      const payload = await verifySignature(inner, newKey, alg);
+      let kc: { account?: unknown; oldKey?: unknown };
+      try {
+        kc = JSON.parse(payload.toString('utf8'));
+      } catch {
+        throw problem('malformed', 'the key change payload is not JSON');
+      }
+      if (kc.account !== urls.account(account.id)) throw problem('unauthorized', 'the key change names another account');
+      let oldTp: string;
+      try {
+        oldTp = await thumbprint(kc.oldKey as JWK);
+      } catch {
+        throw problem('malformed', 'the key change "oldKey" is not a JWK');
+      }
+      if (oldTp !== account.thumbprint) throw problem('unauthorized', 'the key change "oldKey" is not the current account key');
+      const newTp = await thumbprint(newJwk);
+      const conflict = async () => {
+        const [other] = await db.select({ id: acmeAccounts.id }).from(acmeAccounts).where(eq(acmeAccounts.thumbprint, newTp));
+        if (other) throw problem('malformed', 'the new key is already the key of an account', { status: 409, headers: { Location: urls.account(other.id) } });
+      };
+      await conflict();
+      let updated: AccountRow | undefined;
+      try {
+        [updated] = await db.update(acmeAccounts).set({ jwk: newJwk, thumbprint: newTp }).where(and(eq(acmeAccounts.id, account.id), eq(acmeAccounts.thumbprint, account.thumbprint))).returning();
+      } catch {
+        await conflict();
+        throw problem('serverInternal', 'the key could not be changed; retry');
+      }
+      if (!updated) throw problem('malformed', 'the account key changed concurrently; retry', { status: 409 });
+      await ctx.audit.record({ actor: `acme:account:${account.id}`, action: 'acme.account.key-change', target: account.id, details: { from: oldTp, to: newTp } });
+      return send(c, 200, accountJson(updated, urls), { Location: urls.account(account.id) });
+    }),
+  );
+
+  // ── orders ─────────────────────────────────────────────────────────────────────────────────
+  const parseTime = (v: unknown, name: string): Date | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v)) throw problem('malformed', `"${name}" must be an RFC 3339 date-time`);
+    const d = new Date(v);
+    if (Number.isNaN(d.getTime())) throw problem('malformed', `"${name}" is not a valid date-time`);
+    return d;
+  };
+
+  app.post(
+    '/acme/new-order',
+    h(async (c) => {
+      const v = await auth(c, 'kid');
+      const urls = urlsOf(c);
+      const account = v.account!;
+      const body = v.body as Record<string, unknown> | undefined;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw problem('malformed', 'the newOrder payload must be a JSON object');
+      const identifiers = parseIdentifiers(body.identifiers, settings.maxIdentifiers);
+      const notBefore = parseTime(body.notBefore, 'notBefore');
+      const notAfter = parseTime(body.notAfter, 'notAfter');
+      if (notBefore && notAfter && notAfter <= notBefore) throw problem('malformed', '"notAfter" must be later than "notBefore"');
+      const profileName = body.profile === undefined ? settings.defaultProfile : body.profile;
+      if (typeof profileName !== 'string' || !settings.profiles[profileName]) {
+        throw problem('invalidProfile', `unknown profile "${String(profileName).slice(0, 50)}"; see the directory's meta.profiles`);
+      }
+      const certgateProfile = settings.profiles[profileName];
+      const profile = await ctx.profiles.get(certgateProfile);
+      if (!profile || profile.enabled === false) throw problem('invalidProfile', `profile "${profileName}" is not available`);
+      // Refuse early what the profile would refuse at finalize.
+      const refused = identifiers.filter((i) => {
+        const rule = i.type === 'ip' ? profile.san.ip : profile.san.dns;
+        return !rule.allowed || (i.value.startsWith('*.') && !rule.wildcard);
+      });
+      if (refused.length) {
+        throw problem('rejectedIdentifier', `profile "${profileName}" does not allow ${refused.map((i) => `${i.type}:${i.value}`).join(', ')}`, {
+          subproblems: refused.map((i) => ({ type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: `not allowed by profile "${profileName}"`, identifier: i })),
+        });
+      }
+      let replaces: string | undefined;
+      if (body.replaces !== undefined) {
+        const ref = typeof body.replaces === 'string' ? parseCertId(body.replaces) : undefined;
+        if (!ref) throw problem('malformed', '"replaces" is not an RFC 9773 certificate identifier');
+        const [old] = await db.select({ principal: certificates.principal }).from(certificates).where(eq(certificates.serial, ref.serial)).limit(1);
+        if (!old) throw problem('malformed', '"replaces" names no certificate of this CA', { status: 404 });
+        if (old.principal !== `acme:account:${account.id}`) throw problem('unauthorized', '"replaces" names a certificate of another account');
+        const [dup] = await db
+          .select({ id: acmeOrders.id })
+          .from(acmeOrders)
+          .where(and(eq(acmeOrders.replaces, body.replaces as string), sql`${acmeOrders.status} <> 'invalid'`))
+          .limit(1);
+        if (dup) throw problem('alreadyReplaced', 'another order already replaces this certificate');
+        replaces = body.replaces as string;
+      }
+      await rateLimit(`order-acct:${account.id}`, settings.rateOrdersPerAccount, 'new orders for this account');
+      await rateLimit(`order-ip:${clientIp(c)}`, settings.rateOrdersPerIp, 'new orders from this address');
+      const { order } = await createOrder(db, {
+        accountId: account.id,
+        identifiers,
+        notBefore,
+        notAfter,
+        profile: profileName,
+        certgateProfile,
+        replaces,
+        lifetimeSeconds: settings.orderLifetime,
+      });
+      return send(c, 201, orderJson(order, urls), { Location: urls.order(order.id) });
+    }),
+  );
+
+  const loadOrder = async (id: string, account: AccountRow): Promise<OrderRow> => {
+    const [o] = isId(id) ? await db.select().from(acmeOrders).where(eq(acmeOrders.id, id)) : [];
+    if (!o) throw problem('malformed', 'no such order', { status: 404 });
+    if (o.accountId !== account.id) throw problem('unauthorized', 'the order belongs to another account');
+    return o;
+  };
+
+  const retryAfter = () => ({ 'Retry-After': String(settings.retryAfter) });
+
+  app.post(
+    '/acme/order/:id',
+    h(async (c) => {
+      const v = await auth(c, 'kid');
+      const urls = urlsOf(c);
+      if (v.payload.length) throw problem('malformed', 'an order is read with POST-as-GET (empty payload)');
+      const o = await loadOrder((c.req.param('id') ?? ''), v.account!);
+      return send(c, 200, orderJson(o, urls), o.status === 'processing' ? retryAfter() : {});
+    }),
+  );
+
+  app.post(
+    '/acme/order/:id/finalize',
+    h(async (c) => {
+      const v = await auth(c, 'kid');
+      const urls = urlsOf(c);
+      const account = v.account!;
+      const o = await loadOrder((c.req.param('id') ?? ''), account);
+      const status = effectiveOrderStatus(o);
+      if (status !== 'ready') {
+        if (status === 'pending') {
+          const authzs = await loadAuthzs(db, o.authzIds);
+          const open = authzs.filter((a) => effectiveAuthzStatus(a) !== 'valid').map((a) => `${a.identifierType}:${a.identifierValue}`);
+          throw problem('orderNotReady', `the order is pending: authorizations not yet valid for ${open.join(', ')}`);
+        }
+        throw problem('orderNotReady', `the order is ${status}, not ready`);
+      }
+      const body = v.body as { csr?: unknown } | undefined;
+      if (!body || typeof body.csr !== 'string' || !/^[A-Za-z0-9_-]+$/.test(body.csr)) throw problem('malformed', 'finalize needs {"csr": base64url DER}');
+      const csrDer = Buffer.from(body.csr, 'base64url');
+      checkCsr(csrDer, o, v.key);
+      const started = await d.runner.start(o, csrDer);
+      if (!started) throw problem('orderNotReady', 'the order is no longer ready (finalized concurrently)');
+      return send(c, 200, orderJson(started, urls), { Location: urls.order(o.id), ...retryAfter() });
+    }),
+  );
+
+  // ── authorizations and challenges ──────────────────────────────────────────────────────────
+  app.post(
+    '/acme/authz/:id',
+    h(async (c) => {
+      const v = await auth(c, 'kid');
+      const urls = urlsOf(c);
+      const id = (c.req.param('id') ?? '');
+      const loaded = isId(id) ? await loadAuthz(db, id) : undefined;
+      if (!loaded) throw problem('malformed', 'no such authorization', { status: 404 });
+      if (loaded.authz.accountId !== v.account!.id) throw problem('unauthorized', 'the authorization belongs to another account');
+      const body = v.body as Record<string, unknown> | undefined;
+      if (body !== undefined) {
+        if (body?.status !== 'deactivated') throw problem('malformed', 'an authorization can only be updated to status "deactivated"');
+        const s = effectiveAuthzStatus(loaded.authz);
+        if (s !== 'pending' && s !== 'valid') throw problem('malformed', `an authorization that is ${s} cannot be deactivated`);
+        await db.execute(sql`
+          with a as (update acme_authorizations set status = 'deactivated' where id = ${id} returning order_id)
+          update acme_orders set status = 'invalid', error = ${JSON.stringify({ type: 'urn:ietf:params:acme:error:unauthorized', detail: 'an authorization was deactivated', status: 403 })}::jsonb
+          where id = ${loaded.authz.orderId} and status in ('pending', 'ready')`);
+        loaded.authz.status = 'deactivated';
+      }
+      return send(c, 200, authzJson(loaded.authz, loaded.challenges, urls));
+    }),
+  );
+
+  app.post(
+    '/acme/chall/:id',
+    h(async (c) => {
+      const v = await auth(c, 'kid');
+      const urls = urlsOf(c);
+      const id = (c.req.param('id') ?? '');
+      const [row] = isId(id)
+        ? await db.select({ ch: acmeChallenges, authz: acmeAuthorizations }).from(acmeChallenges).innerJoin(acmeAuthorizations, eq(acmeAuthorizations.id, acmeChallenges.authzId)).where(eq(acmeChallenges.id, id))
+        : [undefined];
+      if (!row) throw problem('malformed', 'no such challenge', { status: 404 });
+      const { ch, authz } = row;
+      const loaded = { authz };
+      if (authz.accountId !== v.account!.id) throw problem('unauthorized', 'the challenge belongs to another account');
+      const up = { Link: `<${urls.authz(ch.authzId)}>;rel="up"` };
+      if (v.body === undefined) return send(c, 200, challengeJson(ch, urls), up);
+      if (typeof v.body !== 'object' || Array.isArray(v.body)) throw problem('malformed', 'a challenge response is a JSON object ({})');
+      const authzStatus = effectiveAuthzStatus(loaded.authz);
+      if (ch.status !== 'pending' || authzStatus !== 'pending') {
+        if (ch.status === 'pending') throw problem('malformed', `the authorization is ${authzStatus}; this challenge can no longer be answered`);
+        return send(c, 200, challengeJson(ch, urls), ch.status === 'processing' ? { ...up, ...retryAfter() } : up);
+      }
+      const [updated] = await db
+        .update(acmeChallenges)
+        .set({ status: 'processing' })
+        .where(and(eq(acmeChallenges.id, ch.id), eq(acmeChallenges.status, 'pending')))
+        .returning();
+      if (!updated) {
+        const [now] = await db.select().from(acmeChallenges).where(eq(acmeChallenges.id, ch.id));
+        return send(c, 200, challengeJson(now, urls), up);
+      }
+      d.validator.submit(authz, updated, v.account!.thumbprint);
+      return send(c, 200, challengeJson(updated, urls), { ...up, ...retryAfter() });
+    }),
+  );
+
+  // ── certificates ───────────────────────────────────────────────────────────────────────────
+  app.post(
+    '/acme/cert/:id/:alt?',
+    h(async (c) => {
+      const v = await auth(c, 'kid');
+      const urls = urlsOf(c);
+      if (v.payload.length) throw problem('malformed', 'a certificate is downloaded with POST-as-GET (empty payload)');
+      const id = (c.req.param('id') ?? '');
+      const alt = c.req.param('alt');
+      if (alt !== undefined && alt !== '1') throw problem('malformed', 'no such certificate chain', { status: 404 });
+      const [row] = /^[0-9a-f-]{36}$/.test(id)
+        ? await db.select({ der: certificates.der, issuerId: certificates.issuerId, principal: certificates.principal }).from(certificates).where(eq(certificates.id, id))
+        : [undefined];
+      if (!row || !row.principal.startsWith('acme:account:')) throw problem('malformed', 'no such certificate', { status: 404 });
+      if (row.principal !== `acme:account:${v.account!.id}`) throw problem('unauthorized', 'the certificate belongs to another account');
+      const issuer = await ctx.issuers.get(row.issuerId);
+      const chain = issuer?.chain ?? [];
+      // Default chain: up to (not including) the root; the alternate includes the root.
+      const withoutRoot = chain.length > 1 ? chain.slice(0, -1) : chain;
+      const served = alt === '1' ? chain : withoutRoot;
+      const pem = [row.der, ...served].map((d2) => toPem(d2, 'CERTIFICATE')).join('');
+      const headers: Record<string, string> = { 'Content-Type': 'application/pem-certificate-chain' };
+      const base = urls.cert(id);
+      const res = c.body(pem, 200, headers);
+      res.headers.append('Link', alt === '1' ? `<${base}>;rel="alternate"` : `<${base}/1>;rel="alternate"`);
+      return res;
+    }),
+  );
+
+  app.post(
+    '/acme/revoke-cert',
+    h(async (c) => {
+      const v = await auth(c, 'either');
+      const body = v.body as { certificate?: unknown; reason?: unknown } | undefined;
+      if (!body || typeof body.certificate !== 'string' || !/^[A-Za-z0-9_-]+$/.test(body.certificate)) throw problem('malformed', 'revokeCert needs {"certificate": base64url DER}');
+      const der = Buffer.from(body.certificate, 'base64url');
+      let parsed;
+      try {
+        parsed = parseCertificate(der);
+      } catch {
+        throw problem('malformed', 'the certificate is not valid DER');
+      }
+      const reason = body.reason === undefined ? 0 : body.reason;
+      if (typeof reason !== 'number' || !Number.isInteger(reason) || !REVOCATION_REASONS.has(reason)) {
+        throw problem('badRevocationReason', 'the revocation reason must be one of 0, 1, 2, 3, 4, 5, 9, 10');
+      }
+      const rows = await db
+        .select({ id: certificates.id, der: certificates.der, issuerId: certificates.issuerId, serial: certificates.serial, principal: certificates.principal, status: certificates.status })
+        .from(certificates)
+        .where(eq(certificates.serial, parsed.serialHex));
+      const row = rows.find((r) => Buffer.from(r.der).equals(der));
+      if (!row) throw problem('malformed', 'this certificate was not issued by this server', { status: 404 });
+      let actor: string;
+      if (v.account) {
+        if (row.principal !== `acme:account:${v.account.id}`) throw problem('unauthorized', 'this account did not request the certificate and cannot revoke it');
+        actor = `acme:account:${v.account.id}`;
+      } else {
+        const spki = createPublicKey({ key: v.jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+        if (!spki.equals(Buffer.from(parsed.spki))) throw problem('unauthorized', 'the request is not signed by the certificate key');
+        actor = `acme:certificate-key:${row.serial}`;
+      }
+      if (row.status === 'revoked') throw problem('alreadyRevoked', 'the certificate is already revoked');
+      try {
+        await ctx.revocation.revoke({ serial: row.serial, issuerId: row.issuerId }, reason, actor);
+      } catch (e) {
+        if (isIssuanceError(e) && e.code === 'Conflict') throw problem('alreadyRevoked', 'the certificate is already revoked');
+        throw e;
+      }
+      return c.body(null, 200);
+    }),
+  );
+
+  // ── renewal information (RFC 9773) ─────────────────────────────────────────────────────────
+  app.get(
+    '/acme/renewal-info/:id',
+    h(async (c) => {
+      const ref = parseCertId((c.req.param('id') ?? ''));
+      if (!ref) throw problem('malformed', 'not an RFC 9773 certificate identifier');
+      const rows = await db
+        .select({ serial: certificates.serial, issuerId: certificates.issuerId, notBefore: certificates.notBefore, notAfter: certificates.notAfter, status: certificates.status })
+        .from(certificates)
+        .where(eq(certificates.serial, ref.serial));
+      const row = rows.find((r) => {
+        const i = ctx.issuers.list().find((x) => x.id === r.issuerId);
+        return i && i.keyId.equals(ref.aki);
+      });
+      if (!row) throw problem('malformed', 'no certificate with this identifier', { status: 404 });
+      const w = renewalWindow(row);
+      return send(c, 200, { suggestedWindow: { start: w.start.toISOString(), end: w.end.toISOString() } }, { 'Retry-After': String(settings.ariRetryAfter) });
+    }),
+  );
+
+  // ── everything else under /acme ────────────────────────────────────────────────────────────
+  const postOnly = /^\/acme\/(new-account|new-order|revoke-cert|key-change|acct\/|order\/|authz\/|chall\/|cert\/)/;
+  app.all(
+    '/acme/*',
+    h(async (c) => {
+      if (postOnly.test(c.req.path) && c.req.method !== 'POST') {
+        throw problem('malformed', `${c.req.method} is not allowed here; use POST (POST-as-GET to read)`, { status: 405, headers: { Allow: 'POST' } });
+      }
+      throw problem('malformed', `no ACME resource at ${c.req.path}`, { status: 404 });
+    }),
+  );
+}
+
+/** Account contacts: mailto: URIs only (RFC 8555 §7.3). */
+function parseContact(v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw problem('malformed', '"contact" must be an array of URIs');
+  if (v.length > 10) throw problem('invalidContact', 'at most 10 contacts');
+  return v.map((x) => {
+    if (typeof x !== 'string') throw problem('invalidContact', 'a contact must be a URI string');
+    if (!x.toLowerCase().startsWith('mailto:')) throw problem('unsupportedContact', `only mailto: contacts are supported, not "${x.slice(0, 50)}"`);
+    const addr = x.slice(7);
+    if (!/^[^@\s,?]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/.test(addr) || x.length > 254) throw problem('invalidContact', `"${x.slice(0, 100)}" is not a valid mailto: address`);
+    return x;
+  });
+}
+
+export { certId };

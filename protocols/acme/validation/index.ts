@@ -1,0 +1,119 @@
+/**
+ * The validation authority: runs a challenge in the background (bounded concurrency, a time
+ * limit per attempt, retries for network failures) and records the outcome on the challenge,
+ * its authorization and its order.
+ */
+import { eq } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Db } from '../../../src/db/client.ts';
+import type { Identifier } from '../../../src/issuance/request.ts';
+import { recordInvalid, recordValid, type AuthzRow, type ChallengeRow } from '../orders.ts';
+import { problemUrn, type ProblemJson } from '../problems.ts';
+import { acmeAccounts } from '../schema.ts';
+import type { AcmeSettings } from '../settings.ts';
+import { validateDns01 } from './dns01.ts';
+import { validateHttp01, type ValidationInput } from './http01.ts';
+import { Resolution, ValidationError } from './resolve.ts';
+import { validateTlsAlpn01 } from './tlsalpn01.ts';
+
+const validators: Record<string, (v: ValidationInput) => Promise<unknown>> = {
+  'http-01': validateHttp01,
+  'dns-01': validateDns01,
+  'tls-alpn-01': validateTlsAlpn01,
+};
+
+const retryable = new Set(['connection', 'dns', 'tls']);
+
+export class Validator {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  readonly resolution: Resolution;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly settings: AcmeSettings,
+    private readonly log: Logger,
+  ) {
+    this.resolution = new Resolution(settings);
+  }
+
+  /** Starts validating a challenge already marked `processing`; returns at once. */
+  submit(authz: AuthzRow, challenge: ChallengeRow, thumbprint: string): void {
+    const p = this.run(authz, challenge, thumbprint)
+      .catch((err) => this.log.error({ err, challengeId: challenge.id }, 'acme validation crashed'))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  /** Waits for running validations (shutdown, tests). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async slot(): Promise<void> {
+    if (this.running < this.settings.validationConcurrency) {
+      this.running++;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+  }
+
+  private release(): void {
+    this.running--;
+    this.waiting.shift()?.();
+  }
+
+  private async run(authz: AuthzRow, ch: ChallengeRow, thumbprint: string): Promise<void> {
+    await this.slot();
+    try {
+      if (ch.status !== 'processing') return;
+      const identifier: Identifier = { type: authz.identifierType as Identifier['type'], value: authz.identifierValue };
+      const fn = validators[ch.type];
+      const input: ValidationInput = {
+        identifier,
+        token: ch.token,
+        keyAuthorization: `${ch.token}.${thumbprint}`,
+        settings: this.settings,
+        resolution: this.resolution,
+      };
+      const attempts: { at: string; error?: string }[] = [];
+      for (let attempt = 0; ; attempt++) {
+        try {
+          if (authz.expires.getTime() <= Date.now()) throw new ValidationError('unauthorized', 'the authorization expired');
+          const evidence = await fn(input);
+          attempts.push({ at: new Date().toISOString() });
+          await recordValid(this.db, ch, authz, { evidence, attempts });
+          this.log.info({ challenge: ch.id, type: ch.type, identifier: `${identifier.type}:${identifier.value}` }, 'acme challenge valid');
+          return;
+        } catch (e) {
+          const ve = e instanceof ValidationError ? e : new ValidationError('serverInternal', 'validation failed');
+          if (!(e instanceof ValidationError)) this.log.error({ err: e, challenge: ch.id }, 'acme validation error');
+          attempts.push({ at: new Date().toISOString(), error: ve.message });
+          if (retryable.has(ve.type) && attempt < this.settings.validationRetries && !this.stopped) {
+            await new Promise((r) => setTimeout(r, this.settings.validationRetryDelayMs));
+            continue;
+          }
+          const error: ProblemJson = { type: problemUrn(ve.type), detail: ve.message, status: ve.type === 'serverInternal' ? 500 : 400 };
+          await recordInvalid(this.db, ch, authz, error, { attempts });
+          this.log.info({ challenge: ch.id, type: ch.type, identifier: `${identifier.type}:${identifier.value}`, error: ve.message }, 'acme challenge invalid');
+          return;
+        }
+      }
+    } finally {
+      this.release();
+    }
+  }
+}
+
+/** The thumbprint of an account (for the key authorization). */
+export async function accountThumbprint(db: Db, accountId: string): Promise<string | undefined> {
+  const [a] = await db.select({ t: acmeAccounts.thumbprint }).from(acmeAccounts).where(eq(acmeAccounts.id, accountId));
+  return a?.t;
+}

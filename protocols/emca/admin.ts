@@ -1,0 +1,123 @@
+/**
+ * Admin API for emCA clients, under `/api/v1/emca/clients` (bearer token of an operator:
+ * administrator for writes; any role reads).
+ *
+ *   POST   /api/v1/emca/clients               add → secrets, once
+ *   GET    /api/v1/emca/clients               list
+ *   GET    /api/v1/emca/clients/:ref          one (id or userName)
+ *   PATCH  /api/v1/emca/clients/:ref          ips, profiles, aesMode, legacyPfx
+ *   POST   /api/v1/emca/clients/:ref/disable  refuse every call
+ *   POST   /api/v1/emca/clients/:ref/enable
+ *   POST   /api/v1/emca/clients/:ref/rotate   new password, emKey, AES key, signing PFX → secrets, once
+ */
+import type { Context as HonoContext, Hono } from 'hono';
+import type { Operator } from '../../src/admin/tokens.ts';
+import type { Context } from '../../src/context.ts';
+import { httpStatusFor, isIssuanceError } from '../../src/issuance/errors.ts';
+import type { AppEnv } from '../../src/protocol.ts';
+import type { ClientStore } from './clients.ts';
+
+async function operator(c: HonoContext<AppEnv>, ctx: Context): Promise<Operator | undefined> {
+  const h = c.req.header('authorization') ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(h);
+  if (!m) return undefined;
+  return ctx.tokens.verify(m[1]);
+}
+
+function errorResponse(c: HonoContext<AppEnv>, ctx: Context, e: unknown) {
+  if (isIssuanceError(e)) return c.json({ error: e.code, message: e.message }, httpStatusFor[e.code]);
+  ctx.log.error({ err: e, reqId: c.get('requestId') }, 'emca admin: unhandled error');
+  return c.json({ error: 'InternalError', message: 'internal error', requestId: c.get('requestId') }, 500);
+}
+
+export function mountAdmin(app: Hono<AppEnv>, ctx: Context, clients: ClientStore): void {
+  const base = '/api/v1/emca/clients';
+  const guard = (write: boolean) => async (c: HonoContext<AppEnv>): Promise<Operator | Response> => {
+    const op = await operator(c, ctx);
+    if (!op) return c.json({ error: 'Unauthorized', message: 'a valid bearer token is required' }, 401);
+    if (write && op.role !== 'administrator') return c.json({ error: 'Forbidden', message: 'administrator role required' }, 403);
+    return op;
+  };
+  const run = (write: boolean, fn: (c: HonoContext<AppEnv>, op: Operator) => Promise<Response>) => async (c: HonoContext<AppEnv>) => {
+    const op = await guard(write)(c);
+    if (op instanceof Response) return op;
+    try {
+      return await fn(c, op);
+    } catch (e) {
+      return errorResponse(c, ctx, e);
+    }
+  };
+  const body = async (c: HonoContext<AppEnv>): Promise<Record<string, unknown>> => {
+    try {
+      const b = await c.req.json();
+      return b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
+  const strList = (v: unknown): string[] | undefined =>
+    v === undefined ? undefined : Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  const actor = (op: Operator) => `operator:${op.name}`;
+
+  app.post(
+    base,
+    run(true, async (c, op) => {
+      const b = await body(c);
+      const secrets = await clients.add(
+        {
+          name: String(b.name ?? b.userName ?? ''),
+          ips: strList(b.ips ?? b.ip) ?? [],
+          profiles: strList(b.profiles ?? b.profile),
+          aesMode: typeof b.aesMode === 'string' ? b.aesMode : undefined,
+          legacyPfx: b.legacyPfx === true,
+          emKey: typeof b.emKey === 'string' ? b.emKey : undefined,
+          signingValidity: typeof b.signingValidity === 'string' || typeof b.signingValidity === 'number' ? b.signingValidity : undefined,
+          signingKey: b.signingKey === 'RSA-2048' ? 'RSA-2048' : undefined,
+        },
+        actor(op),
+      );
+      c.header('Cache-Control', 'no-store');
+      return c.json(secrets, 201);
+    }),
+  );
+  app.get(base, run(false, async (c) => c.json({ clients: await clients.list() })));
+  app.get(
+    `${base}/:ref`,
+    run(false, async (c) => {
+      const { viewClient } = await import('./clients.ts');
+      return c.json(viewClient(await clients.find(c.req.param('ref')!)));
+    }),
+  );
+  app.patch(
+    `${base}/:ref`,
+    run(true, async (c, op) => {
+      const b = await body(c);
+      return c.json(
+        await clients.update(
+          c.req.param('ref')!,
+          {
+            ips: strList(b.ips ?? b.ip),
+            profiles: strList(b.profiles ?? b.profile),
+            aesMode: typeof b.aesMode === 'string' ? b.aesMode : undefined,
+            legacyPfx: typeof b.legacyPfx === 'boolean' ? b.legacyPfx : undefined,
+          },
+          actor(op),
+        ),
+      );
+    }),
+  );
+  app.post(`${base}/:ref/disable`, run(true, async (c, op) => c.json(await clients.setDisabled(c.req.param('ref')!, true, actor(op)))));
+  app.post(`${base}/:ref/enable`, run(true, async (c, op) => c.json(await clients.setDisabled(c.req.param('ref')!, false, actor(op)))));
+  app.post(
+    `${base}/:ref/rotate`,
+    run(true, async (c, op) => {
+      const b = await body(c);
+      const secrets = await clients.rotate(c.req.param('ref')!, actor(op), {
+        emKey: typeof b.emKey === 'string' ? b.emKey : undefined,
+        signingValidity: typeof b.signingValidity === 'string' || typeof b.signingValidity === 'number' ? b.signingValidity : undefined,
+      });
+      c.header('Cache-Control', 'no-store');
+      return c.json(secrets);
+    }),
+  );
+}

@@ -1,0 +1,741 @@
+/**
+ * The emCA operations, shared by the V4 envelope API and the V5 JSON API: issuance through the
+ * pipeline (with artefacts in the format each method returns), the CMS signer check, certificate
+ * look-ups scoped to the calling client, lifecycle changes through ctx.revocation, profile ids.
+ */
+import { randomUUID, timingSafeEqual, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { and, eq, gt, lte, sql } from 'drizzle-orm';
+import type { Context } from '../../src/context.ts';
+import { seal, unseal } from '../../src/ca/seal.ts';
+import { certificates } from '../../src/db/schema.ts';
+import { IssuanceError, isIssuanceError } from '../../src/issuance/errors.ts';
+import type { EnrollmentRequest, Identifier, IssuanceResult, KeySpec, Principal, SubjectAttribute, ValidityRequest } from '../../src/issuance/request.ts';
+import { normaliseSerial } from '../../src/issuance/revocation.ts';
+import { parseDateTime, parseDuration } from '../../src/issuance/validity.ts';
+import { parseCertificate } from '../../src/pki/certificate.ts';
+import { buildCertsOnly, canonicalSerial, parseSignedData, signerCertificate, verifySigner } from '../../src/pki/cms-signed-data.ts';
+import { parseCsr } from '../../src/pki/csr.ts';
+import { readOid, readTlv } from '../../src/pki/der.ts';
+import { decodeName } from '../../src/pki/name.ts';
+import { fromPem } from '../../src/pki/pem.ts';
+import { buildPkcs12 } from '../../src/pki/pkcs12.ts';
+import type { Profile } from '../../src/profiles/model.ts';
+import { EmcaFailure, M } from './messages.ts';
+import { emcaPfx, emcaProfileIds, emcaTransactions, type EmcaClientRow, type EmcaTransactionRow } from './schema.ts';
+
+export type Format = 'cer' | 'p7b' | 'pfx';
+
+export interface Caller {
+  client: EmcaClientRow;
+  principal: Principal;
+}
+
+export function principalFor(client: EmcaClientRow, by: Principal['authenticatedBy']): Principal {
+  return {
+    id: `emca:client:${client.id}`,
+    protocol: 'emca',
+    authenticatedBy: by,
+    allowedProfiles: client.allowedProfiles.length ? client.allowedProfiles : undefined,
+  };
+}
+
+export interface IssueSpec {
+  profile: string;
+  /** Which field named the profile: decides "Invalid Certificate Profile name" vs "… Id". */
+  profileBy: 'name' | 'id';
+  key: EnrollmentRequest['key'];
+  subject?: SubjectAttribute[];
+  sans?: Identifier[];
+  validity?: ValidityRequest;
+  applicationId: string;
+  itemId?: string;
+  subscriberId?: string;
+  format: Format;
+  pfxPassword?: string;
+  replaces?: { serial: string; issuerId: string };
+  /** createeSignCustomCertificateById: a profile with manual authorization is refused. */
+  noManual?: boolean;
+  /** Subject and SANs came from subjectDNOids / sANValues (decides which error string). */
+  custom?: boolean;
+}
+
+export type IssueOutcome =
+  | { kind: 'issued'; artefact: string; serial: string; issuerId: string; certificateId: string; replayed: boolean }
+  | { kind: 'pending'; requestId: string }
+  | { kind: 'rejected'; requestId: string };
+
+const sealPfxPassword = (txId: string) => `emca-pfx-password:${txId}`;
+const pfxPurpose = (certId: string) => `emca-pfx:${certId}`;
+const pinPurpose = (certId: string) => `emca-pfx-pin:${certId}`;
+
+export class EmcaService {
+  constructor(readonly ctx: Context) {}
+
+  // ── signature ─────────────────────────────────────────────────────────────
+
+  /**
+   * Verifies a request `signature` (base64 CMS SignedData, BER accepted, content attached) and
+   * returns its content. The signer must be the client's registered signing certificate, valid
+   * now and not revoked or suspended. Every failure is "Signature verification failed".
+   */
+  async verifyClientSignature(client: EmcaClientRow & { signingStatus?: string | null }, signatureB64: unknown): Promise<Buffer> {
+    const fail = (why: string): never => {
+      this.ctx.log.info({ client: client.id, why }, 'emca: signature refused');
+      throw new EmcaFailure(M.signatureFailed);
+    };
+    if (typeof signatureB64 !== 'string' || signatureB64.trim() === '') throw new EmcaFailure(M.invalidParameter);
+    const der = decodeB64(signatureB64);
+    if (!der) return fail('signature is not base64');
+    let sd;
+    try {
+      sd = parseSignedData(der);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+    if (sd.signers.length !== 1) return fail(`${sd.signers.length} signers`);
+    if (!sd.content) return fail('detached signature');
+    if (!client.signingCertificateId) return fail('client has no signing certificate');
+    // The certificate (immutable) is cached; its status is read on every call so a revocation counts at once.
+    const [row] =
+      client.signingStatus !== undefined
+        ? client.signingStatus === null
+          ? []
+          : [{ status: client.signingStatus }]
+        : await this.ctx.db.select({ status: certificates.status }).from(certificates).where(eq(certificates.id, client.signingCertificateId));
+    if (!row) return fail('signing certificate not found');
+    const signing = await this.signingCert(client.signingCertificateId);
+    if (!signing) return fail('signing certificate not found');
+    const { cert, key } = signing;
+    const signer = sd.signers[0];
+    if (signer.sid.kind === 'issuerAndSerial') {
+      if (signer.sid.serialHex !== canonicalSerial(cert.serialHex) || !signer.sid.issuer.equals(Buffer.from(cert.issuer))) return fail('signer is not the registered certificate');
+    } else if (!cert.ski || !cert.ski.equals(signer.sid.keyId)) return fail('signer key id is not the registered certificate');
+    let ok = false;
+    try {
+      ok = verifySigner(sd, signer, key);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+    if (!ok) return fail('bad signature');
+    const now = Date.now();
+    if (cert.notAfter.getTime() <= now || cert.notBefore.getTime() > now) return fail('signing certificate expired or not yet valid');
+    if (row.status !== 'valid') return fail(`signing certificate is ${row.status}`);
+    return sd.content;
+  }
+
+  private readonly signingCache = new Map<string, { cert: ReturnType<typeof parseCertificate>; key: KeyObject }>();
+
+  private async signingCert(id: string) {
+    const hit = this.signingCache.get(id);
+    if (hit) return hit;
+    const [row] = await this.ctx.db.select({ der: certificates.der }).from(certificates).where(eq(certificates.id, id));
+    if (!row) return undefined;
+    const cert = parseCertificate(row.der);
+    const entry = { cert, key: createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' }) };
+    if (this.signingCache.size > 10_000) this.signingCache.clear();
+    this.signingCache.set(id, entry);
+    return entry;
+  }
+
+  /**
+   * verifySignature: any CMS SignedData whose signer certificate (embedded) chains to one of
+   * Certgate's issuers, is within its validity and not revoked.
+   */
+  async verifyAnySignature(signatureB64: unknown): Promise<void> {
+    if (typeof signatureB64 !== 'string' || signatureB64.trim() === '') throw new EmcaFailure(M.invalidParameter);
+    const der = decodeB64(signatureB64);
+    if (!der) throw new EmcaFailure(M.signatureFailed);
+    let sd;
+    try {
+      sd = parseSignedData(der);
+    } catch {
+      throw new EmcaFailure(M.signatureFailed);
+    }
+    if (sd.signers.length !== 1 || !sd.content) throw new EmcaFailure(M.signatureFailed);
+    const signer = sd.signers[0];
+    const certDer = signerCertificate(sd, signer, (d) => parseCertificate(d));
+    if (!certDer) throw new EmcaFailure(M.signatureFailed);
+    const cert = parseCertificate(certDer);
+    let ok = false;
+    try {
+      ok = verifySigner(sd, signer, cert.spki);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new EmcaFailure(M.signatureFailed);
+    const issuer = this.ctx.issuers.list().find((i) => i.subjectDer.equals(Buffer.from(cert.issuer)) && verifyCertSignature(cert, i.spki));
+    if (!issuer) throw new EmcaFailure(M.untrusted);
+    const now = Date.now();
+    if (cert.notAfter.getTime() <= now || cert.notBefore.getTime() > now) throw new EmcaFailure(M.certExpired);
+    const [row] = await this.ctx.db
+      .select({ status: certificates.status })
+      .from(certificates)
+      .where(and(eq(certificates.issuerId, issuer.id), eq(certificates.serial, cert.serialHex)));
+    if (!row) throw new EmcaFailure(M.untrusted);
+    if (row.status !== 'valid') throw new EmcaFailure(M.certRevoked);
+  }
+
+  // ── profiles ──────────────────────────────────────────────────────────────
+
+  /** Gives every profile a numeric id (first sight), returns name → id. */
+  async profileIds(): Promise<Map<string, number>> {
+    const profiles = await this.ctx.profiles.list();
+    let rows = await this.ctx.db.select().from(emcaProfileIds);
+    const known = new Set(rows.map((r) => r.profile));
+    const missing = profiles.filter((p) => !known.has(p.name));
+    if (missing.length) {
+      await this.ctx.db.insert(emcaProfileIds).values(missing.map((p) => ({ profile: p.name }))).onConflictDoNothing();
+      rows = await this.ctx.db.select().from(emcaProfileIds);
+    }
+    return new Map(rows.map((r) => [r.profile, r.id]));
+  }
+
+  /** `ProfileID` → profile name: a numeric id, or (Certgate extension) the profile's name. */
+  async profileById(value: unknown): Promise<string> {
+    const s = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+    if (!s) throw new EmcaFailure(M.invalidProfileId);
+    if (/^\d+$/.test(s)) {
+      const [row] = await this.ctx.db.select().from(emcaProfileIds).where(eq(emcaProfileIds.id, Number(s)));
+      if (row) return row.profile;
+      const ids = await this.profileIds();
+      for (const [name, id] of ids) if (id === Number(s)) return name;
+      throw new EmcaFailure(M.invalidProfileId);
+    }
+    if (await this.ctx.profiles.get(s)) return s;
+    throw new EmcaFailure(M.invalidProfileId);
+  }
+
+  async profileVisible(caller: Caller, name: string): Promise<Profile | undefined> {
+    const p = await this.ctx.profiles.get(name);
+    if (!p || !p.enabled) return undefined;
+    if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(name)) return undefined;
+    return p;
+  }
+
+  async profileInfo(caller: Caller, name: string, by: 'name' | 'id' = 'name'): Promise<Record<string, unknown>> {
+    const p = await this.profileVisible(caller, name);
+    if (!p) throw new EmcaFailure(by === 'id' ? M.invalidProfileId : M.invalidProfileName);
+    const ids = await this.profileIds();
+    const keyAlgorithms: string[] = [];
+    if (p.keys.rsa) keyAlgorithms.push(`RSA-${p.keys.rsa.minBits}..${p.keys.rsa.maxBits}`);
+    for (const c of p.keys.ec?.curves ?? []) keyAlgorithms.push(`EC-${c}`);
+    if (p.keys.ed25519) keyAlgorithms.push('Ed25519');
+    const issuer = p.issuer ? await this.ctx.issuers.get(p.issuer) : this.ctx.issuers.defaultIssuer();
+    return {
+      profileId: String(ids.get(p.name) ?? ''),
+      profileName: p.name,
+      description: p.description,
+      issuingCA: issuer?.name ?? null,
+      validity: secondsToDhms(p.validity.default),
+      maxValidity: secondsToDhms(p.validity.max),
+      keyAlgorithms,
+      keyUsage: p.keyUsage,
+      extendedKeyUsage: p.extendedKeyUsage,
+      supportCustomizedValidity: p.validity.allowCustom,
+      manualAuthorization: p.manualApproval,
+    };
+  }
+
+  async profileList(caller: Caller, caName: string): Promise<{ profileId: string; profileName: string }[]> {
+    const issuer = this.ctx.issuers.list().find((i) => i.name === caName || i.id === caName || i.subject === caName);
+    if (!issuer) throw new EmcaFailure(M.invalidCaName);
+    const ids = await this.profileIds();
+    const def = this.ctx.issuers.defaultIssuer();
+    const out: { profileId: string; profileName: string }[] = [];
+    for (const p of await this.ctx.profiles.list()) {
+      if (!p.enabled || p.basicConstraints.ca) continue;
+      if ((p.issuer ?? def?.id) !== issuer.id) continue;
+      if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(p.name)) continue;
+      out.push({ profileId: String(ids.get(p.name)), profileName: p.name });
+    }
+    return out;
+  }
+
+  // ── issuance ──────────────────────────────────────────────────────────────
+
+  async issue(caller: Caller, spec: IssueSpec): Promise<IssueOutcome> {
+    const profile = await this.ctx.profiles.get(spec.profile);
+    const badProfile = spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName;
+    if (!profile || !profile.enabled) throw new EmcaFailure(badProfile);
+    if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(profile.name)) throw new EmcaFailure(badProfile);
+    if (spec.noManual && profile.manualApproval) throw new EmcaFailure(M.manualNotSupported);
+    const idem = spec.itemId ? `${spec.applicationId}|${spec.itemId}` : spec.applicationId;
+    let result: IssuanceResult;
+    try {
+      result = await this.ctx.pipeline.issue({
+        principal: caller.principal,
+        profile: spec.profile,
+        key: spec.key,
+        subject: spec.subject,
+        sans: spec.sans,
+        validity: spec.validity,
+        idempotencyKey: idem,
+        replaces: spec.replaces ? { ...spec.replaces, mode: 'rekey' } : undefined,
+        metadata: { subscriberId: spec.subscriberId ?? null, applicationId: spec.applicationId, itemId: spec.itemId ?? null, emcaClient: caller.client.id },
+      });
+    } catch (e) {
+      throw mapIssuanceError(e, spec, this.ctx);
+    }
+    if (result.status === 'pending') {
+      await this.recordTransaction(caller, spec, result.requestId);
+      return { kind: 'pending', requestId: result.requestId };
+    }
+    if (result.status === 'rejected') return { kind: 'rejected', requestId: result.requestId };
+    const artefact = await this.artefact(caller, result, spec.format, spec.pfxPassword);
+    if (spec.replaces && !result.replayed) await this.retireReplaced(caller, spec.replaces);
+    return {
+      kind: 'issued',
+      artefact,
+      serial: result.certificate.serial,
+      issuerId: result.certificate.issuerId,
+      certificateId: result.certificate.id,
+      replayed: result.replayed,
+    };
+  }
+
+  private async recordTransaction(caller: Caller, spec: IssueSpec, requestId: string): Promise<void> {
+    const id = randomUUID();
+    await this.ctx.db
+      .insert(emcaTransactions)
+      .values({
+        id,
+        clientId: caller.client.id,
+        applicationId: spec.applicationId,
+        itemId: spec.itemId ?? '',
+        format: spec.format,
+        requestId,
+        subscriberId: spec.subscriberId ?? null,
+        pfxPasswordSealed: spec.pfxPassword !== undefined ? seal(this.ctx.kek, Buffer.from(spec.pfxPassword, 'utf8'), sealPfxPassword(id)) : null,
+        replacesSerial: spec.replaces?.serial ?? null,
+        replacesIssuerId: spec.replaces?.issuerId ?? null,
+      })
+      .onConflictDoNothing();
+  }
+
+  /** The rekeyed certificate is superseded once its replacement exists. */
+  private async retireReplaced(caller: Caller, r: { serial: string; issuerId: string }): Promise<void> {
+    const [row] = await this.ctx.db
+      .select({ status: certificates.status })
+      .from(certificates)
+      .where(and(eq(certificates.issuerId, r.issuerId), eq(certificates.serial, r.serial)));
+    if (!row || row.status === 'revoked') return;
+    await this.ctx.revocation.revoke(r, 'superseded', caller.principal.id).catch(() => {});
+  }
+
+  /** The artefact of an issued result in the method's format; a PFX is kept (sealed) and the same one returned again. */
+  async artefact(caller: Caller, result: Extract<IssuanceResult, { status: 'issued' }>, format: Format, pfxPassword?: string): Promise<string> {
+    const cert = result.certificate;
+    if (format === 'cer') return Buffer.from(cert.der).toString('base64');
+    if (format === 'p7b') return buildCertsOnly([cert.der, ...result.chain]).toString('base64');
+    const [stored] = await this.ctx.db.select().from(emcaPfx).where(eq(emcaPfx.certificateId, cert.id));
+    if (stored) return unseal(this.ctx.kek, stored.pfxSealed, pfxPurpose(cert.id)).toString('base64');
+    // The applicationId was already used for a certificate from a CSR: there is no key to put in a PFX.
+    if (!result.privateKey || pfxPassword === undefined) throw new EmcaFailure(M.invalidParameter);
+    const encryption = caller.client.legacyPfx ? 'legacy' : 'aes';
+    const pfx = await buildPkcs12({
+      privateKey: result.privateKey,
+      certificate: cert.der,
+      chain: result.chain,
+      password: pfxPassword,
+      friendlyName: cert.subject.slice(0, 64),
+      encryption,
+    });
+    await this.ctx.db
+      .insert(emcaPfx)
+      .values({
+        certificateId: cert.id,
+        clientId: caller.client.id,
+        issuerId: cert.issuerId,
+        serial: cert.serial,
+        pfxSealed: seal(this.ctx.kek, pfx, pfxPurpose(cert.id)),
+        passwordSealed: seal(this.ctx.kek, Buffer.from(pfxPassword, 'utf8'), pinPurpose(cert.id)),
+        encryption,
+      })
+      .onConflictDoNothing();
+    const [winner] = await this.ctx.db.select().from(emcaPfx).where(eq(emcaPfx.certificateId, cert.id));
+    return unseal(this.ctx.kek, winner.pfxSealed, pfxPurpose(cert.id)).toString('base64');
+  }
+
+  /** getCertificateByRequestID: the state of a request this client made. */
+  async byRequestId(caller: Caller, requestId: string): Promise<{ state: 'pending' } | { state: 'rejected' } | { state: 'issued'; artefact: string; subscriberId: string | null }> {
+    const [tx] = await this.ctx.db
+      .select()
+      .from(emcaTransactions)
+      .where(and(eq(emcaTransactions.requestId, requestId), eq(emcaTransactions.clientId, caller.client.id)));
+    if (!tx) throw new EmcaFailure(M.invalidRequestId);
+    let r: IssuanceResult;
+    try {
+      r = await this.ctx.pipeline.getRequest(requestId);
+    } catch {
+      throw new EmcaFailure(M.invalidRequestId);
+    }
+    if (r.status === 'pending') return { state: 'pending' };
+    if (r.status === 'rejected') return { state: 'rejected' };
+    const pw = tx.pfxPasswordSealed ? unseal(this.ctx.kek, tx.pfxPasswordSealed, sealPfxPassword(tx.id)).toString('utf8') : undefined;
+    const artefact = await this.artefact(caller, r, tx.format as Format, pw);
+    if (tx.replacesSerial && tx.replacesIssuerId) await this.retireReplaced(caller, { serial: tx.replacesSerial, issuerId: tx.replacesIssuerId });
+    return { state: 'issued', artefact, subscriberId: tx.subscriberId };
+  }
+
+  async transactionsByRequest(caller: Caller, requestId: string): Promise<EmcaTransactionRow | undefined> {
+    const [tx] = await this.ctx.db
+      .select()
+      .from(emcaTransactions)
+      .where(and(eq(emcaTransactions.requestId, requestId), eq(emcaTransactions.clientId, caller.client.id)));
+    return tx;
+  }
+
+  // ── certificates of the caller ────────────────────────────────────────────
+
+  async ownCertificate(caller: Caller, serialText: string) {
+    let serial: string;
+    try {
+      serial = normaliseSerial(serialText);
+    } catch {
+      throw new EmcaFailure(M.notFound);
+    }
+    // Java BigInteger.toString(16) drops leading zeros: match on the canonical form.
+    const candidates = [serial, serial.replace(/^(00)+/, ''), '00' + serial.replace(/^(00)+/, '')];
+    const rows = await this.ctx.db
+      .select()
+      .from(certificates)
+      .where(and(eq(certificates.principal, caller.principal.id), sql`${certificates.serial} in (${sql.join(candidates.map((c) => sql`${c}`), sql`, `)})`))
+      .limit(2);
+    if (rows.length !== 1) throw new EmcaFailure(M.notFound);
+    return rows[0];
+  }
+
+  async chainFor(issuerId: string): Promise<Buffer[]> {
+    return (await this.ctx.issuers.get(issuerId))?.chain ?? [];
+  }
+
+  async revoke(caller: Caller, serial: string, reason: number) {
+    const row = await this.ownCertificate(caller, serial);
+    if (row.status === 'revoked') throw new EmcaFailure(M.alreadyRevoked);
+    try {
+      await this.ctx.revocation.revoke({ serial: row.serial, issuerId: row.issuerId }, reason, caller.principal.id);
+    } catch (e) {
+      if (isIssuanceError(e) && e.code === 'Conflict') throw new EmcaFailure(M.alreadyRevoked);
+      throw e;
+    }
+    return row;
+  }
+
+  async suspend(caller: Caller, serial: string) {
+    const row = await this.ownCertificate(caller, serial);
+    if (row.status !== 'valid') throw new EmcaFailure(M.notActive);
+    try {
+      await this.ctx.revocation.suspend({ serial: row.serial, issuerId: row.issuerId }, caller.principal.id);
+    } catch (e) {
+      if (isIssuanceError(e) && e.code === 'Conflict') throw new EmcaFailure(M.notActive);
+      throw e;
+    }
+    return row;
+  }
+
+  async reinstate(caller: Caller, serial: string) {
+    const row = await this.ownCertificate(caller, serial);
+    if (row.status !== 'hold') throw new EmcaFailure(M.notSuspended);
+    try {
+      await this.ctx.revocation.reinstate({ serial: row.serial, issuerId: row.issuerId }, caller.principal.id);
+    } catch (e) {
+      if (isIssuanceError(e) && e.code === 'Conflict') throw new EmcaFailure(M.notSuspended);
+      throw e;
+    }
+    return row;
+  }
+
+  /** The subject and SANs of a certificate being re-keyed (the new one keeps them). */
+  subjectOf(der: Uint8Array): { subject: SubjectAttribute[]; sans: Identifier[] } {
+    const c = parseCertificate(der);
+    return { subject: decodeName(c.subject), sans: c.sans };
+  }
+
+  async expiringSoon(caller: Caller, days: number, subscriberId?: string) {
+    const now = new Date();
+    const until = new Date(now.getTime() + days * 86400_000);
+    const where = [
+      eq(certificates.principal, caller.principal.id),
+      eq(certificates.status, 'valid'),
+      gt(certificates.notAfter, now),
+      lte(certificates.notAfter, until),
+    ];
+    if (subscriberId) where.push(sql`${certificates.metadata}->>'subscriberId' = ${subscriberId}`);
+    const rows = await this.ctx.db
+      .select({ serial: certificates.serial, notAfter: certificates.notAfter, metadata: certificates.metadata })
+      .from(certificates)
+      .where(and(...where))
+      .orderBy(certificates.notAfter)
+      .limit(1000);
+    return rows.map((r) => ({
+      serialNumber: canonicalSerial(r.serial),
+      notAfter: emcaDate(r.notAfter),
+      subscriberId: ((r.metadata as Record<string, unknown>)?.subscriberId as string | null) ?? null,
+    }));
+  }
+
+  /** getPKCS12: the kept PFX of one of the caller's certificates, when the PIN matches. */
+  async storedPfx(caller: Caller, serial: string, pin: string): Promise<string> {
+    const row = await this.ownCertificate(caller, serial);
+    const [p] = await this.ctx.db.select().from(emcaPfx).where(eq(emcaPfx.certificateId, row.id));
+    if (!p || p.clientId !== caller.client.id) throw new EmcaFailure(M.notFound);
+    const expected = unseal(this.ctx.kek, p.passwordSealed, pinPurpose(row.id));
+    const given = Buffer.from(pin, 'utf8');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new EmcaFailure(M.invalidPfxPassword);
+    return unseal(this.ctx.kek, p.pfxSealed, pfxPurpose(row.id)).toString('base64');
+  }
+}
+
+// ── helpers ─────────────────────────────────────────────────────────────────
+
+/** Base64 (whitespace tolerated) → bytes; undefined when not base64. */
+export function decodeB64(s: string): Buffer | undefined {
+  const clean = s.replace(/\s+/g, '');
+  if (clean === '' || !/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) return undefined;
+  return Buffer.from(clean, 'base64');
+}
+
+/** A CSR given as DER, PEM or base64 text of DER (spec §4.4 rule 4). */
+export function csrFromContent(content: Uint8Array | string): Buffer {
+  const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
+  if (buf[0] === 0x30) return buf;
+  const text = buf.toString('utf8').trim();
+  if (text.includes('-----BEGIN')) {
+    const blocks = fromPem(text);
+    if (blocks.length) return blocks[0];
+  }
+  const der = decodeB64(text);
+  if (der && der[0] === 0x30) return der;
+  throw new EmcaFailure(M.invalidCsr);
+}
+
+/** Parses and checks a CSR's self-signature; "Invalid CSR" otherwise. */
+export function checkCsr(der: Buffer): Buffer {
+  try {
+    const csr = parseCsr(der);
+    if (!csr.signatureValid) throw new Error('bad signature');
+  } catch {
+    throw new EmcaFailure(M.invalidCsr);
+  }
+  return der;
+}
+
+export function secondsToDhms(s: number): string {
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `${d}:${h}:${m}:${s % 60}`;
+}
+
+const p2 = (n: number) => String(n).padStart(2, '0');
+/** `dd:MM:yyyy HH:mm:ss` (UTC), emCA's date format. */
+export function emcaDate(d: Date): string {
+  return `${p2(d.getUTCDate())}:${p2(d.getUTCMonth() + 1)}:${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+}
+
+/** `validity` (D:H:M:S) and `validFrom` (dd:MM:yyyy HH:mm:ss) → a ValidityRequest, or the documented errors. */
+export function validityFrom(validity: unknown, validFrom: unknown): ValidityRequest | undefined {
+  const out: ValidityRequest = {};
+  if (validity !== undefined && validity !== null && validity !== '') {
+    if (typeof validity !== 'string' || !/^\d{1,5}:\d{1,2}:\d{1,2}:\d{1,2}$/.test(validity.trim())) throw new EmcaFailure(M.invalidValidity);
+    try {
+      parseDuration(validity.trim());
+    } catch {
+      throw new EmcaFailure(M.invalidValidity);
+    }
+    out.duration = validity.trim();
+  }
+  if (validFrom !== undefined && validFrom !== null && validFrom !== '') {
+    if (typeof validFrom !== 'string' || !/^\d{2}:\d{2}:\d{4} \d{2}:\d{2}:\d{2}$/.test(validFrom.trim())) throw new EmcaFailure(M.invalidValidFrom);
+    try {
+      parseDateTime(validFrom.trim());
+    } catch {
+      throw new EmcaFailure(M.invalidValidFrom);
+    }
+    out.notBefore = validFrom.trim();
+  }
+  return out.duration !== undefined || out.notBefore !== undefined ? out : undefined;
+}
+
+const keySpecs: Record<string, KeySpec> = {
+  'RSA-2048': { type: 'RSA', bits: 2048 },
+  'RSA-3072': { type: 'RSA', bits: 3072 },
+  'RSA-4096': { type: 'RSA', bits: 4096 },
+  'EC-P256': { type: 'EC', curve: 'P-256' },
+  'EC-P-256': { type: 'EC', curve: 'P-256' },
+  'ECDSA-256': { type: 'EC', curve: 'P-256' },
+  'EC-P384': { type: 'EC', curve: 'P-384' },
+  'EC-P-384': { type: 'EC', curve: 'P-384' },
+  'ECDSA-384': { type: 'EC', curve: 'P-384' },
+};
+
+/** `KeyAlogirthmAndSize` → KeySpec. RSA-1024 is refused (below every profile's minimum and NIST's). */
+export function keySpecFrom(v: string | undefined): KeySpec {
+  const spec = v ? keySpecs[v.trim().toUpperCase()] : undefined;
+  if (!spec) throw new EmcaFailure(M.invalidKey);
+  return spec;
+}
+
+const dnKeys: Record<string, string> = {
+  cn: 'CN',
+  serialnumber: 'serialNumber',
+  e: 'E',
+  email: 'E',
+  emailaddress: 'E',
+  o: 'O',
+  ou: 'OU',
+  s: 'ST',
+  st: 'ST',
+  l: 'L',
+  c: 'C',
+  postalcode: 'postalCode',
+  street: 'street',
+  houseidentifier: '2.5.4.51',
+  pseudonym: 'pseudonym',
+  phone: '2.5.4.20',
+  t: 'title',
+  title: 'title',
+  uid: 'UID',
+  sn: 'SN',
+  g: 'GN',
+  gn: 'GN',
+  givenname: 'GN',
+  dc: 'DC',
+};
+
+const sanKeys: Record<string, Identifier['type'] | 'unsupported'> = {
+  rfc822name: 'email',
+  dnsname: 'dns',
+  ipaddress: 'ip',
+  uniformresourceidentifier: 'uri',
+  uri: 'uri',
+  registeredid: 'unsupported',
+};
+
+/** The createPKCS12 signed string (§4.8): DN items, SAN items, KeyAlogirthmAndSize, Password. */
+export function parsePkcs12Content(text: string): { subject: SubjectAttribute[]; sans: Identifier[]; key: KeySpec; password: string } {
+  const t = text.trim();
+  const items = (t.includes('~') ? t.split('~') : t.split(',')).map((s) => s.trim()).filter(Boolean);
+  const subject: SubjectAttribute[] = [];
+  const sans: Identifier[] = [];
+  let key: string | undefined;
+  let password: string | undefined;
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new EmcaFailure(M.invalidSubject);
+    const k = item.slice(0, eq).trim();
+    const v = item.slice(eq + 1).trim();
+    const lk = k.toLowerCase();
+    if (lk === 'keyalogirthmandsize' || lk === 'keyalgorithmandsize') key = v;
+    else if (lk === 'password') password = item.slice(eq + 1);
+    else if (sanKeys[lk]) {
+      if (sanKeys[lk] === 'unsupported' || !v) throw new EmcaFailure(M.invalidSubject);
+      sans.push({ type: sanKeys[lk] as Identifier['type'], value: v });
+    } else if (dnKeys[lk] || /^\d+(\.\d+)+$/.test(k)) {
+      if (!v) throw new EmcaFailure(M.invalidSubject);
+      subject.push({ type: dnKeys[lk] ?? k, value: v });
+    } else throw new EmcaFailure(M.invalidSubject);
+  }
+  if (!subject.some((a) => a.type === 'CN')) throw new EmcaFailure(M.invalidSubject);
+  if (password === undefined || password === '') throw new EmcaFailure(M.invalidParameter);
+  return { subject, sans, key: keySpecFrom(key), password };
+}
+
+/** `subjectDNOids`: `oid|value` pairs joined by `~` (`,` tolerated when there is no `~`). */
+export function parseSubjectDnOids(s: unknown): SubjectAttribute[] {
+  if (typeof s !== 'string' || s.trim() === '') throw new EmcaFailure(M.invalidSubjectDnOids);
+  const t = s.trim();
+  const pairs = (t.includes('~') ? t.split('~') : t.split(',')).map((x) => x.trim()).filter(Boolean);
+  return pairs.map((p) => {
+    const bar = p.indexOf('|');
+    if (bar <= 0) throw new EmcaFailure(M.invalidSubjectDnOids);
+    const oid = p.slice(0, bar).trim();
+    const value = p.slice(bar + 1).trim();
+    if (!/^\d+(\.\d+)+$/.test(oid) || value === '') throw new EmcaFailure(M.invalidSubjectDnOids);
+    return { type: oid, value };
+  });
+}
+
+/** `sANValues`: `type=value` items joined by `|`. */
+export function parseSanValues(s: unknown): Identifier[] {
+  if (s === undefined || s === null) throw new EmcaFailure(M.invalidSanValues);
+  if (typeof s !== 'string') throw new EmcaFailure(M.invalidSanValues);
+  if (s.trim() === '') return [];
+  return s
+    .split('|')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const eq = item.indexOf('=');
+      if (eq <= 0) throw new EmcaFailure(M.invalidSanValues);
+      const type = sanKeys[item.slice(0, eq).trim().toLowerCase()];
+      const value = item.slice(eq + 1).trim();
+      if (!type || type === 'unsupported' || !value) throw new EmcaFailure(M.invalidSanValues);
+      return { type, value };
+    });
+}
+
+/** Pipeline errors → the emCA strings. */
+export function mapIssuanceError(e: unknown, spec: Pick<IssueSpec, 'profileBy' | 'key'> & { custom?: boolean }, ctx: Context): Error {
+  if (e instanceof EmcaFailure) return e;
+  if (!(e instanceof IssuanceError)) return e as Error;
+  const rule = e.rule ?? '';
+  const msg = e.message;
+  ctx.log.info({ code: e.code, rule, msg }, 'emca: issuance refused');
+  switch (e.code) {
+    case 'NotFound':
+      if (/profile/.test(msg)) return new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName);
+      return new EmcaFailure(M.notFound);
+    case 'Forbidden':
+      if (rule === 'principal.profiles') return new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName);
+      return new EmcaFailure(M.invalidParameter);
+    case 'BadCsr':
+      return new EmcaFailure(M.invalidCsr);
+    case 'ProfileViolation':
+      if (rule.startsWith('keys')) return new EmcaFailure(spec.key.kind === 'generate' ? M.invalidKey : M.invalidCsr);
+      if (rule.startsWith('san')) return new EmcaFailure(spec.custom ? M.invalidSanValues : M.invalidSubject);
+      if (rule.startsWith('subject')) return new EmcaFailure(spec.custom ? M.invalidSubjectDnOids : M.invalidSubject);
+      if (rule === 'issuer') return new EmcaFailure(M.invalidCaName);
+      return new EmcaFailure(M.invalidParameter);
+    case 'BadRequest':
+      if (/^validity/.test(msg)) return new EmcaFailure(/notBefore|outside the issuing CA/.test(msg) ? M.invalidValidFrom : M.invalidValidity);
+      if (/date-time/.test(msg)) return new EmcaFailure(M.invalidValidFrom);
+      if (/SAN|san\./.test(msg) || rule.startsWith('san')) return new EmcaFailure(spec.custom ? M.invalidSanValues : M.invalidSubject);
+      if (/subject|DN/.test(msg)) return new EmcaFailure(spec.custom ? M.invalidSubjectDnOids : M.invalidSubject);
+      if (/profile/.test(msg)) return new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName);
+      return new EmcaFailure(M.invalidParameter);
+    case 'Conflict':
+      if (rule === 'rekey.newKey') return new EmcaFailure(M.invalidCsr);
+      if (/revoked/.test(msg)) return new EmcaFailure(M.alreadyRevoked);
+      return new EmcaFailure(M.invalidParameter);
+    case 'Unauthorized':
+      return new EmcaFailure(M.invalidRequestDetails);
+    case 'Unavailable':
+      return new EmcaFailure(M.internal, 503);
+  }
+  return new EmcaFailure(M.internal, 503);
+}
+
+/** Whether a certificate's signature verifies under an issuer's public key. */
+export function verifyCertSignature(cert: ReturnType<typeof parseCertificate>, issuerSpki: Uint8Array): boolean {
+  try {
+    const algT = readTlv(cert.signatureAlgorithm, 0);
+    const oidT = readTlv(cert.signatureAlgorithm, algT.start);
+    const oid = readOid(cert.signatureAlgorithm, oidT);
+    const key = createPublicKey({ key: Buffer.from(issuerSpki), format: 'der', type: 'spki' });
+    const hash: Record<string, string | null> = {
+      '1.2.840.10045.4.3.2': 'sha256',
+      '1.2.840.10045.4.3.3': 'sha384',
+      '1.2.840.10045.4.3.4': 'sha512',
+      '1.2.840.113549.1.1.11': 'sha256',
+      '1.2.840.113549.1.1.12': 'sha384',
+      '1.2.840.113549.1.1.13': 'sha512',
+      '1.3.101.112': null,
+    };
+    if (!(oid in hash)) return false;
+    return cryptoVerify(hash[oid], cert.tbs, key, Buffer.from(cert.signature));
+  } catch {
+    return false;
+  }
+}
+

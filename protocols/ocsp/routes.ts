@@ -1,0 +1,203 @@
+import type { Context as HonoContext, Hono } from 'hono';
+import type { Operator } from '../../src/admin/tokens.ts';
+import type { Context } from '../../src/context.ts';
+import { jsonError } from '../../src/http/errors.ts';
+import { BadRequest, Forbidden, Unauthorized, isIssuanceError } from '../../src/issuance/errors.ts';
+import { ocspErrorResponse } from '../../src/pki/ocsp-response.ts';
+import type { AppEnv } from '../../src/protocol.ts';
+import type { ResponderManager } from './responders.ts';
+import type { Answer, OcspService } from './service.ts';
+
+const CT = 'application/ocsp-response';
+const MALFORMED = ocspErrorResponse('malformedRequest');
+const INTERNAL = ocspErrorResponse('internalError');
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+type C = HonoContext<AppEnv>;
+const param = (c: C, k: string): string => c.req.param(k) ?? '';
+
+/** POST /ocsp and GET /ocsp/<base64> (RFC 6960 appendix A, RFC 5019 §5). */
+export function mountOcspRoutes(app: Hono<AppEnv>, ctx: Context, svc: OcspService): void {
+  const max = svc.server.maxRequestBytes;
+
+  const post = async (c: C) => {
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && Number(declared) > max) return raw(c, MALFORMED);
+    let body: Buffer;
+    try {
+      body = Buffer.from(await c.req.arrayBuffer());
+    } catch {
+      return raw(c, MALFORMED);
+    }
+    if (body.length > max || body.length === 0) return raw(c, MALFORMED);
+    let a: Answer;
+    try {
+      const r = svc.answer(body);
+      a = r instanceof Promise ? await r : r;
+    } catch (err) {
+      ctx.log.error({ err }, 'ocsp: failed to answer');
+      return raw(c, INTERNAL);
+    }
+    // RFC 5019 §5: POST responses are not cached by HTTP caches.
+    return raw(c, Buffer.isBuffer(a) ? a : a.der);
+  };
+  app.post('/ocsp', post);
+  app.post('/ocsp/', post);
+
+  app.get('/ocsp/*', async (c) => {
+    const der = decodeGetPath(c.req.url, max);
+    if (!der) return raw(c, MALFORMED, { 'Cache-Control': 'no-cache' });
+    let a: Answer;
+    try {
+      const r = svc.answer(der);
+      a = r instanceof Promise ? await r : r;
+    } catch (err) {
+      ctx.log.error({ err }, 'ocsp: failed to answer');
+      return raw(c, INTERNAL, { 'Cache-Control': 'no-cache' });
+    }
+    if (Buffer.isBuffer(a)) return raw(c, a, { 'Cache-Control': 'no-cache' });
+    const st = svc.state(a.issuerId);
+    const remaining = Math.floor((a.nextUpdate - Date.now()) / 1000);
+    const maxAge = Math.max(0, Math.min(st?.settings.maxAgeSeconds ?? 0, remaining));
+    const headers: Record<string, string> = {
+      'Content-Type': CT,
+      'Cache-Control': maxAge > 0 ? `max-age=${maxAge}, public, no-transform, must-revalidate` : 'no-cache',
+      ETag: a.etag,
+      'Last-Modified': a.lastModified,
+      Expires: a.expires,
+    };
+    const inm = c.req.header('if-none-match');
+    if (inm && inm.split(',').some((t) => t.trim() === a.etag)) return c.body(null, 304, headers);
+    return c.body(new Uint8Array(a.der.buffer, a.der.byteOffset, a.der.byteLength) as Uint8Array<ArrayBuffer>, 200, headers);
+  });
+  app.get('/ocsp', (c) => raw(c, MALFORMED, { 'Cache-Control': 'no-cache' }));
+}
+
+function raw(c: C, der: Buffer, extra?: Record<string, string>) {
+  return c.body(new Uint8Array(der.buffer, der.byteOffset, der.byteLength) as Uint8Array<ArrayBuffer>, 200, extra ? { 'Content-Type': CT, ...extra } : { 'Content-Type': CT });
+}
+
+/**
+ * The DER request in a GET URL: everything after `/ocsp/`, percent-decoded when encoded (RFC 5019
+ * §5: clients differ), `+` turned to space by some proxies restored, base64url accepted, padding
+ * optional. Undefined when it is not base64 or decodes to more than `max` bytes.
+ */
+export function decodeGetPath(url: string, max: number): Buffer | undefined {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const i = path.indexOf('/ocsp/');
+  if (i < 0) return undefined;
+  let s = path.slice(i + 6);
+  if (s.length === 0 || s.length > Math.ceil((max * 4) / 3) * 3 + 16) return undefined;
+  if (s.includes('%')) {
+    try {
+      s = decodeURIComponent(s);
+    } catch {
+      return undefined;
+    }
+  }
+  if (s.includes(' ')) s = s.replace(/ /g, '+');
+  if (s.includes('-') || s.includes('_')) s = s.replace(/-/g, '+').replace(/_/g, '/');
+  if (!B64.test(s) || s.replace(/=+$/, '').length % 4 === 1) return undefined;
+  const der = Buffer.from(s, 'base64');
+  if (der.length === 0 || der.length > max) return undefined;
+  return der;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Management API: /api/v1/ocsp/...
+// ---------------------------------------------------------------------------------------------
+
+type Need = 'read' | 'write';
+
+async function authenticate(ctx: Context, c: C, need: Need): Promise<Operator> {
+  const h = c.req.header('authorization') ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(h);
+  if (!m) throw new Unauthorized('a bearer token is required');
+  const op = await ctx.tokens.verify(m[1]);
+  if (!op) throw new Unauthorized('the bearer token is invalid, expired or disabled');
+  if (need === 'write' && op.role !== 'administrator' && op.role !== 'officer') throw new Forbidden(`role ${op.role} may not change OCSP settings`);
+  return op;
+}
+
+export function mountOcspAdmin(app: Hono<AppEnv>, ctx: Context, svc: OcspService, mgr: ResponderManager): void {
+  const handle =
+    (need: Need, fn: (c: C, op: Operator) => Promise<Response>) =>
+    async (c: C): Promise<Response> => {
+      try {
+        const op = await authenticate(ctx, c, need);
+        c.set('operator', op);
+        return await fn(c, op);
+      } catch (e) {
+        if (isIssuanceError(e) && e.code === 'Unauthorized') c.header('WWW-Authenticate', 'Bearer');
+        return jsonError(c, e, (err) => ctx.log.error({ err, reqId: c.get('requestId') }, 'ocsp admin: unhandled error'));
+      }
+    };
+  const actor = (op: Operator) => `operator:${op.name}`;
+  const body = async (c: C): Promise<Record<string, unknown>> => {
+    const text = await c.req.text();
+    if (!text.trim()) return {};
+    try {
+      const v = JSON.parse(text);
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v;
+    } catch {
+      /* below */
+    }
+    throw new BadRequest('the body must be a JSON object');
+  };
+  const issuerView = async (id: string) => {
+    const st = svc.state(id);
+    const responders = await mgr.list(id);
+    return {
+      issuerId: id,
+      settings: await mgr.settings(id),
+      signedBy: st ? (st.delegated ? 'delegated' : 'issuer') : 'unknown',
+      activeResponder: responders.find((r) => r.status === 'active') ?? null,
+      cachedResponses: [...svc.cache.values()].filter((e) => e.issuerId === id).length,
+    };
+  };
+
+  app.get(
+    '/api/v1/ocsp/issuers',
+    handle('read', async (c) => c.json({ issuers: await Promise.all(ctx.issuers.list().map((i) => issuerView(i.id))), stats: svc.stats })),
+  );
+  app.get(
+    '/api/v1/ocsp/issuers/:id',
+    handle('read', async (c) => {
+      const id = param(c, 'id');
+      if (!(await ctx.issuers.get(id))) return c.json({ error: 'NotFound', message: `no issuer "${id}"` }, 404);
+      return c.json(await issuerView(id));
+    }),
+  );
+  app.put(
+    '/api/v1/ocsp/issuers/:id/settings',
+    handle('write', async (c, op) => c.json({ issuerId: param(c, 'id'), settings: await mgr.updateSettings(param(c, 'id'), await body(c), actor(op)) })),
+  );
+  app.get('/api/v1/ocsp/issuers/:id/responders', handle('read', async (c) => c.json({ responders: await mgr.list(param(c, 'id')) })));
+  // Create, or rotate (a new one replaces the active one).
+  app.post(
+    '/api/v1/ocsp/issuers/:id/responders',
+    handle('write', async (c, op) => {
+      const b = await body(c);
+      const validityDays = b.validityDays === undefined ? undefined : Number(b.validityDays);
+      return c.json(await mgr.create(param(c, 'id'), actor(op), { validityDays }), 201);
+    }),
+  );
+  app.get('/api/v1/ocsp/responders/:rid', handle('read', async (c) => c.json(await mgr.get(param(c, 'rid')))));
+  app.post(
+    '/api/v1/ocsp/responders/:rid/revoke',
+    handle('write', async (c, op) => {
+      const b = await body(c);
+      const reason = typeof b.reason === 'string' || typeof b.reason === 'number' ? b.reason : undefined;
+      return c.json(await mgr.revoke(param(c, 'rid'), actor(op), reason, b.replace !== false));
+    }),
+  );
+  app.post(
+    '/api/v1/ocsp/cache/flush',
+    handle('write', async (c) => {
+      const n = svc.cache.size;
+      svc.flushAll();
+      return c.json({ flushed: n });
+    }),
+  );
+}

@@ -1,0 +1,412 @@
+/**
+ * RFC 8555 edge cases: JWS rules (§6.2-6.5), CSR checks (§7.4, §11.1), challenge failure,
+ * order expiry, external account binding (§7.3.4), key change (§7.3.5), revocation (§7.6),
+ * rate limits. Each refusal is a problem document and changes nothing.
+ */
+import { createHmac } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { count, eq, sql } from 'drizzle-orm';
+import { exportPKCS8, FlattenedSign } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAcmeProtocol, type AcmeModule } from '../../protocols/acme/index.ts';
+import { acmeAccounts, acmeEabKeys, acmeOrders } from '../../protocols/acme/schema.ts';
+import { buildApp } from '../../src/server.ts';
+import { certificates } from '../../src/db/schema.ts';
+import { fromPem } from '../../src/pki/pem.ts';
+import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
+import { makeCsr, removeTempDirs, tempDir } from '../support/openssl.ts';
+import { AcmeClient, Http01Responder, completeOrder, newKey, signJws, type Fetch } from './client.ts';
+
+const BASE = 'http://acme.test';
+const err = (t: string) => `urn:ietf:params:acme:error:${t}`;
+
+describe.each(drivers)('ACME edge cases (%s)', (driver) => {
+  let t: TestContext;
+  let acme: AcmeModule;
+  let fetchFn: Fetch;
+  let responder: Http01Responder;
+  let client: AcmeClient;
+
+  const newClient = async (alg: Parameters<typeof newKey>[0] = 'ES256') => new AcmeClient(`${BASE}/acme/directory`, await newKey(alg), fetchFn).init();
+  const accounts = async () => (await t.ctx.db.select({ n: count() }).from(acmeAccounts))[0].n;
+
+  beforeAll(async () => {
+    t = await makeTestContext(driver);
+    responder = await new Http01Responder().start();
+    acme = createAcmeProtocol(
+      { allowPrivateTargets: true, http01Port: responder.port, validationRetries: 0, validationTimeoutMs: 3000 },
+      {},
+    );
+    const app = await buildApp(t.ctx, [acme]);
+    fetchFn = (u, i) => Promise.resolve(app.request(u, i));
+    client = await newClient();
+    expect((await client.newAccount()).status).toBe(201);
+  });
+  afterAll(async () => {
+    await acme?.drain();
+    await responder?.stop();
+    await t?.cleanup();
+    removeTempDirs();
+  });
+
+  describe('JWS (§6.2-6.5)', () => {
+    it('refuses a JWS whose url is not the request URL (unauthorized)', async () => {
+      const r = await client.post(client.dir.newOrder, { identifiers: [{ type: 'dns', value: 'a.example' }] }, { url: `${BASE}/acme/new-account` });
+      expect(r.status).toBe(403);
+      expect(r.json.type).toBe(err('unauthorized'));
+      expect(r.headers.get('content-type')).toBe('application/problem+json');
+    });
+
+    it('refuses a reused nonce with badNonce and hands out a fresh one', async () => {
+      const nonce = await client.nonce();
+      const first = await client.post(client.kid!, '', { nonce });
+      expect(first.status).toBe(200);
+      const second = await client.post(client.kid!, '', { nonce });
+      expect(second.status).toBe(400);
+      expect(second.json.type).toBe(err('badNonce'));
+      const fresh = second.headers.get('replay-nonce');
+      expect(fresh).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(fresh).not.toBe(nonce);
+      expect((await client.post(client.kid!, '', { nonce: fresh! })).status).toBe(200);
+    });
+
+    it('refuses a forged or missing nonce with badNonce', async () => {
+      const r = await client.post(client.kid!, '', { nonce: 'A'.repeat(43) });
+      expect(r.json.type).toBe(err('badNonce'));
+    });
+
+    it('refuses kid and jwk together (malformed)', async () => {
+      const r = await client.post(client.dir.newOrder, { identifiers: [{ type: 'dns', value: 'a.example' }] }, { extra: { jwk: client.key.jwk } });
+      expect(r.status).toBe(400);
+      expect(r.json.type).toBe(err('malformed'));
+    });
+
+    it('refuses an unknown kid (accountDoesNotExist)', async () => {
+      const r = await client.post(client.dir.newOrder, { identifiers: [{ type: 'dns', value: 'a.example' }] }, { kid: `${BASE}/acme/acct/nosuchaccount` });
+      expect(r.status).toBe(400);
+      expect(r.json.type).toBe(err('accountDoesNotExist'));
+    });
+
+    it('refuses alg none, HS256 and PS256 (badSignatureAlgorithm, listing the algorithms)', async () => {
+      const nonce = await client.nonce();
+      const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const none = { protected: enc({ alg: 'none', nonce, url: client.dir.newOrder, kid: client.kid }), payload: enc({ identifiers: [] }), signature: '' };
+      const r1 = await fetchFn(client.dir.newOrder, { method: 'POST', headers: { 'Content-Type': 'application/jose+json' }, body: JSON.stringify(none) });
+      const j1 = (await r1.json()) as any;
+      expect(j1.type).toBe(err('badSignatureAlgorithm'));
+      expect(j1.algorithms).toEqual(['RS256', 'ES256', 'ES384', 'ES512', 'EdDSA']);
+
+      const prot = enc({ alg: 'HS256', nonce: await client.nonce(), url: client.dir.newOrder, kid: client.kid });
+      const payload = enc({});
+      const mac = createHmac('sha256', 'secret').update(`${prot}.${payload}`).digest('base64url');
+      const r2 = await fetchFn(client.dir.newOrder, { method: 'POST', headers: { 'Content-Type': 'application/jose+json' }, body: JSON.stringify({ protected: prot, payload, signature: mac }) });
+      expect(((await r2.json()) as any).type).toBe(err('badSignatureAlgorithm'));
+
+      const rsa = await newKey('RS256');
+      const { generateKeyPair } = await import('jose');
+      const ps = await generateKeyPair('PS256');
+      const jws = await new FlattenedSign(new TextEncoder().encode('{}'))
+        .setProtectedHeader({ alg: 'PS256', nonce: await client.nonce(), url: client.dir.newAccount, jwk: rsa.jwk } as never)
+        .sign(ps.privateKey);
+      const r3 = await fetchFn(client.dir.newAccount, { method: 'POST', headers: { 'Content-Type': 'application/jose+json' }, body: JSON.stringify(jws) });
+      expect(((await r3.json()) as any).type).toBe(err('badSignatureAlgorithm'));
+    });
+
+    it('refuses a signature made by another key (malformed) and a wrong Content-Type', async () => {
+      const other = await newKey('ES256');
+      const r = await client.post(client.kid!, '', { key: other });
+      expect(r.json.type).toBe(err('malformed'));
+      const body = await signJws(client.key, { alg: 'ES256', nonce: await client.nonce(), url: client.kid, kid: client.kid }, '');
+      const r2 = await fetchFn(client.kid!, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      expect(r2.status).toBe(415);
+    });
+
+    it('accepts every supported algorithm: ES384, ES512, RS256, EdDSA', async () => {
+      for (const alg of ['ES384', 'ES512', 'RS256', 'EdDSA'] as const) {
+        const c = await newClient(alg);
+        const r = await c.newAccount();
+        expect(r.status, `${alg}: ${r.text}`).toBe(201);
+        expect((await c.post(c.kid!, '')).status).toBe(200);
+      }
+    });
+
+    it('answers GET on a POST-only resource with 405', async () => {
+      const r = await fetchFn(`${BASE}/acme/new-order`, { method: 'GET' });
+      expect(r.status).toBe(405);
+      expect(((await r.json()) as any).type).toBe(err('malformed'));
+    });
+  });
+
+  describe('accounts (§7.3)', () => {
+    it('onlyReturnExisting with an unknown key: accountDoesNotExist, nothing created', async () => {
+      const before = await accounts();
+      const c = await newClient();
+      const r = await c.newAccount({ onlyReturnExisting: true });
+      expect(r.json.type).toBe(err('accountDoesNotExist'));
+      expect(await accounts()).toBe(before);
+    });
+
+    it('refuses invalid and unsupported contacts', async () => {
+      const c = await newClient();
+      expect((await c.newAccount({ contact: ['mailto:not-an-address'] })).json.type).toBe(err('invalidContact'));
+      expect((await c.newAccount({ contact: ['tel:+15551234'] })).json.type).toBe(err('unsupportedContact'));
+    });
+
+    it('a deactivated account can no longer act (unauthorized)', async () => {
+      const c = await newClient();
+      await c.newAccount();
+      const upd = await c.post(c.kid!, { contact: ['mailto:new@example.com'] });
+      expect(upd.json.contact).toEqual(['mailto:new@example.com']);
+      const d = await c.post(c.kid!, { status: 'deactivated' });
+      expect(d.status).toBe(200);
+      expect(d.json.status).toBe('deactivated');
+      const r = await c.newOrder([{ type: 'dns', value: 'a.example' }]);
+      expect(r.status).toBe(403);
+      expect(r.json.type).toBe(err('unauthorized'));
+    });
+
+    it('another account cannot read or update this one', async () => {
+      const c = await newClient();
+      await c.newAccount();
+      const r = await c.post(client.kid!, { contact: [] }, { url: client.kid });
+      expect(r.json.type).toBe(err('unauthorized'));
+    });
+  });
+
+  describe('orders, CSRs and challenges (§7.4, §7.5, §8)', () => {
+    it('wildcards get dns-01 only; IP identifiers get http-01 and tls-alpn-01', async () => {
+      const o = await client.newOrder([{ type: 'dns', value: '*.Example.COM' }, { type: 'ip', value: '192.0.2.7' }]);
+      expect(o.status).toBe(201);
+      expect(o.json.identifiers).toEqual([{ type: 'dns', value: '*.example.com' }, { type: 'ip', value: '192.0.2.7' }]);
+      const authzs = await Promise.all(o.json.authorizations.map((u: string) => client.get(u)));
+      const wild = authzs.find((a) => a.json.identifier.type === 'dns')!.json;
+      expect(wild.wildcard).toBe(true);
+      expect(wild.identifier.value).toBe('example.com');
+      expect(wild.challenges.map((c: any) => c.type)).toEqual(['dns-01']);
+      const ip = authzs.find((a) => a.json.identifier.type === 'ip')!.json;
+      expect(ip.challenges.map((c: any) => c.type)).toEqual(['http-01', 'tls-alpn-01']);
+    });
+
+    it('refuses bad identifiers with subproblems', async () => {
+      const r = await client.newOrder([{ type: 'dns', value: 'bad_name!.example' }, { type: 'email', value: 'a@b.example' }]);
+      expect(r.status).toBe(400);
+      expect(r.json.subproblems).toHaveLength(2);
+      expect(r.json.subproblems[1].identifier).toEqual({ type: 'email', value: 'a@b.example' });
+      expect((await client.newOrder([], {})).json.type).toBe(err('malformed'));
+      expect((await client.newOrder([{ type: 'dns', value: 'a.example' }], { profile: 'nope' })).json.type).toBe(err('invalidProfile'));
+    });
+
+    it('refuses finalize before the order is ready (orderNotReady)', async () => {
+      const o = await client.newOrder([{ type: 'dns', value: 'localhost' }]);
+      const csr = makeCsr({ sans: ['DNS:localhost'] });
+      const f = await client.post(o.json.finalize, { csr: csr.der.toString('base64url') });
+      expect(f.status).toBe(403);
+      expect(f.json.type).toBe(err('orderNotReady'));
+    });
+
+    it('refuses a CSR naming another name, and a CSR with the account key (badCSR); the order stays ready', async () => {
+      const o = await client.newOrder([{ type: 'dns', value: 'localhost' }]);
+      const a = await client.get(o.json.authorizations[0]);
+      const ch = a.json.challenges.find((c: any) => c.type === 'http-01');
+      responder.tokens.set(ch.token, client.keyAuthorization(ch.token));
+      await client.post(ch.url, {});
+      expect((await client.poll(o.json.authorizations[0])).json.status).toBe('valid');
+      expect((await client.get(o.location!)).json.status).toBe('ready');
+
+      const other = makeCsr({ sans: ['DNS:localhost', 'DNS:evil.example'] });
+      const f1 = await client.post(o.json.finalize, { csr: other.der.toString('base64url') });
+      expect(f1.json.type).toBe(err('badCSR'));
+      expect(f1.json.detail).toContain('evil.example');
+
+      const cn = makeCsr({ subject: '/CN=evil.example', sans: ['DNS:localhost'] });
+      expect((await client.post(o.json.finalize, { csr: cn.der.toString('base64url') })).json.type).toBe(err('badCSR'));
+
+      const dir = tempDir('certgate-acme-key-');
+      const keyFile = join(dir, 'account.pem');
+      writeFileSync(keyFile, await exportPKCS8(client.key.privateKey as never));
+      const own = makeCsr({ keyFile, sans: ['DNS:localhost'] });
+      const f2 = await client.post(o.json.finalize, { csr: own.der.toString('base64url') });
+      expect(f2.json.type).toBe(err('badCSR'));
+      expect(f2.json.detail).toContain('account key');
+
+      expect((await client.post(o.json.finalize, { csr: 'AAAA' })).json.type).toBe(err('badCSR'));
+      expect((await client.get(o.location!)).json.status).toBe('ready');
+      const good = makeCsr({ sans: ['DNS:localhost'] });
+      expect((await client.post(o.json.finalize, { csr: good.der.toString('base64url') })).json.status).toBe('processing');
+      expect((await client.poll(o.location!)).json.status).toBe('valid');
+    });
+
+    it('records a failing challenge in the authorization and invalidates the order', async () => {
+      const o = await client.newOrder([{ type: 'dns', value: 'localhost' }]);
+      const a = await client.get(o.json.authorizations[0]);
+      const ch = a.json.challenges.find((c: any) => c.type === 'http-01');
+      responder.tokens.set(ch.token, 'not-the-key-authorization');
+      const r = await client.post(ch.url, {});
+      expect(r.json.status).toBe('processing');
+      const done = await client.poll(o.json.authorizations[0]);
+      expect(done.json.status).toBe('invalid');
+      const failed = done.json.challenges.find((c: any) => c.type === 'http-01');
+      expect(failed.status).toBe('invalid');
+      expect(failed.error.type).toBe(err('incorrectResponse'));
+      expect(failed.error.detail).toContain('not-the-key-authorization');
+      const order = await client.get(o.location!);
+      expect(order.json.status).toBe('invalid');
+      expect(order.json.error.subproblems[0].identifier).toEqual({ type: 'dns', value: 'localhost' });
+      // Answering again changes nothing.
+      expect((await client.post(ch.url, {})).json.status).toBe('invalid');
+    });
+
+    it('a 404 from the responder is an unauthorized challenge error', async () => {
+      const o = await client.newOrder([{ type: 'dns', value: 'localhost' }]);
+      const a = await client.get(o.json.authorizations[0]);
+      const ch = a.json.challenges.find((c: any) => c.type === 'http-01');
+      await client.post(ch.url, {});
+      const done = await client.poll(o.json.authorizations[0]);
+      expect(done.json.challenges.find((c: any) => c.type === 'http-01').error.type).toBe(err('unauthorized'));
+    });
+
+    it('an expired order is invalid and cannot be finalized', async () => {
+      const o = await client.newOrder([{ type: 'dns', value: 'localhost' }]);
+      const id = o.location!.split('/').pop()!;
+      await t.ctx.db.update(acmeOrders).set({ expires: new Date(Date.now() - 1000) }).where(eq(acmeOrders.id, id));
+      await t.ctx.db.execute(sql`update acme_authorizations set expires = now() - interval '1 second' where order_id = ${id}`);
+      const r = await client.get(o.location!);
+      expect(r.json.status).toBe('invalid');
+      expect((await client.get(o.json.authorizations[0])).json.status).toBe('expired');
+      const csr = makeCsr({ sans: ['DNS:localhost'] });
+      const f = await client.post(o.json.finalize, { csr: csr.der.toString('base64url') });
+      expect(f.json.type).toBe(err('orderNotReady'));
+    });
+
+    it('deactivating an authorization invalidates its order', async () => {
+      const o = await client.newOrder([{ type: 'dns', value: 'localhost' }]);
+      const d = await client.post(o.json.authorizations[0], { status: 'deactivated' });
+      expect(d.json.status).toBe('deactivated');
+      expect((await client.get(o.location!)).json.status).toBe('invalid');
+    });
+
+    it('rate-limits new orders per account with rateLimited and Retry-After', async () => {
+      const limited = createAcmeProtocol({ rateOrdersPerAccount: 6 }, {});
+      const app = await buildApp(t.ctx, [limited]);
+      const c = await new AcmeClient(`${BASE}/acme/directory`, await newKey(), (u, i) => Promise.resolve(app.request(u, i))).init();
+      await c.newAccount();
+      let last;
+      for (let i = 0; i < 7; i++) last = await c.newOrder([{ type: 'dns', value: `n${i}.example` }]);
+      expect(last!.status).toBe(429);
+      expect(last!.json.type).toBe(err('rateLimited'));
+      expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+    });
+  });
+
+  describe('external account binding (§7.3.4)', () => {
+    const eab = async (c: AcmeClient, kid: string, hmacKey: string, url = c.dir.newAccount) =>
+      signJws({ alg: 'HS256', privateKey: Buffer.from(hmacKey, 'base64url') as never } as never, { alg: 'HS256', kid, url }, c.key.jwk);
+
+    it('creates keys through the admin API (officer) and binds one account per key; a bad MAC is refused', async () => {
+      const officer = await t.ctx.tokens.ensureOperator('acme-officer', 'officer');
+      const auditor = await t.ctx.tokens.ensureOperator('acme-auditor', 'auditor');
+      const post = async (token?: string) =>
+        fetchFn(`${BASE}/api/v1/acme/eab`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ note: 'test' }) });
+      expect((await post()).status).toBe(401);
+      expect((await post(await t.ctx.tokens.issue(auditor, 600))).status).toBe(403);
+      const res = await post(await t.ctx.tokens.issue(officer, 600));
+      expect(res.status).toBe(201);
+      const key = (await res.json()) as { kid: string; hmacKey: string };
+      expect(key.hmacKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+      const before = await accounts();
+      const c = await newClient();
+      const wrong = Buffer.alloc(32, 7).toString('base64url');
+      const bad = await c.newAccount({ termsOfServiceAgreed: true, externalAccountBinding: await eab(c, key.kid, wrong) });
+      expect(bad.status).toBe(403);
+      expect(bad.json.type).toBe(err('unauthorized'));
+      expect(bad.json.detail).toContain('MAC');
+      const unknown = await c.newAccount({ termsOfServiceAgreed: true, externalAccountBinding: await eab(c, 'kid-nope', key.hmacKey) });
+      expect(unknown.json.type).toBe(err('unauthorized'));
+      expect(await accounts()).toBe(before);
+
+      const ok = await c.newAccount({ termsOfServiceAgreed: true, externalAccountBinding: await eab(c, key.kid, key.hmacKey) });
+      expect(ok.status).toBe(201);
+      const [row] = await t.ctx.db.select().from(acmeEabKeys).where(eq(acmeEabKeys.kid, key.kid));
+      expect(row.accountId).toBe(ok.location!.split('/').pop());
+
+      const c2 = await newClient();
+      const reuse = await c2.newAccount({ termsOfServiceAgreed: true, externalAccountBinding: await eab(c2, key.kid, key.hmacKey) });
+      expect(reuse.json.type).toBe(err('unauthorized'));
+      // A binding over another key is refused.
+      const c3 = await newClient();
+      const mismatched = await signJws({ alg: 'HS256', privateKey: Buffer.from(key.hmacKey, 'base64url') } as never, { alg: 'HS256', kid: key.kid, url: c3.dir.newAccount }, c2.key.jwk);
+      expect((await c3.newAccount({ externalAccountBinding: mismatched })).status).toBeGreaterThanOrEqual(400);
+    });
+
+    it('requires a binding when CERTGATE_ACME_EAB_REQUIRED is set', async () => {
+      const t2 = await makeTestContext(driver);
+      try {
+        const m = createAcmeProtocol({}, { CERTGATE_ACME_EAB_REQUIRED: 'true' });
+        const app = await buildApp(t2.ctx, [m]);
+        const f: Fetch = (u, i) => Promise.resolve(app.request(u, i));
+        const c = await new AcmeClient(`${BASE}/acme/directory`, await newKey(), f).init();
+        expect(c.dir.meta.externalAccountRequired).toBe(true);
+        const r = await c.newAccount();
+        expect(r.status).toBe(403);
+        expect(r.json.type).toBe(err('externalAccountRequired'));
+      } finally {
+        await t2.cleanup();
+      }
+    });
+  });
+
+  describe('key change (§7.3.5)', () => {
+    const keyChange = async (c: AcmeClient, to: Awaited<ReturnType<typeof newKey>>) => {
+      const inner = await signJws(to, { alg: to.alg, jwk: to.jwk, url: c.dir.keyChange }, { account: c.kid, oldKey: c.key.jwk });
+      return c.post(c.dir.keyChange, inner);
+    };
+
+    it('refuses a key already used by another account (409 with its Location), then rolls the key', async () => {
+      const a = await newClient();
+      await a.newAccount();
+      const b = await newClient();
+      await b.newAccount();
+      const r = await keyChange(a, b.key);
+      expect(r.status).toBe(409);
+      expect(r.location).toBe(b.kid);
+      // Still the old key.
+      expect((await a.post(a.kid!, '')).status).toBe(200);
+
+      const fresh = await newKey('ES256');
+      const ok = await keyChange(a, fresh);
+      expect(ok.status).toBe(200);
+      const oldKey = a.key;
+      a.key = fresh;
+      expect((await a.post(a.kid!, '')).status).toBe(200);
+      a.key = oldKey;
+      expect((await a.post(a.kid!, '')).json.type).toBe(err('malformed'));
+    });
+  });
+
+  describe('revocation (§7.6)', () => {
+    it('refuses a stranger, allows the issuing account', async () => {
+      const csr = makeCsr({ sans: ['DNS:localhost'] });
+      const { pem } = await completeOrder(client, responder, [{ type: 'dns', value: 'localhost' }], csr.der);
+      const der = fromPem(pem, 'CERTIFICATE')[0];
+      const stranger = await newClient();
+      await stranger.newAccount();
+      const r = await stranger.post(stranger.dir.revokeCert, { certificate: der.toString('base64url') });
+      expect(r.status).toBe(403);
+      expect(r.json.type).toBe(err('unauthorized'));
+      // Signed by a jwk that is not the certificate's key.
+      const byJwk = await stranger.post(stranger.dir.revokeCert, { certificate: der.toString('base64url') }, { jwk: true });
+      expect(byJwk.json.type).toBe(err('unauthorized'));
+      const [row] = await t.ctx.db.select().from(certificates).where(eq(certificates.der, der));
+      expect(row.status).toBe('valid');
+
+      expect((await client.post(client.dir.revokeCert, { certificate: der.toString('base64url'), reason: 7 })).json.type).toBe(err('badRevocationReason'));
+      const ok = await client.post(client.dir.revokeCert, { certificate: der.toString('base64url'), reason: 1 });
+      expect(ok.status).toBe(200);
+      const [after] = await t.ctx.db.select().from(certificates).where(eq(certificates.der, der));
+      expect(after.status).toBe('revoked');
+      expect(after.revocationReason).toBe(1);
+    });
+  });
+});
