@@ -97,7 +97,7 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-async function startCertgate(work: string, http01Port: number): Promise<Server> {
+export async function startCertgate(work: string, http01Port: number): Promise<Server> {
   const httpPort = await freePort();
   const httpsPort = await freePort();
   const dataDir = join(work, 'certgate');

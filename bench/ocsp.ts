@@ -114,6 +114,26 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     await measure('certgate live + nonce, P-256, request log off', url, bodies('p256', true));
     ctx.log.level = level;
 
+    // The same OCSP routes on a bare Hono app (none of the core's middleware: request id + access log,
+    // body limit): what the core's per-request work costs on this path.
+    {
+      const { Hono } = await import('hono');
+      const { serve } = await import('@hono/node-server');
+      const bare = new Hono();
+      await ocsp.mount(bare as never, ctx);
+      const s = serve({ fetch: bare.fetch, hostname: '127.0.0.1', port: 0 });
+      await new Promise<void>((r) => (s.listening ? r() : s.once('listening', () => r())));
+      const bareUrl = `http://127.0.0.1:${(s.address() as { port: number }).port}`;
+      const c0 = process.cpuUsage();
+      const r = await wrk(`${bareUrl}/ocsp`, bodies('p256', false), seconds, dir);
+      const c = process.cpuUsage(c0);
+      const cpu = (c.user + c.system) / Math.max(1, r.requests);
+      cpuPer.bare = cpu;
+      results.bare = r.rate;
+      console.log(`  ${'certgate cached, P-256, bare Hono (no core mw)'.padEnd(48)} ${fmt(r.rate).padStart(8)} responses/s  (server CPU ${cpu.toFixed(1)} µs/response -> ${fmt(1e6 / cpu)}/s per core)`);
+      await new Promise<void>((r2) => s.close(() => r2()));
+    }
+
     // Peers, over the same certificates and the same delegated P-256 responder.
     const issuer = issuers.p256;
     const [resp] = await ctx.db.select().from(ocspResponders).where(eq(ocspResponders.issuerId, issuer.id));
@@ -124,14 +144,32 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       const port = await freePort();
       const p = spawn('openssl', ['ocsp', '-index', files.index, '-port', String(port), '-rsigner', files.responderCert, '-rkey', files.responderKey, '-CA', files.issuerCert, '-nmin', '60', '-ignore_err'], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
-      p.stderr!.on('data', (d) => (err += d));
-      peers.push(p);
-      await waitPort(port).catch((e) => {
-        throw new Error(`${(e as Error).message}: openssl ocsp said: ${err}`);
+      // Wait for its banner: a bare TCP probe can leave `openssl ocsp -ignore_err` spinning.
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`openssl ocsp did not start: ${err}`)), 15_000);
+        p.stderr!.on('data', (d) => {
+          err += d;
+          if (err.includes('waiting for OCSP client connections')) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+        p.on('exit', () => reject(new Error(`openssl ocsp exited: ${err}`)));
       });
+      peers.push(p);
       const target = `http://127.0.0.1:${port}`;
       await checkOne(target, bodies('p256', true)[0], true);
-      opensslRate = await measure('openssl ocsp -index (signs each, P-256)', target, bodies('p256', true), false);
+      // wrk gets no answer from `openssl ocsp` (its HTTP/1.0 one-shot server); ApacheBench speaks
+      // HTTP/1.0, one request per connection, as that server expects.
+      if (has('ab', ['-V'])) {
+        const bodyFile = join(dir, 'openssl-req.der');
+        writeFileSync(bodyFile, bodies('p256', true)[0]);
+        opensslRate = await ab(`${target}/`, bodyFile, seconds);
+        results.openssl = opensslRate;
+        console.log(`  ${'openssl ocsp -index (signs each; ab -c64, P-256)'.padEnd(48)} ${fmt(opensslRate).padStart(8)} responses/s`);
+      } else {
+        console.log('  ApacheBench (Debian apache2-utils) is not installed: openssl ocsp peer skipped');
+      }
       p.kill();
     }
     if (has('cfssl', ['version'])) {
@@ -155,6 +193,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     const cached = results['certgate cached, P-256 issuer'];
     console.log('  ratios:');
     if (cpuPer.healthz) console.log(`    server CPU per cached OCSP answer / per GET /healthz   ${(cpuPer['certgate cached, P-256 issuer'] / cpuPer.healthz).toFixed(2)}x`);
+    if (cpuPer.bare) console.log(`    server CPU per cached answer, full app / bare Hono      ${(cpuPer['certgate cached, P-256 issuer'] / cpuPer.bare).toFixed(2)}x  (the core middleware's share)`);
     console.log(`    cached P-256 / bar 30,000             ${(cached / 30000).toFixed(2)}x`);
     console.log(`    live P-256 + nonce / bar 8,000         ${(liveP / 8000).toFixed(2)}x`);
     if (cfsslRate) console.log(`    cached P-256 / cfssl ocspserve         ${(cached / cfsslRate).toFixed(2)}x`);
@@ -189,6 +228,20 @@ async function issueLeaf(ctx: Context, issuerId: string, i: number): Promise<str
 
 function certId(issuer: Issuer, serial: string): Buffer {
   return encodeCertId({ hash: 'sha1', issuerNameHash: Buffer.from(issuer.hashes.nameSha1, 'hex'), issuerKeyHash: Buffer.from(issuer.hashes.keySha1, 'hex'), serial });
+}
+
+async function ab(url: string, bodyFile: string, seconds: number): Promise<number> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn('ab', ['-q', '-l', '-c', '64', '-t', String(seconds), '-n', '10000000', '-p', bodyFile, '-T', 'application/ocsp-request', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let s = '';
+    p.stdout.on('data', (d) => (s += d));
+    p.stderr.on('data', (d) => (s += d));
+    p.on('error', reject);
+    p.on('close', () => resolve(s));
+  });
+  const rate = Number(/Requests per second:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  if (!Number.isFinite(rate)) throw new Error(`ab output not understood:\n${out}`);
+  return rate;
 }
 
 async function wrkGet(url: string, seconds: number): Promise<{ rate: number; requests: number }> {

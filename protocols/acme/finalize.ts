@@ -75,21 +75,21 @@ export class IssuanceRunner {
   ) {}
 
   /** Moves a ready order to processing (atomically) and starts issuance. Undefined if it was not ready. */
-  async start(order: OrderRow, csrDer: Buffer): Promise<OrderRow | undefined> {
+  async start(order: OrderRow, csrDer: Buffer, csr?: ParsedCsr): Promise<OrderRow | undefined> {
     const [updated] = await this.ctx.db
       .update(acmeOrders)
       .set({ status: 'processing', csr: csrDer, processingSince: new Date() })
       .where(and(eq(acmeOrders.id, order.id), eq(acmeOrders.status, 'ready')))
       .returning();
     if (!updated) return undefined;
-    this.run(updated);
+    this.run(updated, csr);
     return updated;
   }
 
-  run(order: OrderRow): Promise<void> {
+  run(order: OrderRow, csr?: ParsedCsr): Promise<void> {
     const running = this.inFlight.get(order.id);
     if (running) return running;
-    const p = this.issue(order)
+    const p = this.issue(order, csr)
       .catch((err) => this.log.error({ err, order: order.id }, 'acme issuance crashed'))
       .finally(() => this.inFlight.delete(order.id));
     this.inFlight.set(order.id, p);
@@ -118,8 +118,19 @@ export class IssuanceRunner {
       .where(and(eq(acmeOrders.id, order.id), eq(acmeOrders.status, 'processing')));
   }
 
-  private async issue(order: OrderRow): Promise<void> {
+  private async issue(order: OrderRow, checked?: ParsedCsr): Promise<void> {
     if (!order.csr) return this.fail(order, { type: problemUrn('serverInternal'), detail: 'the order lost its CSR', status: 500 });
+    // The CSR was checked at finalize (signature = proof of possession, names = the order's);
+    // after a restart it is parsed and checked again here.
+    let csr = checked;
+    if (!csr) {
+      try {
+        csr = parseCsr(order.csr);
+      } catch {
+        csr = undefined;
+      }
+      if (!csr?.signatureValid) return this.fail(order, { type: problemUrn('badCSR'), detail: 'the CSR does not verify', status: 400 });
+    }
     const identifiers = order.identifiers as Identifier[];
     const req: EnrollmentRequest = {
       principal: {
@@ -129,7 +140,8 @@ export class IssuanceRunner {
         authorizedIdentifiers: identifiers,
       },
       profile: order.certgateProfile,
-      key: { kind: 'csr', der: order.csr },
+      key: { kind: 'spki', der: csr.spki, pop: 'verified-by-protocol' },
+      subject: csr.subject,
       sans: identifiers,
       idempotencyKey: order.id,
       metadata: { acmeOrder: order.id, acmeAccount: order.accountId, ...(order.replaces ? { replaces: order.replaces } : {}) },

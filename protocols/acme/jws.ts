@@ -4,7 +4,9 @@
  * by jose; keys come from the JWK through node:crypto.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, flattenedVerify, type JWK } from 'jose';
+import { calculateJwkThumbprint, flattenedVerify, importJWK, type JWK } from 'jose';
+
+type CryptoKey = import('node:crypto').webcrypto.CryptoKey;
 import type { NonceService } from './nonce.ts';
 import { problem } from './problems.ts';
 import { acmeAccounts } from './schema.ts';
@@ -119,7 +121,7 @@ export function keyFromJwk(jwk: unknown, alg: JwsAlg): { key: KeyObject; jwk: JW
 export const thumbprint = (jwk: JWK) => calculateJwkThumbprint(jwk, 'sha256');
 
 /** Verifies the signature of `jws` with `key` (jose); failure is `malformed`, as in Boulder. */
-export async function verifySignature(jws: FlattenedJws, key: KeyObject, alg: JwsAlg): Promise<Buffer> {
+export async function verifySignature(jws: FlattenedJws, key: KeyObject | CryptoKey, alg: JwsAlg): Promise<Buffer> {
   try {
     const r = await flattenedVerify(jws, key, { algorithms: [alg] });
     return Buffer.from(r.payload);
@@ -128,8 +130,11 @@ export async function verifySignature(jws: FlattenedJws, key: KeyObject, alg: Jw
   }
 }
 
-/** Cache of imported account keys: a key import costs more than the signature check. */
-const keyCache = new Map<string, KeyObject>();
+/**
+ * Account keys, imported once: the KeyObject (SPKI comparisons) and the CryptoKey jose verifies
+ * with (a KeyObject would be converted on every verification).
+ */
+const keyCache = new Map<string, { key: KeyObject; crypto: CryptoKey }>();
 
 export interface AuthOptions {
   /** `jwk` (newAccount), `kid` (everything else) or either (revokeCert). */
@@ -158,6 +163,7 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
   let account: AccountRow | undefined;
   let jwk: JWK | undefined;
   let fresh: boolean;
+  let verifyWith: CryptoKey | undefined;
   if (hasJwk) {
     ({ key, jwk } = keyFromJwk(header.jwk, alg));
     fresh = await opts.nonces.redeem(header.nonce);
@@ -174,15 +180,17 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
     const kty = (account.jwk as JWK).kty;
     const fits = kty === 'RSA' ? alg === 'RS256' : kty === 'OKP' ? alg === 'EdDSA' : curveForAlg[alg] === (account.jwk as JWK).crv;
     if (!fits) throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit the account key`, { algorithms: [...supportedAlgorithms] });
-    const cached = keyCache.get(account.thumbprint);
-    if (cached) key = cached;
-    else {
-      key = keyFromJwk(account.jwk, alg).key;
+    let cached = keyCache.get(account.thumbprint);
+    if (!cached) {
+      const k = keyFromJwk(account.jwk, alg);
+      cached = { key: k.key, crypto: (await importJWK(k.jwk, alg)) as CryptoKey };
       if (keyCache.size > 10_000) keyCache.clear();
-      keyCache.set(account.thumbprint, key);
+      keyCache.set(account.thumbprint, cached);
     }
+    key = cached.key;
+    verifyWith = cached.crypto;
   }
-  const payload = await verifySignature(jws, key, alg);
+  const payload = await verifySignature(jws, verifyWith ?? key, alg);
   if (!fresh) throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
   let parsed: unknown;
   if (payload.length > 0) {

@@ -73,8 +73,14 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     return remote;
   };
 
+  /** Link headers are appended (the index link is already there); the rest set. */
+  const withLinks = (c: C, headers: Record<string, string>) => {
+    const { Link, ...rest } = headers;
+    if (Link) c.header('Link', Link, { append: true });
+    return rest;
+  };
   const send = (c: C, status: number, body: unknown, headers: Record<string, string> = {}) =>
-    c.body(JSON.stringify(body), status as 200, { 'Content-Type': 'application/json', ...headers });
+    c.body(JSON.stringify(body), status as 200, { 'Content-Type': 'application/json', ...withLinks(c, headers) });
 
   const renderError = (c: C, e: unknown) => {
     let p: AcmeProblem;
@@ -84,7 +90,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       d.log.error({ err: e, reqId: c.get('requestId') }, 'acme: unexpected error');
       p = problem('serverInternal', `internal error (request ${c.get('requestId') ?? '-'})`);
     }
-    return c.body(JSON.stringify(p.toJSON()), p.status as 400, { 'Content-Type': 'application/problem+json', ...p.headers });
+    return c.body(JSON.stringify(p.toJSON()), p.status as 400, { 'Content-Type': 'application/problem+json', ...withLinks(c, p.headers) });
   };
 
   const h = (fn: (c: C) => Promise<Response>) => async (c: C) => {
@@ -128,11 +134,13 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   });
 
   // ── cross-cutting headers ──────────────────────────────────────────────────────────────────
+  // Set before the handler runs, so they are part of the response it builds: touching
+  // c.res.headers afterwards would make @hono/node-server build a full Response (slow path).
   app.use('/acme/*', async (c, next) => {
+    c.header('Replay-Nonce', nonces.issue());
+    c.header('Cache-Control', 'no-store');
+    c.header('Link', `<${urlsOf(c).base}/directory>;rel="index"`, { append: true });
     await next();
-    c.res.headers.set('Replay-Nonce', nonces.issue());
-    c.res.headers.set('Cache-Control', 'no-store');
-    c.res.headers.append('Link', `<${urlsOf(c).base}/directory>;rel="index"`);
   });
 
   // ── directory and nonces ───────────────────────────────────────────────────────────────────
@@ -464,8 +472,8 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       const body = v.body as { csr?: unknown } | undefined;
       if (!body || typeof body.csr !== 'string' || !/^[A-Za-z0-9_-]+$/.test(body.csr)) throw problem('malformed', 'finalize needs {"csr": base64url DER}');
       const csrDer = Buffer.from(body.csr, 'base64url');
-      checkCsr(csrDer, o, v.key);
-      const started = await d.runner.start(o, csrDer);
+      const csr = checkCsr(csrDer, o, v.key);
+      const started = await d.runner.start(o, csrDer, csr);
       if (!started) throw problem('orderNotReady', 'the order is no longer ready (finalized concurrently)');
       return send(c, 200, orderJson(started, urls), { Location: urls.order(o.id), ...retryAfter() });
     }),
@@ -552,11 +560,9 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       const withoutRoot = chain.length > 1 ? chain.slice(0, -1) : chain;
       const served = alt === '1' ? chain : withoutRoot;
       const pem = [row.der, ...served].map((d2) => toPem(d2, 'CERTIFICATE')).join('');
-      const headers: Record<string, string> = { 'Content-Type': 'application/pem-certificate-chain' };
       const base = urls.cert(id);
-      const res = c.body(pem, 200, headers);
-      res.headers.append('Link', alt === '1' ? `<${base}>;rel="alternate"` : `<${base}/1>;rel="alternate"`);
-      return res;
+      c.header('Link', alt === '1' ? `<${base}>;rel="alternate"` : `<${base}/1>;rel="alternate"`, { append: true });
+      return c.body(pem, 200, { 'Content-Type': 'application/pem-certificate-chain' });
     }),
   );
 

@@ -95,6 +95,8 @@ export class OcspService {
   private states = new Map<string, IssuerState>();
   private byHash = new Map<string, IssuerState>();
   private invalidations = 0;
+  /** Fills in flight by cache key (single flight), with the certificate they are for. */
+  private readonly filling = new Map<string, { p: Promise<CachedResponse>; sk: string }>();
   private signers = new Map<string, SoftwareSigner>();
   private lastRegistryReload = 0;
   private lastRevocationId = -1;
@@ -382,8 +384,23 @@ export class OcspService {
     return { kind: 'revoked', time: row.revokedAt ?? new Date(0), reason: reason === 0 ? undefined : reason };
   }
 
-  /** Reads the status, signs a response for this CertID and caches it (unless a change raced the read). */
-  private async fill(st: IssuerState, c: { der: Buffer; serialHex: string }): Promise<CachedResponse> {
+  /**
+   * Reads the status, signs a response for this CertID and caches it (unless a change raced the read).
+   * Concurrent misses for one CertID share one read and one signature.
+   */
+  private fill(st: IssuerState, c: { der: Buffer; serialHex: string }): Promise<CachedResponse> {
+    const key = c.der.toString('latin1');
+    const running = this.filling.get(key);
+    if (running) return running.p;
+    const entry = { p: undefined as unknown as Promise<CachedResponse>, sk: serialKey(st.issuer.id, c.serialHex) };
+    entry.p = this.fillOnce(st, c).finally(() => {
+      if (this.filling.get(key) === entry) this.filling.delete(key);
+    });
+    this.filling.set(key, entry);
+    return entry.p;
+  }
+
+  private async fillOnce(st: IssuerState, c: { der: Buffer; serialHex: string }): Promise<CachedResponse> {
     const before = this.invalidations;
     const state = await this.loadState(st, c.serialHex);
     const entry = await this.makeEntry(st, Buffer.from(c.der), c.serialHex, state);
@@ -465,6 +482,9 @@ export class OcspService {
   /** Drops every cached response for this certificate; `resign` signs fresh ones in the background. */
   invalidate(issuerId: string, serial: string, resign = true): void {
     this.invalidations++;
+    // A fill in flight may have read the old status: later requests must not join it.
+    const target = serialKey(issuerId, serial);
+    for (const [k, f] of this.filling) if (f.sk === target) this.filling.delete(k);
     const sk = serialKey(issuerId, serial);
     const set = this.bySerial.get(sk);
     if (!set) return;
@@ -483,11 +503,13 @@ export class OcspService {
 
   flushIssuer(issuerId: string): void {
     this.invalidations++;
+    this.filling.clear();
     for (const e of [...this.cache.values()]) if (e.issuerId === issuerId) this.dropEntry(e);
   }
 
   flushAll(): void {
     this.invalidations++;
+    this.filling.clear();
     this.cache.clear();
     this.bySerial.clear();
   }

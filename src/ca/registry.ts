@@ -8,6 +8,7 @@ import * as x509ext from '../pki/extensions.ts';
 import { decodeName, encodeName, formatName, type EncodedAttribute } from '../pki/name.ts';
 import { attributeOid } from '../pki/oids.ts';
 import type { KeySpec } from '../issuance/request.ts';
+import { BadRequest, NotFound } from '../issuance/errors.ts';
 import { hashHex, issuerUrls, type Issuer, type IssuerOptions } from './issuer.ts';
 import { generateKey } from './keys.ts';
 import { seal, unseal } from './seal.ts';
@@ -123,13 +124,21 @@ export class IssuerRegistry {
   }
 
   async createWithKey(input: CreateIssuerInput, privateKey: KeyObject): Promise<Issuer> {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(input.id)) throw new Error('issuer ids are 1-63 of a-z 0-9 -');
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(input.id)) throw new BadRequest('issuer ids are 1-63 of a-z 0-9 -');
     const signer = new SoftwareSigner(privateKey);
     const spki = signer.publicKey.export({ format: 'der', type: 'spki' });
     const subjectAttrs = input.subject ?? [{ oid: attributeOid('CN')!, value: input.name, encoding: 'utf8' as const }];
     const subjectDer = encodeName(subjectAttrs);
     const parent = input.parentId ? await this.get(input.parentId) : undefined;
-    if (input.parentId && !parent) throw new Error(`parent issuer ${input.parentId} not found`);
+    if (input.parentId && !parent) throw new NotFound(`parent issuer ${input.parentId} not found`);
+    if (parent) {
+      const limit = parentPathLength(parent.certDer);
+      if (limit === 0) throw new BadRequest(`issuer ${parent.id} has pathLength 0 and cannot sign a CA`);
+      if (limit !== undefined && input.pathLength !== undefined && input.pathLength >= limit) {
+        throw new BadRequest(`pathLength must be below the parent's ${limit}`);
+      }
+      if (limit !== undefined && input.pathLength === undefined) input = { ...input, pathLength: limit - 1 };
+    }
     const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
     let notAfter = new Date(now.getTime() + input.validityDays * 86400_000);
     if (parent && notAfter > parent.notAfter) notAfter = parent.notAfter;
@@ -186,22 +195,25 @@ export class IssuerRegistry {
   /** Imports an existing CA: its certificate and PKCS#8 key (checked to match), sealed like generated ones. */
   async importIssuer(input: { id: string; name?: string; certDer: Buffer; privateKey: KeyObject; parentId?: string; isDefault?: boolean }): Promise<Issuer> {
     const parsed = parseCertificate(input.certDer);
-    if (!parsed.isCa) throw new Error('the certificate is not a CA certificate (basicConstraints cA is false)');
+    if (!parsed.isCa) throw new BadRequest('the certificate is not a CA certificate (basicConstraints cA is false)');
     const signer = new SoftwareSigner(input.privateKey);
     const spki = signer.publicKey.export({ format: 'der', type: 'spki' });
-    if (!Buffer.from(parsed.spki).equals(spki)) throw new Error('the private key does not match the certificate');
+    if (!Buffer.from(parsed.spki).equals(spki)) throw new BadRequest('the private key does not match the certificate');
     const subject = formatName(decodeName(parsed.subject));
-    await this.db.insert(issuers).values({
-      id: input.id,
-      name: input.name ?? subject,
-      parentId: input.parentId ?? null,
-      certDer: input.certDer,
-      subject,
-      keyAlgorithm: signer.keyAlgorithm,
-      privateKeySealed: seal(this.kek, input.privateKey.export({ format: 'der', type: 'pkcs8' }), keyPurpose(input.id)),
-      notBefore: parsed.notBefore,
-      notAfter: parsed.notAfter,
-      isDefault: input.isDefault ?? false,
+    await this.db.transaction(async (tx) => {
+      if (input.isDefault) await tx.update(issuers).set({ isDefault: false }).where(eq(issuers.isDefault, true));
+      await tx.insert(issuers).values({
+        id: input.id,
+        name: input.name ?? subject,
+        parentId: input.parentId ?? null,
+        certDer: input.certDer,
+        subject,
+        keyAlgorithm: signer.keyAlgorithm,
+        privateKeySealed: seal(this.kek, input.privateKey.export({ format: 'der', type: 'pkcs8' }), keyPurpose(input.id)),
+        notBefore: parsed.notBefore,
+        notAfter: parsed.notAfter,
+        isDefault: input.isDefault ?? false,
+      });
     });
     await this.load();
     return this.byId.get(input.id)!;
@@ -236,4 +248,20 @@ export function subjectPublicKeyBits(spki: Uint8Array): Buffer {
 
 export function randomSuffix(): string {
   return randomBytes(4).toString('hex');
+}
+
+/** The pathLenConstraint of a CA certificate, or undefined when it has none. */
+function parentPathLength(certDer: Buffer): number | undefined {
+  const ext = parseCertificate(certDer).extensions?.find((e) => e.oid === '2.5.29.19');
+  if (!ext) return undefined;
+  const v = ext.value;
+  const outer = readTlv(v, 0);
+  for (const t of children(v, outer.start, outer.end)) {
+    if (t.tag === 0x02) {
+      let n = 0;
+      for (let i = t.start; i < t.end; i++) n = n * 256 + v[i];
+      return n;
+    }
+  }
+  return undefined;
 }

@@ -42,7 +42,9 @@ export async function openAdminClient(config: Config, protocols: ProtocolModule[
       close: async () => {},
     };
   }
-  const ctx: Context = await createContext(config, { logger: (await import('pino')).default({ level: 'warn' }) });
+    // Diagnostics to stderr: stdout carries only what a command prints (a token, a PEM).
+  const { default: pino } = await import('pino');
+  const ctx: Context = await createContext(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
   const app = await buildApp(ctx, protocols);
   const op = await ctx.tokens.ensureOperator('local-cli', 'administrator', 'local');
   const token = await ctx.tokens.issue(op, 300);

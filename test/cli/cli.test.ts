@@ -156,6 +156,10 @@ describe('certgate CLI (PGlite)', { timeout: 240_000 }, () => {
     const missing = await certgate(['profile', 'add', '--file', join(dir, 'nope.json')]);
     expect(missing.code).toBe(2);
     expect(diagnostics(missing)).toMatch(/^certgate: .*nope\.json/);
+    const usage = await certgate(['cert', 'issue', '--profile', 'tls-server']);
+    expect(usage.code).toBe(2);
+    expect(usage.stdout).toBe('');
+    expect(usage.stderr).toContain("required option '--csr <file>'");
     const show = await certgate(['profile', 'show', 'cli-manual']);
     expect(JSON.parse(show.stdout)).toMatchObject({ name: 'cli-manual', manualApproval: true });
   });

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
@@ -62,7 +63,7 @@ async function ready(i: Omit<Instance, 'url' | 'token'>): Promise<Instance> {
       try {
         const info = JSON.parse(readFileSync(file, 'utf8')) as { url: string; token: string; pid: number };
         if (info.pid === i.child.pid) {
-          const r = await fetch(`${info.url}/readyz`);
+          const r = await get(`${info.url}/readyz`);
           if (r.status === 200) return { ...i, url: info.url, token: info.token };
         }
       } catch {
@@ -74,20 +75,58 @@ async function ready(i: Omit<Instance, 'url' | 'token'>): Promise<Instance> {
   throw new Error(`${i.name} did not become ready:\n${i.output()}`);
 }
 
-async function api<T>(i: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
-  const r = await fetch(`${i.url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${i.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+/**
+ * One admin API call on a connection of its own (no keep-alive): a pooled connection that the
+ * server's keep-alive timer closes just as a request goes out would fail the request for a
+ * reason that has nothing to do with Certgate.
+ */
+/** GET on a connection of its own. */
+function get(url: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(parts) }));
+    })
+      .on('error', reject)
+      .end();
   });
-  const text = await r.text();
-  let json: T;
-  try {
-    json = JSON.parse(text) as T;
-  } catch {
-    throw new Error(`${i.name} ${method} ${path}: ${r.status} ${text}`);
-  }
-  return { status: r.status, json };
+}
+
+function api<T>(i: Instance, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${i.url}/api/v1${path}`,
+      {
+        method,
+        agent: false,
+        headers: {
+          authorization: `Bearer ${i.token}`,
+          'content-type': 'application/json',
+          connection: 'close',
+          ...(payload ? { 'content-length': String(payload.length) } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode!, json: JSON.parse(text) as T });
+          } catch {
+            reject(new Error(`${i.name} ${method} ${path}: ${res.statusCode} ${text}`));
+          }
+        });
+      },
+    );
+    req.on('error', (e) => {
+      const state = i.child.exitCode !== null || i.child.signalCode !== null ? `exited ${i.child.exitCode ?? i.child.signalCode}` : 'running';
+      reject(new Error(`${i.name} ${method} ${path}: ${e.message}; process ${state}; output:\n${i.output().slice(-4000)}`));
+    });
+    req.end(payload);
+  });
 }
 
 describe.skipIf(!process.env.DATABASE_URL)('two server processes on one PostgreSQL (needs DATABASE_URL)', () => {
@@ -205,13 +244,11 @@ describe.skipIf(!process.env.DATABASE_URL)('two server processes on one PostgreS
 
       // The published CRL, from either process, lists all 30 and verifies under the issuing CA.
       const dir = tempDir();
-      const caFile = writePem(dir, 'issuing.pem', Buffer.from(
-        (await (await fetch(`${a.url}/ca/${ISSUER}.crt`)).arrayBuffer()),
-      ));
+      const caFile = writePem(dir, 'issuing.pem', (await get(`${a.url}/ca/${ISSUER}.crt`)).body);
       for (const i of both) {
-        const r = await fetch(`${i.url}/crl/${ISSUER}.crl`);
+        const r = await get(`${i.url}/crl/${ISSUER}.crl`);
         expect(r.status).toBe(200);
-        const der = Buffer.from(await r.arrayBuffer());
+        const der = r.body;
         const listed = new Set(parseCrl(der).entries.map((e) => e.serialHex));
         for (const x of revoked) expect(listed.has(x.serial), `${i.name}'s CRL lacks ${x.serial}`).toBe(true);
         expect(listed.size).toBe(REVOKE);

@@ -566,12 +566,15 @@ for (const driver of drivers) {
       expect((await call(app, c3, 'createCertificate', inner())).body.status).toBe('success');
       await t.ctx.revocation.revoke({ serial: c3.signingSerial, issuerId: c3.signingIssuerId }, 1, 'test');
       expect((await call(app, c3, 'createCertificate', inner())).body.result).toBe('Signature verification failed');
+      // verifySignature names the reason for a signer of this CA.
+      expect((await call(app, client, 'verifySignature', { signature: sign('data', c3) })).body.result).toBe('Certificate revoked');
 
       const c4 = await register(app, admin, { name: 'app4', ips: ['127.0.0.1'], signingValidity: '0:0:0:3' });
       const sig = sign(makeCsr(), c4);
       await new Promise((r) => setTimeout(r, 3500));
       const r = await call(app, c4, 'createCertificate', { signature: sig, profileName: 'tls-client', subscriberId: 's', applicationId: appId() });
       expect(r.body.result).toBe('Signature verification failed');
+      expect((await call(app, client, 'verifySignature', { signature: sig })).body.result).toBe('Certificate expired');
     });
 
     it('AES CBC and GCM modes with the IV in front; disable and rotate', async () => {

@@ -236,6 +236,20 @@ for (const driver of drivers) {
         const nm = await get(`${env.url}/${encodeURIComponent(b64)}`, { 'If-None-Match': res.headers.get('etag')! });
         expect(nm.status).toBe(304);
       });
+
+      it('accepts a + turned into a space by a proxy, and POST to /ocsp/', async () => {
+        const leaf = await env.issue();
+        const issuer = env.t.ctx.issuers.peek('dev-issuing')!;
+        // Find a request whose base64 has a '+' (the nonce varies it).
+        let req = requestFor(issuer, leaf.serial);
+        for (let i = 0; i < 200 && !req.toString('base64').includes('+'); i++) req = requestFor(issuer, leaf.serial, { nonce: randomBytes(16) });
+        const b64 = req.toString('base64');
+        expect(b64).toContain('+');
+        const viaSpace = await get(`${env.url}/${b64.replace(/\+/g, '%20')}`);
+        expect(parseOcspResponse(viaSpace.der).basic!.responses[0].serialHex).toBe(leaf.serial);
+        const slash = await post(`${env.url}/`, requestFor(issuer, leaf.serial));
+        expect(parseOcspResponse(slash.der).basic!.responses[0].status).toBe('good');
+      });
     });
 
     describe('malformed requests get malformedRequest and change nothing', () => {
