@@ -7,7 +7,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import pino from 'pino';
 import type { Config } from '../config.ts';
 import type { ProtocolModule } from '../protocol.ts';
 import { AdminCallError, openAdminClient } from './admin-client.ts';
@@ -46,7 +45,7 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
   const run = async (fn: (api: Api) => Promise<void>): Promise<void> => {
     let client: Awaited<ReturnType<typeof openAdminClient>> | undefined;
     try {
-      client = await openAdminClient(loadConfig(), logsToStderr(protocols));
+      client = await openAdminClient(loadConfig(), protocols);
       const c = client;
       const call = async (method: string, path: string, body?: unknown) => {
         const r = await c.call(method, path, body);
@@ -544,26 +543,6 @@ export function registerCommands(program: Command, loadConfig: () => Config, pro
 
 // ── helpers ─────────────────────────────────────────────────────────────────────────────────
 
-/**
- * stdout is for results only (`token create` prints the token alone). The in-process admin
- * client's logger writes to fd 1 (pino's default), so protocols that warn while mounting
- * (e.g. OCSP without a responder certificate) would corrupt the output. Before the first
- * protocol mounts, point the context's logger (and, through the prototype chain, every child
- * and the request logger holding it) at stderr.
- */
-function logsToStderr(protocols: ProtocolModule[]): ProtocolModule[] {
-  let done = false;
-  return protocols.map((p) => ({
-    ...p,
-    mount(app, ctx) {
-      if (!done) {
-        done = true;
-        (ctx.log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] = pino.destination({ dest: 2, sync: true });
-      }
-      return p.mount(app, ctx);
-    },
-  }));
-}
 
 /**
  * A top-level command whose subcommands exit 2 on usage errors (a missing option, a bad
