@@ -41,10 +41,11 @@ function freePort(): Promise<number> {
 }
 
 /** fetch over node:https with a keep-alive agent and a given trust anchor. */
-function httpsFetch(ca?: string, connections = 32): Fetch {
+function httpsFetch(ca: string | undefined, counter: { n: number }, connections = 32): Fetch {
   const agent = new Agent({ keepAlive: true, maxSockets: connections, ca, rejectUnauthorized: !!ca });
   return (url, init) =>
     new Promise((resolveP, reject) => {
+      counter.n++;
       const headers: Record<string, string> = { ...(init.headers as Record<string, string> | undefined) };
       const body = init.body as string | undefined;
       if (body) headers['Content-Length'] = String(Buffer.byteLength(body));
@@ -85,6 +86,8 @@ interface Server {
   pid: number;
   directory: string;
   fetchFn: Fetch;
+  /** Requests sent through fetchFn so far. */
+  requests: { n: number };
   stop(): Promise<void>;
 }
 
@@ -127,10 +130,11 @@ export async function startCertgate(work: string, http01Port: number): Promise<S
     if (Date.now() > end) throw new Error('certgate did not start');
     await new Promise((r) => setTimeout(r, 200));
   }
-  const fetchFn = httpsFetch(readFileSync(rootFile, 'utf8'));
+  const requests = { n: 0 };
+  const fetchFn = httpsFetch(readFileSync(rootFile, 'utf8'), requests);
   const directory = `https://localhost:${httpsPort}/acme/directory`;
   await waitFor(directory, fetchFn, 30_000);
-  return { name: 'Certgate', pid: child.pid!, directory, fetchFn, stop: () => stopChild(child) };
+  return { name: 'Certgate', pid: child.pid!, directory, fetchFn, requests, stop: () => stopChild(child) };
 }
 
 async function startPebble(work: string, http01Port: number): Promise<Server | undefined> {
@@ -167,10 +171,11 @@ async function startPebble(work: string, http01Port: number): Promise<Server | u
     env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', PEBBLE_VA_ALWAYS_VALID: '0' },
     stdio: ['ignore', 'ignore', 'ignore'],
   });
-  const fetchFn = httpsFetch(readFileSync(join(dir, 'cert.pem'), 'utf8'));
+  const requests = { n: 0 };
+  const fetchFn = httpsFetch(readFileSync(join(dir, 'cert.pem'), 'utf8'), requests);
   const directory = `https://localhost:${port}/dir`;
   await waitFor(directory, fetchFn, 20_000);
-  return { name: 'Pebble', pid: child.pid!, directory, fetchFn, stop: () => stopChild(child) };
+  return { name: 'Pebble', pid: child.pid!, directory, fetchFn, requests, stop: () => stopChild(child) };
 }
 
 interface Result {
@@ -179,6 +184,7 @@ interface Result {
   p50: number;
   p99: number;
   cpuPerOrderMs: number;
+  requestsPerFlow: number;
   errors: number;
 }
 
@@ -202,6 +208,7 @@ async function measure(server: Server, responder: Http01Responder, csrDer: Buffe
   const latencies: number[] = [];
   let errors = 0;
   const cpu0 = cpuSeconds(server.pid);
+  const req0 = server.requests.n;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   await Promise.all(
@@ -228,6 +235,7 @@ async function measure(server: Server, responder: Http01Responder, csrDer: Buffe
     p50: pct(0.5),
     p99: pct(0.99),
     cpuPerOrderMs: latencies.length ? (cpu * 1000) / latencies.length : NaN,
+    requestsPerFlow: latencies.length ? (server.requests.n - req0) / latencies.length : NaN,
     errors,
   };
 }
@@ -259,12 +267,12 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       }
     }
     console.log(`\nACME complete flows (newOrder → authz → http-01 → finalize → poll → download), ${opts.quick ? 'quick' : 'full'} run, database: ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite (in-process)'}`);
-    console.log('server     conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  errors');
+    console.log('server     conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  req/flow  errors');
     for (const [conc] of plan) {
       for (const s of servers) {
         const r = results[s.name][conc];
         console.log(
-          `${s.name.padEnd(9)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${String(r.errors).padStart(7)}`,
+          `${s.name.padEnd(9)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${fmt(r.requestsPerFlow).padStart(9)} ${String(r.errors).padStart(7)}`,
         );
       }
     }

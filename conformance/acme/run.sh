@@ -118,6 +118,17 @@ S1b=$(serial "$L/cert.pem")
 step "certbot: revoke"
 "${CB[@]}" revoke --cert-path "$L/cert.pem" --reason keycompromise --no-delete-after-revoke
 revoked "$L/cert.pem"
+
+step "certbot: register with an external account binding (key made through the admin API)"
+TOKEN=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).token)' "$DATA/server.json")
+EAB=$(curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"note":"conformance"}' "http://127.0.0.1:$HTTP_PORT/api/v1/acme/eab")
+EAB_KID=$(node -e 'console.log(JSON.parse(process.argv[1]).kid)' "$EAB")
+EAB_KEY=$(node -e 'console.log(JSON.parse(process.argv[1]).hmacKey)' "$EAB")
+certbot --server "$DIR" --config-dir "$WORK/certbot-eab/conf" --work-dir "$WORK/certbot-eab/work" --logs-dir "$WORK/certbot-eab/logs" \
+  --non-interactive register --agree-tos -m eab@certgate.test --eab-kid "$EAB_KID" --eab-hmac-key "$EAB_KEY"
+curl -fsS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP_PORT/api/v1/acme/eab" \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const k=JSON.parse(s).keys.find(k=>k.kid===process.argv[1]);if(!k||!k.accountId){console.error("EAB key not bound");process.exit(1)}console.log("EAB key "+k.kid+" bound to account "+k.accountId)})' "$EAB_KID"
+CHECKS=$((CHECKS + 1))
 unset REQUESTS_CA_BUNDLE
 
 # ── lego ────────────────────────────────────────────────────────────────────────────────────
@@ -156,4 +167,4 @@ cp "$T.crt" "$WORK/lego-tls-revoked.crt"
 "${LEGO[@]}" -d lego-tls.certgate.test revoke
 revoked "$WORK/lego-tls-revoked.crt"
 
-printf '\nPASS: ACME conformance — certbot (register, issue 1 and 2 names, renew, revoke) and lego (http-01 and tls-alpn-01: issue, renew, revoke); %d checks\n' "$CHECKS"
+printf '\nPASS: ACME conformance — certbot (register, EAB register, issue 1 and 2 names, renew, revoke) and lego (http-01 and tls-alpn-01: issue, renew, revoke); %d checks\n' "$CHECKS"

@@ -9,6 +9,7 @@ import { calculateJwkThumbprint, flattenedVerify, importJWK, type JWK } from 'jo
 type CryptoKey = import('node:crypto').webcrypto.CryptoKey;
 import type { NonceService } from './nonce.ts';
 import { problem } from './problems.ts';
+import type { SQL } from 'drizzle-orm';
 import { acmeAccounts } from './schema.ts';
 
 export const supportedAlgorithms = ['RS256', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -40,6 +41,8 @@ export interface Verified {
   account?: AccountRow;
   jwk?: JWK;
   key: KeyObject;
+  /** The value of `AuthOptions.extra` (parsed JSON), when asked for. */
+  extra?: unknown;
 }
 
 /** Parses a flattened JWS JSON body; anything else is `malformed`. */
@@ -142,6 +145,8 @@ export interface AuthOptions {
   url: string;
   accountUrlPrefix: string;
   nonces: NonceService;
+  /** A scalar subquery read in the same statement as the nonce and the account (kid requests). */
+  extra?: SQL;
 }
 
 /** Authenticates an ACME POST: §6.2 header rules, signature, then the nonce (burned once verified). */
@@ -164,6 +169,7 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
   let jwk: JWK | undefined;
   let fresh: boolean;
   let verifyWith: CryptoKey | undefined;
+  let extra: unknown;
   if (hasJwk) {
     ({ key, jwk } = keyFromJwk(header.jwk, alg));
     fresh = await opts.nonces.redeem(header.nonce);
@@ -174,7 +180,7 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
     const id = header.kid.slice(opts.accountUrlPrefix.length);
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw problem('accountDoesNotExist', `no account ${header.kid.slice(0, 200)}`);
     // One round trip: burn the nonce and read the account.
-    ({ fresh, account } = await opts.nonces.redeemWithAccount(header.nonce, id));
+    ({ fresh, account, extra } = await opts.nonces.redeemWithAccount(header.nonce, id, opts.extra));
     if (!account) throw problem('accountDoesNotExist', `no account ${header.kid.slice(0, 200)}`);
     if (account.status !== 'valid') throw problem('unauthorized', `account is ${account.status}`);
     const kty = (account.jwk as JWK).kty;
@@ -200,5 +206,5 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
       throw problem('malformed', 'the JWS payload is not JSON');
     }
   }
-  return { header, payload, body: parsed, account, jwk, key };
+  return { header, payload, body: parsed, account, jwk, key, extra };
 }

@@ -7,7 +7,7 @@
  * works exactly once cluster-wide. Redeemed rows are deleted once they expire.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { eq, lt, sql } from 'drizzle-orm';
+import { eq, lt, sql, type SQL } from 'drizzle-orm';
 import { seal, unseal } from '../../src/ca/seal.ts';
 import type { Db } from '../../src/db/client.ts';
 import { acmeAccounts, acmeNonces, acmeSecrets } from './schema.ts';
@@ -83,22 +83,23 @@ export class NonceService {
    * Burns a nonce and reads an account in one statement (one round trip per request).
    * `fresh` is false for a nonce that is unknown, expired or already used.
    */
-  async redeemWithAccount(nonce: string, accountId: string): Promise<{ fresh: boolean; account?: AccountRow }> {
+  async redeemWithAccount(nonce: string, accountId: string, extra?: SQL): Promise<{ fresh: boolean; account?: AccountRow; extra?: unknown }> {
     const expires = this.check(nonce);
     const r = await this.db.execute(sql`
       with n as (
         insert into acme_nonces (nonce, expires) select ${nonce}::text, ${(expires ?? new Date(0)).toISOString()}::timestamptz where ${expires ? 1 : 0}::int = 1
         on conflict do nothing returning 1
       )
-      select (select count(*) from n)::int as fresh, a.id, a.jwk, a.thumbprint, a.status, a.contact, a.terms_agreed, a.eab_kid, a.created_ip, a.created_at
+      select (select count(*) from n)::int as fresh, ${extra ?? sql`null`} as extra, a.id, a.jwk, a.thumbprint, a.status, a.contact, a.terms_agreed, a.eab_kid, a.created_ip, a.created_at
       from (select 1) one left join acme_accounts a on a.id = ${accountId}::text`);
     const rows = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as Record<string, unknown>[];
     const row = rows[0];
     const fresh = Number(row?.fresh ?? 0) === 1;
-    if (!row || row.id == null) return { fresh };
     const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+    if (!row || row.id == null) return { fresh };
     return {
       fresh,
+      extra: json(row.extra ?? undefined),
       account: {
         id: row.id as string,
         jwk: json(row.jwk),

@@ -274,3 +274,64 @@ export async function recordInvalid(db: Db, ch: ChallengeRow, authz: AuthzRow, e
     update acme_orders set status = 'invalid', error = ${JSON.stringify(orderError)}::jsonb
     where id = ${authz.orderId} and status in ('pending', 'ready') and exists (select 1 from a)`);
 }
+
+// ── reads folded into the authentication statement (one round trip per request) ───────────────
+
+const d = (v: unknown) => (v == null ? null : new Date(v as string));
+
+/** Scalar subquery: the order as JSON. */
+export const orderExtra = (id: string) => sql`(select row_to_json(o) from acme_orders o where o.id = ${id}::text)`;
+
+/** Scalar subquery: the authorization and its challenges as JSON. */
+export const authzExtra = (id: string) =>
+  sql`(select json_build_object('authz', row_to_json(a), 'challenges', coalesce((select json_agg(c) from acme_challenges c where c.authz_id = a.id), '[]'::json)) from acme_authorizations a where a.id = ${id}::text)`;
+
+export function orderFromJson(j: Record<string, any>): OrderRow {
+  return {
+    id: j.id,
+    accountId: j.account_id,
+    status: j.status,
+    expires: d(j.expires)!,
+    identifiers: j.identifiers,
+    authzIds: j.authz_ids,
+    notBefore: d(j.not_before),
+    notAfter: d(j.not_after),
+    profile: j.profile,
+    certgateProfile: j.certgate_profile,
+    replaces: j.replaces,
+    error: j.error,
+    certificateId: j.certificate_id,
+    // The CSR is only read by issuance, from the row it updates.
+    csr: null,
+    processingSince: d(j.processing_since),
+    createdAt: d(j.created_at)!,
+  };
+}
+
+export function authzFromJson(j: { authz: Record<string, any>; challenges: Record<string, any>[] }): { authz: AuthzRow; challenges: ChallengeRow[] } {
+  const a = j.authz;
+  return {
+    authz: {
+      id: a.id,
+      accountId: a.account_id,
+      orderId: a.order_id,
+      identifierType: a.identifier_type,
+      identifierValue: a.identifier_value,
+      wildcard: a.wildcard,
+      status: a.status,
+      expires: d(a.expires)!,
+      createdAt: d(a.created_at)!,
+    },
+    challenges: j.challenges.map((c) => ({
+      id: c.id,
+      authzId: c.authz_id,
+      type: c.type,
+      token: c.token,
+      status: c.status,
+      validated: d(c.validated),
+      error: c.error,
+      attempts: c.attempts,
+      record: c.record,
+    })),
+  };
+}

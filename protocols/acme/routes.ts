@@ -4,7 +4,7 @@
  * answer carries a fresh Replay-Nonce and the directory link; every error is a problem document.
  */
 import { createPublicKey } from 'node:crypto';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Context as HonoContext, Hono } from 'hono';
 import { flattenedVerify, type JWK } from 'jose';
 import type { Logger } from 'pino';
@@ -30,6 +30,10 @@ import {
   loadAuthzs,
   makeUrls,
   orderJson,
+  orderExtra,
+  orderFromJson,
+  authzExtra,
+  authzFromJson,
   parseIdentifiers,
   type OrderRow,
   type Urls,
@@ -102,11 +106,11 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   };
 
   /** Reads and authenticates the JWS body of a POST. */
-  const auth = async (c: C, key: 'jwk' | 'kid' | 'either'): Promise<Verified> => {
+  const auth = async (c: C, key: 'jwk' | 'kid' | 'either', extra?: SQL): Promise<Verified> => {
     const ct = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (ct !== JOSE) throw problem('malformed', `Content-Type must be ${JOSE}`, { status: 415 });
     const body = await c.req.text();
-    return authenticate(body, { key, url: requestUrl(c), accountUrlPrefix: `${urlsOf(c).base}/acct/`, nonces });
+    return authenticate(body, { key, url: requestUrl(c), accountUrlPrefix: `${urlsOf(c).base}/acct/`, nonces, extra });
   };
 
   const rateLimit = async (key: string, limit: number, what: string) => {
@@ -433,8 +437,9 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     }),
   );
 
-  const loadOrder = async (id: string, account: AccountRow): Promise<OrderRow> => {
-    const [o] = isId(id) ? await db.select().from(acmeOrders).where(eq(acmeOrders.id, id)) : [];
+  /** The order read with the authentication (v.extra), checked against the account. */
+  const loadOrder = async (id: string, account: AccountRow, fromAuth?: unknown): Promise<OrderRow> => {
+    const [o] = fromAuth ? [orderFromJson(fromAuth as Record<string, unknown>)] : isId(id) && fromAuth === undefined ? await db.select().from(acmeOrders).where(eq(acmeOrders.id, id)) : [];
     if (!o) throw problem('malformed', 'no such order', { status: 404 });
     if (o.accountId !== account.id) throw problem('unauthorized', 'the order belongs to another account');
     return o;
@@ -445,10 +450,11 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   app.post(
     '/acme/order/:id',
     h(async (c) => {
-      const v = await auth(c, 'kid');
+      const id = c.req.param('id') ?? '';
+      const v = await auth(c, 'kid', isId(id) ? orderExtra(id) : undefined);
       const urls = urlsOf(c);
       if (v.payload.length) throw problem('malformed', 'an order is read with POST-as-GET (empty payload)');
-      const o = await loadOrder((c.req.param('id') ?? ''), v.account!);
+      const o = await loadOrder(id, v.account!, v.extra ?? null);
       return send(c, 200, orderJson(o, urls), o.status === 'processing' ? retryAfter() : {});
     }),
   );
@@ -456,10 +462,11 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   app.post(
     '/acme/order/:id/finalize',
     h(async (c) => {
-      const v = await auth(c, 'kid');
+      const id = c.req.param('id') ?? '';
+      const v = await auth(c, 'kid', isId(id) ? orderExtra(id) : undefined);
       const urls = urlsOf(c);
       const account = v.account!;
-      const o = await loadOrder((c.req.param('id') ?? ''), account);
+      const o = await loadOrder(id, account, v.extra ?? null);
       const status = effectiveOrderStatus(o);
       if (status !== 'ready') {
         if (status === 'pending') {
@@ -483,10 +490,10 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   app.post(
     '/acme/authz/:id',
     h(async (c) => {
-      const v = await auth(c, 'kid');
+      const id = c.req.param('id') ?? '';
+      const v = await auth(c, 'kid', isId(id) ? authzExtra(id) : undefined);
       const urls = urlsOf(c);
-      const id = (c.req.param('id') ?? '');
-      const loaded = isId(id) ? await loadAuthz(db, id) : undefined;
+      const loaded = v.extra ? authzFromJson(v.extra as Parameters<typeof authzFromJson>[0]) : undefined;
       if (!loaded) throw problem('malformed', 'no such authorization', { status: 404 });
       if (loaded.authz.accountId !== v.account!.id) throw problem('unauthorized', 'the authorization belongs to another account');
       const body = v.body as Record<string, unknown> | undefined;
@@ -507,12 +514,17 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   app.post(
     '/acme/chall/:id',
     h(async (c) => {
-      const v = await auth(c, 'kid');
+      const id = c.req.param('id') ?? '';
+      const v = await auth(
+        c,
+        'kid',
+        isId(id)
+          ? sql`(select json_build_object('authz', row_to_json(a), 'challenges', json_build_array(row_to_json(ch))) from acme_challenges ch join acme_authorizations a on a.id = ch.authz_id where ch.id = ${id}::text)`
+          : undefined,
+      );
       const urls = urlsOf(c);
-      const id = (c.req.param('id') ?? '');
-      const [row] = isId(id)
-        ? await db.select({ ch: acmeChallenges, authz: acmeAuthorizations }).from(acmeChallenges).innerJoin(acmeAuthorizations, eq(acmeAuthorizations.id, acmeChallenges.authzId)).where(eq(acmeChallenges.id, id))
-        : [undefined];
+      const got = v.extra ? authzFromJson(v.extra as Parameters<typeof authzFromJson>[0]) : undefined;
+      const row = got ? { ch: got.challenges[0], authz: got.authz } : undefined;
       if (!row) throw problem('malformed', 'no such challenge', { status: 404 });
       const { ch, authz } = row;
       const loaded = { authz };
@@ -543,15 +555,19 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   app.post(
     '/acme/cert/:id/:alt?',
     h(async (c) => {
-      const v = await auth(c, 'kid');
+      const id = c.req.param('id') ?? '';
+      const wellFormed = /^[0-9a-f-]{36}$/.test(id);
+      const v = await auth(
+        c,
+        'kid',
+        wellFormed ? sql`(select json_build_object('der', encode(der, 'base64'), 'issuerId', issuer_id, 'principal', principal) from certificates where id = ${id}::text)` : undefined,
+      );
       const urls = urlsOf(c);
       if (v.payload.length) throw problem('malformed', 'a certificate is downloaded with POST-as-GET (empty payload)');
-      const id = (c.req.param('id') ?? '');
       const alt = c.req.param('alt');
       if (alt !== undefined && alt !== '1') throw problem('malformed', 'no such certificate chain', { status: 404 });
-      const [row] = /^[0-9a-f-]{36}$/.test(id)
-        ? await db.select({ der: certificates.der, issuerId: certificates.issuerId, principal: certificates.principal }).from(certificates).where(eq(certificates.id, id))
-        : [undefined];
+      const x = v.extra as { der: string; issuerId: string; principal: string } | undefined;
+      const row = x ? { der: Buffer.from(x.der.replace(/\s+/g, ''), 'base64'), issuerId: x.issuerId, principal: x.principal } : undefined;
       if (!row || !row.principal.startsWith('acme:account:')) throw problem('malformed', 'no such certificate', { status: 404 });
       if (row.principal !== `acme:account:${v.account!.id}`) throw problem('unauthorized', 'the certificate belongs to another account');
       const issuer = await ctx.issuers.get(row.issuerId);

@@ -1,5 +1,6 @@
 import type { ProtocolModule } from '../../src/protocol.ts';
 import { mountAdmin } from './admin.ts';
+import { emcaOpenApiDocument } from './openapi.ts';
 import { ClientStore } from './clients.ts';
 import { PasswordCache } from './crypto.ts';
 import { EmcaService } from './service.ts';
@@ -29,6 +30,7 @@ export const emcaProtocol: ProtocolModule = {
     mountAdmin(app, ctx, clients);
     mountV4(app, { ctx, svc, clients, passwords, bodyLimit: s.bodyLimit, emKeyRequired: s.emKeyRequired });
     mountV5(app, { ctx, svc, clients, passwords, tokenMaxMinutes: s.v5TokenMaxMinutes });
+    app.get('/emca/openapi.json', (c) => c.json(emcaOpenApiDocument(ctx.config.publicUrl)));
   },
   endpoints(base) {
     return [

@@ -261,3 +261,18 @@ export const emcaOpenApi: { paths: Json; components: { schemas: Json; securitySc
     },
   },
 };
+
+/** A complete OpenAPI 3.0 document of the emCA endpoints alone (served at `/emca/openapi.json`). */
+export function emcaOpenApiDocument(serverUrl: string): Json {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'Certgate emCA-compatible API',
+      version: '1',
+      description: 'eMudhra emCA Open API V4.0.17 (`/emCAServices/rest/*`), the V5 JSON API (`/emca/v5/*`) and the emCA client admin API. Departures: protocols/emca/DIVERGENCES.md.',
+    },
+    servers: [{ url: serverUrl }],
+    paths: emcaOpenApi.paths,
+    components: { ...emcaOpenApi.components, securitySchemes: { ...emcaOpenApi.components.securitySchemes, bearer: { type: 'http', scheme: 'bearer' } } },
+  };
+}

@@ -259,6 +259,13 @@ export class EmcaService {
     if (!profile || !profile.enabled) throw new EmcaFailure(badProfile);
     if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(profile.name)) throw new EmcaFailure(badProfile);
     if (spec.noManual && profile.manualApproval) throw new EmcaFailure(M.manualNotSupported);
+    const printable = /^[\x20-\x7e\u00a0-\uffff]{1,200}$/;
+    if (!printable.test(spec.applicationId) || (spec.subscriberId !== undefined && spec.subscriberId !== '' && !printable.test(spec.subscriberId))) {
+      throw new EmcaFailure(M.invalidParameter);
+    }
+    if (spec.validity && !profile.validity.allowCustom) {
+      this.ctx.log.warn({ profile: profile.name, client: caller.client.id }, 'emca: custom validity ignored (the profile does not support customized validity)');
+    }
     const idem = spec.itemId ? `${spec.applicationId}|${spec.itemId}` : spec.applicationId;
     let result: IssuanceResult;
     try {

@@ -5,6 +5,7 @@ import { jsonError } from '../../src/http/errors.ts';
 import { BadRequest, Forbidden, Unauthorized, isIssuanceError } from '../../src/issuance/errors.ts';
 import { ocspErrorResponse } from '../../src/pki/ocsp-response.ts';
 import type { AppEnv } from '../../src/protocol.ts';
+import { ocspOpenApiDocument } from './openapi.ts';
 import type { ResponderManager } from './responders.ts';
 import type { Answer, OcspService } from './service.ts';
 
@@ -157,6 +158,7 @@ export function mountOcspAdmin(app: Hono<AppEnv>, ctx: Context, svc: OcspService
     };
   };
 
+  app.get('/api/v1/ocsp/openapi.json', (c) => c.json(ocspOpenApiDocument(ctx.config.publicUrl)));
   app.get(
     '/api/v1/ocsp/issuers',
     handle('read', async (c) => c.json({ issuers: await Promise.all(ctx.issuers.list().map((i) => issuerView(i.id))), stats: svc.stats })),

@@ -593,10 +593,14 @@ export class OcspService {
   async presign(issuerId: string, serial: string): Promise<void> {
     const st = this.states.get(issuerId);
     if (!st) return;
+    // Just issued, so good: no database read. A change racing this is caught by the counter.
+    const before = this.invalidations;
     try {
       for (const h of ['sha1', 'sha256'] as const) {
         const der = encodeCertId({ hash: h, issuerNameHash: st.hashes[h].name, issuerKeyHash: st.hashes[h].key, serial });
-        await this.fill(st, { der, serialHex: serial });
+        const entry = await this.makeEntry(st, der, serial, { kind: 'good' });
+        if (this.invalidations !== before || this.states.get(issuerId) !== st) return;
+        this.store(entry);
       }
     } catch (err) {
       this.ctx.log.warn({ err, issuer: issuerId }, 'ocsp: pre-signing failed');

@@ -69,7 +69,7 @@ export function serverSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, over
     defaults: defaults.data,
     maxRequestBytes: num(env.CERTGATE_OCSP_MAX_REQUEST_BYTES, 8192),
     maxRequests: num(env.CERTGATE_OCSP_MAX_REQUESTS, 16),
-    cacheEntries: num(env.CERTGATE_OCSP_CACHE_ENTRIES, 200_000),
+    cacheEntries: num(env.CERTGATE_OCSP_CACHE_ENTRIES, 100_000),
     unknownTtlSeconds: num(env.CERTGATE_OCSP_UNKNOWN_TTL, 60),
     pollMs: num(env.CERTGATE_OCSP_POLL_MS, 1000),
     autoProvision: !['0', 'false', 'no', 'off'].includes((env.CERTGATE_OCSP_AUTO_PROVISION ?? 'true').toLowerCase()),

@@ -186,6 +186,8 @@ for (const driver of drivers) {
       expect(unknown.body).toEqual({ status: 'failure', result: 'Invalid Certificate Profile name', subscriberId: null, requestId: null });
       const missing = await call(app, client, 'createCertificate', { signature: sign(makeCsr()), profileName: 'tls-client', subscriberId: 's' });
       expect(missing.body.result).toBe('Invalid parameter');
+      const longId = await call(app, client, 'createCertificate', { signature: sign(makeCsr()), profileName: 'tls-client', subscriberId: 's', applicationId: 'x'.repeat(201) });
+      expect(longId.body.result).toBe('Invalid parameter');
       const badCsr = await call(app, client, 'createCertificate', { signature: sign('not a csr'), profileName: 'tls-client', subscriberId: 's', applicationId: appId() });
       expect(badCsr.body.result).toBe('Invalid CSR');
       // A CSR whose subject the profile refuses (tls-client requires CN).

@@ -170,7 +170,10 @@ for (const driver of drivers) {
       }
     });
 
-    it('the OpenAPI fragment lists every V4 method and the V5 endpoints', () => {
+    it('the OpenAPI fragment lists every V4 method and the V5 endpoints; /emca/openapi.json serves it', async () => {
+      const doc = (await (await app.request('/emca/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
+      expect(doc.openapi).toMatch(/^3\./);
+      expect(Object.keys(doc.paths)).toContain('/emca/v5/certificates/{serial}/rekey');
       const paths = Object.keys(emcaOpenApi.paths);
       expect(paths).toContain('/emCAServices/rest/createCertificate');
       expect(paths).toContain('/emCAServices/rest/createX509CertificatesByIdWithMultipleCsrData');

@@ -42,6 +42,12 @@ for (const driver of drivers) {
       return { status: r.status, body: text ? JSON.parse(text) : undefined };
     };
 
+    it('publishes its OpenAPI fragment', async () => {
+      const r = await api('GET', '/ocsp/openapi.json');
+      expect(r.status).toBe(200);
+      expect(Object.keys(r.body.paths)).toContain('/api/v1/ocsp/issuers/{id}/settings');
+    });
+
     it('requires a valid bearer token; auditors read, officers and administrators write', async () => {
       expect((await api('GET', '/ocsp/issuers')).status).toBe(401);
       expect((await api('GET', '/ocsp/issuers', 'not-a-token')).status).toBe(401);
@@ -177,5 +183,48 @@ describe.runIf(drivers.includes('postgres'))('two instances on one PostgreSQL', 
       await ctxA.close();
       await envA.cleanup();
     }
+  });
+});
+
+describe('pre-signed response cache (pglite)', () => {
+  let env: OcspEnv;
+  beforeAll(async () => {
+    env = await makeOcspEnv('pglite', { cacheEntries: 3 });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('stays within its bound and still answers evicted certificates correctly', async () => {
+    const svc = env.ocsp.service(env.t.ctx)!;
+    const issuer = env.t.ctx.issuers.peek('dev-issuing')!;
+    const leaves = [];
+    for (let i = 0; i < 5; i++) leaves.push(await env.issue());
+    await env.t.ctx.revocation.revoke({ serial: leaves[0].serial }, 'keyCompromise', 'test');
+    for (const l of leaves) await post(env.url, requestFor(issuer, l.serial));
+    expect(svc.cache.size).toBeLessThanOrEqual(3);
+    const first = parseOcspResponse((await post(env.url, requestFor(issuer, leaves[0].serial))).der).basic!.responses[0];
+    expect(first.status).toBe('revoked');
+    expect(svc.cache.size).toBeLessThanOrEqual(3);
+  });
+
+  it('re-signs an entry past its refresh point (new thisUpdate or signature), keeping its status', async () => {
+    const svc = env.ocsp.service(env.t.ctx)!;
+    const issuer = env.t.ctx.issuers.peek('dev-issuing')!;
+    const leaf = await env.issue();
+    const req = requestFor(issuer, leaf.serial);
+    const a = await post(env.url, req);
+    const key = Buffer.from(parseOcspResponse(a.der).basic!.responses[0].certId).toString('latin1');
+    const entry = svc.cache.get(key)!;
+    expect(entry).toBeDefined();
+    entry.refreshAt = Date.now() - 1;
+    expect(await svc.refreshDue()).toBeGreaterThanOrEqual(1);
+    const next = svc.cache.get(key)!;
+    expect(next).not.toBe(entry);
+    expect(next.der.equals(entry.der)).toBe(false);
+    expect(next.refreshAt).toBeGreaterThan(Date.now());
+    const b = await post(env.url, req);
+    expect(b.der.equals(next.der)).toBe(true);
+    expect(parseOcspResponse(b.der).basic!.responses[0].status).toBe('good');
   });
 });
