@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encryptRequestData } from '../protocols/emca/crypto.ts';
-import { benchContext, fmt, freshDb, pgReachable, runLoad } from './support.ts';
+import { benchContext, fmt, freshDb, percentile, pgReachable } from './support.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONCURRENCY = 16;
@@ -61,6 +61,27 @@ async function startCertgate(dataDir: string, url: string | undefined): Promise<
   throw new Error('certgate did not start');
 }
 
+/** `fn` with `concurrency` in flight until `max` calls or `seconds` elapsed, whichever first. */
+async function timedLoad(max: number, seconds: number, concurrency: number, fn: () => Promise<unknown>) {
+  const lat: number[] = [];
+  let started = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started < max && performance.now() < deadline) {
+        started++;
+        const s = performance.now();
+        await fn();
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return { rate: lat.length / secs, p50: percentile(lat, 50), p99: percentile(lat, 99), n: lat.length };
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const done = new Promise((r) => child.once('exit', r));
@@ -72,7 +93,9 @@ async function stop(child: ChildProcess): Promise<void> {
 export async function run(opts: { quick: boolean }): Promise<void> {
   const drivers: ('pglite' | 'postgres')[] = ['pglite'];
   if (!opts.quick && (await pgReachable())) drivers.push('postgres');
-  const total = opts.quick ? 300 : 2000;
+  const total = opts.quick ? 400 : 3000;
+  const seconds = opts.quick ? 5 : 15;
+  const warm = opts.quick ? 20 : 60;
   const dir = mkdtempSync(join(tmpdir(), 'certgate-bench-emca-'));
   execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-subj', '/O=Bench/CN=emca bench', '-outform', 'DER', '-out', join(dir, 'r.der')], { stdio: 'ignore' });
   const csr = readFileSync(join(dir, 'r.der'));
@@ -80,13 +103,14 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   console.log('\n== emCA createCertificate over HTTP vs the pipeline alone, requests/s (concurrency 16) ==');
   console.log('  HTTP: AES-256 decrypt, scrypt-cached password, IP check, CMS SignedData verify, issue, store; server in its own process');
   console.log('  (the server runs every protocol: its figure includes e.g. OCSP pre-signing of each new certificate; the load generator shares the machine)');
+  console.log(`  (each figure: up to ${total} requests or ${seconds} s)`);
   console.log(`  ${'db'.padEnd(9)} ${'http req/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'pipeline/s'.padStart(11)}  ratio`);
 
   for (const driver of drivers) {
     // 1. The server.
     const db = await freshDb(driver);
     const srv = await startCertgate(db.dataDir, db.url);
-    let http: Awaited<ReturnType<typeof runLoad>>;
+    let http: Awaited<ReturnType<typeof timedLoad>>;
     let failures = 0;
     try {
       const reg = await fetch(`${srv.base}/api/v1/emca/clients`, {
@@ -102,7 +126,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       const signature = execFileSync('openssl', ['cms', '-sign', '-binary', '-nodetach', '-outform', 'DER', '-md', 'sha256', '-signer', join(dir, 'c.crt'), '-inkey', join(dir, 'c.key'), '-in', join(dir, 'r.der')]).toString('base64');
       const key = Buffer.from(s.aesKey, 'base64');
       // Client-side work (encryption of each request) is done before the clock starts.
-      const bodies = Array.from({ length: total + 100 }, () =>
+      const bodies = Array.from({ length: total + warm }, () =>
         JSON.stringify({
           requestData: encryptRequestData(key, 'ECB', JSON.stringify({ userName: s.userName, password: s.password, signature, profileName: 'tls-client', subscriberId: 'bench', applicationId: randomUUID() })),
           userName: s.userName,
@@ -114,8 +138,8 @@ export async function run(opts: { quick: boolean }): Promise<void> {
         const b = (await res.json()) as { status: string };
         if (b.status !== 'success') failures++;
       };
-      await runLoad(100, CONCURRENCY, one); // warm-up
-      http = await runLoad(total, CONCURRENCY, one);
+      await timedLoad(warm, 10, CONCURRENCY, one); // warm-up
+      http = await timedLoad(total, seconds, CONCURRENCY, one);
     } finally {
       await stop(srv.child);
       await db.drop();
@@ -132,8 +156,8 @@ export async function run(opts: { quick: boolean }): Promise<void> {
         idempotencyKey: randomUUID(),
         metadata: { subscriberId: 'bench' },
       });
-    await runLoad(100, CONCURRENCY, issue);
-    const pipe = await runLoad(total, CONCURRENCY, issue);
+    await timedLoad(warm, 10, CONCURRENCY, issue);
+    const pipe = await timedLoad(total, seconds, CONCURRENCY, issue);
     await ctx.close();
     await db2.drop();
 

@@ -12,6 +12,11 @@ import { acmeRateLimits } from './schema.ts';
 export interface AcmeModule extends ProtocolModule {
   /** Waits for background validations and issuances (tests, shutdown). */
   drain(): Promise<void>;
+  /**
+   * The periodic job (every minute once started): drops expired nonces and old rate-limit
+   * windows, and resumes validations and issuances a stopped instance left unfinished.
+   */
+  sweep(): Promise<void>;
   settings(): AcmeSettings | undefined;
 }
 
@@ -39,19 +44,18 @@ export function createAcmeProtocol(overrides: AcmeSettingsInput = {}, env: NodeJ
       return [{ label: 'ACME directory', url: `${state?.settings.baseUrl ?? base.https}/acme/directory` }];
     },
     start(ctx) {
-      const sweep = async () => {
-        if (!state) return;
-        try {
-          await state.nonces.sweep();
-          await state.runner.recover(120);
-          const w = Math.floor(Date.now() / 1000 / state.settings.rateWindow) - 1;
-          await ctx.db.delete(acmeRateLimits).where(lt(acmeRateLimits.window, w));
-        } catch (err) {
-          ctx.log.error({ err }, 'acme: scheduled sweep failed');
-        }
-      };
-      timer = setInterval(() => void sweep(), 60_000);
+      timer = setInterval(() => {
+        this.sweep().catch((err) => ctx.log.error({ err }, 'acme: scheduled sweep failed'));
+      }, 60_000);
       timer.unref();
+    },
+    async sweep() {
+      if (!state) return;
+      await state.nonces.sweep();
+      await state.runner.recover(120);
+      await state.validator.recover();
+      const w = Math.floor(Date.now() / 1000 / state.settings.rateWindow) - 1;
+      await state.ctx.db.delete(acmeRateLimits).where(lt(acmeRateLimits.window, w));
     },
     async stop() {
       if (timer) clearInterval(timer);

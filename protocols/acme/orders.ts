@@ -331,6 +331,7 @@ export function authzFromJson(j: { authz: Record<string, any>; challenges: Recor
       validated: d(c.validated),
       error: c.error,
       attempts: c.attempts,
+      processingSince: d(c.processing_since),
       record: c.record,
     })),
   };

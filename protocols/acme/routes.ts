@@ -539,7 +539,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       }
       const [updated] = await db
         .update(acmeChallenges)
-        .set({ status: 'processing' })
+        .set({ status: 'processing', processingSince: new Date() })
         .where(and(eq(acmeChallenges.id, ch.id), eq(acmeChallenges.status, 'pending')))
         .returning();
       if (!updated) {
@@ -652,6 +652,9 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     h(async (c) => {
       if (postOnly.test(c.req.path) && c.req.method !== 'POST') {
         throw problem('malformed', `${c.req.method} is not allowed here; use POST (POST-as-GET to read)`, { status: 405, headers: { Allow: 'POST' } });
+      }
+      if (/^\/acme\/(directory|new-nonce|renewal-info\/[^/]+)$/.test(c.req.path)) {
+        throw problem('malformed', `${c.req.method} is not allowed here; use GET`, { status: 405, headers: { Allow: 'GET, HEAD' } });
       }
       throw problem('malformed', `no ACME resource at ${c.req.path}`, { status: 404 });
     }),

@@ -102,6 +102,8 @@ export const acmeChallenges = pgTable(
     validated: ts('validated'),
     error: jsonb('error'),
     attempts: integer('attempts').notNull().default(0),
+    /** When validation started: a challenge left processing by a stopped instance is picked up again. */
+    processingSince: ts('processing_since'),
     /** Evidence of the validation (addresses tried, resolver answers) for audits. */
     record: jsonb('record'),
   },

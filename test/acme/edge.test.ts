@@ -135,6 +135,12 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       const r = await fetchFn(`${BASE}/acme/new-order`, { method: 'GET' });
       expect(r.status).toBe(405);
       expect(((await r.json()) as any).type).toBe(err('malformed'));
+      expect(r.headers.get('replay-nonce')).toBeTruthy();
+      const p = await fetchFn(`${BASE}/acme/directory`, { method: 'POST', body: '{}' });
+      expect(p.status).toBe(405);
+      const missing = await fetchFn(`${BASE}/acme/nothing-here`, { method: 'GET' });
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('content-type')).toBe('application/problem+json');
     });
   });
 
@@ -382,6 +388,38 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       expect((await a.post(a.kid!, '')).status).toBe(200);
       a.key = oldKey;
       expect((await a.post(a.kid!, '')).json.type).toBe(err('malformed'));
+    });
+  });
+
+  describe('restart recovery (several instances share the database)', () => {
+    it('a challenge and an order left processing by a stopped instance are finished by the sweep', async () => {
+      const o = await client.newOrder([{ type: 'dns', value: 'localhost' }]);
+      const a = await client.get(o.json.authorizations[0]);
+      const ch = a.json.challenges.find((c: any) => c.type === 'http-01');
+      const chId = ch.url.split('/').pop();
+      responder.tokens.set(ch.token, client.keyAuthorization(ch.token));
+      // As if an instance had accepted the answer and stopped before validating.
+      await t.ctx.db.execute(sql`update acme_challenges set status = 'processing', processing_since = now() - interval '1 day' where id = ${chId}`);
+      expect((await client.get(o.json.authorizations[0])).json.status).toBe('pending');
+      await acme.sweep();
+      await acme.drain();
+      expect((await client.get(o.json.authorizations[0])).json.status).toBe('valid');
+      expect((await client.get(o.location!)).json.status).toBe('ready');
+
+      // As if an instance had accepted the CSR and stopped before issuing.
+      const csr = makeCsr({ sans: ['DNS:localhost'] });
+      const id = o.location!.split('/').pop()!;
+      await t.ctx.db
+        .update(acmeOrders)
+        .set({ status: 'processing', csr: csr.der, processingSince: new Date(Date.now() - 3600_000) })
+        .where(eq(acmeOrders.id, id));
+      await acme.sweep();
+      await acme.drain();
+      const done = await client.get(o.location!);
+      expect(done.json.status).toBe('valid');
+      const cert = await client.get(done.json.certificate);
+      expect(cert.status).toBe(200);
+      expect(cert.text).toContain('BEGIN CERTIFICATE');
     });
   });
 

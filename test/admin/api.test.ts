@@ -444,8 +444,15 @@ describe.each(drivers)('admin API (%s)', (driver) => {
       expect(r.text).not.toContain('PRIVATE');
       const audit = await call(app, auditor(), 'GET', '/audit?action=issuer.import');
       expect(JSON.stringify(audit.body)).not.toContain('PRIVATE');
-      const issued = await call(app, officer(), 'POST', '/certificates', { csr: opensslCsr('/CN=imp.example', ['DNS:imp.example']), profile: 'tls-server', issuerId: 'imported' });
-      expect(issued.status).toBe(201);
+      // A root signs end-entity certificates only through a profile that names it.
+      const refused = await call(app, officer(), 'POST', '/certificates', { csr: opensslCsr('/CN=imp.example', ['DNS:imp.example']), profile: 'tls-server', issuerId: 'imported' });
+      expect(refused.status).toBe(403);
+      expect(refused.body.rule).toBe('issuer');
+      const tls = await call(app, auditor(), 'GET', '/profiles/tls-server');
+      const created = await call(app, admin(), 'POST', '/profiles', { ...tls.body, name: `imported-tls`, issuer: 'imported', builtin: undefined });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const issued = await call(app, officer(), 'POST', '/certificates', { csr: opensslCsr('/CN=imp.example', ['DNS:imp.example']), profile: 'imported-tls' });
+      expect(issued.status, JSON.stringify(issued.body)).toBe(201);
       expect(openssl(['x509', '-noout', '-issuer', '-in', '{in}'], issued.body.certificate.pem)).toContain(`Imported CA ${driver}`);
     });
 

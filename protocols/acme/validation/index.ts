@@ -3,13 +3,13 @@
  * limit per attempt, retries for network failures) and records the outcome on the challenge,
  * its authorization and its order.
  */
-import { eq } from 'drizzle-orm';
+import { and, eq, lt } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Db } from '../../../src/db/client.ts';
 import type { Identifier } from '../../../src/issuance/request.ts';
 import { recordInvalid, recordValid, type AuthzRow, type ChallengeRow } from '../orders.ts';
 import { problemUrn, type ProblemJson } from '../problems.ts';
-import { acmeAccounts } from '../schema.ts';
+import { acmeAccounts, acmeAuthorizations, acmeChallenges } from '../schema.ts';
 import type { AcmeSettings } from '../settings.ts';
 import { validateDns01 } from './dns01.ts';
 import { validateHttp01, type ValidationInput } from './http01.ts';
@@ -45,6 +45,36 @@ export class Validator {
       .catch((err) => this.log.error({ err, challengeId: challenge.id }, 'acme validation crashed'))
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
+  }
+
+  /**
+   * Picks up challenges left `processing` longer than a validation can take (the instance running
+   * them stopped). Each is claimed with a conditional update, so one instance re-runs it.
+   */
+  async recover(): Promise<number> {
+    const s = this.settings;
+    const maxMs = s.validationTimeoutMs * (s.validationRetries + 1) * 3 + s.validationRetryDelayMs * s.validationRetries + 60_000;
+    const cutoff = new Date(Date.now() - maxMs);
+    const stale = await this.db
+      .select({ ch: acmeChallenges, authz: acmeAuthorizations, thumbprint: acmeAccounts.thumbprint })
+      .from(acmeChallenges)
+      .innerJoin(acmeAuthorizations, eq(acmeAuthorizations.id, acmeChallenges.authzId))
+      .innerJoin(acmeAccounts, eq(acmeAccounts.id, acmeAuthorizations.accountId))
+      .where(and(eq(acmeChallenges.status, 'processing'), lt(acmeChallenges.processingSince, cutoff)))
+      .limit(50);
+    let n = 0;
+    for (const r of stale) {
+      const [claimed] = await this.db
+        .update(acmeChallenges)
+        .set({ processingSince: new Date() })
+        .where(and(eq(acmeChallenges.id, r.ch.id), eq(acmeChallenges.status, 'processing'), lt(acmeChallenges.processingSince, cutoff)))
+        .returning();
+      if (claimed) {
+        this.submit(r.authz, claimed, r.thumbprint);
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Waits for running validations (shutdown, tests). */

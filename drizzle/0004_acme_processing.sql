@@ -1,0 +1,1 @@
+ALTER TABLE "acme_challenges" ADD COLUMN "processing_since" timestamp with time zone;
