@@ -258,8 +258,8 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     if (pebble) servers.push(pebble);
     else console.log('  (pebble is not installed: apt-get install -y pebble — Certgate figures only)');
 
-    const plan: [number, number][] = opts.quick ? [[1, 3], [16, 4]] : [[1, 8], [16, 12]];
-    const warmup = opts.quick ? 2 : 5;
+    const plan: [number, number][] = opts.quick ? [[1, 2], [16, 3]] : [[1, 8], [16, 12]];
+    const warmup = opts.quick ? 1 : 3;
     const results: Record<string, Record<number, Result>> = {};
     for (const [conc, secs] of plan) {
       for (const s of servers) {

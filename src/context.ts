@@ -71,9 +71,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     validityHours: config.crlValidityHours,
     refreshFraction: config.crlRefreshFraction,
   });
-  revocation.afterChange(async (issuerId) => {
-    await crls.regenerate(issuerId);
-  });
+  revocation.afterChange((issuerId, partition) => crls.afterChange(issuerId, partition));
   const tokens = new TokenService(db, kek);
   return {
     config,

@@ -51,9 +51,11 @@ export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promi
     if (file.endsWith('.crt')) return c.body(new Uint8Array(issuer.certDer), 200, { 'Content-Type': 'application/pkix-cert' });
     return c.text(issuer.chain.map((d) => toPem(d, 'CERTIFICATE')).join(''), 200, { 'Content-Type': 'application/pem-certificate-chain' });
   });
+  // <issuer>.crl (complete), <issuer>-p<k>.crl (partition), <issuer>[-p<k>]-delta.crl (delta).
   app.get('/crl/:file{[a-z0-9-]+\\.crl}', async (c) => {
     const id = c.req.param('file').replace(/\.crl$/, '');
-    const crl = await ctx.crls.latest(id);
+    const scope = await ctx.crls.parseFileName(id);
+    const crl = scope && (await ctx.crls.latest(scope.issuerId, scope.partition, scope.delta));
     if (!crl) return c.text(`unknown CRL ${id}`, 404);
     return c.body(new Uint8Array(crl.der), 200, {
       'Content-Type': 'application/pkix-crl',

@@ -96,6 +96,15 @@ export class IssuanceRunner {
     return p;
   }
 
+  /** Waits (at most `maxMs`) for this order's issuance if it runs in this process. */
+  async settle(orderId: string, maxMs: number): Promise<void> {
+    const p = this.inFlight.get(orderId);
+    if (!p || maxMs <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, maxMs)))]);
+    clearTimeout(timer);
+  }
+
   async drain(): Promise<void> {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight.values()]);
   }

@@ -451,6 +451,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     '/acme/order/:id',
     h(async (c) => {
       const id = c.req.param('id') ?? '';
+      await d.runner.settle(id, settings.pollWaitMs);
       const v = await auth(c, 'kid', isId(id) ? orderExtra(id) : undefined);
       const urls = urlsOf(c);
       if (v.payload.length) throw problem('malformed', 'an order is read with POST-as-GET (empty payload)');
@@ -491,6 +492,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     '/acme/authz/:id',
     h(async (c) => {
       const id = c.req.param('id') ?? '';
+      await d.validator.settle(id, settings.pollWaitMs);
       const v = await auth(c, 'kid', isId(id) ? authzExtra(id) : undefined);
       const urls = urlsOf(c);
       const loaded = v.extra ? authzFromJson(v.extra as Parameters<typeof authzFromJson>[0]) : undefined;

@@ -41,6 +41,11 @@ export const acmeSettingsSchema = z.object({
   orderLifetime: seconds.default(7 * 86400),
   /** Retry-After for a processing order / challenge, seconds. */
   retryAfter: z.coerce.number().int().min(0).default(1),
+  /**
+   * A poll (POST-as-GET) of an authorization or order whose validation or issuance runs in this
+   * instance waits up to this long for it to finish before answering (0 = answer at once).
+   */
+  pollWaitMs: z.coerce.number().int().min(0).max(10_000).default(250),
   /** RFC 9773 renewalInfo Retry-After, seconds. */
   ariRetryAfter: z.coerce.number().int().positive().default(6 * 3600),
   /** ACME profile name → Certgate profile, `name=profile,name2=profile2`. */
@@ -91,6 +96,7 @@ export const acmeEnvNames: Record<string, keyof AcmeSettingsInput> = {
   CERTGATE_ACME_ORDER_LIFETIME: 'orderLifetime',
   CERTGATE_ACME_RETRY_AFTER: 'retryAfter',
   CERTGATE_ACME_ARI_RETRY_AFTER: 'ariRetryAfter',
+  CERTGATE_ACME_POLL_WAIT_MS: 'pollWaitMs',
   CERTGATE_ACME_PROFILES: 'profiles',
   CERTGATE_ACME_DEFAULT_PROFILE: 'defaultProfile',
   CERTGATE_ACME_RATE_WINDOW: 'rateWindow',

@@ -1,12 +1,13 @@
-import { and, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import { and, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import type { Database, Tx } from '../db/client.ts';
 import { LOCK_SCHEDULER } from '../db/client.ts';
 import { certificates, crls, issuers } from '../db/schema.ts';
 import type { Metrics } from '../metrics.ts';
 import { assembleSigned } from '../pki/certificate.ts';
-import { buildTbsCertList } from '../pki/crl.ts';
+import { buildTbsCertList, parseCrl, type CrlEntryInput } from '../pki/crl.ts';
 import * as x509ext from '../pki/extensions.ts';
-import { issuerUrls, type Issuer } from './issuer.ts';
+import { revocationReasons } from '../pki/oids.ts';
+import type { Issuer } from './issuer.ts';
 import type { IssuerRegistry } from './registry.ts';
 
 export interface CrlOptions {
@@ -18,20 +19,37 @@ export interface CrlOptions {
 export interface StoredCrl {
   issuerId: string;
   number: number;
+  /** 0: the issuer's complete CRL; k > 0: partition k (issuing distribution point). */
+  partition: number;
+  /** For a delta CRL, the number of its base CRL. */
+  baseNumber?: number;
   thisUpdate: Date;
   nextUpdate: Date;
   der: Buffer;
 }
 
+/** What a CRL file name addresses: `<id>.crl`, `<id>-p<k>.crl`, `<id>-delta.crl`, `<id>-p<k>-delta.crl`. */
+export interface CrlScope {
+  issuerId: string;
+  partition: number;
+  delta: boolean;
+}
+
+type Row = { serial: string; revokedAt: Date | null; reason: number | null; invalidityDate: Date | null };
+
 /**
- * Builds and stores CRLs. Numbers come from `issuers.crl_number`, incremented under that row's
- * lock in the same transaction that reads the revoked set: with several instances on one
- * PostgreSQL, a higher number always sees at least what a lower one saw (strictly increasing,
- * never missing a committed revocation).
+ * Builds and stores CRLs: the issuer's complete CRL (partition 0), one per partition when
+ * `options.crlPartitions > 1` (RFC 5280 issuing distribution point; a certificate's partition is
+ * fixed at issuance), and delta CRLs when `options.deltaCrlHours > 0` (RFC 5280 5.2.4; complete and
+ * delta CRLs share one number sequence). Numbers come from `issuers.crl_number`, incremented under
+ * that row's lock in the transaction that reads the revoked set: with several instances on one
+ * PostgreSQL a higher number always sees at least what a lower one saw.
  */
 export class CrlPublisher {
-  /** Per issuer: the generation running now and whether another must follow it. */
+  /** Per scope: the build running now and the one queued after it. */
   private running = new Map<string, { p: Promise<StoredCrl>; again?: Promise<StoredCrl> }>();
+  /** Parsed entry sets of base CRLs (delta computation), by `issuer/partition/number`. */
+  private baseSets = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly database: Database,
@@ -40,100 +58,183 @@ export class CrlPublisher {
     private readonly opts: CrlOptions,
   ) {}
 
+  url(scope: CrlScope): string {
+    const p = scope.partition > 0 ? `-p${scope.partition}` : '';
+    return `${this.opts.publicUrl}/crl/${scope.issuerId}${p}${scope.delta ? '-delta' : ''}.crl`;
+  }
+
+  /** Resolves a CRL file name (without `.crl`) to its scope; undefined if no issuer matches. */
+  async parseFileName(name: string): Promise<CrlScope | undefined> {
+    const whole: CrlScope = { issuerId: name, partition: 0, delta: false };
+    const m = /^(.+?)(?:-p(\d{1,4}))?(-delta)?$/.exec(name);
+    const split: CrlScope | undefined = m && (m[2] || m[3]) ? { issuerId: m[1], partition: m[2] ? Number(m[2]) : 0, delta: !!m[3] } : undefined;
+    // Known issuers first: only a name matching neither costs a (rate-limited) registry reload.
+    if (this.registry.peek(name)) return whole;
+    if (split && this.registry.peek(split.issuerId)) return split;
+    if (await this.registry.get(name)) return whole;
+    if (split && (await this.registry.get(split.issuerId))) return split;
+    return undefined;
+  }
+
   /**
-   * Regenerates the issuer's CRL. Calls arriving while one is being built share the one after it,
-   * so a burst of revocations costs two builds, and each caller's revocation is in the CRL it awaits.
+   * After a revocation state change: with deltas on, rebuild the deltas (cheap; the complete CRLs
+   * follow on schedule); otherwise rebuild the complete CRL and the certificate's partition.
    */
-  regenerate(issuerId: string): Promise<StoredCrl> {
-    const cur = this.running.get(issuerId);
+  async afterChange(issuerId: string, partition: number): Promise<void> {
+    const issuer = await this.registry.get(issuerId);
+    if (!issuer) return;
+    const scopes = partition > 0 ? [0, partition] : [0];
+    const delta = (issuer.options.deltaCrlHours ?? 0) > 0;
+    await Promise.all(scopes.map((p) => this.regenerate(issuerId, p, delta)));
+  }
+
+  /**
+   * Regenerates one CRL. Calls arriving while one is being built share the build after it, so a
+   * burst of revocations costs two builds, and each caller's change is in the CRL it awaits.
+   */
+  regenerate(issuerId: string, partition = 0, delta = false): Promise<StoredCrl> {
+    const key = `${issuerId}/${partition}/${delta}`;
+    const build = () => (delta ? this.generateDelta(issuerId, partition) : this.generate(issuerId, partition));
+    const cur = this.running.get(key);
     if (!cur) {
-      const p = this.generate(issuerId).finally(() => this.advance(issuerId));
-      this.running.set(issuerId, { p });
+      const p = build().finally(() => this.advance(key));
+      this.running.set(key, { p });
       return p;
     }
-    if (!cur.again) cur.again = cur.p.catch(() => undefined).then(() => this.generate(issuerId));
+    if (!cur.again) cur.again = cur.p.catch(() => undefined).then(build);
     return cur.again;
   }
 
-  private advance(issuerId: string): void {
-    const cur = this.running.get(issuerId);
+  private advance(key: string): void {
+    const cur = this.running.get(key);
     if (!cur?.again) {
-      this.running.delete(issuerId);
+      this.running.delete(key);
       return;
     }
-    const p = cur.again.finally(() => this.advance(issuerId));
-    this.running.set(issuerId, { p });
+    const p = cur.again.finally(() => this.advance(key));
+    this.running.set(key, { p });
   }
 
-  /** Builds, signs and stores a full CRL for one issuer now. */
-  async generate(issuerId: string): Promise<StoredCrl> {
-    const issuer = await this.registry.get(issuerId);
-    if (!issuer) throw new Error(`unknown issuer ${issuerId}`);
-    const db = this.database.db;
+  /** Builds, signs and stores a complete CRL (partition 0) or a partition's CRL now. */
+  async generate(issuerId: string, partition = 0): Promise<StoredCrl> {
+    const issuer = await this.requireIssuer(issuerId);
     const hours = issuer.options.crlValidityHours ?? this.opts.validityHours;
-    const stored = await db.transaction(async (tx) => {
-      const [n] = await tx
-        .update(issuers)
-        .set({ crlNumber: sql`${issuers.crlNumber} + 1` })
-        .where(eq(issuers.id, issuerId))
-        .returning({ number: issuers.crlNumber });
-      const thisUpdate = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const deltaOn = (issuer.options.deltaCrlHours ?? 0) > 0;
+    const stored = await this.database.db.transaction(async (tx) => {
+      const number = await nextNumber(tx, issuerId);
+      const thisUpdate = nowSeconds();
       const nextUpdate = new Date(thisUpdate.getTime() + hours * 3600_000);
-      // Entries stay until the certificate expires (RFC 5280 5.1.2.6 allows removal after).
-      const rows = await tx
-        .select({
-          serial: certificates.serial,
-          revokedAt: certificates.revokedAt,
-          reason: certificates.revocationReason,
-          invalidityDate: certificates.invalidityDate,
-        })
-        .from(certificates)
-        .where(and(eq(certificates.issuerId, issuerId), inArray(certificates.status, ['revoked', 'hold']), gt(certificates.notAfter, thisUpdate)));
-      const der = await this.sign(issuer, n.number, thisUpdate, nextUpdate, rows);
-      await tx.insert(crls).values({ issuerId, number: n.number, thisUpdate, nextUpdate, entries: rows.length, der });
-      return { issuerId, number: n.number, thisUpdate, nextUpdate, der };
+      const rows = await revokedRows(tx, issuerId, partition, thisUpdate);
+      const extensions = [x509ext.authorityKeyIdentifier(issuer.keyId), x509ext.crlNumber(number)];
+      if (partition > 0) extensions.push(x509ext.issuingDistributionPoint({ url: this.url({ issuerId, partition, delta: false }), onlyContainsUserCerts: true }));
+      if (deltaOn) extensions.push(x509ext.freshestCrl([this.url({ issuerId, partition, delta: true })]));
+      const der = await this.sign(issuer, thisUpdate, nextUpdate, entriesOf(rows, thisUpdate), extensions);
+      await tx.insert(crls).values({ issuerId, number, partition, thisUpdate, nextUpdate, entries: rows.length, der });
+      return { issuerId, number, partition, thisUpdate, nextUpdate, der };
     });
     this.metrics.crls.inc({ issuer: issuerId });
     return stored;
   }
 
-  private async sign(
-    issuer: Issuer,
-    number: number,
-    thisUpdate: Date,
-    nextUpdate: Date,
-    rows: { serial: string; revokedAt: Date | null; reason: number | null; invalidityDate: Date | null }[],
-  ): Promise<Buffer> {
-    const tbs = buildTbsCertList({
-      signatureAlgorithm: issuer.signer.algorithmIdentifier,
-      issuer: issuer.subjectDer,
-      thisUpdate,
-      nextUpdate,
-      // Lazily: a 100,000-entry CRL must not hold a second array of entry objects.
-      entries: (function* () {
-        for (const r of rows) {
-          yield { serial: r.serial, revocationDate: r.revokedAt ?? thisUpdate, reason: r.reason ?? undefined, invalidityDate: r.invalidityDate ?? undefined };
-        }
-      })(),
-      extensions: [x509ext.authorityKeyIdentifier(issuer.keyId), x509ext.crlNumber(number)],
+  /**
+   * A delta CRL against the newest complete CRL of the scope: entries whose status changed since
+   * (new or different reason), and removeFromCRL for suspensions lifted since (RFC 5280 5.3.1).
+   */
+  async generateDelta(issuerId: string, partition = 0): Promise<StoredCrl> {
+    const issuer = await this.requireIssuer(issuerId);
+    const hours = issuer.options.deltaCrlHours || 1;
+    let base = await this.latestStored(issuerId, partition, false);
+    if (!base) base = await this.generate(issuerId, partition);
+    const baseSet = this.baseSet(base);
+    const stored = await this.database.db.transaction(async (tx) => {
+      const number = await nextNumber(tx, issuerId);
+      const thisUpdate = nowSeconds();
+      const nextUpdate = new Date(thisUpdate.getTime() + hours * 3600_000);
+      const rows = await revokedRows(tx, issuerId, partition, thisUpdate);
+      const now = new Map(rows.map((r) => [r.serial, r]));
+      const changed: Row[] = rows.filter((r) => baseSet.get(r.serial) !== (r.reason ?? 0));
+      const entries: CrlEntryInput[] = [...entriesOf(changed, thisUpdate)];
+      for (const serial of baseSet.keys()) {
+        if (!now.has(serial)) entries.push({ serial, revocationDate: thisUpdate, reason: revocationReasons.removeFromCRL });
+      }
+      const extensions = [x509ext.authorityKeyIdentifier(issuer.keyId), x509ext.crlNumber(number), x509ext.deltaCrlIndicator(base!.number)];
+      if (partition > 0) extensions.push(x509ext.issuingDistributionPoint({ url: this.url({ issuerId, partition, delta: false }), onlyContainsUserCerts: true }));
+      const der = await this.sign(issuer, thisUpdate, nextUpdate, entries, extensions);
+      await tx.insert(crls).values({ issuerId, number, baseNumber: base!.number, partition, thisUpdate, nextUpdate, entries: entries.length, der });
+      return { issuerId, number, partition, baseNumber: base!.number, thisUpdate, nextUpdate, der };
     });
+    this.metrics.crls.inc({ issuer: issuerId });
+    return stored;
+  }
+
+  private baseSet(base: StoredCrl): Map<string, number> {
+    const key = `${base.issuerId}/${base.partition}/${base.number}`;
+    let set = this.baseSets.get(key);
+    if (!set) {
+      set = new Map(parseCrl(base.der).entries.map((e) => [e.serialHex, e.reason ?? 0]));
+      for (const k of this.baseSets.keys()) if (k.startsWith(`${base.issuerId}/${base.partition}/`)) this.baseSets.delete(k);
+      this.baseSets.set(key, set);
+    }
+    return set;
+  }
+
+  private async sign(issuer: Issuer, thisUpdate: Date, nextUpdate: Date, entries: Iterable<CrlEntryInput>, extensions: Uint8Array[]): Promise<Buffer> {
+    const tbs = buildTbsCertList({ signatureAlgorithm: issuer.signer.algorithmIdentifier, issuer: issuer.subjectDer, thisUpdate, nextUpdate, entries, extensions });
     return assembleSigned(tbs, issuer.signer.algorithmIdentifier, await issuer.signer.sign(tbs));
   }
 
-  /** The newest full CRL of an issuer, building one if none exists yet. */
-  async latest(issuerId: string): Promise<StoredCrl | undefined> {
+  private async requireIssuer(issuerId: string): Promise<Issuer> {
+    const issuer = await this.registry.get(issuerId);
+    if (!issuer) throw new Error(`unknown issuer ${issuerId}`);
+    return issuer;
+  }
+
+  private async latestStored(issuerId: string, partition: number, delta: boolean): Promise<StoredCrl | undefined> {
     const [row] = await this.database.db
       .select()
       .from(crls)
-      .where(and(eq(crls.issuerId, issuerId), eq(crls.partition, 0), isNull(crls.baseNumber)))
+      .where(and(eq(crls.issuerId, issuerId), eq(crls.partition, partition), delta ? isNotNull(crls.baseNumber) : isNull(crls.baseNumber)))
       .orderBy(desc(crls.number))
       .limit(1);
-    if (row) return { issuerId, number: row.number, thisUpdate: row.thisUpdate, nextUpdate: row.nextUpdate, der: Buffer.from(row.der) };
-    if (!(await this.registry.get(issuerId))) return undefined;
-    return this.regenerate(issuerId);
+    if (!row) return undefined;
+    return {
+      issuerId,
+      number: row.number,
+      partition,
+      baseNumber: row.baseNumber ?? undefined,
+      thisUpdate: row.thisUpdate,
+      nextUpdate: row.nextUpdate,
+      der: Buffer.from(row.der),
+    };
   }
 
-  /** Scheduled job: refresh every CRL that is missing or past its refresh point. One instance at a time. */
+  /** The newest CRL of a scope, building one if none exists yet (or if the delta predates its base). */
+  async latest(issuerId: string, partition = 0, delta = false): Promise<StoredCrl | undefined> {
+    const issuer = await this.registry.get(issuerId);
+    if (!issuer) return undefined;
+    if (delta && !((issuer.options.deltaCrlHours ?? 0) > 0)) return undefined;
+    if (partition > 0 && partition > (issuer.options.crlPartitions ?? 0) && !(await this.partitionUsed(issuerId, partition))) return undefined;
+    const found = await this.latestStored(issuerId, partition, delta);
+    if (found && delta) {
+      const base = await this.latestStored(issuerId, partition, false);
+      if (base && found.baseNumber !== base.number) return this.regenerate(issuerId, partition, true);
+    }
+    return found ?? this.regenerate(issuerId, partition, delta);
+  }
+
+  private async partitionUsed(issuerId: string, partition: number): Promise<boolean> {
+    const [r] = await this.database.db
+      .select({ n: sql<number>`1` })
+      .from(certificates)
+      .where(and(eq(certificates.issuerId, issuerId), eq(certificates.crlPartition, partition)))
+      .limit(1);
+    return !!r;
+  }
+
+  /**
+   * Scheduled job: refresh every CRL (complete, partitions, deltas) that is missing or past its
+   * refresh point. One instance at a time, through an advisory lock.
+   */
   async refreshDue(): Promise<string[]> {
     const done: string[] = [];
     await this.database.withLock(
@@ -141,19 +242,22 @@ export class CrlPublisher {
       async () => {
         await this.registry.load();
         for (const issuer of this.registry.list()) {
-          const [row] = await this.database.db
-            .select({ thisUpdate: crls.thisUpdate, nextUpdate: crls.nextUpdate })
-            .from(crls)
-            .where(and(eq(crls.issuerId, issuer.id), isNull(crls.baseNumber)))
-            .orderBy(desc(crls.number))
-            .limit(1);
-          const now = Date.now();
-          const due =
-            !row ||
-            now >= row.nextUpdate.getTime() - (row.nextUpdate.getTime() - row.thisUpdate.getTime()) * this.opts.refreshFraction;
-          if (due) {
-            await this.regenerate(issuer.id);
-            done.push(issuer.id);
+          const partitions = [0, ...(await this.partitionsInUse(issuer))];
+          const deltaOn = (issuer.options.deltaCrlHours ?? 0) > 0;
+          for (const partition of partitions) {
+            for (const delta of deltaOn ? [false, true] : [false]) {
+              const row = await this.latestStored(issuer.id, partition, delta);
+              const base = delta ? await this.latestStored(issuer.id, partition, false) : undefined;
+              const now = Date.now();
+              const due =
+                !row ||
+                (delta && base && row.baseNumber !== base.number) ||
+                now >= row.nextUpdate.getTime() - (row.nextUpdate.getTime() - row.thisUpdate.getTime()) * this.opts.refreshFraction;
+              if (due) {
+                await this.regenerate(issuer.id, partition, delta);
+                done.push(this.url({ issuerId: issuer.id, partition, delta }));
+              }
+            }
           }
         }
       },
@@ -162,7 +266,56 @@ export class CrlPublisher {
     return done;
   }
 
-  urls(issuerId: string) {
-    return issuerUrls(this.opts.publicUrl, issuerId);
+  /** Partitions configured now plus any still named by unexpired certificates (lowering the setting must not orphan them). */
+  private async partitionsInUse(issuer: Issuer): Promise<number[]> {
+    const set = new Set<number>();
+    for (let p = 1; p <= (issuer.options.crlPartitions ?? 0) && (issuer.options.crlPartitions ?? 0) > 1; p++) set.add(p);
+    const rows = await this.database.db
+      .selectDistinct({ p: certificates.crlPartition })
+      .from(certificates)
+      .where(and(eq(certificates.issuerId, issuer.id), gt(certificates.crlPartition, 0), gt(certificates.notAfter, new Date())));
+    rows.forEach((r) => set.add(r.p));
+    return [...set].sort((a, b) => a - b);
   }
+}
+
+async function nextNumber(tx: Tx, issuerId: string): Promise<number> {
+  const [n] = await tx
+    .update(issuers)
+    .set({ crlNumber: sql`${issuers.crlNumber} + 1` })
+    .where(eq(issuers.id, issuerId))
+    .returning({ number: issuers.crlNumber });
+  if (!n) throw new Error(`unknown issuer ${issuerId}`);
+  return n.number;
+}
+
+/** Revoked and suspended certificates of the scope; entries stay until the certificate expires (RFC 5280 5.1.2.6). */
+function revokedRows(tx: Tx, issuerId: string, partition: number, at: Date): Promise<Row[]> {
+  return tx
+    .select({
+      serial: certificates.serial,
+      revokedAt: certificates.revokedAt,
+      reason: certificates.revocationReason,
+      invalidityDate: certificates.invalidityDate,
+    })
+    .from(certificates)
+    .where(
+      and(
+        eq(certificates.issuerId, issuerId),
+        inArray(certificates.status, ['revoked', 'hold']),
+        gt(certificates.notAfter, at),
+        partition > 0 ? eq(certificates.crlPartition, partition) : undefined,
+      ),
+    );
+}
+
+/** Lazily: a 100,000-entry CRL must not hold a second array of entry objects. */
+function* entriesOf(rows: Row[], fallback: Date): Iterable<CrlEntryInput> {
+  for (const r of rows) {
+    yield { serial: r.serial, revocationDate: r.revokedAt ?? fallback, reason: r.reason ?? undefined, invalidityDate: r.invalidityDate ?? undefined };
+  }
+}
+
+function nowSeconds(): Date {
+  return new Date(Math.floor(Date.now() / 1000) * 1000);
 }

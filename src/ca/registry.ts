@@ -37,6 +37,7 @@ export interface CreateIssuerInput {
  */
 export class IssuerRegistry {
   private byId = new Map<string, Issuer>();
+  private lastMissReload = 0;
 
   constructor(
     private readonly db: Db,
@@ -54,9 +55,13 @@ export class IssuerRegistry {
       for (let i = 0; i < pending.length; i++) {
         const r = pending[i];
         if (r.parentId && r.parentId !== r.id && !next.has(r.parentId)) continue;
-        const signer = r.privateKeySealed
-          ? SoftwareSigner.fromPkcs8(unseal(this.kek, r.privateKeySealed, keyPurpose(r.id)))
-          : undefined;
+        // Reuse the unsealed signer of an issuer already loaded with the same certificate.
+        const known = this.byId.get(r.id);
+        const signer = known && known.certDer.equals(Buffer.from(r.certDer))
+          ? known.signer
+          : r.privateKeySealed
+            ? SoftwareSigner.fromPkcs8(unseal(this.kek, r.privateKeySealed, keyPurpose(r.id)))
+            : undefined;
         if (!signer) throw new Error(`issuer ${r.id}: no key (HSM keys need the PKCS#11 signer)`);
         const parent = r.parentId && r.parentId !== r.id ? next.get(r.parentId) : undefined;
         next.set(r.id, this.toIssuer(r, signer, parent));
@@ -101,10 +106,15 @@ export class IssuerRegistry {
     return [...this.byId.values()];
   }
 
-  /** The issuer with this id; reloads once on a miss (another instance may have created it). */
+  /**
+   * The issuer with this id; on a miss reloads (another instance may have created it), at most
+   * once a second, so requests for unknown issuers cannot make every request reload.
+   */
   async get(id: string): Promise<Issuer | undefined> {
     const hit = this.byId.get(id);
     if (hit) return hit;
+    if (Date.now() - this.lastMissReload < 1000) return undefined;
+    this.lastMissReload = Date.now();
     await this.load();
     return this.byId.get(id);
   }

@@ -36,7 +36,8 @@ export interface CertRef {
   issuerId?: string;
 }
 
-type Hook = (issuerId: string) => Promise<void>;
+/** Runs after a committed change; `partition` is the certificate's CRL partition (0 if none). */
+type Hook = (issuerId: string, partition: number) => Promise<void>;
 
 /**
  * Revoke, suspend (certificateHold) and reinstate. Each change is committed with its history
@@ -121,7 +122,7 @@ export class RevocationService {
       reason: updated.revocationReason ?? undefined,
       at: new Date(),
     });
-    for (const h of this.hooks) await h(updated.issuerId);
+    for (const h of this.hooks) await h(updated.issuerId, updated.crlPartition);
     return updated;
   }
 }

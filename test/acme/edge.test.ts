@@ -250,6 +250,9 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       responder.tokens.set(ch.token, 'not-the-key-authorization');
       const r = await client.post(ch.url, {});
       expect(r.json.status).toBe('processing');
+      expect(r.headers.get('link')).toContain(`<${o.json.authorizations[0]}>;rel="up"`);
+      expect(r.headers.get('link')).toContain(`<${BASE}/acme/directory>;rel="index"`);
+      expect(r.headers.get('retry-after')).toBe('1');
       const done = await client.poll(o.json.authorizations[0]);
       expect(done.json.status).toBe('invalid');
       const failed = done.json.challenges.find((c: any) => c.type === 'http-01');

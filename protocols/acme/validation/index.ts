@@ -28,6 +28,7 @@ export class Validator {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly byAuthz = new Map<string, Promise<void>>();
   readonly resolution: Resolution;
   private stopped = false;
 
@@ -43,8 +44,24 @@ export class Validator {
   submit(authz: AuthzRow, challenge: ChallengeRow, thumbprint: string): void {
     const p = this.run(authz, challenge, thumbprint)
       .catch((err) => this.log.error({ err, challengeId: challenge.id }, 'acme validation crashed'))
-      .finally(() => this.inFlight.delete(p));
+      .finally(() => {
+        this.inFlight.delete(p);
+        if (this.byAuthz.get(authz.id) === p) this.byAuthz.delete(authz.id);
+      });
     this.inFlight.add(p);
+    this.byAuthz.set(authz.id, p);
+  }
+
+  /**
+   * Waits (at most `maxMs`) for a validation of this authorization running in this process, so a
+   * client's poll is answered with the outcome instead of "pending" (fewer polls).
+   */
+  async settle(authzId: string, maxMs: number): Promise<void> {
+    const p = this.byAuthz.get(authzId);
+    if (!p || maxMs <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, maxMs)))]);
+    clearTimeout(timer);
   }
 
   /**
