@@ -42,7 +42,7 @@ async function startCertgate(dataDir: string, url: string | undefined): Promise<
   };
   if (url) env.DATABASE_URL = url;
   else delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [join(ROOT, 'bin/certgate.mjs'), 'serve', '--no-https'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...(process.env.EMCA_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EMCA_BENCH_PROF}`] : []), join(ROOT, 'bin/certgate.mjs'), 'serve', '--no-https'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const info = join(dataDir, 'server.json');

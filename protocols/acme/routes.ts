@@ -26,9 +26,9 @@ import {
   effectiveAuthzStatus,
   effectiveOrderStatus,
   isId,
-  loadAuthz,
   loadAuthzs,
   makeUrls,
+  newId,
   orderJson,
   orderExtra,
   orderFromJson,
@@ -39,7 +39,7 @@ import {
   type Urls,
 } from './orders.ts';
 import { AcmeProblem, fromIssuanceError, problem } from './problems.ts';
-import { acmeAccounts, acmeAuthorizations, acmeChallenges, acmeEabKeys, acmeOrders, acmeRateLimits } from './schema.ts';
+import { acmeAccounts, acmeChallenges, acmeEabKeys, acmeOrders, acmeRateLimits } from './schema.ts';
 import type { AcmeSettings } from './settings.ts';
 import type { Validator } from './validation/index.ts';
 
@@ -204,7 +204,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       if (body.externalAccountBinding !== undefined) eabKid = await verifyEab(body.externalAccountBinding, tp, requestUrl(c));
       else if (settings.eabRequired) throw problem('externalAccountRequired', 'this server requires an external account binding (RFC 8555 §7.3.4)');
       await rateLimit(`acct-ip:${clientIp(c)}`, settings.rateAccountsPerIp, 'new accounts from this address');
-      const id = (await import('./orders.ts')).newId();
+      const id = newId();
       const row = {
         id,
         jwk: v.jwk!,

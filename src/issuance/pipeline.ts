@@ -161,7 +161,7 @@ export class IssuancePipeline {
       const serial = randomSerial();
       const serialText = serialHex(serial);
       const crlPartition = partitions > 1 ? 1 + (serial.readUInt32BE(1) % partitions) : 0;
-      const der = await this.sign(issuer, serial, validity, template, spki, crlPartition);
+      const der = await this.sign(issuer, serial, validity, template, spki, crlPartition, profile.ocspNoCheck);
       const subjectText = formatName(template.subject.map((a) => ({ type: a.oid, value: a.value })));
       const outcome = await this.d.writer.write(
         {
@@ -226,6 +226,7 @@ export class IssuancePipeline {
     t: CertificateTemplate,
     spki: Buffer,
     crlPartition: number,
+    ocspNoCheck: boolean,
   ): Promise<Buffer> {
     const urls = issuerUrls(this.d.publicUrl, issuer.id, crlPartition);
     const subjectDer = encodeName(t.subject);
@@ -236,10 +237,15 @@ export class IssuancePipeline {
     // RFC 5280 4.2.1.6: with an empty subject the SAN extension must be critical.
     if (t.sans.length) exts.push(x509ext.subjectAltName(t.sans, t.subject.length === 0));
     if (t.policies.length) exts.push(x509ext.certificatePolicies(t.policies));
-    exts.push(
-      x509ext.crlDistributionPoints([urls.crl]),
-      x509ext.authorityInfoAccess({ ocsp: [urls.ocsp], caIssuers: [urls.caIssuers] }),
-    );
+    if (ocspNoCheck) {
+      // A delegated responder is trusted for its lifetime: no status sources of its own to consult.
+      exts.push(x509ext.ocspNoCheck(), x509ext.authorityInfoAccess({ caIssuers: [urls.caIssuers] }));
+    } else {
+      exts.push(
+        x509ext.crlDistributionPoints([urls.crl]),
+        x509ext.authorityInfoAccess({ ocsp: [urls.ocsp], caIssuers: [urls.caIssuers] }),
+      );
+    }
     const tbs = buildTbsCertificate({
       serial,
       signatureAlgorithm: issuer.signer.algorithmIdentifier,

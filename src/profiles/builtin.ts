@@ -108,6 +108,7 @@ export const builtinProfiles: ProfileInput[] = [
     subject: { attributes: [CN('required')], order: 'profile', unknown: 'reject' },
     keyUsage: ['digitalSignature'],
     extendedKeyUsage: ['OCSPSigning'],
+    ocspNoCheck: true,
     validity: { default: 30 * DAY, max: YEAR, allowCustom: true, backdate: 60 },
   },
 ];

@@ -101,6 +101,8 @@ export const profileSchema = z.object({
       backdate: z.number().int().min(0).default(60),
     })
     .default({ default: 90 * 86400, max: 397 * 86400, allowCustom: true, backdate: 60 }),
+  /** Add id-pkix-ocsp-nocheck and leave out CRL DP / AIA OCSP (delegated OCSP responders, RFC 6960 4.2.2.2.1). */
+  ocspNoCheck: z.boolean().default(false),
   manualApproval: z.boolean().default(false),
   /** Whether a public key already in a valid certificate may be certified again. */
   duplicateKey: z.enum(['allow', 'reject']).default('allow'),

@@ -104,7 +104,10 @@ async function pkijsCheck(leaf: Issued): Promise<void> {
   expect(Buffer.from(cert.serialNumber.valueBlock.valueHexView).toString('hex')).toBe(leaf.certificate.serial);
   expect(cert.version).toBe(2);
   const oids = (cert.extensions ?? []).map((e) => e.extnID);
-  for (const oid of ['2.5.29.19', '2.5.29.15', '2.5.29.37', '2.5.29.14', '2.5.29.35', '2.5.29.31', '1.3.6.1.5.5.7.1.1']) expect(oids).toContain(oid);
+  for (const oid of ['2.5.29.19', '2.5.29.15', '2.5.29.37', '2.5.29.14', '2.5.29.35', '1.3.6.1.5.5.7.1.1']) expect(oids).toContain(oid);
+  // Delegated OCSP responders carry id-pkix-ocsp-nocheck instead of a CRL DP (RFC 6960 4.2.2.2.1).
+  if (oids.includes('2.5.29.37') && cert.extensions!.some((e) => e.extnID === '1.3.6.1.5.5.7.48.1.5')) expect(oids).not.toContain('2.5.29.31');
+  else expect(oids).toContain('2.5.29.31');
   const issuer = pkijs.Certificate.fromBER(leaf.chain[0]);
   expect(await cert.verify(issuer)).toBe(true);
   const root = pkijs.Certificate.fromBER(leaf.chain[leaf.chain.length - 1]);
@@ -134,9 +137,15 @@ describe.each(drivers)('OpenSSL verifies every built-in profile (%s)', (driver) 
     expect(text).toMatch(new RegExp(`X509v3 Extended Key Usage:\\s*\\n\\s*${c.eku}\\s*\\n`));
     expect(text).toMatch(/X509v3 Subject Key Identifier/);
     expect(text).toMatch(/X509v3 Authority Key Identifier/);
-    expect(text).toMatch(new RegExp(`X509v3 CRL Distribution Points:[\\s\\S]*URI:${base}/crl/dev-issuing\\.crl`));
     expect(text).toMatch(/Authority Information Access:/);
-    expect(text).toContain(`OCSP - URI:${base}/ocsp`);
+    if (c.profile === 'ocsp-signing') {
+      expect(text).toContain('OCSP No Check');
+      expect(text).not.toContain('CRL Distribution Points');
+      expect(text).not.toContain('OCSP - URI');
+    } else {
+      expect(text).toMatch(new RegExp(`X509v3 CRL Distribution Points:[\\s\\S]*URI:${base}/crl/dev-issuing\\.crl`));
+      expect(text).toContain(`OCSP - URI:${base}/ocsp`);
+    }
     expect(text).toContain(`CA Issuers - URI:${base}/ca/dev-issuing.crt`);
     if (c.sanText) {
       const m = /X509v3 Subject Alternative Name:\s*\n\s*(.*)\n/.exec(text);

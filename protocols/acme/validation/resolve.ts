@@ -3,8 +3,7 @@
  * (CERTGATE_ACME_DNS_RESOLVER, node:dns Resolver) or the system resolver, and the SSRF guard that
  * keeps validation away from private, loopback and link-local addresses unless allowed.
  */
-import { lookup } from 'node:dns/promises';
-import { Resolver } from 'node:dns/promises';
+import { lookup, resolveTxt, Resolver } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import type { AcmeSettings } from '../settings.ts';
 
@@ -103,7 +102,7 @@ export class Resolution {
 
   async txt(name: string): Promise<string[]> {
     try {
-      const recs = this.resolver ? await this.resolver.resolveTxt(name) : await (await import('node:dns/promises')).resolveTxt(name);
+      const recs = this.resolver ? await this.resolver.resolveTxt(name) : await resolveTxt(name);
       return recs.map((chunks) => chunks.join(''));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
