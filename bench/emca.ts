@@ -4,6 +4,7 @@
  * started as its own process (`node bin/certgate.mjs serve --no-https`), printed beside the
  * pipeline's own rate (ctx.pipeline.issue in this process, same CSR, same profile, same
  * concurrency, a database of its own) measured in the same run, as a ratio.
+ * EMCA_BENCH_PROF=<dir> makes the server write a V8 CPU profile there (for looking into the gap).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

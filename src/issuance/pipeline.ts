@@ -266,8 +266,9 @@ export class IssuancePipeline {
     }
     const issuer = wanted ? await this.d.issuers.get(wanted) : this.d.issuers.defaultIssuer();
     if (!issuer) throw new Unavailable(wanted ? `issuer "${wanted}" is not available` : 'no default issuer is configured');
-    // Offline-root practice: a root signs end-entity certificates only where a profile names it.
-    if (issuer.isRoot && profile.issuer !== issuer.id) {
+    // Offline-root practice: a root signs end-entity certificates only where a profile names it
+    // (its own delegated OCSP responders and subordinate CAs excepted).
+    if (issuer.isRoot && profile.issuer !== issuer.id && !profile.ocspNoCheck && !profile.basicConstraints.ca) {
       throw new ProfileViolation('issuer', `issuer "${issuer.id}" is a root CA; only a profile that names it may have it sign`);
     }
     if (issuer.status !== 'active') throw new Unavailable(`issuer "${issuer.id}" is retired`);
