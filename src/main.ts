@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCommands } from './cli/commands.ts';
+import { openAdminClient } from './cli/admin-client.ts';
 import { printBanner } from './cli/banner.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createContext } from './context.ts';
@@ -52,6 +53,7 @@ export async function main(argv: string[], protocols: ProtocolModule[]): Promise
     });
 
   registerCommands(program, () => loadConfig(), protocols);
+  for (const p of protocols) p.registerCommands?.(program, () => loadConfig(), (config) => openAdminClient(config, protocols));
 
   try {
     await program.parseAsync(argv);

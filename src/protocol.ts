@@ -1,4 +1,8 @@
+import type { Command } from 'commander';
 import type { Hono } from 'hono';
+import type { OpenApiFragment } from './admin/openapi.ts';
+import type { AdminClient } from './cli/admin-client.ts';
+import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 
 /**
@@ -14,6 +18,10 @@ export interface ProtocolModule {
   /** Background work (validation workers, refresh jobs); stopped on shutdown. */
   start?(ctx: Context): void | Promise<void>;
   stop?(): void | Promise<void>;
+  /** The protocol's own `certgate` subcommands; they reach the data through the admin client. */
+  registerCommands?(program: Command, loadConfig: () => Config, openAdminClient: (config: Config) => Promise<AdminClient>): void;
+  /** Paths the protocol adds to the admin API's OpenAPI document (absolute from the server root). */
+  openapi?: OpenApiFragment;
 }
 
 /** Hono environment shared by every route: the request id and, after auth, the admin operator. */

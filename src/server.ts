@@ -66,7 +66,7 @@ export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promi
     });
   });
 
-  app.route('/api/v1', adminRoutes(ctx));
+  app.route('/api/v1', adminRoutes(ctx, protocols.flatMap((p) => (p.openapi ? [p.openapi] : []))));
   for (const p of protocols) await p.mount(app, ctx);
   return app;
 }

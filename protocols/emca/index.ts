@@ -1,6 +1,8 @@
+import type { OpenApiFragment } from '../../src/admin/openapi.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
 import { mountAdmin } from './admin.ts';
-import { emcaOpenApiDocument } from './openapi.ts';
+import { registerEmcaCommands } from './cli.ts';
+import { emcaOpenApi, emcaOpenApiDocument } from './openapi.ts';
 import { ClientStore } from './clients.ts';
 import { PasswordCache } from './crypto.ts';
 import { EmcaService } from './service.ts';
@@ -17,9 +19,14 @@ function settings() {
   };
 }
 
-/** The emCA adapter: Open API V4 (`/emCAServices/rest/*`), V5 JSON (`/emca/v5/*`), client admin API. */
+/**
+ * The emCA adapter: Open API V4 (`/emCAServices/rest/*`), V5 JSON (`/emca/v5/*`), client admin API,
+ * the `certgate emca-client` commands and the OpenAPI paths merged into /api/v1/openapi.json.
+ */
 export const emcaProtocol: ProtocolModule = {
   name: 'emca',
+  registerCommands: (program, loadConfig, open) => registerEmcaCommands(program, loadConfig, open as never),
+  openapi: emcaOpenApi as OpenApiFragment,
   async mount(app, ctx) {
     const s = settings();
     const clients = new ClientStore(ctx);

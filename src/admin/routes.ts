@@ -31,6 +31,7 @@ import {
   issuerImportSchema,
   issuerPatchSchema,
   openApiDocument,
+  type OpenApiFragment,
   operatorCreateSchema,
   rejectSchema,
   requestQuerySchema,
@@ -45,12 +46,12 @@ type CertRow = typeof certificates.$inferSelect;
 const rank: Record<Role, number> = { auditor: 0, officer: 1, administrator: 2 };
 const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function adminRoutes(ctx: Context): Hono<AppEnv> {
+export function adminRoutes(ctx: Context, fragments: OpenApiFragment[] = []): Hono<AppEnv> {
   const api = new Hono<AppEnv>();
   api.onError((e, c) => jsonError(c, e, (err) => ctx.log.error({ err, reqId: c.get('requestId') }, 'admin API error')));
 
   // The contract: no authentication, so clients can discover the API.
-  api.get('/openapi.json', (c) => c.json(openApiDocument(ctx.config.publicUrl)));
+  api.get('/openapi.json', (c) => c.json(openApiDocument(ctx.config.publicUrl, fragments)));
 
   /**
    * Authentication and least privilege in one guard per route: a valid bearer token of an

@@ -71,6 +71,18 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       expect((await client.post(client.kid!, '', { nonce: fresh! })).status).toBe(200);
     });
 
+    it('shares nonces between instances through the database: one instance\'s nonce works once at another', async () => {
+      const other = createAcmeProtocol({}, {});
+      const app2 = await buildApp(t.ctx, [other]);
+      const f2: Fetch = (u, i) => Promise.resolve(app2.request(u, i));
+      const c2 = await new AcmeClient(`${BASE}/acme/directory`, client.key, f2).init();
+      c2.kid = client.kid;
+      const nonce = await client.nonce(); // from instance 1
+      expect((await c2.post(client.kid!, '', { nonce })).status).toBe(200); // redeemed at instance 2
+      const again = await client.post(client.kid!, '', { nonce }); // replayed at instance 1
+      expect(again.json.type).toBe(err('badNonce'));
+    });
+
     it('refuses a forged or missing nonce with badNonce', async () => {
       const r = await client.post(client.kid!, '', { nonce: 'A'.repeat(43) });
       expect(r.json.type).toBe(err('badNonce'));
