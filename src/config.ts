@@ -44,6 +44,8 @@ export const configSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
   metricsEnabled: bool.default(true),
+  /** Worker threads that parse and verify CSRs beside the event loop (0: inline). */
+  cryptoWorkers: z.coerce.number().int().min(0).max(16).default(1),
 });
 
 export type Config = z.infer<typeof configSchema> & { publicUrl: string; dataDir: string };
@@ -67,6 +69,7 @@ const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   CERTGATE_ADMIN_TOKEN_TTL: 'adminTokenTtl',
   CERTGATE_TRUSTED_PROXIES: 'trustedProxies',
   CERTGATE_METRICS: 'metricsEnabled',
+  CERTGATE_CRYPTO_WORKERS: 'cryptoWorkers',
 };
 
 export class ConfigError extends Error {}

@@ -14,6 +14,7 @@ import { RevocationService } from './issuance/revocation.ts';
 import { Metrics } from './metrics.ts';
 import { builtinProfiles } from './profiles/builtin.ts';
 import { ProfileStore } from './profiles/store.ts';
+import { CsrVerifier } from './workers/csr-pool.ts';
 
 /** Everything a request handler or CLI command needs, built once per process from the config. */
 export interface Context {
@@ -64,7 +65,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     throw e;
   }
   const writer = new CertificateWriter(db, database.kind === 'pglite' ? 1 : 4);
-  const pipeline = new IssuancePipeline({ db, issuers, profiles, writer, audit, events, metrics, kek, publicUrl: config.publicUrl });
+  const csr = new CsrVerifier(config.cryptoWorkers);
+  const pipeline = new IssuancePipeline({ db, issuers, profiles, writer, audit, events, metrics, kek, publicUrl: config.publicUrl, csr });
   const revocation = new RevocationService(db, audit, events, metrics);
   const crls = new CrlPublisher(database, issuers, metrics, {
     publicUrl: config.publicUrl,
@@ -88,6 +90,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     revocation,
     crls,
     tokens,
-    close: () => database.close(),
+    async close() {
+      await csr.close();
+      await database.close();
+    },
   };
 }

@@ -182,7 +182,7 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
     // One round trip: burn the nonce and read the account.
     ({ fresh, account, extra } = await opts.nonces.redeemWithAccount(header.nonce, id, opts.extra));
     if (!account) throw problem('accountDoesNotExist', `no account ${header.kid.slice(0, 200)}`);
-    if (account.status !== 'valid') throw problem('unauthorized', `account is ${account.status}`);
+    if (account.status !== 'valid') throw problem('unauthorized', `account is ${account.status}`, { status: 401 }); // RFC 8555 §7.3.6
     const kty = (account.jwk as JWK).kty;
     const fits = kty === 'RSA' ? alg === 'RS256' : kty === 'OKP' ? alg === 'EdDSA' : curveForAlg[alg] === (account.jwk as JWK).crv;
     if (!fits) throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit the account key`, { algorithms: [...supportedAlgorithms] });

@@ -11,13 +11,13 @@ import { certificates, pendingRequests } from '../db/schema.ts';
 import type { Events } from '../events.ts';
 import type { Metrics } from '../metrics.ts';
 import { assembleSigned, buildTbsCertificate, randomSerial, serialHex } from '../pki/certificate.ts';
-import { parseCsr } from '../pki/csr.ts';
 import * as x509ext from '../pki/extensions.ts';
 import { keyInfoFromSpki, type KeyInfo } from '../pki/keyinfo.ts';
 import { encodeName, formatName, parseDn } from '../pki/name.ts';
 import { checkKey, enforceProfile, type CertificateTemplate } from '../profiles/enforce.ts';
 import type { Profile } from '../profiles/model.ts';
 import type { ProfileStore } from '../profiles/store.ts';
+import type { CsrVerifier } from '../workers/csr-pool.ts';
 import { BadCsr, BadRequest, Conflict, Forbidden, IssuanceError, NotFound, ProfileViolation, Unavailable } from './errors.ts';
 import type { EnrollmentRequest, Identifier, IssuanceResult, IssuedCertificate, SubjectAttribute } from './request.ts';
 import { resolveValidity } from './validity.ts';
@@ -32,6 +32,8 @@ export interface PipelineDeps {
   metrics: Metrics;
   kek: Buffer;
   publicUrl: string;
+  /** Parses and verifies PKCS#10 requests (on worker threads when configured). */
+  csr: CsrVerifier;
 }
 
 type CertRow = typeof certificates.$inferSelect;
@@ -96,7 +98,7 @@ export class IssuancePipeline {
     let csrSans: Identifier[] = [];
     let generatedKey: Buffer | undefined;
     if (req.key.kind === 'csr') {
-      const csr = parseCsr(req.key.der);
+      const csr = await this.d.csr.parse(req.key.der);
       if (!csr.signatureValid) throw new BadCsr('the CSR signature does not verify (no proof of possession)');
       spki = Buffer.from(csr.spki);
       keyInfo = csr.key;

@@ -11,7 +11,7 @@
  * The parser keeps the raw CertID bytes (a response echoes them verbatim) and the raw nonce
  * Extension (RFC 8954: echoed verbatim in responseExtensions).
  */
-import { Tag, decodeOid, explicit, integerFromBytes, nullValue, octetString, oid, readTlv, seq, tlvList } from './der.ts';
+import { Tag, decodeOid, explicit, integerFromBytes, nullValue, octetString, oid, oidContent, readTlv, seq, tlvList } from './der.ts';
 
 export const OCSP_NONCE_OID = '1.3.6.1.5.5.7.48.1.2';
 export const OCSP_NONCE_MAX = 32;
@@ -24,6 +24,9 @@ export const certIdHashes: Record<string, { name: 'sha1' | 'sha256' | 'sha384' |
   '2.16.840.1.101.3.4.2.3': { name: 'sha512', length: 64 },
 };
 const hashOidByName: Record<string, string> = Object.fromEntries(Object.entries(certIdHashes).map(([o, h]) => [h.name, o]));
+/** The same, keyed by the OID's content octets (latin1): no OID decoding on the hot path. */
+const hashByContent = new Map(Object.entries(certIdHashes).map(([o, h]) => [oidContent(o).toString('latin1'), h]));
+const NONCE_CONTENT = oidContent(OCSP_NONCE_OID);
 
 /** Why a request could not be used: `malformed` → malformedRequest; `unsupported` likewise, but says why. */
 export class OcspRequestError extends Error {
@@ -127,13 +130,7 @@ export function parseOcspRequest(input: Uint8Array, maxRequests = 32): OcspReque
       let v = tlvAt(buf, id.end, e.end, -1, 'extnValue');
       if (v.tag === Tag.BOOLEAN) v = tlvAt(buf, v.end, e.end, -1, 'extnValue');
       if (v.tag !== Tag.OCTET_STRING || v.end !== e.end) fail('malformed Extension');
-      let extOid: string;
-      try {
-        extOid = decodeOid(buf, id.start, id.end);
-      } catch {
-        fail('malformed extension OID');
-      }
-      if (extOid === OCSP_NONCE_OID) {
+      if (id.length === NONCE_CONTENT.length && buf.compare(NONCE_CONTENT, 0, NONCE_CONTENT.length, id.start, id.end) === 0) {
         if (nonceExtension) fail('duplicate nonce extension');
         nonceExtension = buf.subarray(e.start - e.headerLength, e.end);
         nonce = nonceValue(buf.subarray(v.start, v.end));
@@ -166,14 +163,16 @@ function parseCertId(buf: Buffer, tlvStart: number, start: number, end: number):
     const par = tlvAt(buf, algOid.end, algT.end, Tag.NULL, 'hashAlgorithm parameters (NULL)');
     if (par.length !== 0 || par.end !== algT.end) fail('hashAlgorithm parameters must be NULL or absent');
   }
-  let dotted: string;
-  try {
-    dotted = decodeOid(buf, algOid.start, algOid.end);
-  } catch {
-    fail('malformed hashAlgorithm OID');
+  const h = hashByContent.get(buf.toString('latin1', algOid.start, algOid.end));
+  if (!h) {
+    let dotted = '(malformed OID)';
+    try {
+      dotted = decodeOid(buf, algOid.start, algOid.end);
+    } catch {
+      /* reported as malformed */
+    }
+    fail(`unsupported CertID hash algorithm ${dotted}`);
   }
-  const h = certIdHashes[dotted];
-  if (!h) fail(`unsupported CertID hash algorithm ${dotted}`);
   const nameT = tlvAt(buf, algT.end, end, Tag.OCTET_STRING, 'issuerNameHash');
   const keyT = tlvAt(buf, nameT.end, end, Tag.OCTET_STRING, 'issuerKeyHash');
   const serialT = tlvAt(buf, keyT.end, end, Tag.INTEGER, 'serialNumber');

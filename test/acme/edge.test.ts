@@ -180,7 +180,7 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       expect(d.status).toBe(200);
       expect(d.json.status).toBe('deactivated');
       const r = await c.newOrder([{ type: 'dns', value: 'a.example' }]);
-      expect(r.status).toBe(403);
+      expect(r.status).toBe(401); // RFC 8555 §7.3.6
       expect(r.json.type).toBe(err('unauthorized'));
     });
 

@@ -1,0 +1,83 @@
+import { Worker } from 'node:worker_threads';
+import { BadCsr } from '../issuance/errors.ts';
+import { parseCsr, type ParsedCsr } from '../pki/csr.ts';
+
+type Pending = { resolve: (r: ParsedCsr) => void; reject: (e: unknown) => void; der: Uint8Array };
+
+/**
+ * CSR parsing and signature verification on worker threads, so the event loop keeps encoding,
+ * signing and storing while another core loads public keys. With `size` 0, or before the workers
+ * are up, or if they fail, parsing runs inline: the result is the same either way.
+ */
+export class CsrVerifier {
+  private workers: { w: Worker; busy: number; ready: boolean }[] = [];
+  private pending = new Map<number, Pending>();
+  private seq = 0;
+  private closed = false;
+
+  constructor(size: number) {
+    for (let i = 0; i < size; i++) this.spawn();
+  }
+
+  private spawn(): void {
+    let w: Worker;
+    try {
+      // The worker is TypeScript: its .mjs entry registers tsx in the worker thread first.
+      w = new Worker(new URL('./csr-worker.mjs', import.meta.url));
+    } catch {
+      return;
+    }
+    const slot = { w, busy: 0, ready: false };
+    w.unref();
+    w.once('online', () => (slot.ready = true));
+    w.on('message', (m: { id: number; ok: boolean; r?: Omit<ParsedCsr, 'der'>; bad?: boolean; message?: string }) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      slot.busy--;
+      if (m.ok) p.resolve({ ...(m.r as ParsedCsr), der: p.der, spki: Buffer.from(m.r!.spki), subjectDer: Buffer.from(m.r!.subjectDer) });
+      else if (m.bad) p.reject(new BadCsr(m.message ?? 'malformed CSR'));
+      else {
+        // Anything unexpected in the worker: decide inline rather than fail the request.
+        try {
+          p.resolve(parseCsr(p.der));
+        } catch (e) {
+          p.reject(e);
+        }
+      }
+    });
+    w.on('error', () => this.drop(slot));
+    w.on('exit', () => this.drop(slot));
+    this.workers.push(slot);
+  }
+
+  private drop(slot: { w: Worker }): void {
+    this.workers = this.workers.filter((s) => s !== slot);
+    // Requests it held are re-decided inline (pending map has no owner info: re-run all of them is safe, parse is pure).
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      try {
+        p.resolve(parseCsr(p.der));
+      } catch (e) {
+        p.reject(e);
+      }
+    }
+  }
+
+  parse(der: Uint8Array): Promise<ParsedCsr> {
+    const slot = this.workers.filter((s) => s.ready).sort((a, b) => a.busy - b.busy)[0];
+    if (!slot || this.closed) return Promise.resolve().then(() => parseCsr(der));
+    const id = ++this.seq;
+    slot.busy++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, der });
+      slot.w.postMessage({ id, der });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.map((s) => s.w.terminate()));
+    this.workers = [];
+  }
+}
