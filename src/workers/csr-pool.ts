@@ -14,6 +14,7 @@ export class CsrVerifier {
   private pending = new Map<number, Pending>();
   private seq = 0;
   private closed = false;
+  private onlines: Promise<void>[] = [];
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) this.spawn();
@@ -29,13 +30,23 @@ export class CsrVerifier {
     }
     const slot = { w, busy: 0, ready: false };
     w.unref();
-    w.once('online', () => (slot.ready = true));
+    this.onlines.push(new Promise((resolve) => w.once('online', () => ((slot.ready = true), resolve()))));
     w.on('message', (m: { id: number; ok: boolean; r?: Omit<ParsedCsr, 'der'>; bad?: boolean; message?: string }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
       slot.busy--;
-      if (m.ok) p.resolve({ ...(m.r as ParsedCsr), der: p.der, spki: Buffer.from(m.r!.spki), subjectDer: Buffer.from(m.r!.subjectDer) });
+      if (m.ok) {
+        // Structured clone turns Buffers into plain Uint8Arrays: give callers Buffers again.
+        const r = m.r!;
+        p.resolve({
+          ...r,
+          der: p.der,
+          spki: Buffer.from(r.spki),
+          subjectDer: Buffer.from(r.subjectDer),
+          requestedExtensions: r.requestedExtensions.map((x) => ({ ...x, value: Buffer.from(x.value) })),
+        });
+      }
       else if (m.bad) p.reject(new BadCsr(m.message ?? 'malformed CSR'));
       else {
         // Anything unexpected in the worker: decide inline rather than fail the request.
@@ -73,6 +84,12 @@ export class CsrVerifier {
       this.pending.set(id, { resolve, reject, der });
       slot.w.postMessage({ id, der });
     });
+  }
+
+  /** Resolves once every worker thread is up (requests before that run inline). */
+  async ready(): Promise<number> {
+    await Promise.all(this.onlines);
+    return this.workers.filter((s) => s.ready).length;
   }
 
   async close(): Promise<void> {
