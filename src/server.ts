@@ -18,13 +18,12 @@ import { ensureServerTls } from './tls.ts';
 export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promise<Hono<AppEnv>> {
   const app = new Hono<AppEnv>();
   app.use('*', requestContext(ctx.log, ctx.metrics));
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: ctx.config.bodyLimit,
-      onError: (c) => c.text(`request body larger than ${ctx.config.bodyLimit} bytes`, 413),
-    }),
-  );
+  const limit = bodyLimit({
+    maxSize: ctx.config.bodyLimit,
+    onError: (c) => c.text(`request body larger than ${ctx.config.bodyLimit} bytes`, 413),
+  });
+  // GET and HEAD carry no body; asking for one would make @hono/node-server build a full Request.
+  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next)));
   app.onError((e, c) => jsonError(c, e, (err) => ctx.log.error({ err: loggableError(err), reqId: c.get('requestId') }, 'unhandled error')));
   app.notFound((c) => c.json({ error: 'NotFound', message: `no route for ${c.req.method} ${c.req.path}` }, 404));
 

@@ -1,5 +1,8 @@
+import type { OpenApiFragment } from '../../src/admin/openapi.ts';
 import type { Context } from '../../src/context.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
+import { registerOcspCommands } from './cli.ts';
+import { ocspOpenApi } from './openapi.ts';
 import { ResponderManager } from './responders.ts';
 import { mountOcspAdmin, mountOcspRoutes } from './routes.ts';
 import { OcspService } from './service.ts';
@@ -23,6 +26,8 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
   let started: OcspService[] = [];
   return {
     name: 'ocsp',
+    registerCommands: (program, loadConfig, open) => registerOcspCommands(program, loadConfig, open),
+    openapi: ocspOpenApi as OpenApiFragment,
     async mount(app, ctx) {
       let entry = byCtx.get(ctx);
       if (!entry) {

@@ -54,15 +54,14 @@ const issuerSchema: Json = {
   },
 };
 
-export function ocspOpenApiDocument(publicUrl: string): Json {
-  return {
-    openapi: '3.0.3',
-    info: { title: 'Certgate OCSP responder and management', version: '1' },
-    servers: [{ url: publicUrl }],
-    paths: {
+/** The fragment merged into the admin API's OpenAPI document (ProtocolModule.openapi). */
+export const ocspOpenApi = {
+  tags: [{ name: 'ocsp', description: 'OCSP responder (RFC 6960, RFC 5019) and its management' }],
+  paths: tagAll({
       '/ocsp': {
         post: {
           summary: 'OCSP request (RFC 6960 appendix A.1)',
+          security: [],
           requestBody: { required: true, content: { 'application/ocsp-request': { schema: { type: 'string', format: 'binary' } } } },
           responses: { '200': ocspResp },
         },
@@ -70,6 +69,7 @@ export function ocspOpenApiDocument(publicUrl: string): Json {
       '/ocsp/{request}': {
         get: {
           summary: 'OCSP request in the URL (RFC 5019 §5): base64 of the DER request, URL-encoded or not',
+          security: [],
           parameters: [idParam('request', 'base64 (or base64url) of the DER OCSPRequest')],
           responses: { '200': ocspResp, '304': { description: 'Not modified (If-None-Match)' } },
         },
@@ -114,15 +114,31 @@ export function ocspOpenApiDocument(publicUrl: string): Json {
       '/api/v1/ocsp/cache/flush': {
         post: { summary: 'Drop every pre-signed response of this instance', security: bearer, responses: { '200': jsonResp('Flushed', { type: 'object', properties: { flushed: { type: 'integer' } } }), '401': error, '403': error } },
       },
+  }),
+  components: {
+    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    schemas: {
+      OcspSettings: settingsSchema,
+      OcspResponder: responderSchema,
+      OcspIssuer: issuerSchema,
+      OcspApiError: { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] },
     },
-    components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: {
-        OcspSettings: settingsSchema,
-        OcspResponder: responderSchema,
-        OcspIssuer: issuerSchema,
-        OcspApiError: { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } }, required: ['error', 'message'] },
-      },
-    },
+  },
+};
+
+function tagAll(paths: Record<string, Record<string, Json>>): Record<string, Record<string, Json>> {
+  for (const ops of Object.values(paths)) for (const op of Object.values(ops)) op.tags = ['ocsp'];
+  return paths;
+}
+
+/** A standalone document of the OCSP endpoints (served at /api/v1/ocsp/openapi.json). */
+export function ocspOpenApiDocument(publicUrl: string): Json {
+  return {
+    openapi: '3.0.3',
+    info: { title: 'Certgate OCSP responder and management', version: '1' },
+    servers: [{ url: publicUrl }],
+    tags: ocspOpenApi.tags,
+    paths: ocspOpenApi.paths,
+    components: ocspOpenApi.components,
   };
 }

@@ -12,9 +12,11 @@ export function requestContext(log: Logger, metrics: Metrics): MiddlewareHandler
     const given = c.req.header('x-request-id');
     const id = given && safeId.test(given) ? given : randomUUID();
     c.set('requestId', id);
+    // Set before the handler runs: touching a finished response's headers makes @hono/node-server
+    // give up its lightweight Response and build a full one.
+    c.header('X-Request-Id', id);
     const start = performance.now();
     await next();
-    c.header('X-Request-Id', id);
     const ms = performance.now() - start;
     const route = c.req.routePath || 'unmatched';
     metrics.httpSeconds.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);

@@ -46,6 +46,9 @@ for (const driver of drivers) {
       const r = await api('GET', '/ocsp/openapi.json');
       expect(r.status).toBe(200);
       expect(Object.keys(r.body.paths)).toContain('/api/v1/ocsp/issuers/{id}/settings');
+      const all = await api('GET', '/openapi.json');
+      expect(Object.keys(all.body.paths)).toEqual(expect.arrayContaining(['/ocsp', '/api/v1/ocsp/responders/{rid}/revoke']));
+      expect(all.body.components.schemas.OcspSettings).toBeDefined();
     });
 
     it('requires a valid bearer token; auditors read, officers and administrators write', async () => {

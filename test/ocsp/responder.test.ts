@@ -315,6 +315,9 @@ for (const driver of drivers) {
         expect(delegated.responderId.byKey).not.toEqual(issuerKeyHash);
         const resp = parseCertificate(delegated.certs[0]);
         expect(resp.extensions.some((e) => e.oid === '2.5.29.37')).toBe(true);
+        // id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1), and no CRL DP to check instead.
+        expect(resp.extensions.some((e) => e.oid === '1.3.6.1.5.5.7.48.1.5')).toBe(true);
+        expect(resp.extensions.some((e) => e.oid === '2.5.29.31')).toBe(false);
 
         await mgr.updateSettings('dev-issuing', { signing: 'issuer' }, 'test');
         const res = await post(env.url, requestFor(issuer, leaf.serial));
