@@ -22,8 +22,17 @@ export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promi
     maxSize: ctx.config.bodyLimit,
     onError: (c) => c.text(`request body larger than ${ctx.config.bodyLimit} bytes`, 413),
   });
-  // GET and HEAD carry no body; asking for one would make @hono/node-server build a full Request.
-  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limit(c, next)));
+  // Declared lengths are checked from the header alone: touching `req.raw.body` (as hono's
+  // bodyLimit does) makes @hono/node-server build a full Request and forgo its direct body read.
+  // Only chunked bodies, whose size is not declared, go through the streaming check.
+  app.use('*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
+      return Number(declared) > ctx.config.bodyLimit ? c.text(`request body larger than ${ctx.config.bodyLimit} bytes`, 413) : next();
+    }
+    return limit(c, next);
+  });
   app.onError((e, c) => jsonError(c, e, (err) => ctx.log.error({ err: loggableError(err), reqId: c.get('requestId') }, 'unhandled error')));
   app.notFound((c) => c.json({ error: 'NotFound', message: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
