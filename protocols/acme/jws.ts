@@ -1,12 +1,11 @@
 /**
  * Request authentication (RFC 8555 §6.2-6.4): flattened JWS, an allowed asymmetric algorithm,
  * exactly one of `jwk`/`kid`, the request URL in `url`, a fresh `nonce`. Signatures are checked
- * by jose; keys come from the JWK through node:crypto.
+ * by node:crypto with keys made from the JWK (cached per account key).
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, flattenedVerify, importJWK, type JWK } from 'jose';
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 
-type CryptoKey = import('node:crypto').webcrypto.CryptoKey;
 import type { NonceService } from './nonce.ts';
 import { problem } from './problems.ts';
 import type { SQL } from 'drizzle-orm';
@@ -123,21 +122,42 @@ export function keyFromJwk(jwk: unknown, alg: JwsAlg): { key: KeyObject; jwk: JW
 
 export const thumbprint = (jwk: JWK) => calculateJwkThumbprint(jwk, 'sha256');
 
-/** Verifies the signature of `jws` with `key` (jose); failure is `malformed`, as in Boulder. */
-export async function verifySignature(jws: FlattenedJws, key: KeyObject | CryptoKey, alg: JwsAlg): Promise<Buffer> {
-  try {
-    const r = await flattenedVerify(jws, key, { algorithms: [alg] });
-    return Buffer.from(r.payload);
-  } catch {
-    throw problem('malformed', 'JWS signature verification failed');
-  }
-}
+/** node:crypto parameters of each JWS algorithm (RFC 7518 §3): digest and ECDSA signature encoding. */
+const verifyParams: Record<JwsAlg, { digest: string | null; p1363: boolean }> = {
+  RS256: { digest: 'sha256', p1363: false },
+  ES256: { digest: 'sha256', p1363: true },
+  ES384: { digest: 'sha384', p1363: true },
+  ES512: { digest: 'sha512', p1363: true },
+  EdDSA: { digest: null, p1363: false },
+};
+/** Exact JWS signature lengths of the ECDSA algorithms (r || s, RFC 7518 §3.4). */
+const ecdsaSigLength: Partial<Record<JwsAlg, number>> = { ES256: 64, ES384: 96, ES512: 132 };
 
 /**
- * Account keys, imported once: the KeyObject (SPKI comparisons) and the CryptoKey jose verifies
- * with (a KeyObject would be converted on every verification).
+ * Verifies the signature of `jws` (flattened, compact serialisation input `protected.payload`)
+ * with `key`; failure is `malformed`, as in Boulder. node:crypto's one-shot `verify` does the
+ * maths synchronously (perf: jose went through WebCrypto, an async thread-pool job per request).
+ * The algorithm was checked against the key by the caller (checkAlg + keyFromJwk / account key).
  */
-const keyCache = new Map<string, { key: KeyObject; crypto: CryptoKey }>();
+export async function verifySignature(jws: FlattenedJws, key: KeyObject, alg: JwsAlg): Promise<Buffer> {
+  const sig = Buffer.from(jws.signature, 'base64url');
+  const p = verifyParams[alg];
+  const want = ecdsaSigLength[alg];
+  let ok = false;
+  if (want === undefined || sig.length === want) {
+    try {
+      const data = Buffer.from(`${jws.protected}.${jws.payload}`, 'ascii');
+      ok = cryptoVerify(p.digest, data, p.p1363 ? { key, dsaEncoding: 'ieee-p1363' } : key, sig);
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) throw problem('malformed', 'JWS signature verification failed');
+  return Buffer.from(jws.payload, 'base64url');
+}
+
+/** Account keys, imported once per account key (createPublicKey from a JWK is costly). */
+const keyCache = new Map<string, KeyObject>();
 
 export interface AuthOptions {
   /** `jwk` (newAccount), `kid` (everything else) or either (revokeCert). */
@@ -168,7 +188,6 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
   let account: AccountRow | undefined;
   let jwk: JWK | undefined;
   let fresh: boolean;
-  let verifyWith: CryptoKey | undefined;
   let extra: unknown;
   if (hasJwk) {
     ({ key, jwk } = keyFromJwk(header.jwk, alg));
@@ -188,15 +207,13 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
     if (!fits) throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit the account key`, { algorithms: [...supportedAlgorithms] });
     let cached = keyCache.get(account.thumbprint);
     if (!cached) {
-      const k = keyFromJwk(account.jwk, alg);
-      cached = { key: k.key, crypto: (await importJWK(k.jwk, alg)) as CryptoKey };
+      cached = keyFromJwk(account.jwk, alg).key;
       if (keyCache.size > 10_000) keyCache.clear();
       keyCache.set(account.thumbprint, cached);
     }
-    key = cached.key;
-    verifyWith = cached.crypto;
+    key = cached;
   }
-  const payload = await verifySignature(jws, verifyWith ?? key, alg);
+  const payload = await verifySignature(jws, key, alg);
   if (!fresh) throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
   let parsed: unknown;
   if (payload.length > 0) {
