@@ -44,6 +44,8 @@ export const configSchema = z.object({
     .default('')
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
   metricsEnabled: bool.default(true),
+  /** Access log: every request, or only those answered with 4xx/5xx (hot OCSP responders). */
+  accessLog: z.enum(['all', 'errors', 'off']).default('all'),
   /** Worker threads that parse and verify CSRs beside the event loop (0: inline). */
   cryptoWorkers: z.coerce.number().int().min(0).max(16).default(1),
 });
@@ -70,6 +72,7 @@ const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   CERTGATE_TRUSTED_PROXIES: 'trustedProxies',
   CERTGATE_METRICS: 'metricsEnabled',
   CERTGATE_CRYPTO_WORKERS: 'cryptoWorkers',
+  CERTGATE_ACCESS_LOG: 'accessLog',
 };
 
 export class ConfigError extends Error {}

@@ -32,7 +32,7 @@ export function createAcmeProtocol(overrides: AcmeSettingsInput = {}, env: NodeJ
     async mount(app, ctx) {
       const settings = loadAcmeSettings(env, overrides);
       const log = ctx.log.child({ protocol: 'acme' });
-      const nonces = new NonceService(ctx.db, ctx.kek, settings.nonceLifetime);
+      const nonces = new NonceService(ctx.db, ctx.kek, settings.nonceLifetime, ctx.database.kind === 'pglite');
       await nonces.init();
       const validator = new Validator(ctx.db, settings, log);
       const runner = new IssuanceRunner(ctx, log);

@@ -75,6 +75,8 @@ export function decodeHeader(jws: FlattenedJws): ProtectedHeader {
   if (!h || typeof h !== 'object' || Array.isArray(h)) throw problem('malformed', 'the JWS protected header is not a JSON object');
   const header = h as ProtectedHeader;
   if (typeof header.alg !== 'string') throw problem('malformed', 'the JWS protected header has no "alg"');
+  // ACME defines no critical JWS extensions (so no RFC 7797 unencoded payloads either).
+  if (header.crit !== undefined) throw problem('malformed', 'the JWS protected header must not carry "crit"');
   return header;
 }
 

@@ -294,6 +294,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
         if (body.termsOfServiceAgreed === true) set.termsAgreed = true;
         if (Object.keys(set).length) {
           [account] = await db.update(acmeAccounts).set(set).where(eq(acmeAccounts.id, account.id)).returning();
+          nonces.forgetAccount(account.id);
           if (set.status) {
             await db.update(acmeOrders).set({ status: 'invalid', error: { type: 'urn:ietf:params:acme:error:unauthorized', detail: 'the account was deactivated', status: 403 } }).where(and(eq(acmeOrders.accountId, account.id), sql`${acmeOrders.status} in ('pending','ready')`));
             await ctx.audit.record({ actor: `acme:account:${account.id}`, action: 'acme.account.deactivate', target: account.id });
@@ -358,6 +359,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       let updated: AccountRow | undefined;
       try {
         [updated] = await db.update(acmeAccounts).set({ jwk: newJwk, thumbprint: newTp }).where(and(eq(acmeAccounts.id, account.id), eq(acmeAccounts.thumbprint, account.thumbprint))).returning();
+        nonces.forgetAccount(account.id);
       } catch {
         await conflict();
         throw problem('serverInternal', 'the key could not be changed; retry');

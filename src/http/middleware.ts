@@ -7,7 +7,7 @@ import type { AppEnv } from '../protocol.ts';
 const safeId = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Request id (a client's X-Request-Id if sane, else a new UUID), JSON access log and latency metric. */
-export function requestContext(log: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> {
+export function requestContext(log: Logger, metrics: Metrics, accessLog: 'all' | 'errors' | 'off' = 'all'): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const given = c.req.header('x-request-id');
     const id = given && safeId.test(given) ? given : randomUUID();
@@ -20,8 +20,10 @@ export function requestContext(log: Logger, metrics: Metrics): MiddlewareHandler
     const ms = performance.now() - start;
     const route = c.req.routePath || 'unmatched';
     metrics.httpSeconds.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);
-    const line = { reqId: id, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms * 100) / 100 };
-    if (c.res.status >= 500) log.error(line, 'request');
+    const status = c.res.status;
+    if (accessLog === 'off' || (accessLog === 'errors' && status < 400)) return;
+    const line = { reqId: id, method: c.req.method, path: c.req.path, status, ms: Math.round(ms * 100) / 100 };
+    if (status >= 500) log.error(line, 'request');
     else log.info(line, 'request');
   };
 }
