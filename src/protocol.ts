@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Command } from 'commander';
 import type { Hono } from 'hono';
 import type { OpenApiFragment } from './admin/openapi.ts';
@@ -20,6 +21,12 @@ export interface ProtocolModule {
   stop?(): void | Promise<void>;
   /** The protocol's own `certgate` subcommands; they reach the data through the admin client. */
   registerCommands?(program: Command, loadConfig: () => Config, openAdminClient: (config: Config) => Promise<AdminClient>): void;
+  /**
+   * A node:http-level handler for a hot path, tried before Hono on every request; it returns true
+   * when it took the request. For answers that are a cache lookup (OCSP), where the framework's
+   * per-request objects would cost more than the work.
+   */
+  nodeHandler?(ctx: Context): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Paths the protocol adds to the admin API's OpenAPI document (absolute from the server root). */
   openapi?: OpenApiFragment;
 }

@@ -1,8 +1,9 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener, type ServerType } from '@hono/node-server';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -94,22 +95,22 @@ export const serverInfoFile = (dataDir: string) => join(dataDir, 'server.json');
 export async function startServer(ctx: Context, protocols: ProtocolModule[], opts: { https?: boolean } = {}): Promise<RunningServer> {
   const app = await buildApp(ctx, protocols);
   const { host, httpPort, httpsPort } = ctx.config;
-  const http = await listen(serve({ fetch: app.fetch, hostname: host, port: httpPort }));
+  // Hot paths first (node:http level), then the Hono app.
+  const honoListener = getRequestListener(app.fetch, { hostname: host });
+  const fast = protocols.flatMap((p) => p.nodeHandler?.(ctx) ?? []);
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    for (const f of fast) if (f(req, res)) return;
+    void honoListener(req, res);
+  };
+  const http: ServerType = await listen(createHttpServer(handler).listen(httpPort, host));
   const httpUrl = `http://${urlHost(host)}:${(http.address() as AddressInfo).port}`;
   let https: ServerType | undefined;
   let httpsUrl: string | undefined;
   if (opts.https !== false) {
     const tls = await ensureServerTls(ctx);
-    https = await listen(
-      serve({
-        fetch: app.fetch,
-        hostname: host,
-        port: httpsPort,
-        createServer: createHttpsServer,
-        // Client certificates are requested, not required: EST re-enrolment and mTLS use them.
-        serverOptions: { key: tls.key, cert: tls.certChain, requestCert: true, rejectUnauthorized: false, ca: tls.trust },
-      }),
-    );
+    // Client certificates are requested, not required: EST re-enrolment and mTLS use them.
+    const options = { key: tls.key, cert: tls.certChain, requestCert: true, rejectUnauthorized: false, ca: tls.trust };
+    https = await listen(createHttpsServer(options, handler).listen(httpsPort, host));
     httpsUrl = `https://${urlHost(host)}:${(https.address() as AddressInfo).port}`;
   }
   for (const p of protocols) await p.start?.(ctx);

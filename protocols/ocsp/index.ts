@@ -2,6 +2,7 @@ import type { OpenApiFragment } from '../../src/admin/openapi.ts';
 import type { Context } from '../../src/context.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
 import { registerOcspCommands } from './cli.ts';
+import { ocspFastPath } from './fast-path.ts';
 import { ocspOpenApi } from './openapi.ts';
 import { ResponderManager } from './responders.ts';
 import { mountOcspAdmin, mountOcspRoutes } from './routes.ts';
@@ -39,6 +40,10 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
       }
       mountOcspRoutes(app, ctx, entry.svc);
       mountOcspAdmin(app, ctx, entry.svc, entry.mgr);
+    },
+    nodeHandler(ctx) {
+      const e = byCtx.get(ctx);
+      return e ? ocspFastPath(ctx, e.svc) : undefined;
     },
     endpoints(base) {
       return [

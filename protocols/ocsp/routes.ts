@@ -57,21 +57,29 @@ export function mountOcspRoutes(app: Hono<AppEnv>, ctx: Context, svc: OcspServic
       return raw(c, INTERNAL, { 'Cache-Control': 'no-cache' });
     }
     if (Buffer.isBuffer(a)) return raw(c, a, { 'Cache-Control': 'no-cache' });
-    const st = svc.state(a.issuerId);
-    const remaining = Math.floor((a.nextUpdate - Date.now()) / 1000);
-    const maxAge = Math.max(0, Math.min(st?.settings.maxAgeSeconds ?? 0, remaining));
-    const headers: Record<string, string> = {
-      'Content-Type': CT,
-      'Cache-Control': maxAge > 0 ? `max-age=${maxAge}, public, no-transform, must-revalidate` : 'no-cache',
-      ETag: a.etag,
-      'Last-Modified': a.lastModified,
-      Expires: a.expires,
-    };
-    const inm = c.req.header('if-none-match');
-    if (inm && inm.split(',').some((t) => t.trim() === a.etag)) return c.body(null, 304, headers);
+    const headers = getCacheHeaders(svc, a);
+    if (notModified(c.req.header('if-none-match'), a)) return c.body(null, 304, headers);
     return c.body(new Uint8Array(a.der.buffer, a.der.byteOffset, a.der.byteLength) as Uint8Array<ArrayBuffer>, 200, headers);
   });
   app.get('/ocsp', (c) => raw(c, MALFORMED, { 'Cache-Control': 'no-cache' }));
+}
+
+/** RFC 5019 §6 caching headers of a GET answer. */
+export function getCacheHeaders(svc: OcspService, a: Exclude<Answer, Buffer>): Record<string, string> {
+  const st = svc.state(a.issuerId);
+  const remaining = Math.floor((a.nextUpdate - Date.now()) / 1000);
+  const maxAge = Math.max(0, Math.min(st?.settings.maxAgeSeconds ?? 0, remaining));
+  return {
+    'Content-Type': CT,
+    'Cache-Control': maxAge > 0 ? `max-age=${maxAge}, public, no-transform, must-revalidate` : 'no-cache',
+    ETag: a.etag,
+    'Last-Modified': a.lastModified,
+    Expires: a.expires,
+  };
+}
+
+export function notModified(ifNoneMatch: string | undefined, a: Exclude<Answer, Buffer>): boolean {
+  return !!ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === a.etag);
 }
 
 function raw(c: C, der: Buffer, extra?: Record<string, string>) {

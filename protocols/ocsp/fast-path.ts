@@ -1,0 +1,114 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context } from '../../src/context.ts';
+import { ocspErrorResponse } from '../../src/pki/ocsp-response.ts';
+import { decodeGetPath, getCacheHeaders, notModified } from './routes.ts';
+import type { Answer, OcspService } from './service.ts';
+
+const CT = 'application/ocsp-response';
+const MALFORMED = ocspErrorResponse('malformedRequest');
+const INTERNAL = ocspErrorResponse('internalError');
+
+/**
+ * OCSP at the node:http level, ahead of Hono: relying parties hit this path far more often than
+ * anything else, and a cached answer is a Map lookup, so per-request framework objects would be
+ * most of its cost. Same answers as routes.ts (which still serves `app.request` and HTTPS-less
+ * tests); metrics and the access-log policy are kept.
+ */
+export function ocspFastPath(ctx: Context, svc: OcspService): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const max = svc.server.maxRequestBytes;
+  const { accessLog } = ctx.config;
+  const observe = (req: IncomingMessage, res: ServerResponse, start: number) => {
+    const ms = performance.now() - start;
+    ctx.metrics.httpSeconds.observe({ method: req.method ?? '', route: '/ocsp', status: String(res.statusCode) }, ms / 1000);
+    if (accessLog === 'all') ctx.log.info({ method: req.method, path: '/ocsp', status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+  };
+  const send = (req: IncomingMessage, res: ServerResponse, start: number, der: Buffer, headers: Record<string, string | number>) => {
+    res.writeHead(200, { 'Content-Type': CT, 'Content-Length': der.length, ...headers });
+    res.end(der);
+    observe(req, res, start);
+  };
+  const settle = (r: Answer | Promise<Answer>, done: (a: Answer) => void, fail: () => void) => {
+    if (!(r instanceof Promise)) return done(r);
+    r.then(done, (err) => {
+      ctx.log.error({ err: { message: (err as Error)?.message } }, 'ocsp: failed to answer');
+      fail();
+    });
+  };
+
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (!url.startsWith('/ocsp')) return false;
+    const start = performance.now();
+    if (req.method === 'GET' && url.startsWith('/ocsp/')) {
+      const der = decodeGetPath(url, max);
+      if (!der) {
+        send(req, res, start, MALFORMED, { 'Cache-Control': 'no-cache' });
+        return true;
+      }
+      let r: Answer | Promise<Answer>;
+      try {
+        r = svc.answer(der);
+      } catch {
+        send(req, res, start, INTERNAL, { 'Cache-Control': 'no-cache' });
+        return true;
+      }
+      settle(
+        r,
+        (a) => {
+          if (Buffer.isBuffer(a)) return send(req, res, start, a, { 'Cache-Control': 'no-cache' });
+          const headers = getCacheHeaders(svc, a);
+          if (notModified(req.headers['if-none-match'], a)) {
+            res.writeHead(304, headers).end();
+            return observe(req, res, start);
+          }
+          send(req, res, start, a.der, headers);
+        },
+        () => send(req, res, start, INTERNAL, { 'Cache-Control': 'no-cache' }),
+      );
+      return true;
+    }
+    if (req.method === 'POST' && (url === '/ocsp' || url === '/ocsp/')) {
+      const declared = Number(req.headers['content-length'] ?? NaN);
+      if (declared > max) {
+        // Answer without reading the oversized body, then drop the connection.
+        res.setHeader('Connection', 'close');
+        send(req, res, start, MALFORMED, {});
+        req.destroy();
+        return true;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let refused = false;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > max && !refused) {
+          refused = true;
+          res.setHeader('Connection', 'close');
+          send(req, res, start, MALFORMED, {});
+          req.destroy();
+        } else if (!refused) chunks.push(c);
+      });
+      req.on('error', () => {});
+      req.on('end', () => {
+        if (refused) return;
+        const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+        if (body.length === 0) return send(req, res, start, MALFORMED, {});
+        let r: Answer | Promise<Answer>;
+        try {
+          r = svc.answer(body);
+        } catch {
+          return send(req, res, start, INTERNAL, {});
+        }
+        // RFC 5019 §5: POST responses are not cached by HTTP caches.
+        settle(
+          r,
+          (a) => send(req, res, start, Buffer.isBuffer(a) ? a : a.der, {}),
+          () => send(req, res, start, INTERNAL, {}),
+        );
+      });
+      return true;
+    }
+    // GET /ocsp without a request and anything else: Hono answers (malformedRequest / 404).
+    return false;
+  };
+}
