@@ -8,6 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { adminRunner, CliFailure } from '../../src/cli/runner.ts';
 import type { Config } from '../../src/config.ts';
 
 export interface EmcaAdminClient {
@@ -15,14 +16,6 @@ export interface EmcaAdminClient {
   close(): Promise<void>;
 }
 
-class CliFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
 
 interface Secrets {
   id: string;
@@ -56,27 +49,7 @@ export function registerEmcaCommands(
   loadConfig: () => Config,
   openAdminClient: (config: Config) => Promise<EmcaAdminClient>,
 ): void {
-  const run = async (fn: (call: <T>(method: string, path: string, body?: unknown) => Promise<T>) => Promise<void>) => {
-    let client: EmcaAdminClient | undefined;
-    try {
-      client = await openAdminClient(loadConfig());
-      const c = client;
-      await fn(async <T>(method: string, path: string, body?: unknown) => {
-        const r = await c.call<T>(method, path, body);
-        if (r.status >= 400) {
-          const b = r.body as { message?: string; error?: string } | string;
-          const msg = typeof b === 'string' ? b : (b?.message ?? b?.error ?? `HTTP ${r.status}`);
-          throw new CliFailure(msg, r.status >= 500 ? 1 : 2);
-        }
-        return r.body;
-      });
-    } catch (e) {
-      process.exitCode = e instanceof CliFailure ? e.exitCode : 1;
-      console.error(`certgate: ${(e as Error).message}`);
-    } finally {
-      await client?.close().catch(() => {});
-    }
-  };
+  const run = adminRunner(() => openAdminClient(loadConfig()));
 
   const printSecrets = (s: Secrets, o: { json?: boolean; pfxOut?: string }) => {
     if (o.pfxOut) writeFileSync(o.pfxOut, Buffer.from(s.pfx, 'base64'), { mode: 0o600 });

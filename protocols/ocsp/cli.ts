@@ -7,6 +7,7 @@
  * Exit codes follow the other commands: 0 ok, 1 server/unexpected error, 2 refused or invalid input.
  */
 import type { Command } from 'commander';
+import { adminRunner, CliFailure } from '../../src/cli/runner.ts';
 import type { Config } from '../../src/config.ts';
 
 export interface OcspAdminClient {
@@ -14,14 +15,6 @@ export interface OcspAdminClient {
   close(): Promise<void>;
 }
 
-class CliFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
 
 interface Responder {
   id: string;
@@ -40,26 +33,7 @@ const num = (v: string) => {
 };
 
 export function registerOcspCommands(program: Command, loadConfig: () => Config, openAdminClient: (config: Config) => Promise<OcspAdminClient>): void {
-  const run = async (fn: (call: <T>(method: string, path: string, body?: unknown) => Promise<T>) => Promise<void>) => {
-    let client: OcspAdminClient | undefined;
-    try {
-      client = await openAdminClient(loadConfig());
-      const c = client;
-      await fn(async <T>(method: string, path: string, body?: unknown) => {
-        const r = await c.call<T>(method, path, body);
-        if (r.status >= 400) {
-          const b = r.body as { message?: string; error?: string } | string;
-          throw new CliFailure(typeof b === 'string' ? b : (b?.message ?? b?.error ?? `HTTP ${r.status}`), r.status >= 500 ? 1 : 2);
-        }
-        return r.body;
-      });
-    } catch (e) {
-      process.exitCode = e instanceof CliFailure ? e.exitCode : 1;
-      console.error(`certgate: ${(e as Error).message}`);
-    } finally {
-      await client?.close().catch(() => {});
-    }
-  };
+  const run = adminRunner(() => openAdminClient(loadConfig()));
   const enc = encodeURIComponent;
   const ocsp = program.command('ocsp').description('OCSP responder: settings and delegated responder certificates');
 

@@ -1,4 +1,4 @@
-import { inArray } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { auditEvents, certificates } from './schema.ts';
 
@@ -50,29 +50,48 @@ export class CertificateWriter {
   }
 
   private async flush(batch: Item[]): Promise<void> {
-    const outcomes = await this.db.transaction(async (tx) => {
-      const inserted = await tx
-        .insert(certificates)
-        .values(batch.map((i) => i.cert))
-        .onConflictDoNothing()
-        .returning({ id: certificates.id });
-      const ok = new Set(inserted.map((r) => r.id));
-      const audits = batch.filter((i) => ok.has(i.cert.id!)).map((i) => i.audit);
-      if (audits.length) await tx.insert(auditEvents).values(audits);
-      const lost = batch.filter((i) => !ok.has(i.cert.id!));
-      const taken = new Set<string>();
-      const keys = lost.map((i) => i.cert.idempotencyKey).filter((k): k is string => !!k);
-      if (keys.length) {
-        const rows = await tx
-          .select({ k: certificates.idempotencyKey })
-          .from(certificates)
-          .where(inArray(certificates.idempotencyKey, keys));
-        rows.forEach((r) => r.k && taken.add(r.k));
-      }
-      return batch.map((i): WriteOutcome => {
-        if (ok.has(i.cert.id!)) return { ok: true };
-        return { ok: false, conflict: i.cert.idempotencyKey && taken.has(i.cert.idempotencyKey) ? 'idempotency' : 'serial' };
-      });
+    // Perf (ACME benchmark): the certificates and their audit events go in ONE statement — a
+    // data-modifying CTE is atomic like the transaction it replaces, but costs one round trip
+    // instead of four (BEGIN, INSERT, INSERT, COMMIT); with PGlite each one is in-process WASM.
+    const audits = batch.map((i) => ({
+      cert_id: i.cert.id,
+      actor: i.audit.actor,
+      action: i.audit.action,
+      target: i.audit.target ?? null,
+      outcome: i.audit.outcome ?? 'success',
+      details: i.audit.details ?? {},
+      request_id: i.audit.requestId ?? null,
+    }));
+    const insertCerts = this.db
+      .insert(certificates)
+      .values(batch.map((i) => i.cert))
+      .onConflictDoNothing()
+      .returning({ id: certificates.id });
+    const r = await this.db.execute(sql`
+      with c as (${insertCerts.getSQL()}),
+      a as (
+        insert into audit_events (actor, action, target, outcome, details, request_id)
+        select v.actor, v.action, v.target, v.outcome, v.details, v.request_id
+        from jsonb_to_recordset(${JSON.stringify(audits)}::jsonb)
+          as v(cert_id text, actor text, action text, target text, outcome text, details jsonb, request_id text)
+        join c on c.id = v.cert_id
+      )
+      select id from c`);
+    const rows = (Array.isArray(r) ? r : (r as unknown as { rows: unknown[] }).rows) as { id: string }[];
+    const ok = new Set(rows.map((row) => row.id));
+    const lost = batch.filter((i) => !ok.has(i.cert.id!));
+    const taken = new Set<string>();
+    const keys = lost.map((i) => i.cert.idempotencyKey).filter((k): k is string => !!k);
+    if (keys.length) {
+      const found = await this.db
+        .select({ k: certificates.idempotencyKey })
+        .from(certificates)
+        .where(inArray(certificates.idempotencyKey, keys));
+      found.forEach((f) => f.k && taken.add(f.k));
+    }
+    const outcomes = batch.map((i): WriteOutcome => {
+      if (ok.has(i.cert.id!)) return { ok: true };
+      return { ok: false, conflict: i.cert.idempotencyKey && taken.has(i.cert.idempotencyKey) ? 'idempotency' : 'serial' };
     });
     batch.forEach((item, n) => item.resolve(outcomes[n]));
   }
