@@ -105,7 +105,9 @@ export async function startCertgate(work: string, http01Port: number): Promise<S
   const httpsPort = await freePort();
   const dataDir = join(work, 'certgate');
   const nodeArgs = (process.env.BENCH_CERTGATE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(repo, 'bin/certgate.mjs'), 'serve'], {
+  // BENCH_CERTGATE_BIN: another entry point (profiling, e.g. without some protocol mounted).
+  const bin = process.env.BENCH_CERTGATE_BIN || join(repo, 'bin/certgate.mjs');
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'serve'], {
     cwd: repo,
     env: {
       ...process.env,
