@@ -1,5 +1,6 @@
 import type { ProtocolModule } from '../../src/protocol.ts';
 import type { Context } from '../../src/context.ts';
+import { registerAcmeCommands } from './cli.ts';
 import { mountEabAdmin } from './eab.ts';
 import { IssuanceRunner } from './finalize.ts';
 import { NonceService } from './nonce.ts';
@@ -29,6 +30,7 @@ export function createAcmeProtocol(overrides: AcmeSettingsInput = {}, env: NodeJ
   let timer: NodeJS.Timeout | undefined;
   return {
     name: 'acme',
+    registerCommands: registerAcmeCommands,
     async mount(app, ctx) {
       const settings = loadAcmeSettings(env, overrides);
       const log = ctx.log.child({ protocol: 'acme' });

@@ -4,7 +4,7 @@ import { LOCK_SCHEDULER } from '../db/client.ts';
 import { certificates, crls, issuers } from '../db/schema.ts';
 import type { Metrics } from '../metrics.ts';
 import { assembleSigned } from '../pki/certificate.ts';
-import { buildTbsCertList, parseCrl, type CrlEntryInput } from '../pki/crl.ts';
+import { buildTbsCertList, CrlEntryEncoder, parseCrl, type CrlEntryInput } from '../pki/crl.ts';
 import * as x509ext from '../pki/extensions.ts';
 import { revocationReasons } from '../pki/oids.ts';
 import type { Issuer } from './issuer.ts';
@@ -124,12 +124,20 @@ export class CrlPublisher {
       const number = await nextNumber(tx, issuerId);
       const thisUpdate = nowSeconds();
       const nextUpdate = new Date(thisUpdate.getTime() + hours * 3600_000);
-      const rows = await revokedRows(tx, issuerId, partition, thisUpdate);
+      // Page through the revoked set and encode as we go: 100,000 entries never sit in memory as rows.
+      const entries = new CrlEntryEncoder();
+      let after = '';
+      for (;;) {
+        const page = await revokedRows(tx, issuerId, partition, thisUpdate, { after, limit: CRL_PAGE });
+        for (const e of entriesOf(page, thisUpdate)) entries.add(e);
+        if (page.length < CRL_PAGE) break;
+        after = page[page.length - 1].serial;
+      }
       const extensions = [x509ext.authorityKeyIdentifier(issuer.keyId), x509ext.crlNumber(number)];
       if (partition > 0) extensions.push(x509ext.issuingDistributionPoint({ url: this.url({ issuerId, partition, delta: false }), onlyContainsUserCerts: true }));
       if (deltaOn) extensions.push(x509ext.freshestCrl([this.url({ issuerId, partition, delta: true })]));
-      const der = await this.sign(issuer, thisUpdate, nextUpdate, entriesOf(rows, thisUpdate), extensions);
-      await tx.insert(crls).values({ issuerId, number, partition, thisUpdate, nextUpdate, entries: rows.length, der });
+      const der = await this.sign(issuer, thisUpdate, nextUpdate, entries, extensions);
+      await tx.insert(crls).values({ issuerId, number, partition, thisUpdate, nextUpdate, entries: entries.count, der });
       return { issuerId, number, partition, thisUpdate, nextUpdate, der };
     });
     this.metrics.crls.inc({ issuer: issuerId });
@@ -289,9 +297,16 @@ async function nextNumber(tx: Tx, issuerId: string): Promise<number> {
   return n.number;
 }
 
-/** Revoked and suspended certificates of the scope; entries stay until the certificate expires (RFC 5280 5.1.2.6). */
-function revokedRows(tx: Tx, issuerId: string, partition: number, at: Date): Promise<Row[]> {
-  return tx
+const CRL_PAGE = 10_000;
+
+/**
+ * Revoked and suspended certificates of the scope; entries stay until the certificate expires
+ * (RFC 5280 5.1.2.6). With `page`, one page in serial order after `page.after` (keyset paging on
+ * the issuer/serial index). Each page is read after the CRL number's row lock was taken, so it
+ * sees every revocation committed before this CRL's number was allocated.
+ */
+function revokedRows(tx: Tx, issuerId: string, partition: number, at: Date, page?: { after: string; limit: number }): Promise<Row[]> {
+  const q = tx
     .select({
       serial: certificates.serial,
       revokedAt: certificates.revokedAt,
@@ -305,8 +320,10 @@ function revokedRows(tx: Tx, issuerId: string, partition: number, at: Date): Pro
         inArray(certificates.status, ['revoked', 'hold']),
         gt(certificates.notAfter, at),
         partition > 0 ? eq(certificates.crlPartition, partition) : undefined,
+        page?.after ? gt(certificates.serial, page.after) : undefined,
       ),
     );
+  return page ? q.orderBy(certificates.serial).limit(page.limit) : q;
 }
 
 /** Lazily: a 100,000-entry CRL must not hold a second array of entry objects. */

@@ -158,18 +158,43 @@ function writeEntry(w: ChunkWriter, e: CrlEntryInput): void {
 const ZERO = Buffer.from([0]);
 
 /**
+ * Encodes revokedCertificates entries as they arrive (a page of database rows at a time), so a
+ * large CRL never holds all its rows as objects at once. Pass it as `entries`.
+ */
+export class CrlEntryEncoder implements Iterable<CrlEntryInput> {
+  private readonly w = new ChunkWriter();
+  count = 0;
+
+  add(e: CrlEntryInput): void {
+    writeEntry(this.w, e);
+    this.count++;
+  }
+
+  result(): Buffer[] {
+    return this.w.result();
+  }
+
+  /** Only so the type fits `entries`; the encoded bytes are read through result(). */
+  *[Symbol.iterator](): Iterator<CrlEntryInput> {}
+}
+
+/**
  * DER TBSCertList, version 2. revokedCertificates is omitted when there are no entries. Entries
  * are written straight into 64 KiB chunks that are concatenated once (100,000 entries in well
  * under 100 ms).
  */
 export function buildTbsCertList(i: TbsCertListInput): Buffer {
-  const w = new ChunkWriter();
-  let count = 0;
-  for (const e of i.entries) {
-    writeEntry(w, e);
-    count++;
+  let chunks: Buffer[];
+  let count: number;
+  if (i.entries instanceof CrlEntryEncoder) {
+    chunks = i.entries.result();
+    count = i.entries.count;
+  } else {
+    const enc = new CrlEntryEncoder();
+    for (const e of i.entries) enc.add(e);
+    chunks = enc.result();
+    count = enc.count;
   }
-  const chunks = w.result();
   const parts: Uint8Array[] = [VERSION_V2, i.signatureAlgorithm, i.issuer, time(i.thisUpdate), time(i.nextUpdate)];
   if (count > 0) parts.push(tlvList(Tag.SEQUENCE, chunks));
   if (i.extensions.length > 0) parts.push(explicit(0, seq(...i.extensions)));

@@ -16,8 +16,15 @@ export class CsrVerifier {
   private closed = false;
   private onlines: Promise<void>[] = [];
 
-  constructor(size: number) {
-    for (let i = 0; i < size; i++) this.spawn();
+  private spawned = false;
+
+  /** Workers start on first use: a process that never sees a CSR (OCSP, the CLI) never pays for them. */
+  constructor(private readonly size: number) {}
+
+  private ensureWorkers(): void {
+    if (this.spawned || this.closed) return;
+    this.spawned = true;
+    for (let i = 0; i < this.size; i++) this.spawn();
   }
 
   private spawn(): void {
@@ -76,6 +83,7 @@ export class CsrVerifier {
   }
 
   parse(der: Uint8Array): Promise<ParsedCsr> {
+    this.ensureWorkers();
     const slot = this.workers.filter((s) => s.ready).sort((a, b) => a.busy - b.busy)[0];
     if (!slot || this.closed) return Promise.resolve().then(() => parseCsr(der));
     const id = ++this.seq;
@@ -88,6 +96,7 @@ export class CsrVerifier {
 
   /** Resolves once every worker thread is up (requests before that run inline). */
   async ready(): Promise<number> {
+    this.ensureWorkers();
     await Promise.all(this.onlines);
     return this.workers.filter((s) => s.ready).length;
   }

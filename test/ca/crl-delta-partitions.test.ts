@@ -1,9 +1,12 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certificates } from '../../src/db/schema.ts';
 import { buildApp } from '../../src/server.ts';
 import { parseCrl } from '../../src/pki/crl.ts';
 import type { Principal } from '../../src/issuance/request.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
-import { openssl, removeTempDirs, tempDir, writePem } from '../support/openssl.ts';
+import { openssl, removeTempDirs, tempDir, writeDer, writePem } from '../support/openssl.ts';
+import { eq } from 'drizzle-orm';
 import { expectIssued, freshSpki } from '../issuance/helpers.ts';
 
 const who: Principal = { id: 'operator:test', protocol: 'admin', authenticatedBy: 'local' };
@@ -28,6 +31,30 @@ describe.each(drivers)('delta and partitioned CRLs (%s)', (driver) => {
         sans: [{ type: 'dns', value: cn }],
       }),
     );
+
+  it('pages through a revoked set larger than one page and lists every entry once', async () => {
+    const issuer = t.ctx.issuers.peek('dev-issuing')!;
+    const now = new Date();
+    const far = new Date(now.getTime() + 86400_000);
+    const serials: string[] = [];
+    for (let i = 0; i < 10_050; i += 1000) {
+      const rows = Array.from({ length: Math.min(1000, 10_050 - i) }, () => {
+        const s = randomBytes(16);
+        s[0] = (s[0] & 0x7f) | 0x01;
+        serials.push(s.toString('hex'));
+        return { id: randomUUID(), issuerId: issuer.id, serial: s.toString('hex'), der: Buffer.alloc(1), subject: 'CN=fixture', notBefore: now, notAfter: far, profile: 'tls-server', status: 'revoked', revokedAt: now, revocationReason: 4, spkiSha256: 'x', protocol: 'internal', principal: 'test' };
+      });
+      await t.ctx.db.insert(certificates).values(rows);
+    }
+    const crl = await t.ctx.crls.generate('dev-issuing');
+    const listed = parseCrl(crl.der).entries.map((e) => e.serialHex);
+    expect(listed.length).toBe(new Set(listed).size);
+    expect(new Set(listed)).toEqual(new Set(serials));
+    const dir = tempDir();
+    expect(openssl(['crl', '-inform', 'DER', '-in', writeDer(dir, 'big.crl', crl.der), '-noout', '-crlnumber']).status).toBe(0);
+    // Clean up so the next tests see an empty revoked set.
+    await t.ctx.db.delete(certificates).where(eq(certificates.subject, 'CN=fixture'));
+  });
 
   it('publishes deltas against the newest complete CRL and openssl combines them', async () => {
     await t.ctx.issuers.updateOptions('dev-issuing', { deltaCrlHours: 1 });
