@@ -43,7 +43,7 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
     },
     nodeHandler(ctx) {
       const e = byCtx.get(ctx);
-      return e ? ocspFastPath(ctx, e.svc) : undefined;
+      return e ? ocspFastPath(ctx, e.svc, ocspAccessLog(process.env.CERTGATE_OCSP_ACCESS_LOG, ctx.config.accessLog)) : undefined;
     },
     endpoints(base) {
       return [
@@ -72,3 +72,10 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
 
 /** The OCSP adapter with settings from the environment. */
 export const ocspProtocol: OcspModule = createOcspProtocol();
+
+/** CERTGATE_OCSP_ACCESS_LOG (all | errors | off); default errors, or off when the core access log is off. */
+function ocspAccessLog(v: string | undefined, core: 'all' | 'errors' | 'off'): 'all' | 'errors' | 'off' {
+  if (v === 'all' || v === 'errors' || v === 'off') return v;
+  if (v) throw new Error(`CERTGATE_OCSP_ACCESS_LOG: expected all, errors or off, not "${v}"`);
+  return core === 'off' ? 'off' : 'errors';
+}
