@@ -87,13 +87,20 @@ const ok = (result: string, subscriberId: string | null = null): Envelope => ({ 
 
 // ── methods ─────────────────────────────────────────────────────────────────
 
+/** What every issuing method reads first: profile, ids, validity, and the verified signed content. */
+async function issuanceInputs({ caller, inner, svc }: Parameters<Handler>[0], by: 'name' | 'id') {
+  const profile = by === 'name' ? inner.str('profileName') : await svc.profileById(inner.get('profileId') ?? inner.get('profileName'));
+  const applicationId = inner.str('applicationId');
+  const subscriberId = inner.str('subscriberId');
+  const validity = validityFrom(inner.get('validity'), inner.get('validFrom'));
+  const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
+  return { profile, applicationId, subscriberId, validity, content };
+}
+
 function createCertificate(format: Format, by: 'name' | 'id'): Handler {
-  return async ({ caller, inner, svc }) => {
-    const profile = by === 'name' ? inner.str('profileName') : await svc.profileById(inner.get('profileId') ?? inner.get('profileName'));
-    const applicationId = inner.str('applicationId');
-    const subscriberId = inner.str('subscriberId');
-    const validity = validityFrom(inner.get('validity'), inner.get('validFrom'));
-    const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
+  return async (args) => {
+    const { caller, svc } = args;
+    const { profile, applicationId, subscriberId, validity, content } = await issuanceInputs(args, by);
     const csr = checkCsr(csrFromContent(content));
     const o = await svc.issue(caller, { profile, profileBy: by, key: { kind: 'csr', der: csr }, validity, applicationId, subscriberId, format });
     return envelopeFor(o, subscriberId);
@@ -101,12 +108,9 @@ function createCertificate(format: Format, by: 'name' | 'id'): Handler {
 }
 
 function createPkcs12(by: 'name' | 'id'): Handler {
-  return async ({ caller, inner, svc }) => {
-    const profile = by === 'name' ? inner.str('profileName') : await svc.profileById(inner.get('profileId') ?? inner.get('profileName'));
-    const applicationId = inner.str('applicationId');
-    const subscriberId = inner.str('subscriberId');
-    const validity = validityFrom(inner.get('validity'), inner.get('validFrom'));
-    const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
+  return async (args) => {
+    const { caller, svc } = args;
+    const { profile, applicationId, subscriberId, validity, content } = await issuanceInputs(args, by);
     const p = parsePkcs12Content(content.toString('utf8'));
     const o = await svc.issue(caller, {
       profile,

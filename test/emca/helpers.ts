@@ -12,6 +12,7 @@ import type { Context } from '../../src/context.ts';
 import type { AppEnv } from '../../src/protocol.ts';
 import { buildApp } from '../../src/server.ts';
 import { emcaProtocol } from '../../protocols/emca/index.ts';
+import type { ClientSecrets } from '../../protocols/emca/clients.ts';
 import { encryptRequestData, type AesMode } from '../../protocols/emca/crypto.ts';
 
 const dirs: string[] = [];
@@ -54,17 +55,7 @@ export function makeCsr(subject = '/CN=alice/O=Acme', opts: { key?: 'ec' | 'rsa'
   return readFileSync(join(d, 'r.der'));
 }
 
-export interface Registered {
-  id: string;
-  userName: string;
-  password: string;
-  emKey: string;
-  aesKey: string;
-  aesMode: AesMode;
-  pfx: string;
-  pfxPassword: string;
-  signingSerial: string;
-  signingIssuerId: string;
+export interface Registered extends ClientSecrets {
   /** PEM files extracted from the PFX with `openssl pkcs12`. */
   certPem: string;
   keyPem: string;
