@@ -149,7 +149,7 @@ export class IssuanceRunner {
         authorizedIdentifiers: identifiers,
       },
       profile: order.certgateProfile,
-      key: { kind: 'spki', der: csr.spki, pop: 'verified-by-protocol' },
+      key: { kind: 'spki', der: csr.spki, pop: 'verified-by-protocol', keyInfo: csr.key },
       subject: csr.subject,
       sans: identifiers,
       idempotencyKey: order.id,

@@ -112,7 +112,7 @@ export class IssuancePipeline {
     } else if (req.key.kind === 'spki') {
       spki = Buffer.from(req.key.der);
       try {
-        keyInfo = keyInfoFromSpki(spki);
+        keyInfo = req.key.keyInfo ?? keyInfoFromSpki(spki);
       } catch {
         throw new BadRequest('the public key is not a valid SubjectPublicKeyInfo');
       }

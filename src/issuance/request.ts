@@ -1,3 +1,5 @@
+import type { KeyInfo } from '../pki/keyinfo.ts';
+
 /**
  * The pipeline contract (DESIGN.md "The pipeline contract"): every protocol builds an
  * EnrollmentRequest and maps the IssuanceResult (or a typed IssuanceError) back to its wire format.
@@ -50,8 +52,12 @@ export type KeySpec =
 export type PublicKeyInput =
   /** A PKCS#10 request; the pipeline verifies its signature (proof of possession). */
   | { kind: 'csr'; der: Uint8Array }
-  /** A bare SubjectPublicKeyInfo whose possession the protocol already proved (CRMF POP, renewal). */
-  | { kind: 'spki'; der: Uint8Array; pop: 'verified-by-protocol' | 'renewal' }
+  /**
+   * A bare SubjectPublicKeyInfo whose possession the protocol already proved (CRMF POP, renewal,
+   * a CSR the protocol parsed itself). `keyInfo`, when the protocol already loaded the key, spares
+   * loading it again.
+   */
+  | { kind: 'spki'; der: Uint8Array; pop: 'verified-by-protocol' | 'renewal'; keyInfo?: KeyInfo }
   /** The server generates the key pair (emCA createPKCS12); the private key comes back in the result. */
   | { kind: 'generate'; spec: KeySpec };
 
