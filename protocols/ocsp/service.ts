@@ -589,14 +589,18 @@ export class OcspService {
     return due.length;
   }
 
-  /** Pre-signs the SHA-1 and SHA-256 CertID responses of a certificate (after issuance). */
+  /**
+   * Pre-signs the SHA-1 CertID response of a certificate right after issuance — the CertID RFC 5019
+   * clients send. This runs on the issuance path, so other hash algorithms are signed on their
+   * first request and cached from then on, instead of costing every issuance a second signature.
+   */
   async presign(issuerId: string, serial: string): Promise<void> {
     const st = this.states.get(issuerId);
     if (!st) return;
     // Just issued, so good: no database read. A change racing this is caught by the counter.
     const before = this.invalidations;
     try {
-      for (const h of ['sha1', 'sha256'] as const) {
+      for (const h of ['sha1'] as const) {
         const der = encodeCertId({ hash: h, issuerNameHash: st.hashes[h].name, issuerKeyHash: st.hashes[h].key, serial });
         const entry = await this.makeEntry(st, der, serial, { kind: 'good' });
         if (this.invalidations !== before || this.states.get(issuerId) !== st) return;
