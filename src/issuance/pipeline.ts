@@ -117,7 +117,6 @@ export class IssuancePipeline {
         throw new BadRequest('the public key is not a valid SubjectPublicKeyInfo');
       }
     } else {
-      checkKey(profile, specToKeyInfo(req.key.spec));
       // Generated at signing time, after every check passed and approval (if any) was given.
       keyInfo = specToKeyInfo(req.key.spec);
       spki = Buffer.alloc(0);
