@@ -22,11 +22,11 @@ import { AcmeClient, Http01Responder, completeOrder, newKey, type Fetch } from '
 const repo = resolve(fileURLToPath(import.meta.url), '../..');
 const CLK_TCK = 100;
 
-function cpuSeconds(pid: number): number {
+function cpuTimes(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 and 15 (utime, stime) are at index 11 and 12 after the comm field.
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK };
 }
 
 function freePort(): Promise<number> {
@@ -186,11 +186,13 @@ interface Result {
   p50: number;
   p99: number;
   cpuPerOrderMs: number;
+  /** Share of that CPU time spent in the kernel (stime). */
+  sysShare: number;
   requestsPerFlow: number;
   errors: number;
 }
 
-async function measure(server: Server, responder: Http01Responder, csrDer: Buffer, concurrency: number, seconds: number, warmup: number): Promise<Result> {
+export async function measure(server: Server, responder: Http01Responder, csrDer: Buffer, concurrency: number, seconds: number, warmup: number): Promise<Result> {
   const key = await newKey('ES256');
   const clients: AcmeClient[] = [];
   const first = await new AcmeClient(server.directory, key, server.fetchFn).init();
@@ -209,7 +211,7 @@ async function measure(server: Server, responder: Http01Responder, csrDer: Buffe
   }));
   const latencies: number[] = [];
   let errors = 0;
-  const cpu0 = cpuSeconds(server.pid);
+  const cpu0 = cpuTimes(server.pid);
   const req0 = server.requests.n;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -228,7 +230,9 @@ async function measure(server: Server, responder: Http01Responder, csrDer: Buffe
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds(server.pid) - cpu0;
+  const cpu1 = cpuTimes(server.pid);
+  const cpu = cpu1.user - cpu0.user + (cpu1.sys - cpu0.sys);
+  const sysShare = cpu > 0 ? (cpu1.sys - cpu0.sys) / cpu : NaN;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
   return {
@@ -237,6 +241,7 @@ async function measure(server: Server, responder: Http01Responder, csrDer: Buffe
     p50: pct(0.5),
     p99: pct(0.99),
     cpuPerOrderMs: latencies.length ? (cpu * 1000) / latencies.length : NaN,
+    sysShare,
     requestsPerFlow: latencies.length ? (server.requests.n - req0) / latencies.length : NaN,
     errors,
   };
@@ -269,12 +274,12 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       }
     }
     console.log(`\nACME complete flows (newOrder → authz → http-01 → finalize → poll → download), ${opts.quick ? 'quick' : 'full'} run, database: ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite (in-process)'}`);
-    console.log('server     conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  req/flow  errors');
+    console.log('server     conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  (kernel)  req/flow  errors');
     for (const [conc] of plan) {
       for (const s of servers) {
         const r = results[s.name][conc];
         console.log(
-          `${s.name.padEnd(9)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${fmt(r.requestsPerFlow).padStart(9)} ${String(r.errors).padStart(7)}`,
+          `${s.name.padEnd(9)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${(fmt(r.sysShare * 100, 0) + '%').padStart(9)} ${fmt(r.requestsPerFlow).padStart(9)} ${String(r.errors).padStart(7)}`,
         );
       }
     }

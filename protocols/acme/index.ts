@@ -34,9 +34,9 @@ export function createAcmeProtocol(overrides: AcmeSettingsInput = {}, env: NodeJ
     async mount(app, ctx) {
       const settings = loadAcmeSettings(env, overrides);
       const log = ctx.log.child({ protocol: 'acme' });
-      const nonces = new NonceService(ctx.db, ctx.kek, settings.nonceLifetime, ctx.database.kind === 'pglite');
+      const nonces = new NonceService(ctx.database, ctx.kek, settings.nonceLifetime);
       await nonces.init();
-      const validator = new Validator(ctx.db, settings, log);
+      const validator = new Validator(ctx.database, settings, log);
       const runner = new IssuanceRunner(ctx, log);
       state = { settings, validator, runner, nonces, ctx };
       mountEabAdmin(app, ctx);

@@ -6,9 +6,8 @@
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 
-import type { NonceService } from './nonce.ts';
+import type { ExtraRead, NonceService } from './nonce.ts';
 import { problem } from './problems.ts';
-import type { SQL } from 'drizzle-orm';
 import { acmeAccounts } from './schema.ts';
 
 export const supportedAlgorithms = ['RS256', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -168,7 +167,7 @@ export interface AuthOptions {
   accountUrlPrefix: string;
   nonces: NonceService;
   /** A scalar subquery read in the same statement as the nonce and the account (kid requests). */
-  extra?: SQL;
+  extra?: ExtraRead;
 }
 
 /** Authenticates an ACME POST: §6.2 header rules, signature, then the nonce (burned once verified). */

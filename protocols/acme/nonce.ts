@@ -7,9 +7,9 @@
  * works exactly once cluster-wide. Redeemed rows are deleted once they expire.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { eq, lt, sql, type SQL } from 'drizzle-orm';
+import { eq, lt } from 'drizzle-orm';
 import { seal, unseal } from '../../src/ca/seal.ts';
-import type { Db } from '../../src/db/client.ts';
+import type { Database, Db } from '../../src/db/client.ts';
 import { acmeAccounts, acmeNonces, acmeSecrets } from './schema.ts';
 
 type AccountRow = typeof acmeAccounts.$inferSelect;
@@ -35,6 +35,18 @@ interface LocalState {
 }
 const localStates = new WeakMap<object, LocalState>();
 
+/**
+ * A scalar subquery read in the same statement as the nonce and the account: `sql` is constant
+ * text whose `$X` stands for the `id` parameter (the statement text is then constant too, so it
+ * is prepared once per connection).
+ */
+export interface ExtraRead {
+  sql: string;
+  id: string;
+}
+
+const ACCOUNT_COLUMNS = 'a.id, a.jwk, a.thumbprint, a.status, a.contact, a.terms_agreed, a.eab_kid, a.created_ip, a.created_at';
+
 export class NonceService {
   private key!: Buffer;
   /** Random bytes drawn in bulk: one syscall per 512 nonces. */
@@ -42,15 +54,19 @@ export class NonceService {
   private poolOffset = 0;
 
   private local?: LocalState;
+  private readonly db: Db;
+  /** Statement texts by (kind, extra subquery). */
+  private readonly texts = new Map<string, string>();
 
-  /** `embedded`: the database is PGlite, private to this process (see LocalState). */
+  /** An embedded (PGlite) database is private to this process (see LocalState). */
   constructor(
-    private readonly db: Db,
+    private readonly database: Pick<Database, 'db' | 'kind' | 'query'>,
     private readonly kek: Buffer,
     private readonly lifetimeSeconds: number,
-    embedded = false,
   ) {
-    if (embedded) {
+    this.db = database.db;
+    if (database.kind === 'pglite') {
+      const db = database.db;
       let st = localStates.get(db);
       if (!st) localStates.set(db, (st = { key: randomBytes(32), used: new Map(), accounts: new Map(), epoch: 0 }));
       this.local = st;
@@ -124,35 +140,43 @@ export class NonceService {
    * Burns a nonce and reads an account in one statement (one round trip per request).
    * `fresh` is false for a nonce that is unknown, expired or already used.
    */
-  async redeemWithAccount(nonce: string, accountId: string, extra?: SQL): Promise<{ fresh: boolean; account?: AccountRow; extra?: unknown }> {
+  async redeemWithAccount(nonce: string, accountId: string, extra?: ExtraRead): Promise<{ fresh: boolean; account?: AccountRow; extra?: unknown }> {
     const expires = this.check(nonce);
+    const x = (p: string) => (extra ? extra.sql.replaceAll('$X', p) : 'null');
     if (this.local) {
       const fresh = expires ? this.redeemLocal(nonce, expires) : false;
       const cached = this.local.accounts.get(accountId);
       if (cached) {
         if (!extra) return { fresh, account: cached };
-        const r = await this.db.execute(sql`select ${extra} as extra`);
-        const rows = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as Record<string, unknown>[];
-        const x = rows[0]?.extra;
-        return { fresh, account: cached, extra: typeof x === 'string' ? JSON.parse(x) : (x ?? undefined) };
+        const rows = await this.database.query<{ extra: unknown }>(this.text(`local-extra${extra.sql}`, () => `select ${x('$1')} as extra`), [extra.id]);
+        const v = rows[0]?.extra;
+        return { fresh, account: cached, extra: typeof v === 'string' ? JSON.parse(v) : (v ?? undefined) };
       }
       const epoch = this.local.epoch;
-      const got = await this.readAccount(sql`select ${extra ?? sql`null`} as extra, a.id, a.jwk, a.thumbprint, a.status, a.contact, a.terms_agreed, a.eab_kid, a.created_ip, a.created_at
-        from (select 1) one left join acme_accounts a on a.id = ${accountId}::text`);
+      const text = this.text(`local-account${extra?.sql ?? ''}`, () => `select ${x('$2')} as extra, ${ACCOUNT_COLUMNS} from (select 1) one left join acme_accounts a on a.id = $1::text`);
+      const got = this.toAccount(await this.database.query(text, extra ? [accountId, extra.id] : [accountId]));
       if (got.account && epoch === this.local.epoch) {
         if (this.local.accounts.size >= 100_000) this.local.accounts.clear();
         this.local.accounts.set(accountId, got.account);
       }
       return { ...got, fresh };
     }
-    const got = await this.readAccount(sql`
+    const text = this.text(`shared${extra?.sql ?? ''}`, () => `
       with n as (
-        insert into acme_nonces (nonce, expires) select ${nonce}::text, ${(expires ?? new Date(0)).toISOString()}::timestamptz where ${expires ? 1 : 0}::int = 1
+        insert into acme_nonces (nonce, expires) select $1::text, $2::timestamptz where $3::int = 1
         on conflict do nothing returning 1
       )
-      select (select count(*) from n)::int as fresh, ${extra ?? sql`null`} as extra, a.id, a.jwk, a.thumbprint, a.status, a.contact, a.terms_agreed, a.eab_kid, a.created_ip, a.created_at
-      from (select 1) one left join acme_accounts a on a.id = ${accountId}::text`);
-    return got;
+      select (select count(*) from n)::int as fresh, ${x('$5')} as extra, ${ACCOUNT_COLUMNS}
+      from (select 1) one left join acme_accounts a on a.id = $4::text`);
+    const params: unknown[] = [nonce, (expires ?? new Date(0)).toISOString(), expires ? 1 : 0, accountId];
+    if (extra) params.push(extra.id);
+    return this.toAccount(await this.database.query(text, params));
+  }
+
+  private text(key: string, make: () => string): string {
+    let t = this.texts.get(key);
+    if (!t) this.texts.set(key, (t = make()));
+    return t;
   }
 
   private redeemLocal(nonce: string, expires: Date): boolean {
@@ -162,9 +186,7 @@ export class NonceService {
     return true;
   }
 
-  private async readAccount(query: SQL): Promise<{ fresh: boolean; account?: AccountRow; extra?: unknown }> {
-    const r = await this.db.execute(query);
-    const rows = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as Record<string, unknown>[];
+  private toAccount(rows: Record<string, unknown>[]): { fresh: boolean; account?: AccountRow; extra?: unknown } {
     const row = rows[0];
     const fresh = Number(row?.fresh ?? 0) === 1;
     const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);

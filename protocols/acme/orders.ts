@@ -5,9 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { eq, inArray, sql } from 'drizzle-orm';
-import type { Db } from '../../src/db/client.ts';
+import type { Database, Db } from '../../src/db/client.ts';
+
+/** Runs constant-text statements (the hot paths skip the query builder). */
+export type Query = Pick<Database, 'query'>;
 import type { Identifier } from '../../src/issuance/request.ts';
 import { ipFromBytes, ipToBytes } from '../../src/pki/extensions.ts';
+import type { ExtraRead } from './nonce.ts';
 import { problem, subproblem, type ProblemJson } from './problems.ts';
 import { acmeAuthorizations, acmeChallenges, acmeOrders } from './schema.ts';
 
@@ -85,8 +89,23 @@ export interface NewOrderInput {
   lifetimeSeconds: number;
 }
 
+const CREATE_ORDER = `
+  with a as (
+    insert into acme_authorizations (id, account_id, order_id, identifier_type, identifier_value, wildcard, status, expires)
+    select id, account_id, order_id, identifier_type, identifier_value, wildcard, status, expires
+    from jsonb_to_recordset($1::jsonb)
+      as r(id text, account_id text, order_id text, identifier_type text, identifier_value text, wildcard boolean, status text, expires timestamptz)
+  ), c as (
+    insert into acme_challenges (id, authz_id, type, token, status)
+    select id, authz_id, type, token, status
+    from jsonb_to_recordset($2::jsonb) as r(id text, authz_id text, type text, token text, status text)
+  )
+  insert into acme_orders (id, account_id, status, expires, identifiers, authz_ids, not_before, not_after, profile, certgate_profile, replaces)
+  values ($3::text, $4::text, 'pending', $5::timestamptz, $6::jsonb, array(select jsonb_array_elements_text($7::jsonb)),
+    $8::timestamptz, $9::timestamptz, $10::text, $11::text, $12::text)`;
+
 /** Creates an order with one fresh authorization (and its challenges) per identifier. */
-export async function createOrder(db: Db, i: NewOrderInput): Promise<{ order: OrderRow; authzs: AuthzRow[] }> {
+export async function createOrder(q: Query, i: NewOrderInput): Promise<{ order: OrderRow; authzs: AuthzRow[] }> {
   const now = Date.now();
   const expires = new Date(now + i.lifetimeSeconds * 1000);
   const orderId = newId();
@@ -123,23 +142,20 @@ export async function createOrder(db: Db, i: NewOrderInput): Promise<{ order: Or
     replaces: i.replaces ?? null,
   };
   // One statement (authorizations, challenges, order): one round trip, atomic.
-  await db.execute(sql`
-    with a as (
-      insert into acme_authorizations (id, account_id, order_id, identifier_type, identifier_value, wildcard, status, expires)
-      select id, account_id, order_id, identifier_type, identifier_value, wildcard, status, expires
-      from jsonb_to_recordset(${JSON.stringify(authzs.map((x) => ({ ...x, account_id: x.accountId, order_id: x.orderId, identifier_type: x.identifierType, identifier_value: x.identifierValue })))}::jsonb)
-        as r(id text, account_id text, order_id text, identifier_type text, identifier_value text, wildcard boolean, status text, expires timestamptz)
-    ), c as (
-      insert into acme_challenges (id, authz_id, type, token, status)
-      select id, authz_id, type, token, status
-      from jsonb_to_recordset(${JSON.stringify(challenges.map((x) => ({ ...x, authz_id: x.authzId })))}::jsonb)
-        as r(id text, authz_id text, type text, token text, status text)
-    )
-    insert into acme_orders (id, account_id, status, expires, identifiers, authz_ids, not_before, not_after, profile, certgate_profile, replaces)
-    values (${orderId}, ${i.accountId}, 'pending', ${expires.toISOString()}::timestamptz, ${JSON.stringify(i.identifiers)}::jsonb,
-      array(select jsonb_array_elements_text(${JSON.stringify(orderValues.authzIds)}::jsonb)),
-      ${orderValues.notBefore?.toISOString() ?? null}::timestamptz, ${orderValues.notAfter?.toISOString() ?? null}::timestamptz,
-      ${i.profile}, ${i.certgateProfile}, ${orderValues.replaces})`);
+  await q.query(CREATE_ORDER, [
+    JSON.stringify(authzs.map((x) => ({ id: x.id, account_id: x.accountId, order_id: x.orderId, identifier_type: x.identifierType, identifier_value: x.identifierValue, wildcard: x.wildcard, status: x.status, expires: x.expires }))),
+    JSON.stringify(challenges.map((x) => ({ id: x.id, authz_id: x.authzId, type: x.type, token: x.token, status: x.status }))),
+    orderId,
+    i.accountId,
+    expires.toISOString(),
+    JSON.stringify(i.identifiers),
+    JSON.stringify(orderValues.authzIds),
+    orderValues.notBefore?.toISOString() ?? null,
+    orderValues.notAfter?.toISOString() ?? null,
+    i.profile,
+    i.certgateProfile,
+    orderValues.replaces,
+  ]);
   const order: OrderRow = {
     ...orderValues,
     error: null,
@@ -241,38 +257,50 @@ export async function loadAuthzs(db: Db, ids: string[]): Promise<AuthzRow[]> {
   return db.select().from(acmeAuthorizations).where(inArray(acmeAuthorizations.id, ids));
 }
 
+const RECORD_VALID = `
+  with c as (
+    update acme_challenges set status = 'valid', validated = now(), record = $2::jsonb, attempts = attempts + 1
+    where id = $1::text returning authz_id
+  ), a as (
+    update acme_authorizations set status = 'valid' where id = $3::text and status = 'pending' returning order_id
+  )
+  update acme_orders set status = 'ready'
+  where id = $4::text and status = 'pending' and expires > now()
+    and exists (select 1 from a)
+    and not exists (select 1 from acme_authorizations where order_id = $4::text and id <> $3::text and status <> 'valid')`;
+
 /** Success of a challenge: challenge valid, its authorization valid, the order ready once all are — one statement. */
-export async function recordValid(db: Db, ch: ChallengeRow, authz: AuthzRow, record: unknown): Promise<void> {
-  await db.execute(sql`
-    with c as (
-      update acme_challenges set status = 'valid', validated = now(), record = ${JSON.stringify(record)}::jsonb, attempts = attempts + 1
-      where id = ${ch.id} returning authz_id
-    ), a as (
-      update acme_authorizations set status = 'valid' where id = ${authz.id} and status = 'pending' returning order_id
-    )
-    update acme_orders set status = 'ready'
-    where id = ${authz.orderId} and status = 'pending' and expires > now()
-      and exists (select 1 from a)
-      and not exists (select 1 from acme_authorizations where order_id = ${authz.orderId} and id <> ${authz.id} and status <> 'valid')`);
+export async function recordValid(q: Query, ch: ChallengeRow, authz: AuthzRow, record: unknown): Promise<void> {
+  await q.query(RECORD_VALID, [ch.id, JSON.stringify(record), authz.id, authz.orderId]);
 }
 
+const RECORD_INVALID = `
+  with c as (
+    update acme_challenges set status = 'invalid', error = $2::jsonb, record = $3::jsonb, attempts = attempts + 1
+    where id = $1::text returning authz_id
+  ), a as (
+    update acme_authorizations set status = 'invalid' where id = $4::text and status = 'pending' returning order_id
+  )
+  update acme_orders set status = 'invalid', error = $6::jsonb
+  where id = $5::text and status in ('pending', 'ready') and exists (select 1 from a)`;
+
 /** Failure of a challenge: challenge, authorization and order invalid, the problem kept on each. */
-export async function recordInvalid(db: Db, ch: ChallengeRow, authz: AuthzRow, error: ProblemJson, record: unknown): Promise<void> {
+export async function recordInvalid(q: Query, ch: ChallengeRow, authz: AuthzRow, error: ProblemJson, record: unknown): Promise<void> {
   const orderError: ProblemJson = {
     type: error.type,
     detail: `authorization of ${authz.identifierType}:${authz.identifierValue} failed: ${error.detail}`,
     status: 403,
     subproblems: [{ ...error, identifier: { type: authz.identifierType as Identifier['type'], value: authz.identifierValue } }],
   };
-  await db.execute(sql`
-    with c as (
-      update acme_challenges set status = 'invalid', error = ${JSON.stringify(error)}::jsonb, record = ${JSON.stringify(record)}::jsonb, attempts = attempts + 1
-      where id = ${ch.id} returning authz_id
-    ), a as (
-      update acme_authorizations set status = 'invalid' where id = ${authz.id} and status = 'pending' returning order_id
-    )
-    update acme_orders set status = 'invalid', error = ${JSON.stringify(orderError)}::jsonb
-    where id = ${authz.orderId} and status in ('pending', 'ready') and exists (select 1 from a)`);
+  await q.query(RECORD_INVALID, [ch.id, JSON.stringify(error), JSON.stringify(record), authz.id, authz.orderId, JSON.stringify(orderError)]);
+}
+
+const MARK_PROCESSING = `update acme_challenges set status = 'processing', processing_since = now() where id = $1::text and status = 'pending' returning *`;
+
+/** Moves a pending challenge to processing; undefined when it was no longer pending. */
+export async function markProcessing(q: Query, id: string): Promise<ChallengeRow | undefined> {
+  const [row] = await q.query<Record<string, unknown>>(MARK_PROCESSING, [id]);
+  return row ? challengeFromRow(row) : undefined;
 }
 
 // ── reads folded into the authentication statement (one round trip per request) ───────────────
@@ -280,11 +308,19 @@ export async function recordInvalid(db: Db, ch: ChallengeRow, authz: AuthzRow, e
 const d = (v: unknown) => (v == null ? null : new Date(v as string));
 
 /** Scalar subquery: the order as JSON. */
-export const orderExtra = (id: string) => sql`(select row_to_json(o) from acme_orders o where o.id = ${id}::text)`;
+export const orderExtra = (id: string): ExtraRead => ({ sql: `(select row_to_json(o) from acme_orders o where o.id = $X::text)`, id });
 
 /** Scalar subquery: the authorization and its challenges as JSON. */
-export const authzExtra = (id: string) =>
-  sql`(select json_build_object('authz', row_to_json(a), 'challenges', coalesce((select json_agg(c) from acme_challenges c where c.authz_id = a.id), '[]'::json)) from acme_authorizations a where a.id = ${id}::text)`;
+export const authzExtra = (id: string): ExtraRead => ({
+  sql: `(select json_build_object('authz', row_to_json(a), 'challenges', coalesce((select json_agg(c) from acme_challenges c where c.authz_id = a.id), '[]'::json)) from acme_authorizations a where a.id = $X::text)`,
+  id,
+});
+
+/** Scalar subquery: one challenge with its authorization, as authzExtra shapes it. */
+export const challengeExtra = (id: string): ExtraRead => ({
+  sql: `(select json_build_object('authz', row_to_json(a), 'challenges', json_build_array(row_to_json(ch))) from acme_challenges ch join acme_authorizations a on a.id = ch.authz_id where ch.id = $X::text)`,
+  id,
+});
 
 export function orderFromJson(j: Record<string, any>): OrderRow {
   return {
@@ -322,17 +358,22 @@ export function authzFromJson(j: { authz: Record<string, any>; challenges: Recor
       expires: d(a.expires)!,
       createdAt: d(a.created_at)!,
     },
-    challenges: j.challenges.map((c) => ({
-      id: c.id,
-      authzId: c.authz_id,
-      type: c.type,
-      token: c.token,
-      status: c.status,
-      validated: d(c.validated),
-      error: c.error,
-      attempts: c.attempts,
-      processingSince: d(c.processing_since),
-      record: c.record,
-    })),
+    challenges: j.challenges.map(challengeFromRow),
+  };
+}
+
+/** A challenge from its row or row_to_json (snake_case columns). */
+export function challengeFromRow(c: Record<string, any>): ChallengeRow {
+  return {
+    id: c.id,
+    authzId: c.authz_id,
+    type: c.type,
+    token: c.token,
+    status: c.status,
+    validated: d(c.validated),
+    error: c.error,
+    attempts: c.attempts,
+    processingSince: d(c.processing_since),
+    record: c.record,
   };
 }

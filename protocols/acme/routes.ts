@@ -18,7 +18,7 @@ import type { AppEnv } from '../../src/protocol.ts';
 import { certId, parseCertId, renewalWindow } from './ari.ts';
 import { checkCsr, type IssuanceRunner } from './finalize.ts';
 import { authenticate, decodeHeader, keyFromJwk, checkAlg, parseFlattened, thumbprint, verifySignature, type AccountRow, type Verified } from './jws.ts';
-import type { NonceService } from './nonce.ts';
+import type { ExtraRead, NonceService } from './nonce.ts';
 import {
   authzJson,
   challengeJson,
@@ -33,6 +33,8 @@ import {
   orderExtra,
   orderFromJson,
   authzExtra,
+  challengeExtra,
+  markProcessing,
   authzFromJson,
   parseIdentifiers,
   type OrderRow,
@@ -106,7 +108,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   };
 
   /** Reads and authenticates the JWS body of a POST. */
-  const auth = async (c: C, key: 'jwk' | 'kid' | 'either', extra?: SQL): Promise<Verified> => {
+  const auth = async (c: C, key: 'jwk' | 'kid' | 'either', extra?: ExtraRead): Promise<Verified> => {
     const ct = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (ct !== JOSE) throw problem('malformed', `Content-Type must be ${JOSE}`, { status: 415 });
     const body = await c.req.text();
@@ -425,7 +427,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       }
       await rateLimit(`order-acct:${account.id}`, settings.rateOrdersPerAccount, 'new orders for this account');
       await rateLimit(`order-ip:${clientIp(c)}`, settings.rateOrdersPerIp, 'new orders from this address');
-      const { order } = await createOrder(db, {
+      const { order } = await createOrder(ctx.database, {
         accountId: account.id,
         identifiers,
         notBefore,
@@ -522,9 +524,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       const v = await auth(
         c,
         'kid',
-        isId(id)
-          ? sql`(select json_build_object('authz', row_to_json(a), 'challenges', json_build_array(row_to_json(ch))) from acme_challenges ch join acme_authorizations a on a.id = ch.authz_id where ch.id = ${id}::text)`
-          : undefined,
+        isId(id) ? challengeExtra(id) : undefined,
       );
       const urls = urlsOf(c);
       const got = v.extra ? authzFromJson(v.extra as Parameters<typeof authzFromJson>[0]) : undefined;
@@ -541,11 +541,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
         if (ch.status === 'pending') throw problem('malformed', `the authorization is ${authzStatus}; this challenge can no longer be answered`);
         return send(c, 200, challengeJson(ch, urls), ch.status === 'processing' ? { ...up, ...retryAfter() } : up);
       }
-      const [updated] = await db
-        .update(acmeChallenges)
-        .set({ status: 'processing', processingSince: new Date() })
-        .where(and(eq(acmeChallenges.id, ch.id), eq(acmeChallenges.status, 'pending')))
-        .returning();
+      const updated = await markProcessing(ctx.database, ch.id);
       if (!updated) {
         const [now] = await db.select().from(acmeChallenges).where(eq(acmeChallenges.id, ch.id));
         return send(c, 200, challengeJson(now, urls), up);
@@ -564,7 +560,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       const v = await auth(
         c,
         'kid',
-        wellFormed ? sql`(select json_build_object('der', encode(der, 'base64'), 'issuerId', issuer_id, 'principal', principal) from certificates where id = ${id}::text)` : undefined,
+        wellFormed ? { sql: `(select json_build_object('der', encode(der, 'base64'), 'issuerId', issuer_id, 'principal', principal) from certificates where id = $X::text)`, id } : undefined,
       );
       const urls = urlsOf(c);
       if (v.payload.length) throw problem('malformed', 'a certificate is downloaded with POST-as-GET (empty payload)');

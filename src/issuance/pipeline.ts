@@ -67,7 +67,7 @@ export class IssuancePipeline {
   private async issueOnce(req: EnrollmentRequest): Promise<IssuanceResult> {
     const key = req.idempotencyKey ? idempotencyScope(req) : undefined;
     if (!key) return this.process(req, undefined, false);
-    const existing = await this.lookupIdempotent(key);
+    const existing = req.idempotencyKeyUnused ? undefined : await this.lookupIdempotent(key);
     if (existing) return existing;
     const running = this.inFlight.get(key);
     if (running) return running.then((r) => ({ ...r, replayed: true }));

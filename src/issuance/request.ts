@@ -84,6 +84,12 @@ export interface EnrollmentRequest {
    * transactionID+certReqId, ACME order id). The same key always returns the same result.
    */
   idempotencyKey?: string;
+  /**
+   * The caller knows no earlier attempt used this idempotency key (e.g. it has just won an atomic
+   * state transition), so the lookup of a stored result is skipped. A wrong claim costs a wasted
+   * signature, never a second certificate: the key's unique index still refuses the row.
+   */
+  idempotencyKeyUnused?: boolean;
   /** Renewal (same key allowed) or re-key (key must change) of an existing certificate. */
   replaces?: { issuerId?: string; serial: string; mode: 'renew' | 'rekey' };
   /** Issuer chosen by the caller (must be allowed by the profile); else the profile's issuer. */

@@ -4,7 +4,7 @@
  * Everything malformed or unsupported becomes a `BadCsr` with a message for the client;
  * a challengePassword never appears in a message.
  */
-import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { constants, verify, type KeyObject } from 'node:crypto';
 import type { Identifier, SubjectAttribute } from '../issuance/request.ts';
 import { BadCsr } from '../issuance/errors.ts';
 import { alg, ext } from './oids.ts';
@@ -12,7 +12,7 @@ import { Tag, children, decodeInteger, expectTlv, readOid, readTlv, tlvBytes, ty
 import { decodeDirectoryString, decodeName } from './name.ts';
 import { decodeGeneralNames } from './extensions.ts';
 import { parseExtensions } from './certificate.ts';
-import { keyInfoFromKeyObject, spkiAlgorithmOid, type KeyInfo } from './keyinfo.ts';
+import { importSpki, keyInfoFromKeyObject, spkiAlgorithmOid, type KeyInfo } from './keyinfo.ts';
 import { fromPem } from './pem.ts';
 
 export type { KeyInfo } from './keyinfo.ts';
@@ -203,7 +203,7 @@ function parseDer(der: Uint8Array): ParsedCsr {
   const algOid = spkiAlgorithmOid(spki);
   let publicKey: KeyObject;
   try {
-    publicKey = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    publicKey = importSpki(spki);
   } catch {
     return bad(`unsupported or malformed public key (algorithm ${algOid})`);
   }

@@ -5,7 +5,7 @@
  */
 import { and, eq, lt } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { Db } from '../../../src/db/client.ts';
+import type { Database, Db } from '../../../src/db/client.ts';
 import type { Identifier } from '../../../src/issuance/request.ts';
 import { recordInvalid, recordValid, type AuthzRow, type ChallengeRow } from '../orders.ts';
 import { problemUrn, type ProblemJson } from '../problems.ts';
@@ -32,11 +32,14 @@ export class Validator {
   readonly resolution: Resolution;
   private stopped = false;
 
+  private readonly db: Db;
+
   constructor(
-    private readonly db: Db,
+    private readonly database: Pick<Database, 'db' | 'query'>,
     private readonly settings: AcmeSettings,
     private readonly log: Logger,
   ) {
+    this.db = database.db;
     this.resolution = new Resolution(settings);
   }
 
@@ -136,7 +139,7 @@ export class Validator {
           if (authz.expires.getTime() <= Date.now()) throw new ValidationError('unauthorized', 'the authorization expired');
           const evidence = await fn(input);
           attempts.push({ at: new Date().toISOString() });
-          await recordValid(this.db, ch, authz, { evidence, attempts });
+          await recordValid(this.database, ch, authz, { evidence, attempts });
           this.log.info({ challenge: ch.id, type: ch.type, identifier: `${identifier.type}:${identifier.value}` }, 'acme challenge valid');
           return;
         } catch (e) {
@@ -148,7 +151,7 @@ export class Validator {
             continue;
           }
           const error: ProblemJson = { type: problemUrn(ve.type), detail: ve.message, status: ve.type === 'serverInternal' ? 500 : 400 };
-          await recordInvalid(this.db, ch, authz, error, { attempts });
+          await recordInvalid(this.database, ch, authz, error, { attempts });
           this.log.info({ challenge: ch.id, type: ch.type, identifier: `${identifier.type}:${identifier.value}`, error: ve.message }, 'acme challenge invalid');
           return;
         }
