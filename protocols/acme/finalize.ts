@@ -18,6 +18,7 @@ import { parseCertId } from './ari.ts';
 import { effectiveOrderStatus, orderFromJson, type OrderRow } from './orders.ts';
 import { fromIssuanceError, problem, problemUrn, type ProblemJson } from './problems.ts';
 import { acmeOrders } from './schema.ts';
+import { waitAtMost } from './wait.ts';
 
 const key = (i: Identifier) => `${i.type}:${i.value}`;
 
@@ -75,31 +76,39 @@ export function checkCsr(csrDer: Buffer, order: OrderRow, accountKey: KeyObject)
 
 // Constant statement texts (prepared once per connection; hot path, no query builder).
 const START = `update acme_orders set status = 'processing', csr = $2::bytea, processing_since = now() where id = $1::text and status = 'ready' returning id, account_id, status, expires, identifiers, authz_ids, not_before, not_after, profile, certgate_profile, replaces, error, certificate_id, processing_since, created_at`;
-const FAIL = `update acme_orders set status = 'invalid', error = $2::jsonb, csr = null where id = $1::text and status = 'processing'`;
-const DONE = `update acme_orders set status = 'valid', certificate_id = $2::text, csr = null, error = null where id = $1::text and status = 'processing'`;
+const FAIL = `update acme_orders set status = 'invalid', error = $2::jsonb, csr = null where id = $1::text and status = 'processing' returning id`;
+const DONE = `update acme_orders set status = 'valid', certificate_id = $2::text, csr = null, error = null where id = $1::text and status = 'processing' returning id`;
+
+/** What issuance changed on the order, as stored (undefined: still processing, or changed elsewhere). */
+export type Outcome = Pick<OrderRow, 'status' | 'certificateId' | 'error'> | undefined;
 
 export class IssuanceRunner {
-  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly inFlight = new Map<string, Promise<Outcome>>();
 
   constructor(
     private readonly ctx: Context,
     private readonly log: Logger,
   ) {}
 
-  /** Moves a ready order to processing (atomically) and starts issuance. Undefined if it was not ready. */
-  async start(order: OrderRow, csrDer: Buffer, csr?: ParsedCsr): Promise<OrderRow | undefined> {
+  /**
+   * Moves a ready order to processing (atomically) and starts issuance: the order as stored and
+   * the promise of issuance's outcome. Undefined if the order was not ready.
+   */
+  async start(order: OrderRow, csrDer: Buffer, csr?: ParsedCsr): Promise<{ order: OrderRow; outcome: Promise<Outcome> } | undefined> {
     const [row] = await this.ctx.database.query<Record<string, unknown>>(START, [order.id, csrDer]);
     if (!row) return undefined;
     const updated = { ...orderFromJson(row), csr: csrDer };
-    this.run(updated, csr);
-    return updated;
+    return { order: updated, outcome: this.run(updated, csr) };
   }
 
-  run(order: OrderRow, csr?: ParsedCsr): Promise<void> {
+  run(order: OrderRow, csr?: ParsedCsr): Promise<Outcome> {
     const running = this.inFlight.get(order.id);
     if (running) return running;
     const p = this.issue(order, csr)
-      .catch((err) => this.log.error({ err, order: order.id }, 'acme issuance crashed'))
+      .catch((err) => {
+        this.log.error({ err, order: order.id }, 'acme issuance crashed');
+        return undefined;
+      })
       .finally(() => this.inFlight.delete(order.id));
     this.inFlight.set(order.id, p);
     return p;
@@ -107,11 +116,7 @@ export class IssuanceRunner {
 
   /** Waits (at most `maxMs`) for this order's issuance if it runs in this process. */
   async settle(orderId: string, maxMs: number): Promise<void> {
-    const p = this.inFlight.get(orderId);
-    if (!p || maxMs <= 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, maxMs)))]);
-    clearTimeout(timer);
+    await waitAtMost(this.inFlight.get(orderId), maxMs);
   }
 
   async drain(): Promise<void> {
@@ -129,11 +134,12 @@ export class IssuanceRunner {
     return stale.length;
   }
 
-  private async fail(order: OrderRow, error: ProblemJson): Promise<void> {
-    await this.ctx.database.query(FAIL, [order.id, JSON.stringify(error)]);
+  private async fail(order: OrderRow, error: ProblemJson): Promise<Outcome> {
+    const rows = await this.ctx.database.query(FAIL, [order.id, JSON.stringify(error)]);
+    return rows.length ? { status: 'invalid', certificateId: null, error } : undefined;
   }
 
-  private async issue(order: OrderRow, checked?: ParsedCsr): Promise<void> {
+  private async issue(order: OrderRow, checked?: ParsedCsr): Promise<Outcome> {
     if (!order.csr) return this.fail(order, { type: problemUrn('serverInternal'), detail: 'the order lost its CSR', status: 500 });
     // The CSR was checked at finalize (signature = proof of possession, names = the order's);
     // after a restart it is parsed and checked again here.
@@ -179,20 +185,22 @@ export class IssuanceRunner {
     try {
       const result = await this.ctx.pipeline.issue(req);
       if (result.status === 'issued') {
-        await this.ctx.database.query(DONE, [order.id, result.certificate.id]);
-      } else if (result.status === 'rejected') {
-        await this.fail(order, { type: problemUrn('unauthorized'), detail: `the request was rejected: ${result.reason}`, status: 403 });
+        const rows = await this.ctx.database.query(DONE, [order.id, result.certificate.id]);
+        return rows.length ? { status: 'valid', certificateId: result.certificate.id, error: null } : undefined;
+      }
+      if (result.status === 'rejected') {
+        return this.fail(order, { type: problemUrn('unauthorized'), detail: `the request was rejected: ${result.reason}`, status: 403 });
       }
       // pending (manual approval): stays processing; recover() asks the pipeline again later.
+      return undefined;
     } catch (e) {
       if (isIssuanceError(e)) {
         const p = fromIssuanceError(e);
-        await this.fail(order, p.toJSON());
         this.log.info({ order: order.id, code: e.code, rule: e.rule }, 'acme issuance refused');
-        return;
+        return this.fail(order, p.toJSON());
       }
       this.log.error({ err: e, order: order.id }, 'acme issuance failed');
-      await this.fail(order, { type: problemUrn('serverInternal'), detail: 'issuance failed; create a new order', status: 500 });
+      return this.fail(order, { type: problemUrn('serverInternal'), detail: 'issuance failed; create a new order', status: 500 });
     }
   }
 }

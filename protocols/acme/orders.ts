@@ -260,18 +260,21 @@ export async function loadAuthzs(db: Db, ids: string[]): Promise<AuthzRow[]> {
 const RECORD_VALID = `
   with c as (
     update acme_challenges set status = 'valid', validated = now(), record = $2::jsonb, attempts = attempts + 1
-    where id = $1::text returning authz_id
+    where id = $1::text returning validated
   ), a as (
     update acme_authorizations set status = 'valid' where id = $3::text and status = 'pending' returning order_id
+  ), o as (
+    update acme_orders set status = 'ready'
+    where id = $4::text and status = 'pending' and expires > now()
+      and exists (select 1 from a)
+      and not exists (select 1 from acme_authorizations where order_id = $4::text and id <> $3::text and status <> 'valid')
   )
-  update acme_orders set status = 'ready'
-  where id = $4::text and status = 'pending' and expires > now()
-    and exists (select 1 from a)
-    and not exists (select 1 from acme_authorizations where order_id = $4::text and id <> $3::text and status <> 'valid')`;
+  select validated from c`;
 
-/** Success of a challenge: challenge valid, its authorization valid, the order ready once all are — one statement. */
-export async function recordValid(q: Query, ch: ChallengeRow, authz: AuthzRow, record: unknown): Promise<void> {
-  await q.query(RECORD_VALID, [ch.id, JSON.stringify(record), authz.id, authz.orderId]);
+/** Success of a challenge: challenge valid, its authorization valid, the order ready once all are — one statement. Returns the validation time stored. */
+export async function recordValid(q: Query, ch: ChallengeRow, authz: AuthzRow, record: unknown): Promise<Date> {
+  const [row] = await q.query<{ validated: Date | string }>(RECORD_VALID, [ch.id, JSON.stringify(record), authz.id, authz.orderId]);
+  return row ? new Date(row.validated) : new Date();
 }
 
 const RECORD_INVALID = `

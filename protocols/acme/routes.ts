@@ -44,6 +44,7 @@ import { AcmeProblem, fromIssuanceError, problem } from './problems.ts';
 import { acmeAccounts, acmeChallenges, acmeEabKeys, acmeOrders, acmeRateLimits } from './schema.ts';
 import type { AcmeSettings } from './settings.ts';
 import type { Validator } from './validation/index.ts';
+import { waitAtMost } from './wait.ts';
 
 type C = HonoContext<AppEnv>;
 
@@ -487,7 +488,11 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       const csr = checkCsr(csrDer, o, v.key);
       const started = await d.runner.start(o, csrDer, csr);
       if (!started) throw problem('orderNotReady', 'the order is no longer ready (finalized concurrently)');
-      return send(c, 200, orderJson(started, urls), { Location: urls.order(o.id), ...retryAfter() });
+      // Issuance runs in the background; when it is done within the poll wait, the answer is
+      // the valid order (no poll needed), else processing with Retry-After.
+      const outcome = await waitAtMost(started.outcome, settings.pollWaitMs);
+      const shown = outcome ? { ...started.order, ...outcome } : started.order;
+      return send(c, 200, orderJson(shown, urls), { Location: urls.order(o.id), ...(shown.status === 'processing' ? retryAfter() : {}) });
     }),
   );
 
@@ -546,8 +551,10 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
         const [now] = await db.select().from(acmeChallenges).where(eq(acmeChallenges.id, ch.id));
         return send(c, 200, challengeJson(now, urls), up);
       }
-      d.validator.submit(authz, updated, v.account!.thumbprint);
-      return send(c, 200, challengeJson(updated, urls), { ...up, ...retryAfter() });
+      // Quick validations are answered with their outcome (no poll needed); slow ones with processing.
+      const outcome = await waitAtMost(d.validator.submit(authz, updated, v.account!.thumbprint), settings.pollWaitMs);
+      const shown = outcome ?? updated;
+      return send(c, 200, challengeJson(shown, urls), shown.status === 'processing' ? { ...up, ...retryAfter() } : up);
     }),
   );
 

@@ -251,8 +251,35 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       expect((await client.post(o.json.finalize, { csr: 'AAAA' })).json.type).toBe(err('badCSR'));
       expect((await client.get(o.location!)).json.status).toBe('ready');
       const good = makeCsr({ sans: ['DNS:localhost'] });
-      expect((await client.post(o.json.finalize, { csr: good.der.toString('base64url') })).json.status).toBe('processing');
-      expect((await client.poll(o.location!)).json.status).toBe('valid');
+      // Issuance done within the poll wait: finalize answers with the valid order itself.
+      const fin = await client.post(o.json.finalize, { csr: good.der.toString('base64url') });
+      expect(fin.json.status).toBe('valid');
+      expect(fin.json.certificate).toMatch(/\/acme\/cert\//);
+      expect(fin.headers.get('retry-after')).toBeNull();
+      expect((await client.get(o.location!)).json).toEqual(fin.json);
+    });
+
+    it('answers processing with Retry-After when the outcome is not there within the poll wait (finalize and challenge)', async () => {
+      const slow = createAcmeProtocol({ allowPrivateTargets: true, http01Port: responder.port, validationRetries: 0, pollWaitMs: 0 }, {});
+      const app = await buildApp(t.ctx, [slow]);
+      const c = await new AcmeClient(`${BASE}/acme/directory`, await newKey(), (u, i) => Promise.resolve(app.request(u, i))).init();
+      expect((await c.newAccount()).status).toBe(201);
+      const o = await c.newOrder([{ type: 'dns', value: 'localhost' }]);
+      const a = await c.get(o.json.authorizations[0]);
+      const ch = a.json.challenges.find((x: any) => x.type === 'http-01');
+      responder.tokens.set(ch.token, c.keyAuthorization(ch.token));
+      const r = await c.post(ch.url, {});
+      expect(r.json.status).toBe('processing');
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect((await c.poll(o.json.authorizations[0])).json.status).toBe('valid');
+      const f = await c.post(o.json.finalize, { csr: makeCsr({ sans: ['DNS:localhost'] }).der.toString('base64url') });
+      expect(f.json.status).toBe('processing');
+      expect(f.headers.get('retry-after')).toBe('1');
+      expect(f.json.certificate).toBeUndefined();
+      const done = await c.poll(o.location!);
+      expect(done.json.status).toBe('valid');
+      expect(done.json.certificate).toMatch(/\/acme\/cert\//);
+      await slow.drain();
     });
 
     it('records a failing challenge in the authorization and invalidates the order', async () => {
@@ -261,10 +288,12 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       const ch = a.json.challenges.find((c: any) => c.type === 'http-01');
       responder.tokens.set(ch.token, 'not-the-key-authorization');
       const r = await client.post(ch.url, {});
-      expect(r.json.status).toBe('processing');
+      // The validation fails within the poll wait: the answer is the failed challenge.
+      expect(r.json.status).toBe('invalid');
+      expect(r.json.error.type).toBe(err('incorrectResponse'));
       expect(r.headers.get('link')).toContain(`<${o.json.authorizations[0]}>;rel="up"`);
       expect(r.headers.get('link')).toContain(`<${BASE}/acme/directory>;rel="index"`);
-      expect(r.headers.get('retry-after')).toBe('1');
+      expect(r.headers.get('retry-after')).toBeNull();
       const done = await client.poll(o.json.authorizations[0]);
       expect(done.json.status).toBe('invalid');
       const failed = done.json.challenges.find((c: any) => c.type === 'http-01');

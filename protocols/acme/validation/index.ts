@@ -15,6 +15,7 @@ import { validateDns01 } from './dns01.ts';
 import { validateHttp01, type ValidationInput } from './http01.ts';
 import { Resolution, ValidationError } from './resolve.ts';
 import { validateTlsAlpn01 } from './tlsalpn01.ts';
+import { waitAtMost } from '../wait.ts';
 
 const validators: Record<string, (v: ValidationInput) => Promise<unknown>> = {
   'http-01': validateHttp01,
@@ -27,8 +28,8 @@ const retryable = new Set(['connection', 'dns', 'tls']);
 export class Validator {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly byAuthz = new Map<string, Promise<void>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly byAuthz = new Map<string, Promise<unknown>>();
   readonly resolution: Resolution;
   private stopped = false;
 
@@ -43,16 +44,23 @@ export class Validator {
     this.resolution = new Resolution(settings);
   }
 
-  /** Starts validating a challenge already marked `processing`; returns at once. */
-  submit(authz: AuthzRow, challenge: ChallengeRow, thumbprint: string): void {
+  /**
+   * Starts validating a challenge already marked `processing`; returns at once with the promise of
+   * the recorded outcome (the challenge as stored: valid or invalid; undefined if it was not run).
+   */
+  submit(authz: AuthzRow, challenge: ChallengeRow, thumbprint: string): Promise<ChallengeRow | undefined> {
     const p = this.run(authz, challenge, thumbprint)
-      .catch((err) => this.log.error({ err, challengeId: challenge.id }, 'acme validation crashed'))
+      .catch((err) => {
+        this.log.error({ err, challengeId: challenge.id }, 'acme validation crashed');
+        return undefined;
+      })
       .finally(() => {
         this.inFlight.delete(p);
         if (this.byAuthz.get(authz.id) === p) this.byAuthz.delete(authz.id);
       });
     this.inFlight.add(p);
     this.byAuthz.set(authz.id, p);
+    return p;
   }
 
   /**
@@ -60,11 +68,7 @@ export class Validator {
    * client's poll is answered with the outcome instead of "pending" (fewer polls).
    */
   async settle(authzId: string, maxMs: number): Promise<void> {
-    const p = this.byAuthz.get(authzId);
-    if (!p || maxMs <= 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, maxMs)))]);
-    clearTimeout(timer);
+    await waitAtMost(this.byAuthz.get(authzId), maxMs);
   }
 
   /**
@@ -120,10 +124,10 @@ export class Validator {
     this.waiting.shift()?.();
   }
 
-  private async run(authz: AuthzRow, ch: ChallengeRow, thumbprint: string): Promise<void> {
+  private async run(authz: AuthzRow, ch: ChallengeRow, thumbprint: string): Promise<ChallengeRow | undefined> {
     await this.slot();
     try {
-      if (ch.status !== 'processing') return;
+      if (ch.status !== 'processing') return undefined;
       const identifier: Identifier = { type: authz.identifierType as Identifier['type'], value: authz.identifierValue };
       const fn = validators[ch.type];
       const input: ValidationInput = {
@@ -139,9 +143,10 @@ export class Validator {
           if (authz.expires.getTime() <= Date.now()) throw new ValidationError('unauthorized', 'the authorization expired');
           const evidence = await fn(input);
           attempts.push({ at: new Date().toISOString() });
-          await recordValid(this.database, ch, authz, { evidence, attempts });
+          const record = { evidence, attempts };
+          const validated = await recordValid(this.database, ch, authz, record);
           this.log.info({ challenge: ch.id, type: ch.type, identifier: `${identifier.type}:${identifier.value}` }, 'acme challenge valid');
-          return;
+          return { ...ch, status: 'valid', validated, attempts: ch.attempts + 1, record };
         } catch (e) {
           const ve = e instanceof ValidationError ? e : new ValidationError('serverInternal', 'validation failed');
           if (!(e instanceof ValidationError)) this.log.error({ err: e, challenge: ch.id }, 'acme validation error');
@@ -153,7 +158,7 @@ export class Validator {
           const error: ProblemJson = { type: problemUrn(ve.type), detail: ve.message, status: ve.type === 'serverInternal' ? 500 : 400 };
           await recordInvalid(this.database, ch, authz, error, { attempts });
           this.log.info({ challenge: ch.id, type: ch.type, identifier: `${identifier.type}:${identifier.value}`, error: ve.message }, 'acme challenge invalid');
-          return;
+          return { ...ch, status: 'invalid', error, attempts: ch.attempts + 1, record: { attempts } };
         }
       }
     } finally {
