@@ -64,7 +64,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     await database.close().catch(() => {});
     throw e;
   }
-  const writer = new CertificateWriter(db, database.kind === 'pglite' ? 1 : 4);
+  const writer = new CertificateWriter(database, database.kind === 'pglite' ? 1 : 4);
   const csr = new CsrVerifier(config.cryptoWorkers);
   const pipeline = new IssuancePipeline({ db, issuers, profiles, writer, audit, events, metrics, kek, publicUrl: config.publicUrl, csr });
   const revocation = new RevocationService(db, audit, events, metrics);

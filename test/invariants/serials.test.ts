@@ -106,7 +106,7 @@ describe.each(drivers)('invariant 2: serials in the database (%s)', (driver) => 
     await t.ctx.db.delete(certificates).where(eq(certificates.id, otherIssuer.id));
 
     // The group-commit writer reports the collision per row ('serial'), so the pipeline retries with a new serial.
-    const writer = new CertificateWriter(t.ctx.db);
+    const writer = new CertificateWriter(t.ctx.database);
     const outcome = await writer.write(
       { ...row, id: randomUUID(), idempotencyKey: null, createdAt: undefined },
       { actor: 'test', action: 'certificate.issue', target: 'dup' },
