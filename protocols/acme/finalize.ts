@@ -75,9 +75,13 @@ export function checkCsr(csrDer: Buffer, order: OrderRow, accountKey: KeyObject)
 }
 
 // Constant statement texts (prepared once per connection; hot path, no query builder).
-const START = `update acme_orders set status = 'processing', csr = $2::bytea, processing_since = now() where id = $1::text and status = 'ready' returning id, account_id, status, expires, identifiers, authz_ids, not_before, not_after, profile, certgate_profile, replaces, error, certificate_id, processing_since, created_at`;
-const FAIL = `update acme_orders set status = 'invalid', error = $2::jsonb, csr = null where id = $1::text and status = 'processing' returning id`;
-const DONE = `update acme_orders set status = 'valid', certificate_id = $2::text, csr = null, error = null where id = $1::text and status = 'processing' returning id`;
+const ORDER_COLUMNS = 'id, account_id, status, expires, identifiers, authz_ids, not_before, not_after, profile, certgate_profile, replaces, error, certificate_id, processing_since, created_at';
+const MARK_PROCESSING = `update acme_orders set status = 'processing', csr = $2::bytea, processing_since = now() where id = $1::text and status = 'ready' returning ${ORDER_COLUMNS}`;
+const READ = `select ${ORDER_COLUMNS} from acme_orders where id = $1::text`;
+// A finalized order goes ready → valid/invalid directly when issuance is quick (never stored as
+// processing), or through processing when it is not (see IssuanceRunner.start).
+const FAIL = `update acme_orders set status = 'invalid', error = $2::jsonb, csr = null where id = $1::text and status in ('ready', 'processing') returning id`;
+const DONE = `update acme_orders set status = 'valid', certificate_id = $2::text, csr = null, error = null where id = $1::text and status in ('ready', 'processing') returning id`;
 
 /** What issuance changed on the order, as stored (undefined: still processing, or changed elsewhere). */
 export type Outcome = Pick<OrderRow, 'status' | 'certificateId' | 'error'> | undefined;
@@ -91,14 +95,21 @@ export class IssuanceRunner {
   ) {}
 
   /**
-   * Moves a ready order to processing (atomically) and starts issuance: the order as stored and
-   * the promise of issuance's outcome. Undefined if the order was not ready.
+   * Finalizes a ready order whose CSR was checked: issuance starts at once (one per order in this
+   * process; across instances the order id is the pipeline's idempotency key, so a race yields one
+   * certificate). When it is done within `waitMs` the answer is the order with its outcome and the
+   * order was never stored as processing (one statement fewer); otherwise the order is marked
+   * processing with its CSR — so every instance shows it running and a restart can resume it — and
+   * returned as stored. Undefined when the order was no longer ready.
    */
-  async start(order: OrderRow, csrDer: Buffer, csr?: ParsedCsr): Promise<{ order: OrderRow; outcome: Promise<Outcome> } | undefined> {
-    const [row] = await this.ctx.database.query<Record<string, unknown>>(START, [order.id, csrDer]);
-    if (!row) return undefined;
-    const updated = { ...orderFromJson(row), csr: csrDer };
-    return { order: updated, outcome: this.run(updated, csr) };
+  async finalize(order: OrderRow, csrDer: Buffer, csr: ParsedCsr, waitMs: number): Promise<OrderRow | undefined> {
+    const outcome = await waitAtMost(this.run({ ...order, csr: csrDer }, csr), waitMs);
+    if (outcome) return { ...order, ...outcome };
+    const [row] = await this.ctx.database.query<Record<string, unknown>>(MARK_PROCESSING, [order.id, csrDer]);
+    if (row) return orderFromJson(row);
+    // Finished (or changed elsewhere) in between: the order as it is now.
+    const [now] = await this.ctx.database.query<Record<string, unknown>>(READ, [order.id]);
+    return now && now.status !== 'ready' ? orderFromJson(now) : undefined;
   }
 
   run(order: OrderRow, csr?: ParsedCsr): Promise<Outcome> {
@@ -165,8 +176,9 @@ export class IssuanceRunner {
       subject: csr.subject,
       sans: identifiers,
       idempotencyKey: order.id,
-      // Checked at finalize = this instance just won the ready → processing transition, so no
-      // earlier attempt can have stored a result (a recovered order is asked again).
+      // Checked at finalize = a first attempt as far as this order's state says (it was ready): a
+      // race with another instance or a retry after a crash ends at the idempotency key's unique
+      // index, and the stored certificate is the result. A recovered order is asked again.
       idempotencyKeyUnused: !!checked,
       metadata: { acmeOrder: order.id, acmeAccount: order.accountId, ...(order.replaces ? { replaces: order.replaces } : {}) },
     };

@@ -257,12 +257,14 @@ export async function loadAuthzs(db: Db, ids: string[]): Promise<AuthzRow[]> {
   return db.select().from(acmeAuthorizations).where(inArray(acmeAuthorizations.id, ids));
 }
 
+// The outcome is recorded only on a challenge still pending or processing: when two validations
+// of one challenge race (two instances), the first outcome stands.
 const RECORD_VALID = `
   with c as (
     update acme_challenges set status = 'valid', validated = now(), record = $2::jsonb, attempts = attempts + 1
-    where id = $1::text returning validated
+    where id = $1::text and status in ('pending', 'processing') returning validated
   ), a as (
-    update acme_authorizations set status = 'valid' where id = $3::text and status = 'pending' returning order_id
+    update acme_authorizations set status = 'valid' where id = $3::text and status = 'pending' and exists (select 1 from c) returning order_id
   ), o as (
     update acme_orders set status = 'ready'
     where id = $4::text and status = 'pending' and expires > now()
@@ -271,38 +273,54 @@ const RECORD_VALID = `
   )
   select validated from c`;
 
-/** Success of a challenge: challenge valid, its authorization valid, the order ready once all are — one statement. Returns the validation time stored. */
-export async function recordValid(q: Query, ch: ChallengeRow, authz: AuthzRow, record: unknown): Promise<Date> {
+/**
+ * Success of a challenge: challenge valid, its authorization valid, the order ready once all are —
+ * one statement. Returns the validation time stored, or undefined when the challenge already had
+ * an outcome.
+ */
+export async function recordValid(q: Query, ch: ChallengeRow, authz: AuthzRow, record: unknown): Promise<Date | undefined> {
   const [row] = await q.query<{ validated: Date | string }>(RECORD_VALID, [ch.id, JSON.stringify(record), authz.id, authz.orderId]);
-  return row ? new Date(row.validated) : new Date();
+  return row ? new Date(row.validated) : undefined;
 }
 
 const RECORD_INVALID = `
   with c as (
     update acme_challenges set status = 'invalid', error = $2::jsonb, record = $3::jsonb, attempts = attempts + 1
-    where id = $1::text returning authz_id
+    where id = $1::text and status in ('pending', 'processing') returning authz_id
   ), a as (
-    update acme_authorizations set status = 'invalid' where id = $4::text and status = 'pending' returning order_id
+    update acme_authorizations set status = 'invalid' where id = $4::text and status = 'pending' and exists (select 1 from c) returning order_id
+  ), o as (
+    update acme_orders set status = 'invalid', error = $6::jsonb
+    where id = $5::text and status in ('pending', 'ready') and exists (select 1 from a)
   )
-  update acme_orders set status = 'invalid', error = $6::jsonb
-  where id = $5::text and status in ('pending', 'ready') and exists (select 1 from a)`;
+  select authz_id from c`;
 
-/** Failure of a challenge: challenge, authorization and order invalid, the problem kept on each. */
-export async function recordInvalid(q: Query, ch: ChallengeRow, authz: AuthzRow, error: ProblemJson, record: unknown): Promise<void> {
+/** Failure of a challenge: challenge, authorization and order invalid, the problem kept on each. False when the challenge already had an outcome. */
+export async function recordInvalid(q: Query, ch: ChallengeRow, authz: AuthzRow, error: ProblemJson, record: unknown): Promise<boolean> {
   const orderError: ProblemJson = {
     type: error.type,
     detail: `authorization of ${authz.identifierType}:${authz.identifierValue} failed: ${error.detail}`,
     status: 403,
     subproblems: [{ ...error, identifier: { type: authz.identifierType as Identifier['type'], value: authz.identifierValue } }],
   };
-  await q.query(RECORD_INVALID, [ch.id, JSON.stringify(error), JSON.stringify(record), authz.id, authz.orderId, JSON.stringify(orderError)]);
+  const rows = await q.query(RECORD_INVALID, [ch.id, JSON.stringify(error), JSON.stringify(record), authz.id, authz.orderId, JSON.stringify(orderError)]);
+  return rows.length > 0;
 }
 
 const MARK_PROCESSING = `update acme_challenges set status = 'processing', processing_since = now() where id = $1::text and status = 'pending' returning *`;
 
-/** Moves a pending challenge to processing; undefined when it was no longer pending. */
+/**
+ * Moves a pending challenge to processing (a validation outlasting the poll wait: other readers
+ * then see it running); undefined when it was no longer pending.
+ */
 export async function markProcessing(q: Query, id: string): Promise<ChallengeRow | undefined> {
   const [row] = await q.query<Record<string, unknown>>(MARK_PROCESSING, [id]);
+  return row ? challengeFromRow(row) : undefined;
+}
+
+/** One challenge as stored. */
+export async function readChallenge(q: Query, id: string): Promise<ChallengeRow | undefined> {
+  const [row] = await q.query<Record<string, unknown>>(`select * from acme_challenges where id = $1::text`, [id]);
   return row ? challengeFromRow(row) : undefined;
 }
 

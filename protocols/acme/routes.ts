@@ -35,6 +35,7 @@ import {
   authzExtra,
   challengeExtra,
   markProcessing,
+  readChallenge,
   authzFromJson,
   parseIdentifiers,
   type OrderRow,
@@ -486,12 +487,10 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       if (!body || typeof body.csr !== 'string' || !/^[A-Za-z0-9_-]+$/.test(body.csr)) throw problem('malformed', 'finalize needs {"csr": base64url DER}');
       const csrDer = Buffer.from(body.csr, 'base64url');
       const csr = checkCsr(csrDer, o, v.key);
-      const started = await d.runner.start(o, csrDer, csr);
-      if (!started) throw problem('orderNotReady', 'the order is no longer ready (finalized concurrently)');
-      // Issuance runs in the background; when it is done within the poll wait, the answer is
-      // the valid order (no poll needed), else processing with Retry-After.
-      const outcome = await waitAtMost(started.outcome, settings.pollWaitMs);
-      const shown = outcome ? { ...started.order, ...outcome } : started.order;
+      // Issuance runs in the background; when it is done within the poll wait, the answer is the
+      // valid order (no poll needed), else processing with Retry-After.
+      const shown = await d.runner.finalize(o, csrDer, csr, settings.pollWaitMs);
+      if (!shown) throw problem('orderNotReady', 'the order is no longer ready (finalized concurrently)');
       return send(c, 200, orderJson(shown, urls), { Location: urls.order(o.id), ...(shown.status === 'processing' ? retryAfter() : {}) });
     }),
   );
@@ -546,14 +545,13 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
         if (ch.status === 'pending') throw problem('malformed', `the authorization is ${authzStatus}; this challenge can no longer be answered`);
         return send(c, 200, challengeJson(ch, urls), ch.status === 'processing' ? { ...up, ...retryAfter() } : up);
       }
-      const updated = await markProcessing(ctx.database, ch.id);
-      if (!updated) {
-        const [now] = await db.select().from(acmeChallenges).where(eq(acmeChallenges.id, ch.id));
-        return send(c, 200, challengeJson(now, urls), up);
-      }
-      // Quick validations are answered with their outcome (no poll needed); slow ones with processing.
-      const outcome = await waitAtMost(d.validator.submit(authz, updated, v.account!.thumbprint), settings.pollWaitMs);
-      const shown = outcome ?? updated;
+      // Validation starts at once; a quick one is answered with its outcome (no poll needed) and
+      // never stored as processing. One that outlasts the poll wait is marked processing, so
+      // every instance shows it running, and answered with Retry-After.
+      const running = d.validator.submit(authz, ch, v.account!.thumbprint);
+      const outcome = await waitAtMost(running, settings.pollWaitMs);
+      if (outcome) return send(c, 200, challengeJson(outcome, urls), up);
+      const shown = (await markProcessing(ctx.database, ch.id)) ?? (await readChallenge(ctx.database, ch.id)) ?? ch;
       return send(c, 200, challengeJson(shown, urls), shown.status === 'processing' ? { ...up, ...retryAfter() } : up);
     }),
   );

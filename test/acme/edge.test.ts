@@ -436,6 +436,63 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
   });
 
   describe('restart recovery (several instances share the database)', () => {
+    const readyOrder = async (c: AcmeClient) => {
+      const o = await c.newOrder([{ type: 'dns', value: 'localhost' }]);
+      const a = await c.get(o.json.authorizations[0]);
+      const ch = a.json.challenges.find((x: any) => x.type === 'http-01');
+      responder.tokens.set(ch.token, c.keyAuthorization(ch.token));
+      expect((await c.post(ch.url, {})).json.status).toBe('valid');
+      return o;
+    };
+
+    it('two instances finalizing one order at once issue one certificate, and both answers name it', async () => {
+      const other = createAcmeProtocol({ allowPrivateTargets: true, http01Port: responder.port, validationRetries: 0 }, {});
+      const otherApp = await buildApp(t.ctx, [other]);
+      const viaOther = new AcmeClient(`${BASE}/acme/directory`, client.key, (u, i) => Promise.resolve(otherApp.request(u, i)));
+      await viaOther.init();
+      viaOther.kid = client.kid;
+      const o = await readyOrder(client);
+      const csr = makeCsr({ sans: ['DNS:localhost'] }).der.toString('base64url');
+      const [x, y] = await Promise.all([client.post(o.json.finalize, { csr }), viaOther.post(o.json.finalize, { csr })]);
+      const answers = [x, y].filter((r) => r.status === 200);
+      expect(answers.length).toBeGreaterThanOrEqual(1);
+      for (const r of [x, y]) if (r.status !== 200) expect(r.json.type).toBe(err('orderNotReady'));
+      const orderId = o.location!.split('/').pop()!;
+      const certs = await t.ctx.db.execute(sql`select id from certificates where metadata->>'acmeOrder' = ${orderId}`);
+      const rows = (Array.isArray(certs) ? certs : (certs as unknown as { rows: unknown[] }).rows) as { id: string }[];
+      expect(rows).toHaveLength(1);
+      const final = await client.poll(o.location!);
+      expect(final.json.status).toBe('valid');
+      expect(final.json.certificate).toBe(`${BASE}/acme/cert/${rows[0].id}`);
+      for (const r of answers) if (r.json.status === 'valid') expect(r.json.certificate).toBe(final.json.certificate);
+      await other.drain();
+    });
+
+    it('an order held for manual approval is stored processing with its CSR, answered with Retry-After', async () => {
+      const base = await t.ctx.profiles.require('tls-server');
+      await t.ctx.profiles.create({ ...base, name: 'acme-held', manualApproval: true, description: 'held for an officer' });
+      const held = createAcmeProtocol({ allowPrivateTargets: true, http01Port: responder.port, validationRetries: 0, profiles: 'tls-server=tls-server,held=acme-held' }, {});
+      const app = await buildApp(t.ctx, [held]);
+      const c = new AcmeClient(`${BASE}/acme/directory`, client.key, (u, i) => Promise.resolve(app.request(u, i)));
+      await c.init();
+      c.kid = client.kid;
+      const o = await c.newOrder([{ type: 'dns', value: 'localhost' }], { profile: 'held' });
+      expect(o.status).toBe(201);
+      const a = await c.get(o.json.authorizations[0]);
+      const ch = a.json.challenges.find((x: any) => x.type === 'http-01');
+      responder.tokens.set(ch.token, c.keyAuthorization(ch.token));
+      expect((await c.post(ch.url, {})).json.status).toBe('valid');
+      const f = await c.post(o.json.finalize, { csr: makeCsr({ sans: ['DNS:localhost'] }).der.toString('base64url') });
+      expect(f.json.status).toBe('processing');
+      expect(f.headers.get('retry-after')).toBe('1');
+      const orderId = o.location!.split('/').pop()!;
+      const stored = await t.ctx.db.execute(sql`select status, csr is not null as has_csr from acme_orders where id = ${orderId}`);
+      const row = ((Array.isArray(stored) ? stored : (stored as unknown as { rows: unknown[] }).rows) as { status: string; has_csr: boolean }[])[0];
+      expect(row).toEqual({ status: 'processing', has_csr: true });
+      expect((await c.get(o.location!)).json.status).toBe('processing');
+      await held.drain();
+    });
+
     it('a challenge and an order left processing by a stopped instance are finished by the sweep', async () => {
       const o = await client.newOrder([{ type: 'dns', value: 'localhost' }]);
       const a = await client.get(o.json.authorizations[0]);

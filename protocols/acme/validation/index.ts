@@ -30,6 +30,7 @@ export class Validator {
   private readonly waiting: (() => void)[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly byAuthz = new Map<string, Promise<unknown>>();
+  private readonly byChallenge = new Map<string, Promise<ChallengeRow | undefined>>();
   readonly resolution: Resolution;
   private stopped = false;
 
@@ -45,10 +46,13 @@ export class Validator {
   }
 
   /**
-   * Starts validating a challenge already marked `processing`; returns at once with the promise of
-   * the recorded outcome (the challenge as stored: valid or invalid; undefined if it was not run).
+   * Starts validating a challenge (pending, or processing when recovered) unless it is already
+   * being validated in this process; returns at once with the promise of the recorded outcome (the
+   * challenge as stored: valid or invalid; undefined when another validation recorded first).
    */
   submit(authz: AuthzRow, challenge: ChallengeRow, thumbprint: string): Promise<ChallengeRow | undefined> {
+    const running = this.byChallenge.get(challenge.id);
+    if (running) return running;
     const p = this.run(authz, challenge, thumbprint)
       .catch((err) => {
         this.log.error({ err, challengeId: challenge.id }, 'acme validation crashed');
@@ -57,9 +61,11 @@ export class Validator {
       .finally(() => {
         this.inFlight.delete(p);
         if (this.byAuthz.get(authz.id) === p) this.byAuthz.delete(authz.id);
+        this.byChallenge.delete(challenge.id);
       });
     this.inFlight.add(p);
     this.byAuthz.set(authz.id, p);
+    this.byChallenge.set(challenge.id, p);
     return p;
   }
 
@@ -127,7 +133,7 @@ export class Validator {
   private async run(authz: AuthzRow, ch: ChallengeRow, thumbprint: string): Promise<ChallengeRow | undefined> {
     await this.slot();
     try {
-      if (ch.status !== 'processing') return undefined;
+      if (ch.status !== 'processing' && ch.status !== 'pending') return undefined;
       const identifier: Identifier = { type: authz.identifierType as Identifier['type'], value: authz.identifierValue };
       const fn = validators[ch.type];
       const input: ValidationInput = {
@@ -145,6 +151,7 @@ export class Validator {
           attempts.push({ at: new Date().toISOString() });
           const record = { evidence, attempts };
           const validated = await recordValid(this.database, ch, authz, record);
+          if (!validated) return undefined;
           this.log.info({ challenge: ch.id, type: ch.type, identifier: `${identifier.type}:${identifier.value}` }, 'acme challenge valid');
           return { ...ch, status: 'valid', validated, attempts: ch.attempts + 1, record };
         } catch (e) {
@@ -156,7 +163,7 @@ export class Validator {
             continue;
           }
           const error: ProblemJson = { type: problemUrn(ve.type), detail: ve.message, status: ve.type === 'serverInternal' ? 500 : 400 };
-          await recordInvalid(this.database, ch, authz, error, { attempts });
+          if (!(await recordInvalid(this.database, ch, authz, error, { attempts }))) return undefined;
           this.log.info({ challenge: ch.id, type: ch.type, identifier: `${identifier.type}:${identifier.value}`, error: ve.message }, 'acme challenge invalid');
           return { ...ch, status: 'invalid', error, attempts: ch.attempts + 1, record: { attempts } };
         }
