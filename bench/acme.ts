@@ -11,7 +11,7 @@
  * DATABASE_URL is set, else PGlite inside the process — its CPU then counts as Certgate's).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { createServer as netServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,27 @@ function cpuTimes(pid: number): { user: number; sys: number } {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 and 15 (utime, stime) are at index 11 and 12 after the comm field.
   return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK };
+}
+
+/**
+ * CPU seconds of the local PostgreSQL server's processes (postmaster, backends, WAL writer): the
+ * database's share of the work, which is not in Certgate's own figure. Other activity on the
+ * server would count too; nothing else runs during the benchmark.
+ */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
 }
 
 function freePort(): Promise<number> {
@@ -62,6 +83,8 @@ function httpsFetch(ca: string | undefined, counter: { n: number }, connections 
         res.on('error', reject);
       });
       req.on('error', reject);
+      // A server that never answers must fail the flow, not hang the benchmark.
+      req.setTimeout(30_000, () => req.destroy(new Error(`${init.method ?? 'GET'} ${url}: no answer within 30 s`)));
       if (body) req.write(body);
       req.end();
     });
@@ -88,6 +111,8 @@ interface Server {
   fetchFn: Fetch;
   /** Requests sent through fetchFn so far. */
   requests: { n: number };
+  /** Stores its state in the local PostgreSQL server (whose CPU is then measured too). */
+  usesPostgres?: boolean;
   stop(): Promise<void>;
 }
 
@@ -136,7 +161,7 @@ export async function startCertgate(work: string, http01Port: number): Promise<S
   const fetchFn = httpsFetch(readFileSync(rootFile, 'utf8'), requests);
   const directory = `https://localhost:${httpsPort}/acme/directory`;
   await waitFor(directory, fetchFn, 30_000);
-  return { name: 'Certgate', pid: child.pid!, directory, fetchFn, requests, stop: () => stopChild(child) };
+  return { name: 'Certgate', pid: child.pid!, directory, fetchFn, requests, usesPostgres: !!process.env.DATABASE_URL, stop: () => stopChild(child) };
 }
 
 async function startPebble(work: string, http01Port: number): Promise<Server | undefined> {
@@ -188,6 +213,8 @@ interface Result {
   cpuPerOrderMs: number;
   /** Share of that CPU time spent in the kernel (stime). */
   sysShare: number;
+  /** CPU of the PostgreSQL server per order (Certgate on PostgreSQL only). */
+  dbCpuPerOrderMs: number;
   requestsPerFlow: number;
   errors: number;
 }
@@ -212,6 +239,7 @@ export async function measure(server: Server, responder: Http01Responder, csrDer
   const latencies: number[] = [];
   let errors = 0;
   const cpu0 = cpuTimes(server.pid);
+  const db0 = postgresCpuSeconds();
   const req0 = server.requests.n;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -231,6 +259,7 @@ export async function measure(server: Server, responder: Http01Responder, csrDer
   );
   const elapsed = (performance.now() - t0) / 1000;
   const cpu1 = cpuTimes(server.pid);
+  const dbCpu = postgresCpuSeconds() - db0;
   const cpu = cpu1.user - cpu0.user + (cpu1.sys - cpu0.sys);
   const sysShare = cpu > 0 ? (cpu1.sys - cpu0.sys) / cpu : NaN;
   latencies.sort((a, b) => a - b);
@@ -242,6 +271,7 @@ export async function measure(server: Server, responder: Http01Responder, csrDer
     p99: pct(0.99),
     cpuPerOrderMs: latencies.length ? (cpu * 1000) / latencies.length : NaN,
     sysShare,
+    dbCpuPerOrderMs: server.usesPostgres && latencies.length ? (dbCpu * 1000) / latencies.length : NaN,
     requestsPerFlow: latencies.length ? (server.requests.n - req0) / latencies.length : NaN,
     errors,
   };
@@ -270,16 +300,17 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     const results: Record<string, Record<number, Result>> = {};
     for (const [conc, secs] of plan) {
       for (const s of servers) {
+        process.stderr.write(`  measuring ${s.name} at concurrency ${conc} for ${secs} s …\n`);
         (results[s.name] ??= {})[conc] = await measure(s, responder, csrDer, conc, secs, warmup);
       }
     }
     console.log(`\nACME complete flows (newOrder → authz → http-01 → finalize → poll → download), ${opts.quick ? 'quick' : 'full'} run, database: ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite (in-process)'}`);
-    console.log('server     conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  (kernel)  req/flow  errors');
+    console.log('server     conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  (kernel)  DB CPU ms/order  req/flow  errors');
     for (const [conc] of plan) {
       for (const s of servers) {
         const r = results[s.name][conc];
         console.log(
-          `${s.name.padEnd(9)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${(fmt(r.sysShare * 100, 0) + '%').padStart(9)} ${fmt(r.requestsPerFlow).padStart(9)} ${String(r.errors).padStart(7)}`,
+          `${s.name.padEnd(9)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${(fmt(r.sysShare * 100, 0) + '%').padStart(9)} ${fmt(r.dbCpuPerOrderMs, 2).padStart(16)} ${fmt(r.requestsPerFlow).padStart(9)} ${String(r.errors).padStart(7)}`,
         );
       }
     }
@@ -289,7 +320,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
         const c = results.Certgate[conc];
         const p = results.Pebble[conc];
         console.log(
-          `  conc ${String(conc).padStart(2)}: flows/s ${fmt(c.flows / c.seconds / (p.flows / p.seconds), 2)}  p50 ${fmt(c.p50 / p.p50, 2)}  p99 ${fmt(c.p99 / p.p99, 2)}  CPU/order ${fmt(c.cpuPerOrderMs / p.cpuPerOrderMs, 2)}`,
+          `  conc ${String(conc).padStart(2)}: flows/s ${fmt(c.flows / c.seconds / (p.flows / p.seconds), 2)}  p50 ${fmt(c.p50 / p.p50, 2)}  p99 ${fmt(c.p99 / p.p99, 2)}  CPU/order ${fmt(c.cpuPerOrderMs / p.cpuPerOrderMs, 2)}${Number.isFinite(c.dbCpuPerOrderMs) ? `  (CPU+DB)/order ${fmt((c.cpuPerOrderMs + c.dbCpuPerOrderMs) / p.cpuPerOrderMs, 2)}` : ''}`,
         );
       }
     }
