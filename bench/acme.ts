@@ -9,6 +9,8 @@
  *
  * Certgate runs as its own process (`node bin/certgate.mjs serve`, temp data dir; PostgreSQL when
  * DATABASE_URL is set, else PGlite inside the process — its CPU then counts as Certgate's).
+ * Profiling knobs: BENCH_CERTGATE_NODE_ARGS (e.g. `--cpu-prof`), BENCH_CERTGATE_BIN (another entry
+ * point), BENCH_CERTGATE_STDOUT=1 (show the server's stdout, e.g. for `--trace-deopt`).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -148,7 +150,7 @@ export async function startCertgate(work: string, http01Port: number): Promise<S
       CERTGATE_ACME_RATE_ORDERS_PER_IP: '0',
       CERTGATE_ACME_RATE_ACCOUNTS_PER_IP: '0',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_CERTGATE_STDOUT ? 'inherit' : 'ignore', 'inherit'],
   });
   const rootFile = join(dataDir, 'root.pem');
   const end = Date.now() + 60_000;
