@@ -7,8 +7,9 @@
  *
  *   node --import tsx bench/acme.ts [--quick]
  *
- * Certgate runs as its own process (`node bin/certgate.mjs serve`, temp data dir; PostgreSQL when
- * DATABASE_URL is set, else PGlite inside the process — its CPU then counts as Certgate's).
+ * Certgate runs as its own process (`node bin/certgate.mjs serve`, temp data dir), twice: on PGlite
+ * inside the process (its CPU then counts as Certgate's) and on a fresh PostgreSQL database when the
+ * local server is reachable (its CPU is printed apart). With DATABASE_URL set: on that database only.
  * Profiling knobs: BENCH_CERTGATE_NODE_ARGS (e.g. `--cpu-prof`), BENCH_CERTGATE_BIN (another entry
  * point), BENCH_CERTGATE_STDOUT=1 (show the server's stdout, e.g. for `--trace-deopt`).
  */
@@ -20,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AcmeClient, Http01Responder, completeOrder, newKey, type Fetch } from '../test/acme/client.ts';
+import { PG_URL, freshDb, pgReachable, type BenchDb } from './support.ts';
 
 const repo = resolve(fileURLToPath(import.meta.url), '../..');
 const CLK_TCK = 100;
@@ -127,17 +129,22 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startCertgate(work: string, http01Port: number): Promise<Server> {
+/** Starts Certgate on PostgreSQL at `databaseUrl` (a fresh database), else on PGlite in its data dir. */
+export async function startCertgate(work: string, http01Port: number, databaseUrl = process.env.DATABASE_URL): Promise<Server> {
   const httpPort = await freePort();
   const httpsPort = await freePort();
-  const dataDir = join(work, 'certgate');
+  const label = databaseUrl ? 'PostgreSQL' : 'PGlite';
+  const dataDir = join(work, `certgate-${label}`);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  else delete env.DATABASE_URL;
   const nodeArgs = (process.env.BENCH_CERTGATE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // BENCH_CERTGATE_BIN: another entry point (profiling, e.g. without some protocol mounted).
   const bin = process.env.BENCH_CERTGATE_BIN || join(repo, 'bin/certgate.mjs');
   const child = spawn(process.execPath, [...nodeArgs, bin, 'serve'], {
     cwd: repo,
     env: {
-      ...process.env,
+      ...env,
       CERTGATE_DATA_DIR: dataDir,
       CERTGATE_HOST: '127.0.0.1',
       CERTGATE_HTTP_PORT: String(httpPort),
@@ -163,7 +170,7 @@ export async function startCertgate(work: string, http01Port: number): Promise<S
   const fetchFn = httpsFetch(readFileSync(rootFile, 'utf8'), requests);
   const directory = `https://localhost:${httpsPort}/acme/directory`;
   await waitFor(directory, fetchFn, 30_000);
-  return { name: 'Certgate', pid: child.pid!, directory, fetchFn, requests, usesPostgres: !!process.env.DATABASE_URL, stop: () => stopChild(child) };
+  return { name: `Certgate/${label}`, pid: child.pid!, directory, fetchFn, requests, usesPostgres: !!databaseUrl, stop: () => stopChild(child) };
 }
 
 async function startPebble(work: string, http01Port: number): Promise<Server | undefined> {
@@ -285,14 +292,23 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'certgate-bench-acme-'));
   const responder = await new Http01Responder().start(0, '::');
   const servers: Server[] = [];
+  let pg: BenchDb | undefined;
   try {
     execFileSync('openssl', [
       'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(work, 'k.pem'),
       '-subj', '/', '-addext', 'subjectAltName=DNS:localhost', '-outform', 'DER', '-out', join(work, 'csr.der'),
     ], { stdio: 'ignore' });
     const csrDer = readFileSync(join(work, 'csr.der'));
-    const certgate = await startCertgate(work, responder.port);
-    servers.push(certgate);
+    // Certgate on PGlite (the default, in-process: its CPU counts as Certgate's) and on a fresh
+    // PostgreSQL database when one is reachable (DATABASE_URL: that database only).
+    if (process.env.DATABASE_URL) servers.push(await startCertgate(work, responder.port, process.env.DATABASE_URL));
+    else {
+      servers.push(await startCertgate(work, responder.port, ''));
+      if (await pgReachable()) {
+        pg = await freshDb('postgres');
+        servers.push(await startCertgate(work, responder.port, pg.url));
+      } else console.log(`  (PostgreSQL is not reachable at ${PG_URL}: Certgate on PGlite only)`);
+    }
     const pebble = await startPebble(work, responder.port);
     if (pebble) servers.push(pebble);
     else console.log('  (pebble is not installed: apt-get install -y pebble — Certgate figures only)');
@@ -306,29 +322,32 @@ export async function run(opts: { quick: boolean }): Promise<void> {
         (results[s.name] ??= {})[conc] = await measure(s, responder, csrDer, conc, secs, warmup);
       }
     }
-    console.log(`\nACME complete flows (newOrder → authz → http-01 → finalize → poll → download), ${opts.quick ? 'quick' : 'full'} run, database: ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite (in-process)'}`);
-    console.log('server     conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  (kernel)  DB CPU ms/order  req/flow  errors');
+    console.log(`\nACME complete flows (newOrder → authz → http-01 → finalize → [polls] → download), ${opts.quick ? 'quick' : 'full'} run`);
+    console.log('server               conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  (kernel)  DB CPU ms/order  req/flow  errors');
     for (const [conc] of plan) {
       for (const s of servers) {
         const r = results[s.name][conc];
         console.log(
-          `${s.name.padEnd(9)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${(fmt(r.sysShare * 100, 0) + '%').padStart(9)} ${fmt(r.dbCpuPerOrderMs, 2).padStart(16)} ${fmt(r.requestsPerFlow).padStart(9)} ${String(r.errors).padStart(7)}`,
+          `${s.name.padEnd(19)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${(fmt(r.sysShare * 100, 0) + '%').padStart(9)} ${fmt(r.dbCpuPerOrderMs, 2).padStart(16)} ${fmt(r.requestsPerFlow).padStart(9)} ${String(r.errors).padStart(7)}`,
         );
       }
     }
     if (results.Pebble) {
-      console.log('\nratios Certgate / Pebble (bar: CPU/order ≤ 0.5, flows/s at 16 ≥ 1.0)');
-      for (const [conc] of plan) {
-        const c = results.Certgate[conc];
-        const p = results.Pebble[conc];
-        console.log(
-          `  conc ${String(conc).padStart(2)}: flows/s ${fmt(c.flows / c.seconds / (p.flows / p.seconds), 2)}  p50 ${fmt(c.p50 / p.p50, 2)}  p99 ${fmt(c.p99 / p.p99, 2)}  CPU/order ${fmt(c.cpuPerOrderMs / p.cpuPerOrderMs, 2)}${Number.isFinite(c.dbCpuPerOrderMs) ? `  (CPU+DB)/order ${fmt((c.cpuPerOrderMs + c.dbCpuPerOrderMs) / p.cpuPerOrderMs, 2)}` : ''}`,
-        );
+      console.log('\nratios Certgate / Pebble (bar: CPU/order ≤ 0.5, flows/s at 16 ≥ 1.0; DB CPU is the PostgreSQL server\'s, not in CPU/order)');
+      for (const s of servers.filter((x) => x.name.startsWith('Certgate'))) {
+        for (const [conc] of plan) {
+          const c = results[s.name][conc];
+          const p = results.Pebble[conc];
+          console.log(
+            `  ${s.name.padEnd(19)} conc ${String(conc).padStart(2)}: flows/s ${fmt(c.flows / c.seconds / (p.flows / p.seconds), 2)}  p50 ${fmt(c.p50 / p.p50, 2)}  p99 ${fmt(c.p99 / p.p99, 2)}  CPU/order ${fmt(c.cpuPerOrderMs / p.cpuPerOrderMs, 2)}${Number.isFinite(c.dbCpuPerOrderMs) ? `  (CPU+DB)/order ${fmt((c.cpuPerOrderMs + c.dbCpuPerOrderMs) / p.cpuPerOrderMs, 2)}` : ''}`,
+          );
+        }
       }
     }
   } finally {
     for (const s of servers) await s.stop();
     await responder.stop();
+    await pg?.drop();
     rmSync(work, { recursive: true, force: true });
   }
 }
