@@ -122,7 +122,7 @@ interface Server {
 
 function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((r) => {
-    if (child.exitCode !== null) return r();
+    if (child.exitCode !== null || child.signalCode !== null) return r();
     child.once('exit', () => r());
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 5000).unref();
@@ -300,27 +300,36 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     ], { stdio: 'ignore' });
     const csrDer = readFileSync(join(work, 'csr.der'));
     // Certgate on PGlite (the default, in-process: its CPU counts as Certgate's) and on a fresh
-    // PostgreSQL database when one is reachable (DATABASE_URL: that database only).
-    if (process.env.DATABASE_URL) servers.push(await startCertgate(work, responder.port, process.env.DATABASE_URL));
+    // PostgreSQL database when one is reachable (DATABASE_URL: that database only), then Pebble. One
+    // server runs at a time: started, measured at every concurrency, stopped.
+    const starters: { name: string; start: () => Promise<Server | undefined> }[] = [];
+    if (process.env.DATABASE_URL) starters.push({ name: 'Certgate/PostgreSQL', start: () => startCertgate(work, responder.port, process.env.DATABASE_URL) });
     else {
-      servers.push(await startCertgate(work, responder.port, ''));
+      starters.push({ name: 'Certgate/PGlite', start: () => startCertgate(work, responder.port, '') });
       if (await pgReachable()) {
-        pg = await freshDb('postgres');
-        servers.push(await startCertgate(work, responder.port, pg.url));
+        starters.push({
+          name: 'Certgate/PostgreSQL',
+          start: async () => startCertgate(work, responder.port, (pg = await freshDb('postgres')).url),
+        });
       } else console.log(`  (PostgreSQL is not reachable at ${PG_URL}: Certgate on PGlite only)`);
     }
-    const pebble = await startPebble(work, responder.port);
-    if (pebble) servers.push(pebble);
-    else console.log('  (pebble is not installed: apt-get install -y pebble — Certgate figures only)');
+    starters.push({ name: 'Pebble', start: () => startPebble(work, responder.port) });
 
     const plan: [number, number][] = opts.quick ? [[1, 2], [16, 3]] : [[1, 8], [16, 12]];
     const warmup = opts.quick ? 1 : 3;
     const results: Record<string, Record<number, Result>> = {};
-    for (const [conc, secs] of plan) {
-      for (const s of servers) {
+    for (const st of starters) {
+      const s = await st.start();
+      if (!s) {
+        console.log('  (pebble is not installed: apt-get install -y pebble — Certgate figures only)');
+        continue;
+      }
+      servers.push(s);
+      for (const [conc, secs] of plan) {
         process.stderr.write(`  measuring ${s.name} at concurrency ${conc} for ${secs} s …\n`);
         (results[s.name] ??= {})[conc] = await measure(s, responder, csrDer, conc, secs, warmup);
       }
+      await s.stop();
     }
     console.log(`\nACME complete flows (newOrder → authz → http-01 → finalize → [polls] → download), ${opts.quick ? 'quick' : 'full'} run`);
     console.log('server               conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  (kernel)  DB CPU ms/order  req/flow  errors');
