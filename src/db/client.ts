@@ -17,9 +17,10 @@ export interface Database {
   withLock<T>(key: number, fn: () => Promise<T>, wait?: boolean): Promise<T | undefined>;
   /**
    * One parameterised statement (`$1`, `$2`, …) of constant text, without the query builder: a
-   * named prepared statement on PostgreSQL (one round trip), `query` on PGlite. Rows come back
-   * with their column names and the driver's types (timestamptz as Date, json parsed, bytea as
-   * bytes). For hot paths, where building SQL text per call costs more than running it.
+   * named prepared statement on PostgreSQL (one round trip), one simple-protocol call with escaped
+   * literals on PGlite. Rows come back with their column names and the driver's types: json parsed,
+   * bytea as bytes, timestamptz as a Date on PGlite but as text on PostgreSQL (read it with
+   * `new Date(…)`). For hot paths, where building SQL text per call costs more than running it.
    */
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
   close(): Promise<void>;
@@ -53,8 +54,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       const { migrate } = await import('drizzle-orm/postgres-js/migrator');
       await withLock(LOCK_MIGRATE, () => migrate(db as never, { migrationsFolder }));
     }
+    // drizzle turns postgres.js's date serializers and parsers off (it converts itself): a Date goes
+    // as ISO text, and timestamptz comes back as text.
     const query = async <T,>(text: string, params: readonly unknown[] = []) =>
-      (await sqlClient.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
+      (await sqlClient.unsafe(text, params.map((p) => (p instanceof Date ? p.toISOString() : p)) as never[], { prepare: true })) as unknown as T[];
     return { db, kind: 'postgres', withLock, query, close: () => sqlClient.end({ timeout: 5 }) };
   }
   const dir = join(opts.dataDir ?? './data', 'db');
@@ -67,7 +70,13 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const { migrate } = await import('drizzle-orm/pglite/migrator');
     await migrate(db as never, { migrationsFolder });
   }
-  const query = async <T,>(text: string, params: readonly unknown[] = []) => (await client.query<T>(text, params as unknown[])).rows;
+  // PGlite runs the extended protocol as six calls into WASM (parse, describe, bind, describe,
+  // execute, sync); one simple-protocol call with the values as escaped literals costs less than
+  // half (perf: ~90 vs ~250 µs for a keyed read). Only for Database.query's constant texts.
+  const query = async <T,>(text: string, params: readonly unknown[] = []) => {
+    const [result] = await client.exec(inlineParams(text, params));
+    return (result?.rows ?? []) as T[];
+  };
   return { db, kind: 'pglite', withLock: (_key, fn) => fn(), query, close: () => client.close() };
 }
 
@@ -82,6 +91,45 @@ function alwaysPrepared(sqlClient: import('postgres').Sql): import('postgres').S
   const unsafe: import('postgres').Sql['unsafe'] = (query, params, options) => sqlClient.unsafe(query, params, { ...options, prepare: true });
   return new Proxy(sqlClient, {
     get: (target, prop, receiver) => (prop === 'unsafe' ? unsafe : Reflect.get(target, prop, receiver)),
+  });
+}
+
+/** A value as a PostgreSQL literal (quotes doubled; backslashes doubled in an E'' string, as pg's escapeLiteral). */
+export function sqlLiteral(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error('sqlLiteral: not a finite number');
+    return `'${String(v)}'`;
+  }
+  if (typeof v === 'bigint') return `'${v.toString()}'`;
+  if (v instanceof Date) {
+    if (Number.isNaN(v.getTime())) throw new Error('sqlLiteral: invalid date');
+    return `'${v.toISOString()}'`;
+  }
+  // bytea hex input (\x…), written so that it means the same whatever standard_conforming_strings says.
+  if (v instanceof Uint8Array) return `E'\\\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}'`;
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  if (s.includes('\0')) throw new Error('sqlLiteral: a NUL character cannot be stored');
+  let out = "'";
+  let backslash = false;
+  for (const ch of s) {
+    if (ch === "'") out += "''";
+    else if (ch === '\\') {
+      out += '\\\\';
+      backslash = true;
+    } else out += ch;
+  }
+  out += "'";
+  return backslash ? `E${out}` : out;
+}
+
+/** `$1`, `$2`, … of a constant statement text replaced by literals (the texts hold no `$n` inside strings). */
+export function inlineParams(text: string, params: readonly unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= params.length) throw new Error(`inlineParams: no value for $${n}`);
+    return sqlLiteral(params[i]);
   });
 }
 
