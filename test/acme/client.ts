@@ -139,6 +139,8 @@ async function toResponse(r: Response): Promise<AcmeResponse> {
 /** An http-01 responder: serves /.well-known/acme-challenge/<token> from a map. */
 export class Http01Responder {
   readonly tokens = new Map<string, string>();
+  /** Tokens answered only after this many milliseconds (a slow web server). */
+  readonly delays = new Map<string, number>();
   server!: Server;
   port = 0;
   requests = 0;
@@ -152,7 +154,10 @@ export class Http01Responder {
         res.writeHead(404).end('not found');
         return;
       }
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(v);
+      const answer = () => res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(v);
+      const delay = this.delays.get(m![1]);
+      if (delay) setTimeout(answer, delay);
+      else answer();
     });
     this.server.keepAliveTimeout = 1000;
     await new Promise<void>((resolve) => this.server.listen(port, host, resolve));

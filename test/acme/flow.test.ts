@@ -26,7 +26,7 @@ describe.each(drivers)('ACME full flow (%s)', (driver) => {
   beforeAll(async () => {
     t = await makeTestContext(driver);
     responder = await new Http01Responder().start();
-    acme = createAcmeProtocol({ allowPrivateTargets: true, http01Port: responder.port, validationRetries: 0, validationTimeoutMs: 3000 }, {});
+    acme = createAcmeProtocol({ allowPrivateTargets: true, http01Port: responder.port, validationRetries: 0, validationTimeoutMs: 3000, pollWaitMs: 5000 }, {});
     const app = await buildApp(t.ctx, [acme]);
     fetchFn = (u, i) => Promise.resolve(app.request(u, i));
     dir = tempDir('certgate-acme-');

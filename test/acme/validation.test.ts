@@ -81,7 +81,7 @@ describe('ACME validation on real sockets (pglite)', () => {
   const modules: AcmeModule[] = [];
 
   const clientFor = async (overrides: Parameters<typeof createAcmeProtocol>[0]) => {
-    const m = createAcmeProtocol({ validationRetries: 0, validationTimeoutMs: 3000, ...overrides }, {});
+    const m = createAcmeProtocol({ validationRetries: 0, validationTimeoutMs: 3000, pollWaitMs: 5000, ...overrides }, {});
     modules.push(m);
     const app = await buildApp(t.ctx, [m]);
     const f: Fetch = (u, i) => Promise.resolve(app.request(u, i));
