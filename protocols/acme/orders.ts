@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { Database, Db } from '../../src/db/client.ts';
 
 /** Runs constant-text statements (the hot paths skip the query builder). */

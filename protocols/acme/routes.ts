@@ -4,7 +4,7 @@
  * answer carries a fresh Replay-Nonce and the directory link; every error is a problem document.
  */
 import { createPublicKey } from 'node:crypto';
-import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Context as HonoContext, Hono } from 'hono';
 import { flattenedVerify, type JWK } from 'jose';
 import type { Logger } from 'pino';
@@ -42,7 +42,7 @@ import {
   type Urls,
 } from './orders.ts';
 import { AcmeProblem, fromIssuanceError, problem } from './problems.ts';
-import { acmeAccounts, acmeChallenges, acmeEabKeys, acmeOrders, acmeRateLimits } from './schema.ts';
+import { acmeAccounts, acmeEabKeys, acmeOrders, acmeRateLimits } from './schema.ts';
 import type { AcmeSettings } from './settings.ts';
 import type { Validator } from './validation/index.ts';
 import { waitAtMost } from './wait.ts';
