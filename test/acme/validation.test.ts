@@ -204,4 +204,29 @@ describe('ACME validation on real sockets (pglite)', () => {
     expect(failed.json.status).toBe('invalid');
     expect(failed.json.challenges.find((x: any) => x.type === 'dns-01').error.type).toMatch(/:(dns|incorrectResponse)$/);
   });
+  it.skipIf(!hasChallTestSrv)('CAA (RFC 8659): a record naming another CA fails the challenge (caa), one naming this CA or none passes', async () => {
+    const c = await clientFor({ dnsResolver: `127.0.0.1:${dnsPort}`, caaIdentities: 'ca.certgate.test' });
+    const addCaa = (host: string, policies: { tag: string; value: string }[]) =>
+      fetch(`http://127.0.0.1:${mgmtPort}/add-caa`, { method: 'POST', body: JSON.stringify({ host, policies }) });
+    const solve = async (name: string) => {
+      const { authzUrl, ch } = await challengeOf(c, [{ type: 'dns', value: name }], 'dns-01');
+      const value = createHash('sha256').update(c.keyAuthorization(ch.token)).digest('base64url');
+      await fetch(`http://127.0.0.1:${mgmtPort}/set-txt`, { method: 'POST', body: JSON.stringify({ host: `_acme-challenge.${name}.`, value }) });
+      await c.post(ch.url, {});
+      const done = await c.poll(authzUrl);
+      await fetch(`http://127.0.0.1:${mgmtPort}/clear-txt`, { method: 'POST', body: JSON.stringify({ host: `_acme-challenge.${name}.` }) });
+      return done.json;
+    };
+    // Set on the parent: a subdomain without records of its own inherits it (tree climbing, §3).
+    expect((await addCaa('other-ca.certgate.test.', [{ tag: 'issue', value: 'letsencrypt.org' }])).status).toBe(200);
+    const refused = await solve('www.other-ca.certgate.test');
+    expect(refused.status).toBe('invalid');
+    const e = refused.challenges.find((x: any) => x.type === 'dns-01').error;
+    expect(e.type).toBe(err('caa'));
+    expect(e.detail).toContain('letsencrypt.org');
+
+    expect((await addCaa('ours.certgate.test.', [{ tag: 'issue', value: 'CA.certgate.test; account=1' }])).status).toBe(200);
+    expect((await solve('ours.certgate.test')).status).toBe('valid');
+    expect((await solve('no-caa.certgate.test')).status).toBe('valid');
+  });
 });

@@ -16,6 +16,7 @@ import { validateHttp01, type ValidationInput } from './http01.ts';
 import { Resolution, ValidationError } from './resolve.ts';
 import { validateTlsAlpn01 } from './tlsalpn01.ts';
 import { waitAtMost } from '../wait.ts';
+import { checkCaa } from './caa.ts';
 
 const validators: Record<string, (v: ValidationInput) => Promise<unknown>> = {
   'http-01': validateHttp01,
@@ -148,6 +149,10 @@ export class Validator {
         try {
           if (authz.expires.getTime() <= Date.now()) throw new ValidationError('unauthorized', 'the authorization expired');
           const evidence = await fn(input);
+          // RFC 8659: a CA that names itself in CAA checks it (for DNS names; RFC 8738 §7: not IPs).
+          if (identifier.type === 'dns' && this.settings.caaIdentities.length) {
+            await checkCaa(this.resolution, identifier.value, authz.wildcard, this.settings.caaIdentities);
+          }
           attempts.push({ at: new Date().toISOString() });
           const record = { evidence, attempts };
           const validated = await recordValid(this.database, ch, authz, record);
@@ -162,7 +167,7 @@ export class Validator {
             await new Promise((r) => setTimeout(r, this.settings.validationRetryDelayMs));
             continue;
           }
-          const error: ProblemJson = { type: problemUrn(ve.type), detail: ve.message, status: ve.type === 'serverInternal' ? 500 : 400 };
+          const error: ProblemJson = { type: problemUrn(ve.type), detail: ve.message, status: ve.type === 'serverInternal' ? 500 : ve.type === 'caa' ? 403 : 400 };
           if (!(await recordInvalid(this.database, ch, authz, error, { attempts }))) return undefined;
           this.log.info({ challenge: ch.id, type: ch.type, identifier: `${identifier.type}:${identifier.value}`, error: ve.message }, 'acme challenge invalid');
           return { ...ch, status: 'invalid', error, attempts: ch.attempts + 1, record: { attempts } };

@@ -3,13 +3,13 @@
  * (CERTGATE_ACME_DNS_RESOLVER, node:dns Resolver) or the system resolver, and the SSRF guard that
  * keeps validation away from private, loopback and link-local addresses unless allowed.
  */
-import { lookup, resolveTxt, Resolver } from 'node:dns/promises';
+import { lookup, resolveCaa, resolveTxt, Resolver } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import type { AcmeSettings } from '../settings.ts';
 
 export class ValidationError extends Error {
   constructor(
-    readonly type: 'dns' | 'connection' | 'tls' | 'incorrectResponse' | 'unauthorized' | 'rejectedIdentifier' | 'serverInternal',
+    readonly type: 'dns' | 'caa' | 'connection' | 'tls' | 'incorrectResponse' | 'unauthorized' | 'rejectedIdentifier' | 'serverInternal',
     message: string,
   ) {
     super(message);
@@ -98,6 +98,22 @@ export class Resolution {
     const allowed = out.filter((ip) => this.settings.allowPrivateTargets || !isReservedAddress(ip));
     if (!allowed.length) this.guard(out[0]);
     return allowed;
+  }
+
+  /** The CAA records at exactly `name` (RFC 8659 §4): tag, value, critical flag; [] when there are none. */
+  async caa(name: string): Promise<{ critical: boolean; tag: string; value: string }[]> {
+    try {
+      const recs = this.resolver ? await this.resolver.resolveCaa(name) : await resolveCaa(name);
+      return recs.map((r) => {
+        // node:dns gives each record as { critical, <tag>: value }.
+        const tag = Object.keys(r).find((k) => k !== 'critical') ?? '';
+        return { critical: (r.critical & 128) !== 0, tag: tag.toLowerCase(), value: String((r as unknown as Record<string, unknown>)[tag] ?? '') };
+      });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENODATA' || code === 'ENOTFOUND') return [];
+      throw new ValidationError('dns', `DNS lookup of CAA ${name} failed (${code ?? 'error'}); issuance needs a CAA answer`);
+    }
   }
 
   async txt(name: string): Promise<string[]> {
