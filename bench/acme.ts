@@ -26,11 +26,21 @@ import { PG_URL, freshDb, pgReachable, type BenchDb } from './support.ts';
 const repo = resolve(fileURLToPath(import.meta.url), '../..');
 const CLK_TCK = 100;
 
-function cpuTimes(pid: number): { user: number; sys: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime and stime (s) of a process, from /proc/<pid>/stat; undefined once it is gone. */
+function procTimes(pid: number | string): { user: number; sys: number; comm: string } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 and 15 (utime, stime) are at index 11 and 12 after the comm field.
-  return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK };
+  return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK, comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) };
+}
+
+function cpuTimes(pid: number): { user: number; sys: number } {
+  return procTimes(pid) ?? { user: 0, sys: 0 };
 }
 
 /**
@@ -42,14 +52,8 @@ function postgresCpuSeconds(): number {
   let total = 0;
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(f[11]) + Number(f[12])) / CLK_TCK;
-    } catch {
-      /* gone */
-    }
+    const t = procTimes(p);
+    if (t?.comm === 'postgres') total += t.user + t.sys;
   }
   return total;
 }

@@ -55,8 +55,6 @@ export class NonceService {
 
   private local?: LocalState;
   private readonly db: Db;
-  /** Statement texts by (kind, extra subquery). */
-  private readonly texts = new Map<string, string>();
 
   /** An embedded (PGlite) database is private to this process (see LocalState). */
   constructor(
@@ -148,12 +146,12 @@ export class NonceService {
       const cached = this.local.accounts.get(accountId);
       if (cached) {
         if (!extra) return { fresh, account: cached };
-        const rows = await this.database.query<{ extra: unknown }>(this.text(`local-extra${extra.sql}`, () => `select ${x('$1')} as extra`), [extra.id]);
+        const rows = await this.database.query<{ extra: unknown }>(`select ${x('$1')} as extra`, [extra.id]);
         const v = rows[0]?.extra;
         return { fresh, account: cached, extra: typeof v === 'string' ? JSON.parse(v) : (v ?? undefined) };
       }
       const epoch = this.local.epoch;
-      const text = this.text(`local-account${extra?.sql ?? ''}`, () => `select ${x('$2')} as extra, ${ACCOUNT_COLUMNS} from (select 1) one left join acme_accounts a on a.id = $1::text`);
+      const text = `select ${x('$2')} as extra, ${ACCOUNT_COLUMNS} from (select 1) one left join acme_accounts a on a.id = $1::text`;
       const got = this.toAccount(await this.database.query(text, extra ? [accountId, extra.id] : [accountId]));
       if (got.account && epoch === this.local.epoch) {
         if (this.local.accounts.size >= 100_000) this.local.accounts.clear();
@@ -161,22 +159,16 @@ export class NonceService {
       }
       return { ...got, fresh };
     }
-    const text = this.text(`shared${extra?.sql ?? ''}`, () => `
+    const text = `
       with n as (
         insert into acme_nonces (nonce, expires) select $1::text, $2::timestamptz where $3::int = 1
         on conflict do nothing returning 1
       )
       select (select count(*) from n)::int as fresh, ${x('$5')} as extra, ${ACCOUNT_COLUMNS}
-      from (select 1) one left join acme_accounts a on a.id = $4::text`);
+      from (select 1) one left join acme_accounts a on a.id = $4::text`;
     const params: unknown[] = [nonce, (expires ?? new Date(0)).toISOString(), expires ? 1 : 0, accountId];
     if (extra) params.push(extra.id);
     return this.toAccount(await this.database.query(text, params));
-  }
-
-  private text(key: string, make: () => string): string {
-    let t = this.texts.get(key);
-    if (!t) this.texts.set(key, (t = make()));
-    return t;
   }
 
   private redeemLocal(nonce: string, expires: Date): boolean {

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { eq, inArray } from 'drizzle-orm';
+import { inArray } from 'drizzle-orm';
 import type { Database, Db } from '../../src/db/client.ts';
 
 /** Runs constant-text statements (the hot paths skip the query builder). */
@@ -240,16 +240,6 @@ export function authzJson(a: AuthzRow, challenges: ChallengeRow[], urls: Urls) {
   };
   if (a.wildcard) j.wildcard = true;
   return j;
-}
-
-export async function loadAuthz(db: Db, id: string): Promise<{ authz: AuthzRow; challenges: ChallengeRow[] } | undefined> {
-  const rows = await db
-    .select({ authz: acmeAuthorizations, chall: acmeChallenges })
-    .from(acmeAuthorizations)
-    .leftJoin(acmeChallenges, eq(acmeChallenges.authzId, acmeAuthorizations.id))
-    .where(eq(acmeAuthorizations.id, id));
-  if (!rows.length) return undefined;
-  return { authz: rows[0].authz, challenges: rows.map((r) => r.chall).filter((c): c is ChallengeRow => !!c) };
 }
 
 export async function loadAuthzs(db: Db, ids: string[]): Promise<AuthzRow[]> {

@@ -178,9 +178,3 @@ export class Validator {
     }
   }
 }
-
-/** The thumbprint of an account (for the key authorization). */
-export async function accountThumbprint(db: Db, accountId: string): Promise<string | undefined> {
-  const [a] = await db.select({ t: acmeAccounts.thumbprint }).from(acmeAccounts).where(eq(acmeAccounts.id, accountId));
-  return a?.t;
-}
