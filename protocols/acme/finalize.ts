@@ -209,10 +209,15 @@ export class IssuanceRunner {
     try {
       const result = await this.ctx.pipeline.issue(req);
       if (result.status === 'issued') {
-        const rows = await this.ctx.database.query(DONE, [order.id, result.certificate.id]);
         if (this.issued.size >= 10_000) this.issued.clear();
         this.issued.set(result.certificate.id, { der: Buffer.from(result.certificate.der), issuerId: result.certificate.issuerId, principal: req.principal.id });
-        return rows.length ? { status: 'valid', certificateId: result.certificate.id, error: null } : undefined;
+        // A fresh certificate completed its order in the statement that stored it (trigger
+        // acme_order_issued, drizzle/0005). One found by the idempotency key may predate that.
+        if (!result.replayed) return { status: 'valid', certificateId: result.certificate.id, error: null };
+        const rows = await this.ctx.database.query(DONE, [order.id, result.certificate.id]);
+        if (rows.length) return { status: 'valid', certificateId: result.certificate.id, error: null };
+        const [now] = await this.ctx.database.query<Record<string, unknown>>(READ, [order.id]);
+        return now?.status === 'valid' && now.certificate_id === result.certificate.id ? { status: 'valid', certificateId: result.certificate.id, error: null } : undefined;
       }
       if (result.status === 'rejected') {
         return this.fail(order, { type: problemUrn('unauthorized'), detail: `the request was rejected: ${result.reason}`, status: 403 });

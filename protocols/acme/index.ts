@@ -19,6 +19,8 @@ export interface AcmeModule extends ProtocolModule {
    */
   sweep(): Promise<void>;
   settings(): AcmeSettings | undefined;
+  /** Whether this instance knows an account's key (its newOrder then takes one statement). */
+  knowsAccountKey(accountId: string): boolean;
 }
 
 /**
@@ -70,6 +72,7 @@ export function createAcmeProtocol(overrides: AcmeSettingsInput = {}, env: NodeJ
       await state.runner.drain();
     },
     settings: () => state?.settings,
+    knowsAccountKey: (id) => !!state?.nonces.accountKeys.has(id),
   };
 }
 

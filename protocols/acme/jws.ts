@@ -141,6 +141,10 @@ const ecdsaSigLength: Partial<Record<JwsAlg, number>> = { ES256: 64, ES384: 96, 
  * The algorithm was checked against the key by the caller (checkAlg + keyFromJwk / account key).
  */
 export async function verifySignature(jws: FlattenedJws, key: KeyObject, alg: JwsAlg): Promise<Buffer> {
+  return verifySignatureSync(jws, key, alg);
+}
+
+function verifySignatureSync(jws: FlattenedJws, key: KeyObject, alg: JwsAlg): Buffer {
   const sig = Buffer.from(jws.signature, 'base64url');
   const p = verifyParams[alg];
   const want = ecdsaSigLength[alg];
@@ -170,8 +174,17 @@ export interface AuthOptions {
   extra?: ExtraRead;
 }
 
-/** Authenticates an ACME POST: §6.2 header rules, signature, then the nonce (burned once verified). */
-export async function authenticate(body: string, opts: AuthOptions): Promise<Verified> {
+/** A JWS whose protected header passed the §6.2 rules (signature not yet checked). */
+interface Checked {
+  jws: FlattenedJws;
+  header: ProtectedHeader;
+  alg: JwsAlg;
+  nonce: string;
+  hasJwk: boolean;
+}
+
+/** §6.2 header rules: an allowed algorithm, a nonce, the request URL, exactly one of jwk/kid. */
+function checkRequest(body: string, opts: Pick<AuthOptions, 'key' | 'url'>): Checked {
   const jws = parseFlattened(body);
   const header = decodeHeader(jws);
   const alg = checkAlg(header.alg);
@@ -184,7 +197,70 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
   if (!hasJwk && !hasKid) throw problem('malformed', 'the JWS protected header must carry "jwk" or "kid"');
   if (opts.key === 'jwk' && !hasJwk) throw problem('malformed', 'this request must be signed with a "jwk" header (no account yet)');
   if (opts.key === 'kid' && !hasKid) throw problem('malformed', 'this request must be signed with the account "kid"');
+  return { jws, header, alg, nonce: header.nonce, hasJwk };
+}
 
+/** The account id a kid names, or accountDoesNotExist. */
+function accountIdOf(header: ProtectedHeader, prefix: string): string {
+  if (typeof header.kid !== 'string' || !header.kid.startsWith(prefix)) {
+    throw problem('accountDoesNotExist', 'the "kid" is not an account URL of this server');
+  }
+  const id = header.kid.slice(prefix.length);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw problem('accountDoesNotExist', `no account ${header.kid.slice(0, 200)}`);
+  return id;
+}
+
+function parsePayload(payload: Buffer): unknown {
+  if (payload.length === 0) return undefined;
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw problem('malformed', 'the JWS payload is not JSON');
+  }
+}
+
+/** A kid request verified with a known account key; the nonce and the account are not yet checked. */
+export interface Preverified {
+  header: ProtectedHeader;
+  payload: Buffer;
+  body: unknown;
+  accountId: string;
+  thumbprint: string;
+  key: KeyObject;
+  nonce: string;
+}
+
+/**
+ * The header rules and the signature of a kid request, when this process knows the account's key
+ * (no statement). Undefined when it does not, or when the signature does not verify with the key
+ * it knows (it may have changed elsewhere): `authenticate` then decides, reading the account.
+ */
+export function preverify(body: string, opts: Pick<AuthOptions, 'key' | 'url' | 'accountUrlPrefix' | 'nonces'>): Preverified | undefined {
+  const ch = checkRequest(body, opts);
+  if (ch.hasJwk) return undefined;
+  const accountId = accountIdOf(ch.header, opts.accountUrlPrefix);
+  const known = opts.nonces.accountKeys.get(accountId);
+  if (!known || !fitsKey(known.key, ch.alg)) return undefined;
+  let payload: Buffer;
+  try {
+    payload = verifySignatureSync(ch.jws, known.key, ch.alg);
+  } catch {
+    return undefined;
+  }
+  return { header: ch.header, payload, body: parsePayload(payload), accountId, thumbprint: known.thumbprint, key: known.key, nonce: ch.nonce };
+}
+
+function fitsKey(key: KeyObject, alg: JwsAlg): boolean {
+  const t = key.asymmetricKeyType;
+  if (t === 'rsa') return alg === 'RS256';
+  if (t === 'ed25519') return alg === 'EdDSA';
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  return curveForAlg[alg] === (curve === 'prime256v1' ? 'P-256' : curve === 'secp384r1' ? 'P-384' : curve === 'secp521r1' ? 'P-521' : undefined);
+}
+
+/** Authenticates an ACME POST: §6.2 header rules, signature, then the nonce (burned once verified). */
+export async function authenticate(body: string, opts: AuthOptions): Promise<Verified> {
+  const { jws, header, alg, hasJwk } = checkRequest(body, opts);
   let key: KeyObject;
   let account: AccountRow | undefined;
   let jwk: JWK | undefined;
@@ -192,16 +268,12 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
   let extra: unknown;
   if (hasJwk) {
     ({ key, jwk } = keyFromJwk(header.jwk, alg));
-    fresh = await opts.nonces.redeem(header.nonce);
+    fresh = await opts.nonces.redeem(header.nonce!);
   } else {
-    if (typeof header.kid !== 'string' || !header.kid.startsWith(opts.accountUrlPrefix)) {
-      throw problem('accountDoesNotExist', 'the "kid" is not an account URL of this server');
-    }
-    const id = header.kid.slice(opts.accountUrlPrefix.length);
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw problem('accountDoesNotExist', `no account ${header.kid.slice(0, 200)}`);
+    const id = accountIdOf(header, opts.accountUrlPrefix);
     // One round trip: burn the nonce and read the account.
-    ({ fresh, account, extra } = await opts.nonces.redeemWithAccount(header.nonce, id, opts.extra));
-    if (!account) throw problem('accountDoesNotExist', `no account ${header.kid.slice(0, 200)}`);
+    ({ fresh, account, extra } = await opts.nonces.redeemWithAccount(header.nonce!, id, opts.extra));
+    if (!account) throw problem('accountDoesNotExist', `no account ${String(header.kid).slice(0, 200)}`);
     if (account.status !== 'valid') throw problem('unauthorized', `account is ${account.status}`, { status: 401 }); // RFC 8555 §7.3.6
     const kty = (account.jwk as JWK).kty;
     const fits = kty === 'RSA' ? alg === 'RS256' : kty === 'OKP' ? alg === 'EdDSA' : curveForAlg[alg] === (account.jwk as JWK).crv;
@@ -214,15 +286,10 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
     }
     key = cached;
   }
-  const payload = await verifySignature(jws, key, alg);
-  if (!fresh) throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
-  let parsed: unknown;
-  if (payload.length > 0) {
-    try {
-      parsed = JSON.parse(payload.toString('utf8'));
-    } catch {
-      throw problem('malformed', 'the JWS payload is not JSON');
-    }
+  const payload = verifySignatureSync(jws, key, alg);
+  if (account && account.status === 'valid') {
+    opts.nonces.rememberKey(account.id, key, account.thumbprint);
   }
-  return { header, payload, body: parsed, account, jwk, key, extra };
+  if (!fresh) throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
+  return { header, payload, body: parsePayload(payload), account, jwk, key, extra };
 }

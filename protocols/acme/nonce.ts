@@ -6,7 +6,7 @@
  * database write per response; redeeming one inserts it into acme_nonces (primary key), so it
  * works exactly once cluster-wide. Redeemed rows are deleted once they expire.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { eq, lt } from 'drizzle-orm';
 import { seal, unseal } from '../../src/ca/seal.ts';
 import type { Database, Db } from '../../src/db/client.ts';
@@ -45,6 +45,19 @@ export interface ExtraRead {
   id: string;
 }
 
+/** Writes folded into the authenticating statement (redeemAndWrite). */
+export interface GatedWrite {
+  /** Names the statement text built from `ctes` (constant per name: prepared once per connection). */
+  name: string;
+  /** CTEs (`x as (...), …`), each taking effect only when `gate` holds; `p(n)` is their n-th parameter. */
+  ctes(gate: string, p: (n: number) => string): string;
+  /** The CTE whose row count says the write was made. */
+  result: string;
+  /** More columns of the answer (select-list expressions over the CTEs), e.g. counters. */
+  returns?: string;
+  params: unknown[];
+}
+
 const ACCOUNT_COLUMNS = 'a.id, a.jwk, a.thumbprint, a.status, a.contact, a.terms_agreed, a.eab_kid, a.created_ip, a.created_at';
 
 export class NonceService {
@@ -55,6 +68,8 @@ export class NonceService {
 
   private local?: LocalState;
   private readonly db: Db;
+  /** Statement texts of redeemAndWrite, by write name. */
+  private readonly folded = new Map<string, string>();
 
   /** An embedded (PGlite) database is private to this process (see LocalState). */
   constructor(
@@ -71,8 +86,22 @@ export class NonceService {
     }
   }
 
-  /** Forgets a cached account row (call after every write to acme_accounts). */
+  /**
+   * The key of each valid account a request was verified for, by account id, with the thumbprint
+   * it had then. A request naming one of them is verified before any statement, and its write
+   * made in the statement that burns the nonce on condition that the account is still valid with
+   * that thumbprint — so a key change or deactivation made by another instance is seen.
+   */
+  readonly accountKeys = new Map<string, { key: KeyObject; thumbprint: string }>();
+
+  rememberKey(accountId: string, key: KeyObject, thumbprint: string): void {
+    if (this.accountKeys.size >= 10_000) this.accountKeys.clear();
+    this.accountKeys.set(accountId, { key, thumbprint });
+  }
+
+  /** Forgets a cached account row and key (call after every write to acme_accounts). */
   forgetAccount(id: string): void {
+    this.accountKeys.delete(id);
     if (!this.local) return;
     this.local.epoch++;
     this.local.accounts.delete(id);
@@ -169,6 +198,46 @@ export class NonceService {
     const params: unknown[] = [nonce, (expires ?? new Date(0)).toISOString(), expires ? 1 : 0, accountId];
     if (extra) params.push(extra.id);
     return this.toAccount(await this.database.query(text, params));
+  }
+
+  /**
+   * Burns a nonce, reads an account and makes a write in one statement: the write's CTEs
+   * (`write.ctes(gate, p)`, see createOrderCtes) take effect only when the nonce was fresh and the
+   * account is still valid with `thumbprint` — the key the request was verified with. `written`
+   * says whether they did. On an embedded database: the same checks, then the write alone.
+   */
+  async redeemAndWrite(
+    nonce: string,
+    accountId: string,
+    thumbprint: string,
+    write: GatedWrite,
+  ): Promise<{ fresh: boolean; account?: AccountRow; written: boolean; row: Record<string, unknown> }> {
+    const expires = this.check(nonce);
+    const more = write.returns ? `, ${write.returns}` : '';
+    if (this.local) {
+      const got = await this.redeemWithAccount(nonce, accountId);
+      if (!(got.fresh && got.account?.status === 'valid' && got.account.thumbprint === thumbprint)) return { fresh: got.fresh, account: got.account, written: false, row: {} };
+      const [row] = await this.database.query<Record<string, unknown>>(`with ${write.ctes('true', (n) => `$${n}`)} select (select count(*) from ${write.result})::int as written${more}`, write.params);
+      return { fresh: true, account: got.account, written: Number(row?.written ?? 0) > 0, row: row ?? {} };
+    }
+    let text = this.folded.get(write.name);
+    if (!text) {
+      text = `
+      with n as (
+        insert into acme_nonces (nonce, expires) select $1::text, $2::timestamptz where $3::int = 1
+        on conflict do nothing returning 1
+      ), acct as (
+        select * from acme_accounts where id = $4::text
+      ), g as (
+        select 1 from acct where acct.status = 'valid' and acct.thumbprint = $5::text and exists (select 1 from n)
+      ), ${write.ctes('exists (select 1 from g)', (n) => `$${n + 5}`)}
+      select (select count(*) from n)::int as fresh, (select count(*) from ${write.result})::int as written${more}, ${ACCOUNT_COLUMNS}
+      from (select 1) one left join acct a on true`;
+      this.folded.set(write.name, text);
+    }
+    const rows = await this.database.query<Record<string, unknown>>(text, [nonce, (expires ?? new Date(0)).toISOString(), expires ? 1 : 0, accountId, thumbprint, ...write.params]);
+    const got = this.toAccount(rows);
+    return { fresh: got.fresh, account: got.account, written: Number(rows[0]?.written ?? 0) > 0, row: rows[0] ?? {} };
   }
 
   private redeemLocal(nonce: string, expires: Date): boolean {

@@ -89,27 +89,48 @@ export interface NewOrderInput {
   lifetimeSeconds: number;
 }
 
-const CREATE_ORDER = `
-  with a as (
+/**
+ * The inserts of a new order (authorizations, challenges, order) as CTEs named a, c, o, each made
+ * only when `gate` holds; `p(n)` spells the statement's n-th own parameter. Run alone (gate true)
+ * or folded into the statement that authenticates the request (see NonceService.redeemAndWrite).
+ */
+export function createOrderCtes(gate: string, p: (n: number) => string): string {
+  return `
+  a as (
     insert into acme_authorizations (id, account_id, order_id, identifier_type, identifier_value, wildcard, status, expires)
     select id, account_id, order_id, identifier_type, identifier_value, wildcard, status, expires
-    from jsonb_to_recordset($1::jsonb)
+    from jsonb_to_recordset(${p(1)}::jsonb)
       as r(id text, account_id text, order_id text, identifier_type text, identifier_value text, wildcard boolean, status text, expires timestamptz)
+    where ${gate}
   ), c as (
     insert into acme_challenges (id, authz_id, type, token, status)
     select id, authz_id, type, token, status
-    from jsonb_to_recordset($2::jsonb) as r(id text, authz_id text, type text, token text, status text)
-  )
-  insert into acme_orders (id, account_id, status, expires, identifiers, authz_ids, not_before, not_after, profile, certgate_profile, replaces)
-  values ($3::text, $4::text, 'pending', $5::timestamptz, $6::jsonb, array(select jsonb_array_elements_text($7::jsonb)),
-    $8::timestamptz, $9::timestamptz, $10::text, $11::text, $12::text)`;
+    from jsonb_to_recordset(${p(2)}::jsonb) as r(id text, authz_id text, type text, token text, status text)
+    where ${gate}
+  ), o as (
+    insert into acme_orders (id, account_id, status, expires, identifiers, authz_ids, not_before, not_after, profile, certgate_profile, replaces)
+    select ${p(3)}::text, ${p(4)}::text, 'pending', ${p(5)}::timestamptz, ${p(6)}::jsonb, array(select jsonb_array_elements_text(${p(7)}::jsonb)),
+      ${p(8)}::timestamptz, ${p(9)}::timestamptz, ${p(10)}::text, ${p(11)}::text, ${p(12)}::text
+    where ${gate}
+    returning 1
+  )`;
+}
 
-/** Creates an order with one fresh authorization (and its challenges) per identifier. */
-export async function createOrder(q: Query, i: NewOrderInput): Promise<{ order: OrderRow; authzs: AuthzRow[] }> {
+const CREATE_ORDER = `with ${createOrderCtes('true', (n) => `$${n}`)} select count(*)::int as created from o`;
+
+/** A new order with one fresh authorization (and its challenges) per identifier, ready to insert. */
+export interface BuiltOrder {
+  order: OrderRow;
+  authzs: AuthzRow[];
+  /** Parameters of createOrderCtes. */
+  params: unknown[];
+}
+
+export function buildOrder(i: NewOrderInput): BuiltOrder {
   const now = Date.now();
   const expires = new Date(now + i.lifetimeSeconds * 1000);
   const orderId = newId();
-  const authzs: (typeof acmeAuthorizations.$inferInsert)[] = [];
+  const authzs: AuthzRow[] = [];
   const challenges: (typeof acmeChallenges.$inferInsert)[] = [];
   for (const id of i.identifiers) {
     const wildcard = id.type === 'dns' && id.value.startsWith('*.');
@@ -123,48 +144,52 @@ export async function createOrder(q: Query, i: NewOrderInput): Promise<{ order: 
       wildcard,
       status: 'pending',
       expires,
+      createdAt: new Date(now),
     });
     for (const type of challengeTypesFor(id, wildcard)) {
       challenges.push({ id: newId(), authzId, type, token: randomBytes(32).toString('base64url'), status: 'pending' });
     }
   }
-  const orderValues = {
+  const order: OrderRow = {
     id: orderId,
     accountId: i.accountId,
     status: 'pending',
     expires,
     identifiers: i.identifiers,
-    authzIds: authzs.map((a) => a.id!),
+    authzIds: authzs.map((a) => a.id),
     notBefore: i.notBefore ?? null,
     notAfter: i.notAfter ?? null,
     profile: i.profile,
     certgateProfile: i.certgateProfile,
     replaces: i.replaces ?? null,
-  };
-  // One statement (authorizations, challenges, order): one round trip, atomic.
-  await q.query(CREATE_ORDER, [
-    JSON.stringify(authzs.map((x) => ({ id: x.id, account_id: x.accountId, order_id: x.orderId, identifier_type: x.identifierType, identifier_value: x.identifierValue, wildcard: x.wildcard, status: x.status, expires: x.expires }))),
-    JSON.stringify(challenges.map((x) => ({ id: x.id, authz_id: x.authzId, type: x.type, token: x.token, status: x.status }))),
-    orderId,
-    i.accountId,
-    expires.toISOString(),
-    JSON.stringify(i.identifiers),
-    JSON.stringify(orderValues.authzIds),
-    orderValues.notBefore?.toISOString() ?? null,
-    orderValues.notAfter?.toISOString() ?? null,
-    i.profile,
-    i.certgateProfile,
-    orderValues.replaces,
-  ]);
-  const order: OrderRow = {
-    ...orderValues,
     error: null,
     certificateId: null,
     csr: null,
     processingSince: null,
     createdAt: new Date(now),
   };
-  return { order, authzs: authzs as AuthzRow[] };
+  const params = [
+    JSON.stringify(authzs.map((x) => ({ id: x.id, account_id: x.accountId, order_id: x.orderId, identifier_type: x.identifierType, identifier_value: x.identifierValue, wildcard: x.wildcard, status: x.status, expires: x.expires }))),
+    JSON.stringify(challenges.map((x) => ({ id: x.id, authz_id: x.authzId, type: x.type, token: x.token, status: x.status }))),
+    orderId,
+    i.accountId,
+    expires.toISOString(),
+    JSON.stringify(i.identifiers),
+    JSON.stringify(order.authzIds),
+    order.notBefore?.toISOString() ?? null,
+    order.notAfter?.toISOString() ?? null,
+    i.profile,
+    i.certgateProfile,
+    order.replaces,
+  ];
+  return { order, authzs, params };
+}
+
+/** Creates an order with one fresh authorization (and its challenges) per identifier: one statement, atomic. */
+export async function createOrder(q: Query, i: NewOrderInput): Promise<{ order: OrderRow; authzs: AuthzRow[] }> {
+  const built = buildOrder(i);
+  await q.query(CREATE_ORDER, built.params);
+  return { order: built.order, authzs: built.authzs };
 }
 
 export function effectiveOrderStatus(o: Pick<OrderRow, 'status' | 'expires'>, now = Date.now()): string {

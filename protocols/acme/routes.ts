@@ -17,12 +17,14 @@ import { toPem } from '../../src/pki/pem.ts';
 import type { AppEnv } from '../../src/protocol.ts';
 import { certId, parseCertId, renewalWindow } from './ari.ts';
 import { checkCsr, type IssuanceRunner } from './finalize.ts';
-import { authenticate, decodeHeader, keyFromJwk, checkAlg, parseFlattened, thumbprint, verifySignature, type AccountRow, type Verified } from './jws.ts';
+import { authenticate, decodeHeader, keyFromJwk, checkAlg, parseFlattened, preverify, thumbprint, verifySignature, type AccountRow, type Verified } from './jws.ts';
 import type { ExtraRead, NonceService } from './nonce.ts';
 import {
   authzJson,
   challengeJson,
+  buildOrder,
   createOrder,
+  createOrderCtes,
   effectiveAuthzStatus,
   effectiveOrderStatus,
   isId,
@@ -38,6 +40,7 @@ import {
   readChallenge,
   authzFromJson,
   parseIdentifiers,
+  type NewOrderInput,
   type OrderRow,
   type Urls,
 } from './orders.ts';
@@ -110,10 +113,15 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   };
 
   /** Reads and authenticates the JWS body of a POST. */
-  const auth = async (c: C, key: 'jwk' | 'kid' | 'either', extra?: ExtraRead): Promise<Verified> => {
+  /** The body of a JWS POST (Content-Type checked). */
+  const bodyText = async (c: C): Promise<string> => {
     const ct = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (ct !== JOSE) throw problem('malformed', `Content-Type must be ${JOSE}`, { status: 415 });
-    const body = await c.req.text();
+    return c.req.text();
+  };
+
+  const auth = async (c: C, key: 'jwk' | 'kid' | 'either', extra?: ExtraRead): Promise<Verified> => {
+    const body = await bodyText(c);
     return authenticate(body, { key, url: requestUrl(c), accountUrlPrefix: `${urlsOf(c).base}/acct/`, nonces, extra });
   };
 
@@ -125,12 +133,14 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       .values({ key, window: w, count: 1 })
       .onConflictDoUpdate({ target: [acmeRateLimits.key, acmeRateLimits.window], set: { count: sql`${acmeRateLimits.count} + 1` } })
       .returning({ count: acmeRateLimits.count });
-    if (r.count > limit) {
-      const retry = Math.max(1, Math.ceil((w + 1) * settings.rateWindow - Date.now() / 1000));
-      throw problem('rateLimited', `too many ${what}: at most ${limit} per ${settings.rateWindow} s; retry after ${retry} s`, {
-        headers: { 'Retry-After': String(retry) },
-      });
-    }
+    if (r.count > limit) throw rateLimited(limit, what, w);
+  };
+
+  const rateLimited = (limit: number, what: string, window: number) => {
+    const retry = Math.max(1, Math.ceil((window + 1) * settings.rateWindow - Date.now() / 1000));
+    return problem('rateLimited', `too many ${what}: at most ${limit} per ${settings.rateWindow} s; retry after ${retry} s`, {
+      headers: { 'Retry-After': String(retry) },
+    });
   };
 
   const accountJson = (a: AccountRow, urls: Urls) => ({
@@ -383,35 +393,100 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     return d;
   };
 
+  /** A newOrder payload checked (identifiers, dates, profile), bar `replaces`. */
+  const orderInput = async (payload: unknown, accountId: string): Promise<NewOrderInput & { body: Record<string, unknown> }> => {
+    const body = payload as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw problem('malformed', 'the newOrder payload must be a JSON object');
+    const identifiers = parseIdentifiers(body.identifiers, settings.maxIdentifiers);
+    const notBefore = parseTime(body.notBefore, 'notBefore');
+    const notAfter = parseTime(body.notAfter, 'notAfter');
+    if (notBefore && notAfter && notAfter <= notBefore) throw problem('malformed', '"notAfter" must be later than "notBefore"');
+    const profileName = body.profile === undefined ? settings.defaultProfile : body.profile;
+    if (typeof profileName !== 'string' || !settings.profiles[profileName]) {
+      throw problem('invalidProfile', `unknown profile "${String(profileName).slice(0, 50)}"; see the directory's meta.profiles`);
+    }
+    const certgateProfile = settings.profiles[profileName];
+    const profile = await ctx.profiles.get(certgateProfile);
+    if (!profile || profile.enabled === false) throw problem('invalidProfile', `profile "${profileName}" is not available`);
+    // Refuse early what the profile would refuse at finalize.
+    const refused = identifiers.filter((i) => {
+      const rule = i.type === 'ip' ? profile.san.ip : profile.san.dns;
+      return !rule.allowed || (i.value.startsWith('*.') && !rule.wildcard);
+    });
+    if (refused.length) {
+      throw problem('rejectedIdentifier', `profile "${profileName}" does not allow ${refused.map((i) => `${i.type}:${i.value}`).join(', ')}`, {
+        subproblems: refused.map((i) => ({ type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: `not allowed by profile "${profileName}"`, identifier: i })),
+      });
+    }
+    return { body, accountId, identifiers, notBefore, notAfter, profile: profileName, certgateProfile, lifetimeSeconds: settings.orderLifetime };
+  };
+
+  /** A rate limit counted in the statement of a write (counter CTE `cte`, see quickNewOrder). */
+  interface FoldedLimit {
+    cte: string;
+    key: string;
+    limit: number;
+    what: string;
+  }
+
+  /**
+   * newOrder in one statement: a request signed by an account whose key this process knows is
+   * verified first; the statement that burns its nonce counts the order rate limits and inserts
+   * the order, on condition that the account is still valid with that key and within its limits.
+   * Undefined when the key is not known or the order `replaces` a certificate: the general path
+   * then answers.
+   */
+  const quickNewOrder = async (c: C, text: string, urls: Urls): Promise<Response | undefined> => {
+    const pre = preverify(text, { key: 'kid', url: requestUrl(c), accountUrlPrefix: `${urls.base}/acct/`, nonces });
+    if (!pre) return undefined;
+    if (pre.body && typeof pre.body === 'object' && 'replaces' in pre.body) return undefined;
+    const input = await orderInput(pre.body, pre.accountId);
+    const built = buildOrder(input);
+    const limits: FoldedLimit[] = [];
+    if (settings.rateOrdersPerAccount) limits.push({ cte: 'rl_acct', key: `order-acct:${pre.accountId}`, limit: settings.rateOrdersPerAccount, what: 'new orders for this account' });
+    if (settings.rateOrdersPerIp) limits.push({ cte: 'rl_ip', key: `order-ip:${clientIp(c)}`, limit: settings.rateOrdersPerIp, what: 'new orders from this address' });
+    const window = Math.floor(Date.now() / 1000 / settings.rateWindow);
+    const base = built.params.length;
+    const r = await nonces.redeemAndWrite(pre.nonce, pre.accountId, pre.thumbprint, {
+      name: `new-order:${limits.map((l) => l.cte).join(',')}`,
+      ctes: (gate, p) => {
+        const counters = limits.map(
+          (l, i) => `${l.cte} as (
+            insert into acme_rate_limits (key, "window", count) select ${p(base + 2 * i + 1)}::text, ${p(base + 2 * i + 2)}::bigint, 1 where ${gate}
+            on conflict (key, "window") do update set count = acme_rate_limits.count + 1 returning count)`,
+        );
+        const within = limits.map((l, i) => `(select count from ${l.cte}) <= ${p(base + 2 * limits.length + i + 1)}::int`);
+        return [...counters, createOrderCtes([gate, ...within].join(' and '), p)].join(', ');
+      },
+      result: 'o',
+      returns: limits.map((l) => `(select count from ${l.cte}) as ${l.cte}`).join(', ') || undefined,
+      params: [...built.params, ...limits.flatMap((l) => [l.key, window]), ...limits.map((l) => l.limit)],
+    });
+    // The checks of the general path, in its order (authenticate, then the rate limits).
+    if (!r.account) throw problem('accountDoesNotExist', `no account ${String(pre.header.kid).slice(0, 200)}`);
+    if (r.account.status !== 'valid') throw problem('unauthorized', `account is ${r.account.status}`, { status: 401 });
+    if (r.account.thumbprint !== pre.thumbprint) {
+      // The key changed elsewhere: this request was signed with the account's old key.
+      nonces.forgetAccount(pre.accountId);
+      throw problem('malformed', 'JWS signature verification failed');
+    }
+    if (!r.fresh) throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
+    for (const l of limits) if (Number(r.row[l.cte]) > l.limit) throw rateLimited(l.limit, l.what, window);
+    if (!r.written) throw problem('serverInternal', 'the order could not be stored; retry');
+    return send(c, 201, orderJson(built.order, urls), { Location: urls.order(built.order.id) });
+  };
+
   app.post(
     '/acme/new-order',
     h(async (c) => {
-      const v = await auth(c, 'kid');
       const urls = urlsOf(c);
+      const text = await bodyText(c);
+      const quick = await quickNewOrder(c, text, urls);
+      if (quick) return quick;
+      const v = await authenticate(text, { key: 'kid', url: requestUrl(c), accountUrlPrefix: `${urls.base}/acct/`, nonces });
       const account = v.account!;
-      const body = v.body as Record<string, unknown> | undefined;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw problem('malformed', 'the newOrder payload must be a JSON object');
-      const identifiers = parseIdentifiers(body.identifiers, settings.maxIdentifiers);
-      const notBefore = parseTime(body.notBefore, 'notBefore');
-      const notAfter = parseTime(body.notAfter, 'notAfter');
-      if (notBefore && notAfter && notAfter <= notBefore) throw problem('malformed', '"notAfter" must be later than "notBefore"');
-      const profileName = body.profile === undefined ? settings.defaultProfile : body.profile;
-      if (typeof profileName !== 'string' || !settings.profiles[profileName]) {
-        throw problem('invalidProfile', `unknown profile "${String(profileName).slice(0, 50)}"; see the directory's meta.profiles`);
-      }
-      const certgateProfile = settings.profiles[profileName];
-      const profile = await ctx.profiles.get(certgateProfile);
-      if (!profile || profile.enabled === false) throw problem('invalidProfile', `profile "${profileName}" is not available`);
-      // Refuse early what the profile would refuse at finalize.
-      const refused = identifiers.filter((i) => {
-        const rule = i.type === 'ip' ? profile.san.ip : profile.san.dns;
-        return !rule.allowed || (i.value.startsWith('*.') && !rule.wildcard);
-      });
-      if (refused.length) {
-        throw problem('rejectedIdentifier', `profile "${profileName}" does not allow ${refused.map((i) => `${i.type}:${i.value}`).join(', ')}`, {
-          subproblems: refused.map((i) => ({ type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: `not allowed by profile "${profileName}"`, identifier: i })),
-        });
-      }
+      const input = await orderInput(v.body, account.id);
+      const body = input.body;
       let replaces: string | undefined;
       if (body.replaces !== undefined) {
         const ref = typeof body.replaces === 'string' ? parseCertId(body.replaces) : undefined;
@@ -429,16 +504,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       }
       await rateLimit(`order-acct:${account.id}`, settings.rateOrdersPerAccount, 'new orders for this account');
       await rateLimit(`order-ip:${clientIp(c)}`, settings.rateOrdersPerIp, 'new orders from this address');
-      const { order } = await createOrder(ctx.database, {
-        accountId: account.id,
-        identifiers,
-        notBefore,
-        notAfter,
-        profile: profileName,
-        certgateProfile,
-        replaces,
-        lifetimeSeconds: settings.orderLifetime,
-      });
+      const { order } = await createOrder(ctx.database, { ...input, replaces });
       return send(c, 201, orderJson(order, urls), { Location: urls.order(order.id) });
     }),
   );

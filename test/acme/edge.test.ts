@@ -358,6 +358,10 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       expect(last!.status).toBe(429);
       expect(last!.json.type).toBe(err('rateLimited'));
       expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The first order took the general path; the others were counted in their one statement.
+      const accountId = c.kid!.split('/').pop()!;
+      expect(limited.knowsAccountKey(accountId)).toBe(true);
+      expect((await t.ctx.db.select({ n: count() }).from(acmeOrders).where(eq(acmeOrders.accountId, accountId)))[0].n).toBe(6);
     });
   });
 
@@ -444,6 +448,86 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       expect((await a.post(a.kid!, '')).status).toBe(200);
       a.key = oldKey;
       expect((await a.post(a.kid!, '')).json.type).toBe(err('malformed'));
+    });
+  });
+
+  describe('known account keys: newOrder verified before its one statement', () => {
+    const ids = [{ type: 'dns', value: 'known.example' }];
+    const ordersOf = async (c: AcmeClient) =>
+      (await t.ctx.db.select({ n: count() }).from(acmeOrders).where(eq(acmeOrders.accountId, c.kid!.split('/').pop()!)))[0].n;
+    /** The same account through a second instance on the same database. */
+    const viaOther = async (c: AcmeClient) => {
+      const app2 = await buildApp(t.ctx, [createAcmeProtocol({}, {})]);
+      const o = await new AcmeClient(`${BASE}/acme/directory`, c.key, (u, i) => Promise.resolve(app2.request(u, i))).init();
+      o.kid = c.kid;
+      return o;
+    };
+    /** An account whose key this instance knows (its second newOrder takes the one-statement path). */
+    const known = async () => {
+      const c = await newClient();
+      expect((await c.newAccount()).status).toBe(201);
+      expect((await c.newOrder(ids)).status).toBe(201);
+      expect((await c.newOrder(ids)).status).toBe(201);
+      expect(acme.knowsAccountKey(c.kid!.split('/').pop()!)).toBe(true);
+      return c;
+    };
+
+    it('a reused nonce is badNonce and stores no order', async () => {
+      const c = await known();
+      const before = await ordersOf(c);
+      const nonce = await c.nonce();
+      expect((await c.post(c.dir.newOrder, { identifiers: ids }, { nonce })).status).toBe(201);
+      const again = await c.post(c.dir.newOrder, { identifiers: ids }, { nonce });
+      expect(again.status).toBe(400);
+      expect(again.json.type).toBe(err('badNonce'));
+      expect(await ordersOf(c)).toBe(before + 1);
+    });
+
+    it('after a key change made by another instance, the old key is refused and nothing is stored; the new key works', async () => {
+      const c = await known();
+      const other = await viaOther(c);
+      const fresh = await newKey('ES256');
+      const inner = await signJws(fresh, { alg: fresh.alg, jwk: fresh.jwk, url: other.dir.keyChange }, { account: other.kid, oldKey: other.key.jwk });
+      expect((await other.post(other.dir.keyChange, inner)).status).toBe(200);
+      const before = await ordersOf(c);
+      const stale = await c.newOrder(ids);
+      expect(stale.status).toBe(400);
+      expect(stale.json.type).toBe(err('malformed'));
+      expect(await ordersOf(c)).toBe(before);
+      c.key = fresh;
+      expect((await c.newOrder(ids)).status).toBe(201);
+      expect(await ordersOf(c)).toBe(before + 1);
+    });
+
+    it('after a deactivation made by another instance, newOrder is unauthorized (401) and nothing is stored', async () => {
+      const c = await known();
+      const other = await viaOther(c);
+      expect((await other.post(other.kid!, { status: 'deactivated' })).json.status).toBe('deactivated');
+      const before = await ordersOf(c);
+      const r = await c.newOrder(ids);
+      expect(r.status).toBe(401);
+      expect(r.json.type).toBe(err('unauthorized'));
+      expect(await ordersOf(c)).toBe(before);
+    });
+  });
+
+  describe('orders completed with their certificate (trigger acme_order_issued)', () => {
+    it('a certificate stored for the order by its own account completes it; one stored under another principal does not', async () => {
+      const o = await client.newOrder([{ type: 'dns', value: 'localhost' }]);
+      const orderId = o.location!.split('/').pop()!;
+      const accountId = client.kid!.split('/').pop()!;
+      await t.ctx.db.update(acmeOrders).set({ status: 'ready' }).where(eq(acmeOrders.id, orderId));
+      const [issuer] = await t.ctx.db.execute(sql`select id from issuers limit 1`).then((r) => (Array.isArray(r) ? r : (r as unknown as { rows: unknown[] }).rows) as { id: string }[]);
+      const insert = (id: string, principal: string) =>
+        t.ctx.db.insert(certificates).values({
+          id, issuerId: issuer.id, serial: id.replace(/-/g, '').slice(0, 32), der: Buffer.from([0x30, 0]), subject: '', sans: [], notBefore: new Date(), notAfter: new Date(Date.now() + 3600_000),
+          profile: 'tls-server', status: 'valid', spkiSha256: 'x', protocol: 'acme', principal, metadata: { acmeOrder: orderId },
+        });
+      const status = async () => (await t.ctx.db.select({ s: acmeOrders.status, c: acmeOrders.certificateId }).from(acmeOrders).where(eq(acmeOrders.id, orderId)))[0];
+      await insert('00000000-0000-4000-8000-00000000000a', 'acme:account:someone-else');
+      expect(await status()).toEqual({ s: 'ready', c: null });
+      await insert('00000000-0000-4000-8000-00000000000b', `acme:account:${accountId}`);
+      expect(await status()).toEqual({ s: 'valid', c: '00000000-0000-4000-8000-00000000000b' });
     });
   });
 
