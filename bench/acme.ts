@@ -232,7 +232,11 @@ interface Result {
   errors: number;
 }
 
-export async function measure(server: Server, responder: Http01Responder, csrDer: Buffer, concurrency: number, seconds: number, warmup: number): Promise<Result> {
+/**
+ * Flows at `concurrency` for `seconds` after `warmupSeconds` of the same load (not measured: JIT,
+ * connections, caches — a steady state, as for any long-running server).
+ */
+export async function measure(server: Server, responder: Http01Responder, csrDer: Buffer, concurrency: number, seconds: number, warmupSeconds: number): Promise<Result> {
   const key = await newKey('ES256');
   const clients: AcmeClient[] = [];
   const first = await new AcmeClient(server.directory, key, server.fetchFn).init();
@@ -245,9 +249,11 @@ export async function measure(server: Server, responder: Http01Responder, csrDer
     clients.push(c);
   }
   const ids = [{ type: 'dns', value: 'localhost' }];
-  // Warm-up (JIT, connections, caches): not measured.
+  // Warm-up: at least one flow per client, then until warmupSeconds have passed.
+  const warmEnd = performance.now() + warmupSeconds * 1000;
   await Promise.all(clients.map(async (c) => {
-    for (let i = 0; i < warmup; i++) await completeOrder(c, responder, ids, csrDer, 5);
+    do await completeOrder(c, responder, ids, csrDer, 5);
+    while (performance.now() < warmEnd);
   }));
   const latencies: number[] = [];
   let errors = 0;
@@ -320,7 +326,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     starters.push({ name: 'Pebble', start: () => startPebble(work, responder.port) });
 
     const plan: [number, number][] = opts.quick ? [[1, 2], [16, 3]] : [[1, 8], [16, 12]];
-    const warmup = opts.quick ? 1 : 3;
+    const warmup = opts.quick ? 1 : 4;
     const results: Record<string, Record<number, Result>> = {};
     for (const st of starters) {
       const s = await st.start();
@@ -330,12 +336,12 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       }
       servers.push(s);
       for (const [conc, secs] of plan) {
-        process.stderr.write(`  measuring ${s.name} at concurrency ${conc} for ${secs} s …\n`);
+        process.stderr.write(`  measuring ${s.name} at concurrency ${conc} for ${secs} s after ${warmup} s of warm-up …\n`);
         (results[s.name] ??= {})[conc] = await measure(s, responder, csrDer, conc, secs, warmup);
       }
       await s.stop();
     }
-    console.log(`\nACME complete flows (newOrder → authz → http-01 → finalize → [polls] → download), ${opts.quick ? 'quick' : 'full'} run`);
+    console.log(`\nACME complete flows (newOrder → authz → http-01 → finalize → [polls] → download), ${opts.quick ? 'quick' : 'full'} run; each figure after ${warmup} s of the same load`);
     console.log('server               conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  (kernel)  DB CPU ms/order  req/flow  errors');
     for (const [conc] of plan) {
       for (const s of servers) {

@@ -71,7 +71,17 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   const db = ctx.db;
 
   const baseOf = (c: C) => settings.baseUrl ?? new URL(c.req.url).origin;
-  const urlsOf = (c: C): Urls => makeUrls(baseOf(c));
+  // URL builders per base (bounded: the base may come from the Host header).
+  const urlsByBase = new Map<string, Urls>();
+  const urlsOf = (c: C): Urls => {
+    const base = baseOf(c);
+    let u = urlsByBase.get(base);
+    if (!u) {
+      u = makeUrls(base);
+      if (urlsByBase.size < 16) urlsByBase.set(base, u);
+    }
+    return u;
+  };
   const requestUrl = (c: C) => `${baseOf(c)}${new URL(c.req.url).pathname}`;
 
   const clientIp = (c: C): string => {
