@@ -17,7 +17,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { createServer as netServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AcmeClient, Http01Responder, completeOrder, newKey, type Fetch } from '../test/acme/client.ts';
@@ -228,6 +228,8 @@ interface Result {
   sysShare: number;
   /** CPU of the PostgreSQL server per order (Certgate on PostgreSQL only). */
   dbCpuPerOrderMs: number;
+  /** CPU of this process (the load client and its http-01 responder) per order. */
+  clientCpuPerOrderMs: number;
   requestsPerFlow: number;
   errors: number;
 }
@@ -258,6 +260,7 @@ export async function measure(server: Server, responder: Http01Responder, csrDer
   const latencies: number[] = [];
   let errors = 0;
   const cpu0 = cpuTimes(server.pid);
+  const own0 = process.cpuUsage();
   const db0 = postgresCpuSeconds();
   const req0 = server.requests.n;
   const t0 = performance.now();
@@ -278,6 +281,7 @@ export async function measure(server: Server, responder: Http01Responder, csrDer
   );
   const elapsed = (performance.now() - t0) / 1000;
   const cpu1 = cpuTimes(server.pid);
+  const own = process.cpuUsage(own0);
   const dbCpu = postgresCpuSeconds() - db0;
   const cpu = cpu1.user - cpu0.user + (cpu1.sys - cpu0.sys);
   const sysShare = cpu > 0 ? (cpu1.sys - cpu0.sys) / cpu : NaN;
@@ -291,6 +295,7 @@ export async function measure(server: Server, responder: Http01Responder, csrDer
     cpuPerOrderMs: latencies.length ? (cpu * 1000) / latencies.length : NaN,
     sysShare,
     dbCpuPerOrderMs: server.usesPostgres && latencies.length ? (dbCpu * 1000) / latencies.length : NaN,
+    clientCpuPerOrderMs: latencies.length ? (own.user + own.system) / 1000 / latencies.length : NaN,
     requestsPerFlow: latencies.length ? (server.requests.n - req0) / latencies.length : NaN,
     errors,
   };
@@ -342,13 +347,23 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       await s.stop();
     }
     console.log(`\nACME complete flows (newOrder → authz → http-01 → finalize → [polls] → download), ${opts.quick ? 'quick' : 'full'} run; each figure after ${warmup} s of the same load`);
-    console.log('server               conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  (kernel)  DB CPU ms/order  req/flow  errors');
+    console.log('server               conc  flows  flows/s   p50 ms   p99 ms   CPU ms/order  (kernel)  DB CPU ms/order  client CPU ms/order  req/flow  errors');
     for (const [conc] of plan) {
       for (const s of servers) {
         const r = results[s.name][conc];
         console.log(
-          `${s.name.padEnd(19)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${(fmt(r.sysShare * 100, 0) + '%').padStart(9)} ${fmt(r.dbCpuPerOrderMs, 2).padStart(16)} ${fmt(r.requestsPerFlow).padStart(9)} ${String(r.errors).padStart(7)}`,
+          `${s.name.padEnd(19)} ${String(conc).padStart(5)} ${String(r.flows).padStart(6)} ${fmt(r.flows / r.seconds).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(8)} ${fmt(r.cpuPerOrderMs, 2).padStart(14)} ${(fmt(r.sysShare * 100, 0) + '%').padStart(9)} ${fmt(r.dbCpuPerOrderMs, 2).padStart(16)} ${fmt(r.clientCpuPerOrderMs, 2).padStart(20)} ${fmt(r.requestsPerFlow).padStart(9)} ${String(r.errors).padStart(7)}`,
         );
+      }
+    }
+    // At concurrency 16 the server, its database and the load client share this machine's cores:
+    // flows/s then follow the sum of their CPU per order.
+    console.log('\nCPU per order, all processes (server + database + load client), and cores busy:');
+    for (const [conc] of plan) {
+      for (const s of servers) {
+        const r = results[s.name][conc];
+        const sum = r.cpuPerOrderMs + (Number.isFinite(r.dbCpuPerOrderMs) ? r.dbCpuPerOrderMs : 0) + r.clientCpuPerOrderMs;
+        console.log(`  ${s.name.padEnd(19)} conc ${String(conc).padStart(2)}: ${fmt(sum, 2)} ms/order, ${fmt((sum * r.flows) / r.seconds / 1000, 2)} of ${cpus().length} cores`);
       }
     }
     if (results.Pebble) {
