@@ -587,6 +587,15 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       expect(row).toEqual({ status: 'processing', has_csr: true });
       expect((await c.get(o.location!)).json.status).toBe('processing');
       await held.drain();
+      // An officer's approval issues the certificate; its insert completes the order (no sweep).
+      const pending = await t.ctx.db.execute(sql`select id from pending_requests where idempotency_key like ${`%:${orderId}`} and status = 'pending'`);
+      const [req] = (Array.isArray(pending) ? pending : (pending as unknown as { rows: unknown[] }).rows) as { id: string }[];
+      const approved = await t.ctx.pipeline.approve(req.id, 'officer:test');
+      expect(approved.status).toBe('issued');
+      const done = await c.get(o.location!);
+      expect(done.json.status).toBe('valid');
+      expect(done.json.certificate).toBe(`${BASE}/acme/cert/${approved.status === 'issued' ? approved.certificate.id : ''}`);
+      expect((await c.get(done.json.certificate)).text).toContain('BEGIN CERTIFICATE');
     });
 
     it('a challenge and an order left processing by a stopped instance are finished by the sweep', async () => {
