@@ -4,7 +4,7 @@
  * value can never end the statement.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inlineParams, sqlLiteral } from '../../src/db/client.ts';
+import { inlineParams, paramCount, sqlLiteral } from '../../src/db/client.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
 
 const hostile = [
@@ -68,5 +68,27 @@ describe.each(drivers)('Database.query (%s)', (driver) => {
     // The table the hostile value names is still there.
     const [c] = await t.ctx.database.query<{ n: number }>('select count(*)::int as n from certificates');
     expect(c.n).toBeGreaterThanOrEqual(0);
+  });
+
+  it('runs one text many times with other values (prepared once), and a text with an untyped parameter too', async () => {
+    const text = 'select $1::int * 2 as v, $2::text as s';
+    for (let i = 0; i < 8; i++) {
+      const [r] = await t.ctx.database.query<{ v: number; s: string }>(text, [i, `run ${i}`]);
+      expect(r).toEqual({ v: i * 2, s: `run ${i}` });
+    }
+    await expect(t.ctx.database.query(text, [1])).rejects.toThrow();
+    if (driver !== 'pglite') return;
+    // PostgreSQL cannot PREPARE this one (the type of $1 is unknown): on PGlite it runs with the value inlined.
+    const [u] = await t.ctx.database.query<{ v: boolean }>('select $1 is null as v', [null]);
+    expect(u.v).toBe(true);
+    const [w] = await t.ctx.database.query<{ v: boolean }>('select $1 is null as v', ["it's"]);
+    expect(w.v).toBe(false);
+  });
+});
+
+describe('paramCount', () => {
+  it('is the highest $n', () => {
+    expect(paramCount('select 1')).toBe(0);
+    expect(paramCount('select $2::int, $10::text, $1')).toBe(10);
   });
 });
