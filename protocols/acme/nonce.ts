@@ -68,7 +68,7 @@ export class NonceService {
 
   private local?: LocalState;
   private readonly db: Db;
-  /** Statement texts of redeemAndWrite, by write name. */
+  /** Statement texts of redeemAndWrite, by write name (and `alone:` name for the embedded database's). */
   private readonly folded = new Map<string, string>();
 
   /** An embedded (PGlite) database is private to this process (see LocalState). */
@@ -217,7 +217,9 @@ export class NonceService {
     if (this.local) {
       const got = await this.redeemWithAccount(nonce, accountId);
       if (!(got.fresh && got.account?.status === 'valid' && got.account.thumbprint === thumbprint)) return { fresh: got.fresh, account: got.account, written: false, row: {} };
-      const [row] = await this.database.query<Record<string, unknown>>(`with ${write.ctes('true', (n) => `$${n}`)} select (select count(*) from ${write.result})::int as written${more}`, write.params);
+      let alone = this.folded.get(`alone:${write.name}`);
+      if (!alone) this.folded.set(`alone:${write.name}`, (alone = `with ${write.ctes('true', (n) => `$${n}`)} select (select count(*) from ${write.result})::int as written${more}`));
+      const [row] = await this.database.query<Record<string, unknown>>(alone, write.params);
       return { fresh: true, account: got.account, written: Number(row?.written ?? 0) > 0, row: row ?? {} };
     }
     let text = this.folded.get(write.name);
