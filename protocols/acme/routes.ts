@@ -204,7 +204,9 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     }),
   );
 
-  app.get('/acme/new-nonce', (c) => c.body(null, c.req.method === 'HEAD' ? 200 : 204));
+  // HEAD: 200 with an explicit zero length (what GET's 204 carries), so that clients keep the
+  // connection: without a length, node's http client closes it after the answer.
+  app.get('/acme/new-nonce', (c) => (c.req.method === 'HEAD' ? c.body(null, 200, { 'Content-Length': '0' }) : c.body(null, 204)));
 
   // ── accounts ───────────────────────────────────────────────────────────────────────────────
   app.post(
