@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -13,7 +14,10 @@ const port = z.coerce.number().int().min(0).max(65535);
 export const configSchema = z.object({
   dataDir: z.string().default('./data'),
   databaseUrl: z.string().url().optional(),
-  dbPoolSize: z.coerce.number().int().positive().default(10),
+  // Two connections per core (at least 4): a small pool lets postgres.js pipeline statements on each
+  // connection — fewer round trips, syscalls and backend wake-ups than one statement per connection
+  // (ACME benchmark, 2 cores: 4 instead of 10 gave ~20 % more flows/s at ~15 % less CPU per order).
+  dbPoolSize: z.coerce.number().int().positive().default(() => Math.max(4, 2 * availableParallelism())),
   /** Key-encryption secret for issuer private keys (base64 or hex, ≥ 32 bytes); else `<dataDir>/kek`. */
   kek: z.string().optional(),
   host: z.string().default('0.0.0.0'),
