@@ -140,11 +140,7 @@ const ecdsaSigLength: Partial<Record<JwsAlg, number>> = { ES256: 64, ES384: 96, 
  * maths synchronously (perf: jose went through WebCrypto, an async thread-pool job per request).
  * The algorithm was checked against the key by the caller (checkAlg + keyFromJwk / account key).
  */
-export async function verifySignature(jws: FlattenedJws, key: KeyObject, alg: JwsAlg): Promise<Buffer> {
-  return verifySignatureSync(jws, key, alg);
-}
-
-function verifySignatureSync(jws: FlattenedJws, key: KeyObject, alg: JwsAlg): Buffer {
+export function verifySignature(jws: FlattenedJws, key: KeyObject, alg: JwsAlg): Buffer {
   const sig = Buffer.from(jws.signature, 'base64url');
   const p = verifyParams[alg];
   const want = ecdsaSigLength[alg];
@@ -219,9 +215,26 @@ function parsePayload(payload: Buffer): unknown {
   }
 }
 
+/** Whether a JWS algorithm fits an account key (RS256 for RSA, EdDSA for Ed25519, ESxxx by curve). */
+function algFits(alg: JwsAlg, jwk: JWK): boolean {
+  return jwk.kty === 'RSA' ? alg === 'RS256' : jwk.kty === 'OKP' ? alg === 'EdDSA' : curveForAlg[alg] === jwk.crv;
+}
+
+/** The §6.2/§7.3.6 checks of the account a kid request names, as read with its nonce. */
+export function checkAccount(account: AccountRow | undefined, kid: unknown, alg: JwsAlg): AccountRow {
+  if (!account) throw problem('accountDoesNotExist', `no account ${String(kid).slice(0, 200)}`);
+  if (account.status !== 'valid') throw problem('unauthorized', `account is ${account.status}`, { status: 401 }); // RFC 8555 §7.3.6
+  if (!algFits(alg, account.jwk as JWK)) throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit the account key`, { algorithms: [...supportedAlgorithms] });
+  return account;
+}
+
+/** The answer to a nonce that is not fresh (§6.5). */
+export const staleNonce = () => problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
+
 /** A kid request verified with a known account key; the nonce and the account are not yet checked. */
 export interface Preverified {
   header: ProtectedHeader;
+  alg: JwsAlg;
   payload: Buffer;
   body: unknown;
   accountId: string;
@@ -240,27 +253,19 @@ export function preverify(body: string, opts: Pick<AuthOptions, 'key' | 'url' | 
   if (ch.hasJwk) return undefined;
   const accountId = accountIdOf(ch.header, opts.accountUrlPrefix);
   const known = opts.nonces.accountKeys.get(accountId);
-  if (!known || !fitsKey(known.key, ch.alg)) return undefined;
+  if (!known || !algFits(ch.alg, known.jwk)) return undefined;
   let payload: Buffer;
   try {
-    payload = verifySignatureSync(ch.jws, known.key, ch.alg);
+    payload = verifySignature(ch.jws, known.key, ch.alg);
   } catch {
     return undefined;
   }
-  return { header: ch.header, payload, body: parsePayload(payload), accountId, thumbprint: known.thumbprint, key: known.key, nonce: ch.nonce };
-}
-
-function fitsKey(key: KeyObject, alg: JwsAlg): boolean {
-  const t = key.asymmetricKeyType;
-  if (t === 'rsa') return alg === 'RS256';
-  if (t === 'ed25519') return alg === 'EdDSA';
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  return curveForAlg[alg] === (curve === 'prime256v1' ? 'P-256' : curve === 'secp384r1' ? 'P-384' : curve === 'secp521r1' ? 'P-521' : undefined);
+  return { header: ch.header, alg: ch.alg, payload, body: parsePayload(payload), accountId, thumbprint: known.thumbprint, key: known.key, nonce: ch.nonce };
 }
 
 /** Authenticates an ACME POST: §6.2 header rules, signature, then the nonce (burned once verified). */
 export async function authenticate(body: string, opts: AuthOptions): Promise<Verified> {
-  const { jws, header, alg, hasJwk } = checkRequest(body, opts);
+  const { jws, header, alg, nonce, hasJwk } = checkRequest(body, opts);
   let key: KeyObject;
   let account: AccountRow | undefined;
   let jwk: JWK | undefined;
@@ -268,28 +273,23 @@ export async function authenticate(body: string, opts: AuthOptions): Promise<Ver
   let extra: unknown;
   if (hasJwk) {
     ({ key, jwk } = keyFromJwk(header.jwk, alg));
-    fresh = await opts.nonces.redeem(header.nonce!);
+    fresh = await opts.nonces.redeem(nonce);
   } else {
     const id = accountIdOf(header, opts.accountUrlPrefix);
     // One round trip: burn the nonce and read the account.
-    ({ fresh, account, extra } = await opts.nonces.redeemWithAccount(header.nonce!, id, opts.extra));
-    if (!account) throw problem('accountDoesNotExist', `no account ${String(header.kid).slice(0, 200)}`);
-    if (account.status !== 'valid') throw problem('unauthorized', `account is ${account.status}`, { status: 401 }); // RFC 8555 §7.3.6
-    const kty = (account.jwk as JWK).kty;
-    const fits = kty === 'RSA' ? alg === 'RS256' : kty === 'OKP' ? alg === 'EdDSA' : curveForAlg[alg] === (account.jwk as JWK).crv;
-    if (!fits) throw problem('badSignatureAlgorithm', `algorithm ${alg} does not fit the account key`, { algorithms: [...supportedAlgorithms] });
-    let cached = keyCache.get(account.thumbprint);
+    const read = await opts.nonces.redeemWithAccount(nonce, id, opts.extra);
+    ({ fresh, extra } = read);
+    const a = (account = checkAccount(read.account, header.kid, alg));
+    let cached = keyCache.get(a.thumbprint);
     if (!cached) {
-      cached = keyFromJwk(account.jwk, alg).key;
+      cached = keyFromJwk(a.jwk, alg).key;
       if (keyCache.size > 10_000) keyCache.clear();
-      keyCache.set(account.thumbprint, cached);
+      keyCache.set(a.thumbprint, cached);
     }
     key = cached;
   }
-  const payload = verifySignatureSync(jws, key, alg);
-  if (account && account.status === 'valid') {
-    opts.nonces.rememberKey(account.id, key, account.thumbprint);
-  }
-  if (!fresh) throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
+  const payload = verifySignature(jws, key, alg);
+  if (account) opts.nonces.rememberKey(account.id, key, account.thumbprint, account.jwk as JWK);
+  if (!fresh) throw staleNonce();
   return { header, payload, body: parsePayload(payload), account, jwk, key, extra };
 }

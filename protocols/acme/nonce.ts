@@ -8,6 +8,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { eq, lt } from 'drizzle-orm';
+import type { JWK } from 'jose';
 import { seal, unseal } from '../../src/ca/seal.ts';
 import type { Database, Db } from '../../src/db/client.ts';
 import { acmeAccounts, acmeNonces, acmeSecrets } from './schema.ts';
@@ -92,11 +93,11 @@ export class NonceService {
    * made in the statement that burns the nonce on condition that the account is still valid with
    * that thumbprint — so a key change or deactivation made by another instance is seen.
    */
-  readonly accountKeys = new Map<string, { key: KeyObject; thumbprint: string }>();
+  readonly accountKeys = new Map<string, { key: KeyObject; thumbprint: string; jwk: JWK }>();
 
-  rememberKey(accountId: string, key: KeyObject, thumbprint: string): void {
+  rememberKey(accountId: string, key: KeyObject, thumbprint: string, jwk: JWK): void {
     if (this.accountKeys.size >= 10_000) this.accountKeys.clear();
-    this.accountKeys.set(accountId, { key, thumbprint });
+    this.accountKeys.set(accountId, { key, thumbprint, jwk });
   }
 
   /** Forgets a cached account row and key (call after every write to acme_accounts). */

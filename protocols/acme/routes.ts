@@ -17,7 +17,7 @@ import { toPem } from '../../src/pki/pem.ts';
 import type { AppEnv } from '../../src/protocol.ts';
 import { certId, parseCertId, renewalWindow } from './ari.ts';
 import { checkCsr, type IssuanceRunner } from './finalize.ts';
-import { authenticate, decodeHeader, keyFromJwk, checkAlg, parseFlattened, preverify, thumbprint, verifySignature, type AccountRow, type Verified } from './jws.ts';
+import { authenticate, checkAccount, decodeHeader, keyFromJwk, checkAlg, parseFlattened, preverify, staleNonce, thumbprint, verifySignature, type AccountRow, type Verified } from './jws.ts';
 import type { ExtraRead, NonceService } from './nonce.ts';
 import {
   authzJson,
@@ -122,7 +122,6 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     }
   };
 
-  /** Reads and authenticates the JWS body of a POST. */
   /** The body of a JWS POST (Content-Type checked). */
   const bodyText = async (c: C): Promise<string> => {
     const ct = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
@@ -130,6 +129,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     return c.req.text();
   };
 
+  /** Reads and authenticates the JWS body of a POST. */
   const auth = async (c: C, key: 'jwk' | 'kid' | 'either', extra?: ExtraRead): Promise<Verified> => {
     const body = await bodyText(c);
     return authenticate(body, { key, url: requestUrl(c), accountUrlPrefix: `${urlsOf(c).base}/acct/`, nonces, extra });
@@ -361,7 +361,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       if (ih.nonce !== undefined) throw problem('malformed', 'the inner JWS of a key change must not carry a nonce');
       if (ih.url !== v.header.url) throw problem('malformed', 'the inner JWS "url" must equal the outer one');
       const { key: newKey, jwk: newJwk } = keyFromJwk(ih.jwk, alg);
-      const payload = await verifySignature(inner, newKey, alg);
+      const payload = verifySignature(inner, newKey, alg);
       let kc: { account?: unknown; oldKey?: unknown };
       try {
         kc = JSON.parse(payload.toString('utf8'));
@@ -475,14 +475,13 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       params: [...built.params, ...limits.flatMap((l) => [l.key, window]), ...limits.map((l) => l.limit)],
     });
     // The checks of the general path, in its order (authenticate, then the rate limits).
-    if (!r.account) throw problem('accountDoesNotExist', `no account ${String(pre.header.kid).slice(0, 200)}`);
-    if (r.account.status !== 'valid') throw problem('unauthorized', `account is ${r.account.status}`, { status: 401 });
-    if (r.account.thumbprint !== pre.thumbprint) {
+    const account = checkAccount(r.account, pre.header.kid, pre.alg);
+    if (account.thumbprint !== pre.thumbprint) {
       // The key changed elsewhere: this request was signed with the account's old key.
       nonces.forgetAccount(pre.accountId);
       throw problem('malformed', 'JWS signature verification failed');
     }
-    if (!r.fresh) throw problem('badNonce', 'the nonce is unknown, expired or already used; retry with the one in Replay-Nonce');
+    if (!r.fresh) throw staleNonce();
     for (const l of limits) if (Number(r.row[l.cte]) > l.limit) throw rateLimited(l.limit, l.what, window);
     if (!r.written) throw problem('serverInternal', 'the order could not be stored; retry');
     return send(c, 201, orderJson(built.order, urls), { Location: urls.order(built.order.id) });
