@@ -177,7 +177,7 @@ export async function startCertgate(work: string, http01Port: number, databaseUr
   return { name: `Certgate/${label}`, pid: child.pid!, directory, fetchFn, requests, usesPostgres: !!databaseUrl, stop: () => stopChild(child) };
 }
 
-async function startPebble(work: string, http01Port: number): Promise<Server | undefined> {
+export async function startPebble(work: string, http01Port: number): Promise<Server | undefined> {
   try {
     execFileSync('pebble', ['-h'], { stdio: 'ignore' });
   } catch (e) {
@@ -216,6 +216,31 @@ async function startPebble(work: string, http01Port: number): Promise<Server | u
   const directory = `https://localhost:${port}/dir`;
   await waitFor(directory, fetchFn, 20_000);
   return { name: 'Pebble', pid: child.pid!, directory, fetchFn, requests, stop: () => stopChild(child) };
+}
+
+/**
+ * The floor (bench/acme-floor-server.ts): a bare node:https program doing only the work per order
+ * that Certgate's design cannot drop (TLS, JWS and CSR verification, two signatures, the 7 statements
+ * on PostgreSQL, the http-01 GET). Its CPU per order is what the bar is measured against below.
+ */
+export async function startFloor(work: string, http01Port: number, databaseUrl: string): Promise<Server> {
+  const port = await freePort();
+  const dir = join(work, 'floor');
+  execFileSync('mkdir', ['-p', dir]);
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+  ], { stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'bench/acme-floor-server.ts'), join(dir, 'cert.pem'), join(dir, 'key.pem'), databaseUrl, String(port), String(http01Port)], {
+    cwd: repo,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const requests = { n: 0 };
+  const fetchFn = httpsFetch(readFileSync(join(dir, 'cert.pem'), 'utf8'), requests);
+  const directory = `https://localhost:${port}/dir`;
+  await waitFor(directory, fetchFn, 30_000);
+  return { name: 'Node floor', pid: child.pid!, directory, fetchFn, requests, usesPostgres: true, stop: () => stopChild(child) };
 }
 
 interface Result {
@@ -308,6 +333,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   const responder = await new Http01Responder().start(0, '::');
   const servers: Server[] = [];
   let pg: BenchDb | undefined;
+  let floorDb: BenchDb | undefined;
   try {
     execFileSync('openssl', [
       'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(work, 'k.pem'),
@@ -318,10 +344,11 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     // PostgreSQL database when one is reachable (DATABASE_URL: that database only), then Pebble. One
     // server runs at a time: started, measured at every concurrency, stopped.
     const starters: { name: string; start: () => Promise<Server | undefined> }[] = [];
+    const pgOk = !process.env.DATABASE_URL && (await pgReachable());
     if (process.env.DATABASE_URL) starters.push({ name: 'Certgate/PostgreSQL', start: () => startCertgate(work, responder.port, process.env.DATABASE_URL) });
     else {
       starters.push({ name: 'Certgate/PGlite', start: () => startCertgate(work, responder.port, '') });
-      if (await pgReachable()) {
+      if (pgOk) {
         starters.push({
           name: 'Certgate/PostgreSQL',
           start: async () => startCertgate(work, responder.port, (pg = await freshDb('postgres')).url),
@@ -329,6 +356,10 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       } else console.log(`  (PostgreSQL is not reachable at ${PG_URL}: Certgate on PGlite only)`);
     }
     starters.push({ name: 'Pebble', start: () => startPebble(work, responder.port) });
+    // The floor makes its own tables: on a fresh database only, not on DATABASE_URL's.
+    if (pgOk) {
+      starters.push({ name: 'Node floor', start: async () => startFloor(work, responder.port, (floorDb = await freshDb('postgres')).url!) });
+    }
 
     const plan: [number, number][] = opts.quick ? [[1, 2], [16, 3]] : [[1, 8], [16, 12]];
     const warmup = opts.quick ? 1 : 4;
@@ -378,10 +409,23 @@ export async function run(opts: { quick: boolean }): Promise<void> {
         }
       }
     }
+    const floor = results['Node floor'];
+    if (floor && results.Pebble) {
+      console.log('\nthe floor (bench/acme-floor-server.ts: node:https + postgres.js doing only the TLS, JWS/CSR verification, signatures, 7 statements and http-01 GET of an order):');
+      for (const [conc] of plan) {
+        const f = floor[conc];
+        const p = results.Pebble[conc];
+        const c = results['Certgate/PostgreSQL']?.[conc];
+        console.log(
+          `  conc ${String(conc).padStart(2)}: floor ${fmt(f.cpuPerOrderMs, 2)} ms/order = ${fmt(f.cpuPerOrderMs / p.cpuPerOrderMs, 2)} × Pebble's (the bar asks ≤ 0.5 × of Certgate)${c ? `; Certgate/PostgreSQL ${fmt(c.cpuPerOrderMs / f.cpuPerOrderMs, 2)} × the floor` : ''}`,
+        );
+      }
+    }
   } finally {
     for (const s of servers) await s.stop();
     await responder.stop();
     await pg?.drop();
+    await floorDb?.drop();
     rmSync(work, { recursive: true, force: true });
   }
 }
