@@ -10,6 +10,9 @@
  * Certgate runs as its own process (`node bin/certgate.mjs serve`, temp data dir), twice: on PGlite
  * inside the process (its CPU then counts as Certgate's) and on a fresh PostgreSQL database when the
  * local server is reachable (its CPU is printed apart). With DATABASE_URL set: on that database only.
+ * Then, on a fresh PostgreSQL database, the floor (bench/acme-floor-server.ts): a bare node:https
+ * program doing only the per-order work Certgate's design cannot drop, driven by the same client —
+ * its CPU per order against Pebble's says what the bar leaves for everything else.
  * Profiling knobs: BENCH_CERTGATE_NODE_ARGS (e.g. `--cpu-prof`), BENCH_CERTGATE_BIN (another entry
  * point), BENCH_CERTGATE_STDOUT=1 (show the server's stdout, e.g. for `--trace-deopt`).
  */
