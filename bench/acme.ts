@@ -180,6 +180,18 @@ export async function startCertgate(work: string, http01Port: number, databaseUr
   return { name: `Certgate/${label}`, pid: child.pid!, directory, fetchFn, requests, usesPostgres: !!databaseUrl, stop: () => stopChild(child) };
 }
 
+/** A directory under `work` holding a self-signed P-256 cert.pem/key.pem for localhost (a peer server's TLS). */
+function tlsDir(work: string, name: string): string {
+  const dir = join(work, name);
+  execFileSync('mkdir', ['-p', dir]);
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+  ], { stdio: 'ignore' });
+  return dir;
+}
+
 export async function startPebble(work: string, http01Port: number): Promise<Server | undefined> {
   try {
     execFileSync('pebble', ['-h'], { stdio: 'ignore' });
@@ -188,13 +200,7 @@ export async function startPebble(work: string, http01Port: number): Promise<Ser
   }
   const port = await freePort();
   const mgmt = await freePort();
-  const dir = join(work, 'pebble');
-  execFileSync('mkdir', ['-p', dir]);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' });
+  const dir = tlsDir(work, 'pebble');
   writeFileSync(
     join(dir, 'config.json'),
     JSON.stringify({
@@ -228,13 +234,7 @@ export async function startPebble(work: string, http01Port: number): Promise<Ser
  */
 export async function startFloor(work: string, http01Port: number, databaseUrl: string): Promise<Server> {
   const port = await freePort();
-  const dir = join(work, 'floor');
-  execFileSync('mkdir', ['-p', dir]);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' });
+  const dir = tlsDir(work, 'floor');
   const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'bench/acme-floor-server.ts'), join(dir, 'cert.pem'), join(dir, 'key.pem'), databaseUrl, String(port), String(http01Port)], {
     cwd: repo,
     stdio: ['ignore', 'ignore', 'inherit'],
