@@ -2,10 +2,10 @@
  * The ACME benchmark's floor: the least work any Node.js server built like Certgate must do per
  * order, as a bare node:https program the benchmark's own client drives. Per order it answers the
  * same 5 requests as Certgate (newOrder, authorization, challenge, finalize, download), each with an
- * ES256 JWS verified and its nonce burnt in PostgreSQL (one statement each); the challenge makes a
- * real http-01 GET (a new connection) and stores its outcome (one statement); finalize checks the
- * CSR's signature, signs a certificate and an OCSP response (P-256) and inserts the certificate (one
- * statement): 7 statements, 6 verifications, 2 signatures, as Certgate on PostgreSQL. Everything
+ * ES256 JWS verified and its nonce burnt in PostgreSQL (one statement each); the challenge resolves
+ * the name and makes a real http-01 GET on a new connection, and stores its outcome (one statement);
+ * finalize checks the CSR's signature (the key loaded by Certgate's own cheapest path), signs a
+ * certificate and an OCSP response (P-256) and inserts the certificate (one statement): 7 statements, 6 verifications, 2 signatures, as Certgate on PostgreSQL. Everything
  * else lives in memory and is skipped: no framework, no problem documents, no profile or name checks,
  * no real X.509 (a template is signed), no logs or metrics. Not a server to use: a yardstick for
  * what the benchmark's bar asks of Node.js + PostgreSQL on this machine.
@@ -13,12 +13,14 @@
  *   node --import tsx bench/acme-floor-server.ts <cert.pem> <key.pem> <database url> <port> <http-01 port>
  */
 import { createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type ServerOptions } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import postgres from 'postgres';
 import { readTlv } from '../src/pki/der.ts';
+import { importSpki } from '../src/pki/keyinfo.ts';
 
 const [certFile, keyFile, dbUrl, portArg, http01Port] = process.argv.slice(2);
 const sql = postgres(dbUrl, { max: 4, onnotice: () => {} });
@@ -57,9 +59,11 @@ function send(res: ServerResponse, status: number, body: unknown, location?: str
   res.writeHead(status, headers).end(text);
 }
 
-function http01(token: string): Promise<string> {
+/** The identifier resolved (as validation must), then a GET on a new connection. */
+async function http01(token: string): Promise<string> {
+  const [addr] = await lookup('localhost', { all: true, verbatim: true });
   return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port: Number(http01Port), path: `/.well-known/acme-challenge/${token}`, agent: false }, (m) => {
+    const r = request({ host: addr.address, family: addr.family, headers: { Host: 'localhost' }, port: Number(http01Port), path: `/.well-known/acme-challenge/${token}`, agent: false }, (m) => {
       let s = '';
       m.setEncoding('utf8').on('data', (d: string) => (s += d)).on('end', () => resolve(s));
     });
@@ -76,7 +80,7 @@ function checkCsr(csr: Buffer): boolean {
   let p = readTlv(csr, info.start).end; // version
   p = readTlv(csr, p).end; // subject
   const spki = readTlv(csr, p);
-  const key = createPublicKey({ key: csr.subarray(p, spki.end), format: 'der', type: 'spki' });
+  const key = importSpki(csr.subarray(p, spki.end)); // Certgate's own loader: the cheapest node:crypto path
   return verify('sha256', csr.subarray(outer.start, info.end), key, csr.subarray(sig.start + 1, sig.end));
 }
 
