@@ -204,7 +204,7 @@ describe('ACME validation on real sockets (pglite)', () => {
     expect(failed.json.status).toBe('invalid');
     expect(failed.json.challenges.find((x: any) => x.type === 'dns-01').error.type).toMatch(/:(dns|incorrectResponse)$/);
   });
-  it.skipIf(!hasChallTestSrv)('CAA (RFC 8659): a record naming another CA fails the challenge (caa), one naming this CA or none passes', async () => {
+  it.skipIf(!hasChallTestSrv)('CAA (RFC 8659, RFC 8657): a record naming another CA, or this CA for another account or method, fails the challenge (caa); one naming this CA or none passes', async () => {
     const c = await clientFor({ dnsResolver: `127.0.0.1:${dnsPort}`, caaIdentities: 'ca.certgate.test' });
     const addCaa = (host: string, policies: { tag: string; value: string }[]) =>
       fetch(`http://127.0.0.1:${mgmtPort}/add-caa`, { method: 'POST', body: JSON.stringify({ host, policies }) });
@@ -228,5 +228,20 @@ describe('ACME validation on real sockets (pglite)', () => {
     expect((await addCaa('ours.certgate.test.', [{ tag: 'issue', value: 'CA.certgate.test; account=1' }])).status).toBe(200);
     expect((await solve('ours.certgate.test')).status).toBe('valid');
     expect((await solve('no-caa.certgate.test')).status).toBe('valid');
+
+    // RFC 8657: a property bound to this account and to dns-01 passes; bound to another account or
+    // to another method, it fails the challenge with caa.
+    const refusal = (json: any) => json.challenges.find((x: any) => x.type === 'dns-01').error;
+    expect((await addCaa('bound.certgate.test.', [{ tag: 'issue', value: `ca.certgate.test; accounturi=${c.kid}; validationmethods=dns-01` }])).status).toBe(200);
+    expect((await solve('bound.certgate.test')).status).toBe('valid');
+    const stranger = c.kid!.replace(/[^/]+$/, 'someone-else');
+    expect((await addCaa('other-acct.certgate.test.', [{ tag: 'issue', value: `ca.certgate.test; accounturi=${stranger}` }])).status).toBe(200);
+    const notMine = await solve('other-acct.certgate.test');
+    expect(notMine.status).toBe('invalid');
+    expect(refusal(notMine)).toMatchObject({ type: err('caa'), detail: expect.stringContaining('someone-else') });
+    expect((await addCaa('http-only.certgate.test.', [{ tag: 'issue', value: 'ca.certgate.test; validationmethods=http-01' }])).status).toBe(200);
+    const wrongMethod = await solve('http-only.certgate.test');
+    expect(wrongMethod.status).toBe('invalid');
+    expect(refusal(wrongMethod)).toMatchObject({ type: err('caa'), detail: expect.stringContaining('does not list dns-01') });
   });
 });

@@ -151,7 +151,8 @@ export class Validator {
           const evidence = await fn(input);
           // RFC 8659: a CA that names itself in CAA checks it (for DNS names; RFC 8738 §7: not IPs).
           if (identifier.type === 'dns' && this.settings.caaIdentities.length) {
-            await checkCaa(this.resolution, identifier.value, authz.wildcard, this.settings.caaIdentities);
+            const who = { method: ch.type, isAccount: accountUriMatcher(this.settings.baseUrl, authz.accountId) };
+            await checkCaa(this.resolution, identifier.value, authz.wildcard, this.settings.caaIdentities, who);
           }
           attempts.push({ at: new Date().toISOString() });
           const record = { evidence, attempts };
@@ -177,4 +178,22 @@ export class Validator {
       this.release();
     }
   }
+}
+
+/**
+ * Whether an RFC 8657 `accounturi` names this account: exactly its URL under CERTGATE_ACME_BASE_URL
+ * when that is set; without it Certgate answers on whatever host it is reached by, so the URL's
+ * path (`/acme/acct/<id>`) decides, on an http(s) URL without query or fragment.
+ */
+export function accountUriMatcher(baseUrl: string | undefined, accountId: string): (uri: string) => boolean {
+  return (uri) => {
+    if (baseUrl) return uri === `${baseUrl}/acme/acct/${accountId}`;
+    let u: URL;
+    try {
+      u = new URL(uri);
+    } catch {
+      return false;
+    }
+    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.search && !u.hash && u.pathname === `/acme/acct/${accountId}`;
+  };
 }
