@@ -22,7 +22,7 @@ import { waitAtMost } from './wait.ts';
 
 const key = (i: Identifier) => `${i.type}:${i.value}`;
 
-function normalise(i: Identifier): string {
+export function normalise(i: Identifier): string {
   if (i.type === 'ip') {
     try {
       return `ip:${ipFromBytes(ipToBytes(i.value))}`;

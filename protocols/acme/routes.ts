@@ -17,6 +17,7 @@ import { toPem } from '../../src/pki/pem.ts';
 import type { AppEnv } from '../../src/protocol.ts';
 import { certId, parseCertId, renewalWindow } from './ari.ts';
 import { checkCsr, type IssuanceRunner } from './finalize.ts';
+import { HOLDER_REASONS, holdsAuthorizationsFor } from './revocation.ts';
 import { authenticate, checkAccount, decodeHeader, keyFromJwk, checkAlg, parseFlattened, preverify, staleNonce, thumbprint, verifySignature, type AccountRow, type Verified } from './jws.ts';
 import type { ExtraRead, NonceService } from './nonce.ts';
 import {
@@ -691,8 +692,17 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       if (!row) throw problem('malformed', 'this certificate was not issued by this server', { status: 404 });
       let actor: string;
       if (v.account) {
-        if (row.principal !== `acme:account:${v.account.id}`) throw problem('unauthorized', 'this account did not request the certificate and cannot revoke it');
         actor = `acme:account:${v.account.id}`;
+        if (row.principal !== actor) {
+          // RFC 8555 §7.6: an account holding authorizations for every name may revoke too.
+          if (!(await holdsAuthorizationsFor(db, v.account.id, parsed.sans))) {
+            throw problem('unauthorized', 'this account did not request the certificate and holds no valid authorization for every identifier in it');
+          }
+          if (!HOLDER_REASONS.has(reason)) {
+            throw problem('badRevocationReason', 'an account revoking through its authorizations (not the requester) may give reason 0 (unspecified) or 5 (cessationOfOperation)');
+          }
+          actor = `${actor}:authorizations`;
+        }
       } else {
         const spki = createPublicKey({ key: v.jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'der' });
         if (!spki.equals(Buffer.from(parsed.spki))) throw problem('unauthorized', 'the request is not signed by the certificate key');

@@ -10,7 +10,8 @@ import { count, eq, sql } from 'drizzle-orm';
 import { exportPKCS8, FlattenedSign } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAcmeProtocol, type AcmeModule } from '../../protocols/acme/index.ts';
-import { acmeAccounts, acmeEabKeys, acmeOrders } from '../../protocols/acme/schema.ts';
+import { holdsAuthorizationsFor } from '../../protocols/acme/revocation.ts';
+import { acmeAccounts, acmeAuthorizations, acmeEabKeys, acmeOrders } from '../../protocols/acme/schema.ts';
 import { buildApp } from '../../src/server.ts';
 import { certificates } from '../../src/db/schema.ts';
 import { fromPem } from '../../src/pki/pem.ts';
@@ -651,6 +652,58 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
       const [after] = await t.ctx.db.select().from(certificates).where(eq(certificates.der, der));
       expect(after.status).toBe('revoked');
       expect(after.revocationReason).toBe(1);
+    });
+
+    it('allows an account holding valid authorizations for every name (reason 0 or 5), not one missing a name or holding an expired one', async () => {
+      const names = [{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }];
+      const csr = makeCsr({ sans: ['DNS:localhost', 'IP:127.0.0.1'] });
+      const der = fromPem((await completeOrder(client, responder, names, csr.der)).pem, 'CERTIFICATE')[0];
+      const revoke = (c: AcmeClient, reason: number) => c.post(c.dir.revokeCert, { certificate: der.toString('base64url'), reason });
+      const statusOf = async () => (await t.ctx.db.select().from(certificates).where(eq(certificates.der, der)))[0];
+      const holder = await newClient();
+      await holder.newAccount();
+      // Validates an authorization of one name for the holder (no certificate asked for).
+      const authorize = async (id: { type: string; value: string }) => {
+        const o = await holder.newOrder([id]);
+        const a = await holder.get(o.json.authorizations[0]);
+        const ch = a.json.challenges.find((x: any) => x.type === 'http-01');
+        responder.tokens.set(ch.token, holder.keyAuthorization(ch.token));
+        await holder.post(ch.url, {});
+        expect((await holder.poll(o.json.authorizations[0])).json.status).toBe('valid');
+        return o.json.authorizations[0].split('/').pop() as string;
+      };
+      await authorize(names[0]);
+      const missing = await revoke(holder, 5);
+      expect(missing.status).toBe(403);
+      expect(missing.json.type).toBe(err('unauthorized'));
+      const ipAuthz = await authorize(names[1]);
+      await t.ctx.db.update(acmeAuthorizations).set({ expires: new Date(Date.now() - 1000) }).where(eq(acmeAuthorizations.id, ipAuthz));
+      expect((await revoke(holder, 5)).json.type).toBe(err('unauthorized'));
+      await t.ctx.db.update(acmeAuthorizations).set({ expires: new Date(Date.now() + 3600_000) }).where(eq(acmeAuthorizations.id, ipAuthz));
+      // It speaks for the names, not for the subscriber's key: keyCompromise is the requester's to say.
+      expect((await revoke(holder, 1)).json.type).toBe(err('badRevocationReason'));
+      expect((await statusOf()).status).toBe('valid');
+      const ok = await revoke(holder, 5);
+      expect(ok.status).toBe(200);
+      expect(await statusOf()).toMatchObject({ status: 'revoked', revocationReason: 5 });
+    });
+
+    it('a wildcard name needs a wildcard authorization of its base domain; a plain name any valid one', async () => {
+      const acct = `acct-${Date.now()}`;
+      const row = (id: string, value: string, wildcard: boolean, status = 'valid') => ({
+        id: `${acct}-${id}`, accountId: acct, orderId: `${acct}-o`, identifierType: 'dns', identifierValue: value, wildcard, status, expires: new Date(Date.now() + 3600_000),
+      });
+      const holds = (...values: string[]) => holdsAuthorizationsFor(t.ctx.db, acct, values.map((value) => ({ type: 'dns' as const, value })));
+      await t.ctx.db.insert(acmeAuthorizations).values([row('a', 'wild.example', false), row('b', 'gone.example', true, 'deactivated')]);
+      expect(await holds('*.wild.example')).toBe(false);
+      expect(await holds('WILD.example')).toBe(true);
+      expect(await holds('*.gone.example')).toBe(false);
+      await t.ctx.db.insert(acmeAuthorizations).values([row('c', 'wild.example', true)]);
+      expect(await holds('*.wild.example', 'wild.example')).toBe(true);
+      expect(await holds('*.wild.example', 'other.example')).toBe(false);
+      expect(await holds()).toBe(false);
+      expect(await holdsAuthorizationsFor(t.ctx.db, acct, [{ type: 'email', value: 'a@wild.example' }])).toBe(false);
+      expect(await holdsAuthorizationsFor(t.ctx.db, 'another-account', [{ type: 'dns', value: 'wild.example' }])).toBe(false);
     });
   });
 });
