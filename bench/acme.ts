@@ -163,6 +163,8 @@ export async function startCertgate(work: string, http01Port: number, databaseUr
       CERTGATE_ACME_RATE_ORDERS_PER_ACCOUNT: '0',
       CERTGATE_ACME_RATE_ORDERS_PER_IP: '0',
       CERTGATE_ACME_RATE_ACCOUNTS_PER_IP: '0',
+      // Every order validated, as Pebble with PEBBLE_AUTHZREUSE=0.
+      CERTGATE_ACME_AUTHZ_REUSE: '0',
     },
     stdio: ['ignore', process.env.BENCH_CERTGATE_STDOUT ? 'inherit' : 'ignore', 'inherit'],
   });

@@ -33,6 +33,8 @@ import {
   makeUrls,
   newId,
   orderJson,
+  ORDER_STORED,
+  storedOrder,
   orderExtra,
   orderFromJson,
   authzExtra,
@@ -431,7 +433,8 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
         subproblems: refused.map((i) => ({ type: 'urn:ietf:params:acme:error:rejectedIdentifier', detail: `not allowed by profile "${profileName}"`, identifier: i })),
       });
     }
-    return { body, accountId, identifiers, notBefore, notAfter, profile: profileName, certgateProfile, lifetimeSeconds: settings.orderLifetime };
+    const reuseMinSeconds = settings.authzReuse ? settings.authzReuseMinSeconds : undefined;
+    return { body, accountId, identifiers, notBefore, notAfter, profile: profileName, certgateProfile, lifetimeSeconds: settings.orderLifetime, reuseMinSeconds };
   };
 
   /** A rate limit counted in the statement of a write (counter CTE `cte`, see quickNewOrder). */
@@ -455,13 +458,14 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     if (pre.body && typeof pre.body === 'object' && 'replaces' in pre.body) return undefined;
     const input = await orderInput(pre.body, pre.accountId);
     const built = buildOrder(input);
+    const reuse = input.reuseMinSeconds !== undefined;
     const limits: FoldedLimit[] = [];
     if (settings.rateOrdersPerAccount) limits.push({ cte: 'rl_acct', key: `order-acct:${pre.accountId}`, limit: settings.rateOrdersPerAccount, what: 'new orders for this account' });
     if (settings.rateOrdersPerIp) limits.push({ cte: 'rl_ip', key: `order-ip:${clientIp(c)}`, limit: settings.rateOrdersPerIp, what: 'new orders from this address' });
     const window = Math.floor(Date.now() / 1000 / settings.rateWindow);
     const base = built.params.length;
     const r = await nonces.redeemAndWrite(pre.nonce, pre.accountId, pre.thumbprint, {
-      name: `new-order:${limits.map((l) => l.cte).join(',')}`,
+      name: `new-order:${limits.map((l) => l.cte).join(',')}${reuse ? ':reuse' : ''}`,
       ctes: (gate, p) => {
         const counters = limits.map(
           (l, i) => `${l.cte} as (
@@ -469,10 +473,10 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
             on conflict (key, "window") do update set count = acme_rate_limits.count + 1 returning count)`,
         );
         const within = limits.map((l, i) => `(select count from ${l.cte}) <= ${p(base + 2 * limits.length + i + 1)}::int`);
-        return [...counters, createOrderCtes([gate, ...within].join(' and '), p)].join(', ');
+        return [...counters, createOrderCtes([gate, ...within].join(' and '), p, reuse)].join(', ');
       },
       result: 'o',
-      returns: limits.map((l) => `(select count from ${l.cte}) as ${l.cte}`).join(', ') || undefined,
+      returns: [...(reuse ? [ORDER_STORED] : []), ...limits.map((l) => `(select count from ${l.cte}) as ${l.cte}`)].join(', ') || undefined,
       params: [...built.params, ...limits.flatMap((l) => [l.key, window]), ...limits.map((l) => l.limit)],
     });
     // The checks of the general path, in its order (authenticate, then the rate limits).
@@ -485,7 +489,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     if (!r.fresh) throw staleNonce();
     for (const l of limits) if (Number(r.row[l.cte]) > l.limit) throw rateLimited(l.limit, l.what, window);
     if (!r.written) throw problem('serverInternal', 'the order could not be stored; retry');
-    return send(c, 201, orderJson(built.order, urls), { Location: urls.order(built.order.id) });
+    return send(c, 201, orderJson(storedOrder(built, r.row), urls), { Location: urls.order(built.order.id) });
   };
 
   app.post(
@@ -516,7 +520,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       }
       await rateLimit(`order-acct:${account.id}`, settings.rateOrdersPerAccount, 'new orders for this account');
       await rateLimit(`order-ip:${clientIp(c)}`, settings.rateOrdersPerIp, 'new orders from this address');
-      const { order } = await createOrder(ctx.database, { ...input, replaces });
+      const order = await createOrder(ctx.database, { ...input, replaces });
       return send(c, 201, orderJson(order, urls), { Location: urls.order(order.id) });
     }),
   );
@@ -589,10 +593,11 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
         if (body?.status !== 'deactivated') throw problem('malformed', 'an authorization can only be updated to status "deactivated"');
         const s = effectiveAuthzStatus(loaded.authz);
         if (s !== 'pending' && s !== 'valid') throw problem('malformed', `an authorization that is ${s} cannot be deactivated`);
+        // Every pending or ready order naming it (its own, and others that reused it) becomes invalid.
         await db.execute(sql`
           with a as (update acme_authorizations set status = 'deactivated' where id = ${id} returning order_id)
           update acme_orders set status = 'invalid', error = ${JSON.stringify({ type: 'urn:ietf:params:acme:error:unauthorized', detail: 'an authorization was deactivated', status: 403 })}::jsonb
-          where id = ${loaded.authz.orderId} and status in ('pending', 'ready')`);
+          where account_id = ${loaded.authz.accountId} and ${id} = any(authz_ids) and status in ('pending', 'ready')`);
         loaded.authz.status = 'deactivated';
       }
       return send(c, 200, authzJson(loaded.authz, loaded.challenges, urls));

@@ -86,7 +86,8 @@ export const acmeAuthorizations = pgTable(
     expires: ts('expires').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [index('acme_authz_order_idx').on(t.orderId)],
+  // acme_authz_account_idx: authorization reuse looks up the account's valid authorization of an identifier.
+  (t) => [index('acme_authz_order_idx').on(t.orderId), index('acme_authz_account_idx').on(t.accountId, t.identifierValue)],
 );
 
 export const acmeChallenges = pgTable(

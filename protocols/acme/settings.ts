@@ -39,6 +39,12 @@ export const acmeSettingsSchema = z.object({
   validationConcurrency: z.coerce.number().int().positive().default(64),
   nonceLifetime: seconds.default(3600),
   orderLifetime: seconds.default(7 * 86400),
+  /**
+   * A new order reuses the account's valid authorization of an identifier (as Boulder and Pebble
+   * do) when it stays valid at least `authzReuseMinSeconds` longer; off: every order proves control anew.
+   */
+  authzReuse: bool.default(false),
+  authzReuseMinSeconds: seconds.default(86400),
   /** Retry-After for a processing order / challenge, seconds. */
   retryAfter: z.coerce.number().int().min(0).default(1),
   /**
@@ -94,6 +100,8 @@ export const acmeEnvNames: Record<string, keyof AcmeSettingsInput> = {
   CERTGATE_ACME_VALIDATION_CONCURRENCY: 'validationConcurrency',
   CERTGATE_ACME_NONCE_LIFETIME: 'nonceLifetime',
   CERTGATE_ACME_ORDER_LIFETIME: 'orderLifetime',
+  CERTGATE_ACME_AUTHZ_REUSE: 'authzReuse',
+  CERTGATE_ACME_AUTHZ_REUSE_MIN_REMAINING: 'authzReuseMinSeconds',
   CERTGATE_ACME_RETRY_AFTER: 'retryAfter',
   CERTGATE_ACME_ARI_RETRY_AFTER: 'ariRetryAfter',
   CERTGATE_ACME_POLL_WAIT_MS: 'pollWaitMs',

@@ -16,13 +16,15 @@ import { buildApp } from '../../src/server.ts';
 import { certificates } from '../../src/db/schema.ts';
 import { fromPem } from '../../src/pki/pem.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
-import { makeCsr, removeTempDirs, tempDir } from '../support/openssl.ts';
+import { makeCsr, tempDir } from '../support/openssl.ts';
 import { AcmeClient, Http01Responder, completeOrder, newKey, signJws, type Fetch } from './client.ts';
+import { startAcme, type AcmeHarness } from './harness.ts';
 
 const BASE = 'http://acme.test';
 const err = (t: string) => `urn:ietf:params:acme:error:${t}`;
 
 describe.each(drivers)('ACME edge cases (%s)', (driver) => {
+  let h: AcmeHarness;
   let t: TestContext;
   let acme: AcmeModule;
   let fetchFn: Fetch;
@@ -33,23 +35,13 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
   const accounts = async () => (await t.ctx.db.select({ n: count() }).from(acmeAccounts))[0].n;
 
   beforeAll(async () => {
-    t = await makeTestContext(driver);
-    responder = await new Http01Responder().start();
-    acme = createAcmeProtocol(
-      // A long poll wait: answers carry the outcome however loaded the test machine is.
-      { allowPrivateTargets: true, http01Port: responder.port, validationRetries: 0, validationTimeoutMs: 3000, pollWaitMs: 5000 },
-      {},
-    );
-    const app = await buildApp(t.ctx, [acme]);
-    fetchFn = (u, i) => Promise.resolve(app.request(u, i));
+    h = await startAcme(driver);
+    ({ t, acme, fetchFn, responder } = h);
     client = await newClient();
     expect((await client.newAccount()).status).toBe(201);
   });
   afterAll(async () => {
-    await acme?.drain();
-    await responder?.stop();
-    await t?.cleanup();
-    removeTempDirs();
+    await h?.close();
   });
 
   describe('JWS (§6.2-6.5)', () => {

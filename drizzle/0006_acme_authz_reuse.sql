@@ -1,0 +1,1 @@
+CREATE INDEX "acme_authz_account_idx" ON "acme_authorizations" USING btree ("account_id","identifier_value");
