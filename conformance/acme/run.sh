@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ACME conformance: certbot (standalone http-01) and lego (http-01, tls-alpn-01) from Debian
 # against a real Certgate over HTTPS; every certificate is checked with `openssl verify`
-# against the root, and every revocation against the CRL Certgate publishes.
+# against the root, and every revocation against the CRL Certgate publishes. Last, Certgate restarts with
+# CERTGATE_ACME_AUTHZ_REUSE=1 and lego renews without a challenge.
 #
 # Needs: certbot lego pebble (for pebble-challtestsrv, the DNS server that makes
 # *.certgate.test resolve to 127.0.0.1) openssl curl — `apt-get install -y certbot lego pebble`.
@@ -45,19 +46,25 @@ pebble-challtestsrv -dns01 "127.0.0.1:$DNS_PORT" -http01 "" -https01 "" -tlsalpn
   -management "127.0.0.1:$MGMT_PORT" -defaultIPv4 127.0.0.1 -defaultIPv6 "" >"$WORK/dns.log" 2>&1 &
 PIDS+=($!)
 
-step "Certgate on :$HTTP_PORT / https :$HTTPS_PORT"
-CERTGATE_DATA_DIR=$DATA CERTGATE_HOST=127.0.0.1 CERTGATE_HTTP_PORT=$HTTP_PORT CERTGATE_HTTPS_PORT=$HTTPS_PORT \
-CERTGATE_PUBLIC_URL=http://localhost:$HTTP_PORT CERTGATE_LOG_LEVEL=${CERTGATE_LOG_LEVEL:-info} \
-CERTGATE_ACME_ALLOW_PRIVATE_TARGETS=1 CERTGATE_ACME_HTTP01_PORT=$HTTP01_PORT CERTGATE_ACME_TLSALPN01_PORT=$TLSALPN_PORT \
-CERTGATE_ACME_DNS_RESOLVER=127.0.0.1:$DNS_PORT CERTGATE_ACME_VALIDATION_RETRIES=1 CERTGATE_ACME_VALIDATION_RETRY_DELAY_MS=500 \
-  node bin/certgate.mjs serve >"$WORK/certgate.log" 2>&1 &
-PIDS+=($!)
 DIR=https://localhost:$HTTPS_PORT/acme/directory
-for i in $(seq 1 120); do
-  if [ -s "$DATA/root.pem" ] && curl -fsS --cacert "$DATA/root.pem" "$DIR" >/dev/null 2>&1; then break; fi
-  [ "$i" = 120 ] && fail "Certgate did not come up"
-  sleep 0.5
-done
+# start_certgate [ENV=value…]: Certgate on the data dir (kept across restarts), with extra settings.
+start_certgate() {
+  env "$@" CERTGATE_DATA_DIR=$DATA CERTGATE_HOST=127.0.0.1 CERTGATE_HTTP_PORT=$HTTP_PORT CERTGATE_HTTPS_PORT=$HTTPS_PORT \
+    CERTGATE_PUBLIC_URL=http://localhost:$HTTP_PORT CERTGATE_LOG_LEVEL=${CERTGATE_LOG_LEVEL:-info} \
+    CERTGATE_ACME_ALLOW_PRIVATE_TARGETS=1 CERTGATE_ACME_HTTP01_PORT=$HTTP01_PORT CERTGATE_ACME_TLSALPN01_PORT=$TLSALPN_PORT \
+    CERTGATE_ACME_DNS_RESOLVER=127.0.0.1:$DNS_PORT CERTGATE_ACME_VALIDATION_RETRIES=1 CERTGATE_ACME_VALIDATION_RETRY_DELAY_MS=500 \
+    node bin/certgate.mjs serve >>"$WORK/certgate.log" 2>&1 &
+  CERTGATE_PID=$!
+  PIDS+=("$CERTGATE_PID")
+  for i in $(seq 1 120); do
+    if [ -s "$DATA/root.pem" ] && curl -fsS --cacert "$DATA/root.pem" "$DIR" >/dev/null 2>&1; then return 0; fi
+    [ "$i" = 120 ] && fail "Certgate did not come up"
+    sleep 0.5
+  done
+}
+
+step "Certgate on :$HTTP_PORT / https :$HTTPS_PORT"
+start_certgate
 ROOT=$DATA/root.pem
 curl -fsS --cacert "$ROOT" "$DIR"; echo
 
@@ -141,8 +148,10 @@ C=$WORK/lego/certificates/lego-http.certgate.test
 verify "$C.crt" "$C.issuer.crt"; names "$C.crt" lego-http.certgate.test
 H1=$(serial "$C.crt")
 
-step "lego: renew with http-01"
-"${LEGO[@]}" --http --http.port ":$HTTP01_PORT" -d lego-http.certgate.test renew --days 10000 --no-random-sleep
+step "lego: renew with http-01 (validated again: no authorization reuse by default)"
+"${LEGO[@]}" --http --http.port ":$HTTP01_PORT" -d lego-http.certgate.test renew --days 10000 --no-random-sleep 2>&1 | tee "$WORK/lego-renew.log"
+grep -qi 'already valid' "$WORK/lego-renew.log" && fail "lego renew reused an authorization with reuse off"
+grep -q 'Served key auth' "$WORK/lego-renew.log" || fail "lego renew answered no challenge"
 verify "$C.crt" "$C.issuer.crt"; names "$C.crt" lego-http.certgate.test
 [ "$H1" != "$(serial "$C.crt")" ] || fail "lego renew kept the same certificate"
 
@@ -167,4 +176,19 @@ cp "$T.crt" "$WORK/lego-tls-revoked.crt"
 "${LEGO[@]}" -d lego-tls.certgate.test revoke
 revoked "$WORK/lego-tls-revoked.crt"
 
-printf '\nPASS: ACME conformance — certbot (register, EAB register, issue 1 and 2 names, renew, revoke) and lego (http-01 and tls-alpn-01: issue, renew, revoke); %d checks\n' "$CHECKS"
+# ── authorization reuse ─────────────────────────────────────────────────────────────────────
+step "Certgate restarted with CERTGATE_ACME_AUTHZ_REUSE=1 (same data)"
+kill "$CERTGATE_PID"; wait "$CERTGATE_PID" 2>/dev/null || true
+start_certgate CERTGATE_ACME_AUTHZ_REUSE=1
+
+step "lego: issue with http-01, then renew reusing the valid authorization (no challenge)"
+"${LEGO[@]}" --http --http.port ":$HTTP01_PORT" -d lego-reuse.certgate.test run
+R=$WORK/lego/certificates/lego-reuse.certgate.test
+verify "$R.crt" "$R.issuer.crt"; names "$R.crt" lego-reuse.certgate.test
+R1=$(serial "$R.crt")
+"${LEGO[@]}" --http --http.port ":$HTTP01_PORT" -d lego-reuse.certgate.test renew --days 10000 --no-random-sleep 2>&1 | tee "$WORK/lego-reuse.log"
+grep -qi 'already valid' "$WORK/lego-reuse.log" || fail "lego renew did not find its authorization already valid"
+verify "$R.crt" "$R.issuer.crt"; names "$R.crt" lego-reuse.certgate.test
+[ "$R1" != "$(serial "$R.crt")" ] || fail "lego renew kept the same certificate"
+
+printf '\nPASS: ACME conformance — certbot (register, EAB register, issue 1 and 2 names, renew, revoke) and lego (http-01 and tls-alpn-01: issue, renew, revoke; renew reusing a valid authorization); %d checks\n' "$CHECKS"
