@@ -7,7 +7,7 @@ import { and, eq, lt } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database, Db } from '../../../src/db/client.ts';
 import type { Identifier } from '../../../src/issuance/request.ts';
-import { recordInvalid, recordValid, type AuthzRow, type ChallengeRow } from '../orders.ts';
+import { makeUrls, recordInvalid, recordValid, type AuthzRow, type ChallengeRow } from '../orders.ts';
 import { problemUrn, type ProblemJson } from '../problems.ts';
 import { acmeAccounts, acmeAuthorizations, acmeChallenges } from '../schema.ts';
 import type { AcmeSettings } from '../settings.ts';
@@ -186,14 +186,19 @@ export class Validator {
  * path (`/acme/acct/<id>`) decides, on an http(s) URL without query or fragment.
  */
 export function accountUriMatcher(baseUrl: string | undefined, accountId: string): (uri: string) => boolean {
+  // The account URL as routes.ts builds it (makeUrls), under the configured base or any origin.
+  if (baseUrl) {
+    const exact = makeUrls(baseUrl).account(accountId);
+    return (uri) => uri === exact;
+  }
+  const path = new URL(makeUrls('http://any').account(accountId)).pathname;
   return (uri) => {
-    if (baseUrl) return uri === `${baseUrl}/acme/acct/${accountId}`;
     let u: URL;
     try {
       u = new URL(uri);
     } catch {
       return false;
     }
-    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.search && !u.hash && u.pathname === `/acme/acct/${accountId}`;
+    return (u.protocol === 'https:' || u.protocol === 'http:') && !u.search && !u.hash && u.pathname === path;
   };
 }
