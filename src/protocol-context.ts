@@ -1,0 +1,226 @@
+import type { KeyObject } from 'node:crypto';
+import type { Context as HonoContext, Hono, MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
+import type { AuditRecord } from './audit.ts';
+import type { Signer } from './ca/signer.ts';
+import type { Config } from './config.ts';
+import type { Database, Tx } from './db/client.ts';
+import type { IssuedEvent, StatusChange } from './events.ts';
+import type { EnrollmentRequest, IssuanceResult, IssuedCertificate, KeySpec } from './issuance/request.ts';
+import type { Metrics } from './metrics.ts';
+import type { Profile } from './profiles/model.ts';
+
+/**
+ * THE SEAM (issue "narrow protocol seam"): everything a protocol adapter under protocols/ may
+ * use of the core. A protocol receives one ProtocolContext per mount and reaches nothing else:
+ * no raw core tables, no KEK, no other protocol. tests/architecture enforces it.
+ *
+ * What is deliberately absent: the KEK, the issuer registry's private state, core table writes,
+ * the token service. A protocol that needs more asks for a method here, not for a raw handle.
+ */
+export interface ProtocolContext {
+  /** The protocol's name (`acme`, `est`, `scep`, `cmp`, `emca`, `ocsp`); scopes secrets and logs. */
+  readonly name: string;
+  /** Server-wide settings a protocol may read (public URL, ports, limits, proxies); never the KEK. */
+  readonly config: Readonly<Omit<Config, 'kek'>>;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly audit: { record(r: AuditRecord): Promise<void> };
+  readonly events: {
+    onStatusChange(fn: (e: StatusChange) => void): () => void;
+    onIssued(fn: (e: IssuedEvent) => void): () => void;
+  };
+
+  readonly pipeline: ProtocolPipeline;
+  readonly revocation: ProtocolRevocation;
+  readonly certificates: CertificateQueries;
+  readonly issuers: IssuerQueries;
+  readonly profiles: ProfileQueries;
+  readonly keys: KeyStoreHandle;
+  readonly secrets: SecretBox;
+  readonly store: ProtocolStore;
+  readonly http: HttpHelpers;
+
+  /**
+   * A router mounted at `/api/v1/<name>/`, behind admin-token authentication. Use
+   * `http.requireRole(...)` per route for least privilege.
+   */
+  adminRouter(): Hono<ProtocolAppEnv>;
+}
+
+/** Hono variables available to protocol routes (request id; operator after admin auth). */
+export type ProtocolAppEnv = {
+  Variables: {
+    requestId: string;
+    operator?: { id: string; name: string; role: 'administrator' | 'officer' | 'auditor' };
+  };
+};
+
+// ── pipeline ─────────────────────────────────────────────────────────────────
+
+export interface ProtocolPipeline {
+  /** Runs the one issuance pipeline. Throws IssuanceError (typed reason code) on refusal. */
+  issue(req: EnrollmentRequest): Promise<IssuanceResult>;
+  /** State of a request held for manual approval (pending / issued with certificate / rejected). */
+  getRequest(requestId: string): Promise<IssuanceResult>;
+  /**
+   * Registers a hook that runs inside the transaction that stores a certificate this protocol
+   * requested (including one issued later, when an officer approves a held request). Used for
+   * ACME order completion, SCEP CertPoll, CMP pollRep, EST 202 retry. A hook that throws aborts
+   * the insert. Never a database trigger.
+   */
+  onPersist(hook: PersistHook): void;
+}
+
+export interface PersistedCertificate {
+  certificate: IssuedCertificate;
+  principalId: string;
+  idempotencyKey?: string;
+  /** The request's metadata as given to `issue`. */
+  metadata: Record<string, unknown>;
+  /** Set when the certificate completes a request that was held for approval. */
+  pendingRequestId?: string;
+}
+
+export type PersistHook = (tx: ProtocolTx, persisted: PersistedCertificate) => Promise<void>;
+
+// ── revocation and read-only queries ────────────────────────────────────────
+
+export interface ProtocolRevocation {
+  revoke(issuerId: string, serial: string, reason: number, actor: string): Promise<void>;
+  suspend(issuerId: string, serial: string, actor: string): Promise<void>;
+  reinstate(issuerId: string, serial: string, actor: string): Promise<void>;
+}
+
+export interface CertificateRecord extends IssuedCertificate {
+  status: 'valid' | 'revoked' | 'hold';
+  revokedAt?: Date;
+  revocationReason?: number;
+  protocol: string;
+  principalId: string;
+  spkiSha256: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface CertificateQueries {
+  byId(id: string): Promise<CertificateRecord | undefined>;
+  bySerial(issuerId: string, serial: string): Promise<CertificateRecord | undefined>;
+  /** The certificate stored for this DER (exact match), e.g. a TLS client certificate or CMS signer. */
+  byDer(der: Uint8Array): Promise<CertificateRecord | undefined>;
+  byIdempotencyKey(protocol: string, principalId: string, key: string): Promise<CertificateRecord | undefined>;
+}
+
+export interface IssuerView {
+  id: string;
+  name: string;
+  subject: string;
+  certDer: Buffer;
+  /** Issuer certificates from this one up to the root, DER. */
+  chain: Buffer[];
+  notBefore: Date;
+  notAfter: Date;
+  status: 'active' | 'retired';
+  isDefault: boolean;
+  isRoot: boolean;
+  keyAlgorithm: string;
+  /** The issuer's key in the key store (sign; decrypt for RSA). */
+  keyRef: string;
+}
+
+export interface IssuerQueries {
+  get(id: string): Promise<IssuerView | undefined>;
+  list(): IssuerView[];
+  default(): IssuerView | undefined;
+  /** The issuer whose certificate signed `certDer` (by AKI/issuer name and signature), if one of ours. */
+  issuerOf(certDer: Uint8Array): Promise<IssuerView | undefined>;
+}
+
+export interface ProfileQueries {
+  get(name: string): Promise<Profile | undefined>;
+  list(): Promise<Profile[]>;
+}
+
+// ── keys ─────────────────────────────────────────────────────────────────────
+
+/**
+ * RSA decryption without a padding oracle. PKCS#1 v1.5 uses implicit rejection: a bad padding
+ * yields a deterministic pseudo-random key of `expectedLength` bytes, never a distinguishable
+ * error (Bleichenbacher/Marvin). Callers must treat a wrong key as a later MAC/padding failure.
+ */
+export interface Decrypter {
+  readonly publicKey: KeyObject;
+  decrypt(ciphertext: Uint8Array, scheme: RsaScheme, expectedLength?: number): Promise<Buffer>;
+}
+export type RsaScheme = { kind: 'pkcs1-v1_5' } | { kind: 'oaep'; hash: 'sha1' | 'sha256' | 'sha384' | 'sha512' };
+
+/** A key held by the key store (software, sealed; or PKCS#11). The private key never leaves it. */
+export interface KeyHandle {
+  readonly keyRef: string;
+  readonly signer: Signer;
+  /** RSA keys only. */
+  readonly decrypter?: Decrypter;
+}
+
+/**
+ * A certificate for a service identity of the protocol (SCEP RA, CMP signer, EST server), issued
+ * from a system profile by the core (never by a protocol principal), with its key in the key store.
+ */
+export interface ServiceIdentity {
+  key: KeyHandle;
+  certDer: Buffer;
+  /** Issuer chain above certDer, nearest first. */
+  chain: Buffer[];
+  issuerId: string;
+}
+
+export interface KeyStoreHandle {
+  /** An issuer's key: signs and (RSA) decrypts; e.g. SCEP envelopes encrypted to the CA. */
+  forIssuer(issuerId: string): Promise<KeyHandle>;
+  /**
+   * Ensures (creates on first call, renews when less than a third of its life remains) a service
+   * identity named `name` (unique per protocol) from `systemProfile` (e.g. `scep-ra`, `cmp-ra`).
+   */
+  serviceIdentity(opts: { name: string; systemProfile: string; subject: string; key: KeySpec; issuerId?: string }): Promise<ServiceIdentity>;
+}
+
+/** Seal/unseal secrets under the KEK, with purposes scoped to this protocol. */
+export interface SecretBox {
+  seal(purpose: string, plaintext: Uint8Array): Buffer;
+  unseal(purpose: string, sealed: Uint8Array): Buffer;
+}
+
+// ── storage ──────────────────────────────────────────────────────────────────
+
+/**
+ * Database access for the protocol's OWN tables (protocols/<name>/schema.ts). Typed as the full
+ * drizzle handle for convenience; the architecture test refuses any import of core tables
+ * (src/db/schema.ts) under protocols/.
+ */
+export interface ProtocolStore {
+  readonly kind: Database['kind'];
+  readonly db: Database['db'];
+  query: Database['query'];
+  withLock: Database['withLock'];
+  transaction<T>(fn: (tx: ProtocolTx) => Promise<T>): Promise<T>;
+}
+export type ProtocolTx = Tx;
+
+// ── HTTP helpers (one of each, src/http) ─────────────────────────────────────
+
+export interface HttpHelpers {
+  /** The client's address: socket peer, or X-Forwarded-For walked right-to-left over trusted proxies (CIDR). */
+  clientAddress(c: HonoContext): string;
+  /**
+   * Reads a JSON body with the size and depth limits, refusing NUL bytes and lone surrogates in
+   * strings; throws BadRequest (typed) on any violation.
+   */
+  jsonBody(c: HonoContext, opts?: { maxBytes?: number; maxDepth?: number }): Promise<unknown>;
+  /** Reads a raw body up to maxBytes (default: server body limit); throws BadRequest when larger. */
+  rawBody(c: HonoContext, maxBytes?: number): Promise<Uint8Array>;
+  /** Admin-router middleware: the operator must hold at least this role. */
+  requireRole(role: 'auditor' | 'officer' | 'administrator'): MiddlewareHandler<ProtocolAppEnv>;
+  /** The TLS client certificate chain (leaf first, DER) when the request came over HTTPS with one. */
+  peerCertificates(c: HonoContext): Buffer[];
+  /** TLS channel-binding value (tls-unique on TLS 1.2; RFC 9266 tls-exporter on TLS 1.3). */
+  channelBinding(c: HonoContext): { type: 'tls-unique' | 'tls-exporter'; value: Buffer } | undefined;
+}
