@@ -32,6 +32,10 @@ export const configSchema = z.object({
   /** Key type of the generated development hierarchy. */
   caKeyType: z.enum(['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519']).default('ec-p256'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Seconds a client has to send a whole request (headers and body) before it gets 408 and is cut off. */
+  requestTimeout: z.coerce.number().positive().default(30),
+  /** Seconds a client has to send the request headers. */
+  headersTimeout: z.coerce.number().positive().default(10),
   /** Largest request body accepted by any endpoint, in bytes. */
   bodyLimit: z.coerce.number().int().positive().default(1024 * 1024),
   /** Hours a full CRL is valid (nextUpdate - thisUpdate). */
@@ -69,6 +73,8 @@ const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   CERTGATE_CA_KEY_TYPE: 'caKeyType',
   CERTGATE_LOG_LEVEL: 'logLevel',
   CERTGATE_BODY_LIMIT: 'bodyLimit',
+  CERTGATE_REQUEST_TIMEOUT: 'requestTimeout',
+  CERTGATE_HEADERS_TIMEOUT: 'headersTimeout',
   CERTGATE_CRL_VALIDITY_HOURS: 'crlValidityHours',
   CERTGATE_CRL_REFRESH_FRACTION: 'crlRefreshFraction',
   CERTGATE_SCHEDULER_INTERVAL: 'schedulerIntervalSeconds',

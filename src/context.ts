@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { AuditLog } from './audit.ts';
 import { TokenService } from './admin/tokens.ts';
 import { ensureDevHierarchy } from './ca/bootstrap.ts';
@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import { CertificateWriter } from './db/certificate-writer.ts';
 import { openDatabase, type Database, type Db } from './db/client.ts';
 import { Events } from './events.ts';
+import { createLogger } from './log.ts';
 import { IssuancePipeline } from './issuance/pipeline.ts';
 import { RevocationService } from './issuance/revocation.ts';
 import { Metrics } from './metrics.ts';
@@ -42,7 +43,7 @@ export interface ContextOptions {
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
-  const log = opts.logger ?? pino({ level: config.logLevel, base: { service: 'certgate' }, redact: ['*.password', '*.kek', '*.secret', '*.token'] });
+  const log = opts.logger ?? createLogger(config.logLevel);
   const kek = loadKek(config.dataDir, config.kek);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   const db = database.db;

@@ -102,14 +102,15 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
     for (const f of fast) if (f(req, res)) return;
     void honoListener(req, res);
   };
-  const http: ServerType = await listen(createHttpServer(handler).listen(httpPort, host));
+  const timeouts = listenerTimeouts(ctx.config);
+  const http: ServerType = await listen(createHttpServer(timeouts, handler).listen(httpPort, host));
   const httpUrl = `http://${urlHost(host)}:${(http.address() as AddressInfo).port}`;
   let https: ServerType | undefined;
   let httpsUrl: string | undefined;
   if (opts.https !== false) {
     const tls = await ensureServerTls(ctx);
     // Client certificates are requested, not required: EST re-enrolment and mTLS use them.
-    const options = { key: tls.key, cert: tls.certChain, requestCert: true, rejectUnauthorized: false, ca: tls.trust };
+    const options = { ...timeouts, key: tls.key, cert: tls.certChain, requestCert: true, rejectUnauthorized: false, ca: tls.trust };
     https = await listen(createHttpsServer(options, handler).listen(httpsPort, host));
     httpsUrl = `https://${urlHost(host)}:${(https.address() as AddressInfo).port}`;
   }
@@ -151,6 +152,20 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
       }
     },
   };
+}
+
+/**
+ * Slow clients are cut off (408, connection closed) once they take longer than
+ * CERTGATE_HEADERS_TIMEOUT to send their headers or CERTGATE_REQUEST_TIMEOUT for the whole request:
+ * Node's defaults (60 s, 300 s) let a trickling body hold a connection open for minutes. Node checks
+ * the deadlines every `connectionsCheckingInterval` (30 s by default), so that follows the shorter one.
+ */
+export function listenerTimeouts(config: Pick<Context['config'], 'requestTimeout' | 'headersTimeout'>) {
+  const requestTimeout = Math.round(config.requestTimeout * 1000);
+  // Node wants headersTimeout ≤ requestTimeout.
+  const headersTimeout = Math.min(Math.round(config.headersTimeout * 1000), requestTimeout);
+  const connectionsCheckingInterval = Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4)));
+  return { requestTimeout, headersTimeout, connectionsCheckingInterval };
 }
 
 function urlHost(h: string): string {

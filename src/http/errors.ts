@@ -22,9 +22,11 @@ export function loggableError(e: unknown): Record<string, unknown> {
   if (!(e instanceof Error)) return { message: String(e) };
   const strip = (m: string) => m.replace(/\nparams:[\s\S]*$/, '').slice(0, 2000);
   const cause = (e as { cause?: unknown }).cause;
+  const code = (e as { code?: unknown }).code;
   return {
     name: e.name,
     message: strip(e.message),
+    ...(typeof code === 'string' ? { code } : {}),
     stack: e.stack?.split('\n').slice(1, 8).join('\n'),
     ...(cause instanceof Error ? { cause: strip(cause.message), code: (cause as { code?: string }).code } : {}),
   };
