@@ -39,13 +39,27 @@ export interface Context {
 export interface ContextOptions {
   /** Create the development hierarchy and built-in profiles when missing (default true). */
   bootstrap?: boolean;
+  /**
+   * Create what is missing — data directory, KEK, database (default true: `serve`, `init`). When
+   * false, missing data is a NoDataError and nothing is bootstrapped: every other command.
+   */
+  create?: boolean;
   logger?: Logger;
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
   const log = opts.logger ?? createLogger(config.logLevel);
-  const kek = loadKek(config.dataDir, config.kek);
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  const create = opts.create !== false;
+  // Creating: the KEK first, which makes the data directory 0700. Not creating: the database
+  // first, whose absence is the clearer message.
+  let kek = create ? loadKek(config.dataDir, config.kek) : undefined;
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, mustExist: !create });
+  try {
+    kek ??= loadKek(config.dataDir, config.kek, { create: false });
+  } catch (e) {
+    await database.close().catch(() => {});
+    throw e;
+  }
   const db = database.db;
   const events = new Events();
   const metrics = new Metrics(config.metricsEnabled);
@@ -53,7 +67,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const issuers = new IssuerRegistry(db, kek, config.publicUrl);
   const profiles = new ProfileStore(db);
   try {
-    if (opts.bootstrap !== false) {
+    if (opts.bootstrap !== false && create) {
       if (await ensureDevHierarchy(database, issuers, config.caKeyType)) log.info('created the development CA hierarchy');
       await profiles.seed(builtinProfiles);
     } else {

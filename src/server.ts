@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -92,6 +93,14 @@ export interface RunningServer {
 /** Local-CLI handle: the CLI reaches a running server through its admin API with this token. */
 export const serverInfoFile = (dataDir: string) => join(dataDir, 'server.json');
 
+/** What `server.json` holds. `instance` tells this process's file from any other's. */
+export interface ServerInfo {
+  pid: number;
+  instance: string;
+  url: string;
+  token: string;
+}
+
 export async function startServer(ctx: Context, protocols: ProtocolModule[], opts: { https?: boolean } = {}): Promise<RunningServer> {
   const app = await buildApp(ctx, protocols);
   const { host, httpPort, httpsPort } = ctx.config;
@@ -125,7 +134,7 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
 
   // The CLI's way in while this process owns the database.
   const op = await ctx.tokens.ensureOperator('local-cli', 'administrator', 'local');
-  const info = { pid: process.pid, url: httpUrl.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]'), token: await ctx.tokens.issue(op, 365 * 86400) };
+  const info: ServerInfo = { pid: process.pid, instance: randomUUID(), url: httpUrl.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]'), token: await ctx.tokens.issue(op, 365 * 86400) };
   mkdirSync(ctx.config.dataDir, { recursive: true });
   writeFileSync(serverInfoFile(ctx.config.dataDir), JSON.stringify(info), { mode: 0o600 });
   chmodSync(serverInfoFile(ctx.config.dataDir), 0o600);
@@ -145,8 +154,9 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
       await Promise.all([close(http), https ? close(https) : Promise.resolve()]);
       for (const p of protocols) await p.stop?.();
       try {
-        const cur = JSON.parse(readFileSync(serverInfoFile(ctx.config.dataDir), 'utf8'));
-        if (cur.pid === process.pid) rmSync(serverInfoFile(ctx.config.dataDir));
+        // Never a server.json this server did not write.
+        const cur = JSON.parse(readFileSync(serverInfoFile(ctx.config.dataDir), 'utf8')) as ServerInfo;
+        if (cur.instance === info.instance) rmSync(serverInfoFile(ctx.config.dataDir));
       } catch {
         /* already gone */
       }
