@@ -18,6 +18,11 @@ export const configSchema = z.object({
   // connection — fewer round trips, syscalls and backend wake-ups than one statement per connection
   // (ACME benchmark, 2 cores: 4 instead of 10 gave ~20 % more flows/s at ~15 % less CPU per order).
   dbPoolSize: z.coerce.number().int().positive().default(() => Math.max(4, 2 * availableParallelism())),
+  /**
+   * Seconds to wait for a PostgreSQL connection before a request fails with 503 (postgres.js's
+   * default, 30 s, would hold every request that long while the database is unreachable).
+   */
+  dbConnectTimeout: z.coerce.number().positive().default(3),
   /** Key-encryption secret for issuer private keys (base64 or hex, ≥ 32 bytes); else `<dataDir>/kek`. */
   kek: z.string().optional(),
   host: z.string().default('0.0.0.0'),
@@ -64,6 +69,7 @@ const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   CERTGATE_DATA_DIR: 'dataDir',
   DATABASE_URL: 'databaseUrl',
   CERTGATE_DB_POOL_SIZE: 'dbPoolSize',
+  CERTGATE_DB_CONNECT_TIMEOUT: 'dbConnectTimeout',
   CERTGATE_KEK: 'kek',
   CERTGATE_HOST: 'host',
   CERTGATE_HTTP_PORT: 'httpPort',

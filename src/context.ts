@@ -53,7 +53,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   // Creating: the KEK first, which makes the data directory 0700. Not creating: the database
   // first, whose absence is the clearer message.
   let kek = create ? loadKek(config.dataDir, config.kek) : undefined;
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, mustExist: !create });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, connectTimeout: config.dbConnectTimeout, mustExist: !create });
   try {
     kek ??= loadKek(config.dataDir, config.kek, { create: false });
   } catch (e) {

@@ -10,11 +10,14 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { adminRoutes } from './admin/routes.ts';
 import type { Context } from './context.ts';
+import { withDeadline } from './db/unavailable.ts';
 import { jsonError, loggableError } from './http/errors.ts';
 import { requestContext } from './http/middleware.ts';
 import { toPem } from './pki/pem.ts';
 import type { AppEnv, ProtocolModule } from './protocol.ts';
 import { ensureServerTls } from './tls.ts';
+
+const READY_DEADLINE_MS = 1500;
 
 /** Builds the one Hono app: health, metrics, CA and CRL files, admin API, then every protocol. */
 export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promise<Hono<AppEnv>> {
@@ -39,9 +42,10 @@ export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promi
   app.notFound((c) => c.json({ error: 'NotFound', message: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Answers within READY_DEADLINE_MS whatever the database does (a hung one included).
   app.get('/readyz', async (c) => {
     try {
-      await ctx.db.execute(sql`select 1`);
+      await withDeadline(ctx.db.execute(sql`select 1`), READY_DEADLINE_MS);
       return c.json({ status: 'ready', database: ctx.database.kind });
     } catch {
       return c.json({ status: 'unavailable', database: ctx.database.kind }, 503);

@@ -10,6 +10,8 @@
  *   POST   /api/v1/emca/clients/:ref/enable
  *   POST   /api/v1/emca/clients/:ref/rotate   new password, emKey, AES key, signing PFX → secrets, once
  */
+import { isDatabaseUnavailable } from '../../src/db/unavailable.ts';
+import { jsonError } from '../../src/http/errors.ts';
 import type { Context as HonoContext, Hono } from 'hono';
 import type { Operator } from '../../src/admin/tokens.ts';
 import type { Context } from '../../src/context.ts';
@@ -26,6 +28,7 @@ async function operator(c: HonoContext<AppEnv>, ctx: Context): Promise<Operator 
 
 function errorResponse(c: HonoContext<AppEnv>, ctx: Context, e: unknown) {
   if (isIssuanceError(e)) return c.json({ error: e.code, message: e.message }, httpStatusFor[e.code]);
+  if (isDatabaseUnavailable(e)) return jsonError(c, e);
   ctx.log.error({ err: e, reqId: c.get('requestId') }, 'emca admin: unhandled error');
   return c.json({ error: 'InternalError', message: 'internal error', requestId: c.get('requestId') }, 500);
 }

@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Issuer } from '../../src/ca/issuer.ts';
@@ -354,8 +355,12 @@ export class OcspService {
       this.stats.live++;
       return await this.signLive(state, singles, state.settings.nonce === 'ignore' ? undefined : nonceExt, now);
     } catch (err) {
+      if (isUnavailable(err)) {
+        this.ctx.log.warn({ issuer: state.issuer.id }, 'ocsp: database unavailable, answering tryLater');
+        return TRY_LATER;
+      }
       this.ctx.log.error({ err, issuer: state.issuer.id }, 'ocsp: could not answer');
-      return isUnavailable(err) ? TRY_LATER : INTERNAL;
+      return INTERNAL;
     }
   }
 
@@ -628,5 +633,5 @@ function serialKey(issuerId: string, serial: string): string {
 }
 
 function isUnavailable(e: unknown): boolean {
-  return !!e && typeof e === 'object' && (e as { code?: string }).code === 'Unavailable';
+  return isDatabaseUnavailable(e) || (!!e && typeof e === 'object' && (e as { code?: string }).code === 'Unavailable');
 }

@@ -35,6 +35,8 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** postgres.js pool size. */
   poolSize?: number;
+  /** Seconds to wait for a PostgreSQL connection (postgres.js `connect_timeout`). */
+  connectTimeout?: number;
   /** Apply migrations on open (default true). */
   migrate?: boolean;
   /**
@@ -51,6 +53,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const sqlClient = postgres(opts.url, {
       max: opts.poolSize ?? 10,
+      connect_timeout: opts.connectTimeout ?? 3,
       onnotice: () => {},
       // bytea comes back as Buffer; bigint columns are declared mode:number in the schema.
     });

@@ -1,5 +1,6 @@
 import type { Context as HonoContext } from 'hono';
 import { httpStatusFor, isIssuanceError } from '../issuance/errors.ts';
+import { DATABASE_RETRY_AFTER, isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { AppEnv } from '../protocol.ts';
 
 /**
@@ -9,6 +10,10 @@ import type { AppEnv } from '../protocol.ts';
 export function jsonError(c: HonoContext<AppEnv>, e: unknown, log?: (e: unknown) => void) {
   if (isIssuanceError(e)) {
     return c.json({ error: e.code, message: e.message, rule: e.rule }, httpStatusFor[e.code]);
+  }
+  if (isDatabaseUnavailable(e)) {
+    c.header('Retry-After', String(DATABASE_RETRY_AFTER));
+    return c.json({ error: 'Unavailable', message: 'the database is unavailable; retry later', requestId: c.get('requestId') }, 503);
   }
   log?.(e);
   return c.json({ error: 'InternalError', message: 'internal error', requestId: c.get('requestId') }, 500);
