@@ -8,7 +8,7 @@ import { and, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Context } from '../../src/context.ts';
 import { seal, unseal } from '../../src/ca/seal.ts';
 import { certificates } from '../../src/db/schema.ts';
-import { IssuanceError, isIssuanceError } from '../../src/issuance/errors.ts';
+import { IssuanceError, isIssuanceError, type ReasonCode } from '../../src/issuance/errors.ts';
 import type { EnrollmentRequest, Identifier, IssuanceResult, KeySpec, Principal, SubjectAttribute, ValidityRequest } from '../../src/issuance/request.ts';
 import { normaliseSerial } from '../../src/issuance/revocation.ts';
 import { parseDateTime, parseDuration } from '../../src/issuance/validity.ts';
@@ -198,7 +198,7 @@ export class EmcaService {
 
   async profileVisible(caller: Caller, name: string): Promise<Profile | undefined> {
     const p = await this.ctx.profiles.get(name);
-    if (!p || !p.enabled) return undefined;
+    if (!p || !p.enabled || p.audience === 'system') return undefined;
     if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(name)) return undefined;
     return p;
   }
@@ -234,7 +234,7 @@ export class EmcaService {
     const def = this.ctx.issuers.defaultIssuer();
     const out: { profileId: string; profileName: string }[] = [];
     for (const p of await this.ctx.profiles.list()) {
-      if (!p.enabled || p.basicConstraints.ca) continue;
+      if (!p.enabled || p.basicConstraints.ca || p.audience === 'system') continue;
       if ((p.issuer ?? def?.id) !== issuer.id) continue;
       if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(p.name)) continue;
       out.push({ profileId: String(ids.get(p.name)), profileName: p.name });
@@ -413,7 +413,7 @@ export class EmcaService {
     try {
       await this.ctx.revocation.revoke({ serial: row.serial, issuerId: row.issuerId }, reason, caller.principal.id);
     } catch (e) {
-      if (isIssuanceError(e) && e.code === 'Conflict') throw new EmcaFailure(M.alreadyRevoked);
+      if (isIssuanceError(e) && e.code === 'conflict') throw new EmcaFailure(M.alreadyRevoked);
       throw e;
     }
     return row;
@@ -425,7 +425,7 @@ export class EmcaService {
     try {
       await this.ctx.revocation.suspend({ serial: row.serial, issuerId: row.issuerId }, caller.principal.id);
     } catch (e) {
-      if (isIssuanceError(e) && e.code === 'Conflict') throw new EmcaFailure(M.notActive);
+      if (isIssuanceError(e) && e.code === 'conflict') throw new EmcaFailure(M.notActive);
       throw e;
     }
     return row;
@@ -437,7 +437,7 @@ export class EmcaService {
     try {
       await this.ctx.revocation.reinstate({ serial: row.serial, issuerId: row.issuerId }, caller.principal.id);
     } catch (e) {
-      if (isIssuanceError(e) && e.code === 'Conflict') throw new EmcaFailure(M.notSuspended);
+      if (isIssuanceError(e) && e.code === 'conflict') throw new EmcaFailure(M.notSuspended);
       throw e;
     }
     return row;
@@ -673,43 +673,52 @@ export function parseSanValues(s: unknown): Identifier[] {
     });
 }
 
+type MapSpec = Pick<IssueSpec, 'profileBy' | 'key'> & { custom?: boolean };
+type Message = (typeof M)[keyof typeof M];
+
+/** `policy` rules → message, by the rule's first part (`lint.` stripped: a lint names the same parts). */
+function policyMessage(rule: string, spec: MapSpec): Message {
+  const r = rule.startsWith('lint.') ? rule.slice(5) : rule;
+  if (r.startsWith('keys') || r === 'keyUsage.keyType') return spec.key.kind === 'generate' ? M.invalidKey : M.invalidCsr;
+  if (r.startsWith('san')) return spec.custom ? M.invalidSanValues : M.invalidSubject;
+  if (r.startsWith('subject')) return spec.custom ? M.invalidSubjectDnOids : M.invalidSubject;
+  if (r.startsWith('validity')) return M.invalidValidity;
+  if (r === 'issuer') return M.invalidCaName;
+  return M.invalidParameter;
+}
+
+/** `validity` rules that concern the start of the window (emCA's validFrom). */
+const validFromRules = new Set(['validity.order', 'validity.notBefore', 'validity.issuer', 'validity.dateTime']);
+
+/**
+ * Pipeline reason code → emCA failure (the message strings of ../shared/spec/emca-api.md and the
+ * HTTP status). Refined by the typed rule and by which request field named the profile — never
+ * by the message text.
+ */
+export const emcaFailureFor: Record<ReasonCode, (rule: string, spec: MapSpec) => EmcaFailure> = {
+  badCsr: () => new EmcaFailure(M.invalidCsr),
+  badPop: () => new EmcaFailure(M.invalidCsr),
+  policy: (rule, spec) => new EmcaFailure(policyMessage(rule, spec)),
+  unknownProfile: (_r, spec) => new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName),
+  forbiddenProfile: (_r, spec) => new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName),
+  notAuthorizedForIdentifier: () => new EmcaFailure(M.invalidParameter),
+  validity: (rule) => new EmcaFailure(validFromRules.has(rule) ? M.invalidValidFrom : M.invalidValidity),
+  duplicateKey: (rule) => new EmcaFailure(rule === 'rekey.newKey' ? M.invalidCsr : M.invalidParameter),
+  issuerUnavailable: () => new EmcaFailure(M.internal, 503),
+  pending: () => new EmcaFailure(M.pending),
+  rateLimited: () => new EmcaFailure(M.internal, 503),
+  internal: () => new EmcaFailure(M.internal, 503),
+  malformed: (rule, spec) => new EmcaFailure(rule ? policyMessage(rule, spec) : M.invalidParameter),
+  notFound: (rule) => new EmcaFailure(rule === 'issuer' ? M.invalidCaName : M.notFound),
+  conflict: (rule) => new EmcaFailure(rule === 'replaces.revoked' ? M.alreadyRevoked : M.invalidParameter),
+  unauthorized: () => new EmcaFailure(M.invalidRequestDetails),
+  forbidden: () => new EmcaFailure(M.invalidParameter),
+};
+
 /** Pipeline errors → the emCA strings. */
-export function mapIssuanceError(e: unknown, spec: Pick<IssueSpec, 'profileBy' | 'key'> & { custom?: boolean }, ctx: Context): Error {
+export function mapIssuanceError(e: unknown, spec: MapSpec, ctx: Context): Error {
   if (e instanceof EmcaFailure) return e;
   if (!(e instanceof IssuanceError)) return e as Error;
-  const rule = e.rule ?? '';
-  const msg = e.message;
-  ctx.log.info({ code: e.code, rule, msg }, 'emca: issuance refused');
-  switch (e.code) {
-    case 'NotFound':
-      if (/profile/.test(msg)) return new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName);
-      return new EmcaFailure(M.notFound);
-    case 'Forbidden':
-      if (rule === 'principal.profiles') return new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName);
-      return new EmcaFailure(M.invalidParameter);
-    case 'BadCsr':
-      return new EmcaFailure(M.invalidCsr);
-    case 'ProfileViolation':
-      if (rule.startsWith('keys')) return new EmcaFailure(spec.key.kind === 'generate' ? M.invalidKey : M.invalidCsr);
-      if (rule.startsWith('san')) return new EmcaFailure(spec.custom ? M.invalidSanValues : M.invalidSubject);
-      if (rule.startsWith('subject')) return new EmcaFailure(spec.custom ? M.invalidSubjectDnOids : M.invalidSubject);
-      if (rule === 'issuer') return new EmcaFailure(M.invalidCaName);
-      return new EmcaFailure(M.invalidParameter);
-    case 'BadRequest':
-      if (/^validity/.test(msg)) return new EmcaFailure(/notBefore|outside the issuing CA/.test(msg) ? M.invalidValidFrom : M.invalidValidity);
-      if (/date-time/.test(msg)) return new EmcaFailure(M.invalidValidFrom);
-      if (/SAN|san\./.test(msg) || rule.startsWith('san')) return new EmcaFailure(spec.custom ? M.invalidSanValues : M.invalidSubject);
-      if (/subject|DN/.test(msg)) return new EmcaFailure(spec.custom ? M.invalidSubjectDnOids : M.invalidSubject);
-      if (/profile/.test(msg)) return new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName);
-      return new EmcaFailure(M.invalidParameter);
-    case 'Conflict':
-      if (rule === 'rekey.newKey') return new EmcaFailure(M.invalidCsr);
-      if (/revoked/.test(msg)) return new EmcaFailure(M.alreadyRevoked);
-      return new EmcaFailure(M.invalidParameter);
-    case 'Unauthorized':
-      return new EmcaFailure(M.invalidRequestDetails);
-    case 'Unavailable':
-      return new EmcaFailure(M.internal, 503);
-  }
-  return new EmcaFailure(M.internal, 503);
+  ctx.log.info({ code: e.code, rule: e.rule, msg: e.message }, 'emca: issuance refused');
+  return emcaFailureFor[e.code](e.rule ?? '', spec);
 }
