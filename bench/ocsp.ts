@@ -1,3 +1,4 @@
+import { createProtocolContext } from '../src/protocol-context-impl.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -128,7 +129,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       const { Hono } = await import('hono');
       const { serve } = await import('@hono/node-server');
       const bare = new Hono();
-      await ocsp.mount(bare as never, ctx);
+      await ocsp.mount(bare as never, createProtocolContext(ctx, 'ocsp'));
       const s = serve({ fetch: bare.fetch, hostname: '127.0.0.1', port: 0 });
       await new Promise<void>((r) => (s.listening ? r() : s.once('listening', () => r())));
       const bareUrl = `http://127.0.0.1:${(s.address() as { port: number }).port}`;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AuditRecord } from './audit.ts';
 import type { Signer } from './ca/signer.ts';
 import type { Config } from './config.ts';
+import type { AppEnv } from './http/app-env.ts';
 import type { Database, Tx } from './db/client.ts';
 import type { IssuedEvent, StatusChange } from './events.ts';
 import type { EnrollmentRequest, IssuanceResult, IssuedCertificate, KeySpec } from './issuance/request.ts';
@@ -49,12 +50,7 @@ export interface ProtocolContext {
 }
 
 /** Hono variables available to protocol routes (request id; operator after admin auth). */
-export type ProtocolAppEnv = {
-  Variables: {
-    requestId: string;
-    operator?: { id: string; name: string; role: 'administrator' | 'officer' | 'auditor' };
-  };
-};
+export type ProtocolAppEnv = AppEnv;
 
 // ── pipeline ─────────────────────────────────────────────────────────────────
 
@@ -70,7 +66,17 @@ export interface ProtocolPipeline {
    * the insert. Never a database trigger.
    */
   onPersist(hook: PersistHook): void;
+  /**
+   * The same, as SQL composed into the certificate INSERT itself (one round trip; for hot paths
+   * such as ACME finalization). `fragment(rows)` returns ONE data-modifying statement (UPDATE …
+   * FROM rows, INSERT … SELECT … FROM rows) on the protocol's own tables, where `rows` is a relation
+   * of this protocol's inserted certificates with columns id, issuer_id, serial, principal,
+   * idempotency_key, metadata (jsonb). Registering the same `key` again replaces the fragment.
+   */
+  onPersistSql(key: string, fragment: PersistSql): void;
 }
+
+export type PersistSql = (rows: string) => string;
 
 export interface PersistedCertificate {
   certificate: IssuedCertificate;

@@ -8,7 +8,7 @@ import { desc, eq } from 'drizzle-orm';
 import type { Context as HonoContext, Hono } from 'hono';
 import { seal } from '../../src/ca/seal.ts';
 import type { Context } from '../../src/context.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
 import { acmeEabKeys } from './schema.ts';
 
 /** Creates an EAB key; returns the key id and the base64url HMAC key (shown once). */

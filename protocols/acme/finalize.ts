@@ -83,6 +83,19 @@ const READ = `select ${ORDER_COLUMNS} from acme_orders where id = $1::text`;
 const FAIL = `update acme_orders set status = 'invalid', error = $2::jsonb, csr = null where id = $1::text and status in ('ready', 'processing') returning id`;
 const DONE = `update acme_orders set status = 'valid', certificate_id = $2::text, csr = null, error = null where id = $1::text and status in ('ready', 'processing') returning id`;
 
+/**
+ * The pipeline onPersist hook (SQL form, composed into the certificate INSERT): an order turns
+ * valid in the statement that stores its certificate (ACME enrollments carry the order id in
+ * metadata.acmeOrder) — no moment in which the certificate exists while its order still says ready
+ * or processing, and no statement of its own. A certificate issued later (held for approval)
+ * completes its order the same way. Only the order's own account's certificate completes it.
+ */
+export const orderIssuedHook = (rows: string) =>
+  `update acme_orders o set status = 'valid', certificate_id = r.id, csr = null, error = null
+   from ${rows} r
+   where o.id = r.metadata ->> 'acmeOrder' and o.status in ('ready', 'processing')
+     and r.principal = 'acme:account:' || o.account_id`;
+
 /** What issuance changed on the order, as stored (undefined: still processing, or changed elsewhere). */
 export type Outcome = Pick<OrderRow, 'status' | 'certificateId' | 'error'> | undefined;
 
@@ -211,8 +224,8 @@ export class IssuanceRunner {
       if (result.status === 'issued') {
         if (this.issued.size >= 10_000) this.issued.clear();
         this.issued.set(result.certificate.id, { der: Buffer.from(result.certificate.der), issuerId: result.certificate.issuerId, principal: req.principal.id });
-        // A fresh certificate completed its order in the statement that stored it (trigger
-        // acme_order_issued, drizzle/0005). One found by the idempotency key may predate that.
+        // A fresh certificate completed its order in the statement that stored it (orderIssuedHook).
+        // One found by the idempotency key may predate that.
         if (!result.replayed) return { status: 'valid', certificateId: result.certificate.id, error: null };
         const rows = await this.ctx.database.query(DONE, [order.id, result.certificate.id]);
         if (rows.length) return { status: 'valid', certificateId: result.certificate.id, error: null };

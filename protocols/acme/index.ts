@@ -1,8 +1,9 @@
 import type { ProtocolModule } from '../../src/protocol.ts';
 import type { Context } from '../../src/context.ts';
+import { legacyCoreContext } from '../../src/protocol-context-impl.ts';
 import { registerAcmeCommands } from './cli.ts';
 import { mountEabAdmin } from './eab.ts';
-import { IssuanceRunner } from './finalize.ts';
+import { IssuanceRunner, orderIssuedHook } from './finalize.ts';
 import { NonceService } from './nonce.ts';
 import { mountAcme } from './routes.ts';
 import { loadAcmeSettings, type AcmeSettings, type AcmeSettingsInput } from './settings.ts';
@@ -33,13 +34,15 @@ export function createAcmeProtocol(overrides: AcmeSettingsInput = {}, env: NodeJ
   return {
     name: 'acme',
     registerCommands: registerAcmeCommands,
-    async mount(app, ctx) {
+    async mount(app, pctx) {
+      const ctx = legacyCoreContext(pctx);
       const settings = loadAcmeSettings(env, overrides);
       const log = ctx.log.child({ protocol: 'acme' });
       const nonces = new NonceService(ctx.database, ctx.kek, settings.nonceLifetime);
       await nonces.init();
       const validator = new Validator(ctx.database, settings, log);
       const runner = new IssuanceRunner(ctx, log);
+      pctx.pipeline.onPersistSql('order-issued', orderIssuedHook);
       state = { settings, validator, runner, nonces, ctx };
       mountEabAdmin(app, ctx);
       mountAcme(app, { ctx, settings, nonces, validator, runner, log });
@@ -47,7 +50,8 @@ export function createAcmeProtocol(overrides: AcmeSettingsInput = {}, env: NodeJ
     endpoints(base) {
       return [{ label: 'ACME directory', url: `${state?.settings.baseUrl ?? base.https}/acme/directory` }];
     },
-    start(ctx) {
+    start(pctx) {
+      const ctx = pctx;
       timer = setInterval(() => {
         this.sweep().catch((err) => ctx.log.error({ err }, 'acme: scheduled sweep failed'));
       }, 60_000);

@@ -14,7 +14,7 @@ import { certificates } from '../../src/db/schema.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
 import { toPem } from '../../src/pki/pem.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
 import { certId, parseCertId, renewalWindow } from './ari.ts';
 import { checkCsr, type IssuanceRunner } from './finalize.ts';
 import { HOLDER_REASONS, holdsAuthorizationsFor } from './revocation.ts';

@@ -14,7 +14,7 @@ import type { Context as HonoContext, Hono } from 'hono';
 import type { Operator } from '../../src/admin/tokens.ts';
 import type { Context } from '../../src/context.ts';
 import { httpStatusFor, isIssuanceError } from '../../src/issuance/errors.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
 import type { ClientStore } from './clients.ts';
 
 async function operator(c: HonoContext<AppEnv>, ctx: Context): Promise<Operator | undefined> {

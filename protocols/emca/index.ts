@@ -1,5 +1,6 @@
 import type { OpenApiFragment } from '../../src/admin/openapi.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
+import { legacyCoreContext } from '../../src/protocol-context-impl.ts';
 import { mountAdmin } from './admin.ts';
 import { registerEmcaCommands } from './cli.ts';
 import { emcaOpenApi, emcaOpenApiDocument } from './openapi.ts';
@@ -27,7 +28,8 @@ export const emcaProtocol: ProtocolModule = {
   name: 'emca',
   registerCommands: (program, loadConfig, open) => registerEmcaCommands(program, loadConfig, open as never),
   openapi: emcaOpenApi as OpenApiFragment,
-  async mount(app, ctx) {
+  async mount(app, pctx) {
+    const ctx = legacyCoreContext(pctx);
     const s = settings();
     const clients = new ClientStore(ctx);
     await clients.ensureSigningProfile();

@@ -10,7 +10,7 @@
 import type { Context as HonoContext, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Context } from '../../src/context.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
 import { unseal } from '../../src/ca/seal.ts';
 import { parseSignedData } from '../../src/pki/cms-signed-data.ts';
 import { aesPurpose, type ClientStore } from './clients.ts';

@@ -12,7 +12,7 @@ import { and, eq, lt } from 'drizzle-orm';
 import type { Context as HonoContext, Hono } from 'hono';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Context } from '../../src/context.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
 import { toPem } from '../../src/pki/pem.ts';
 import { buildCertsOnly } from '../../src/pki/cms-signed-data.ts';
 import type { ClientStore } from './clients.ts';

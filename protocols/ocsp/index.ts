@@ -1,6 +1,7 @@
 import type { OpenApiFragment } from '../../src/admin/openapi.ts';
 import type { Context } from '../../src/context.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
+import { legacyCoreContext } from '../../src/protocol-context-impl.ts';
 import { registerOcspCommands } from './cli.ts';
 import { ocspFastPath } from './fast-path.ts';
 import { ocspOpenApi } from './openapi.ts';
@@ -29,7 +30,8 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
     name: 'ocsp',
     registerCommands: (program, loadConfig, open) => registerOcspCommands(program, loadConfig, open),
     openapi: ocspOpenApi as OpenApiFragment,
-    async mount(app, ctx) {
+    async mount(app, pctx) {
+      const ctx = legacyCoreContext(pctx);
       let entry = byCtx.get(ctx);
       if (!entry) {
         const svc = new OcspService(ctx, serverSettingsFromEnv(process.env, opts.settings));
@@ -41,7 +43,8 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
       mountOcspRoutes(app, ctx, entry.svc);
       mountOcspAdmin(app, ctx, entry.svc, entry.mgr);
     },
-    nodeHandler(ctx) {
+    nodeHandler(pctx) {
+      const ctx = legacyCoreContext(pctx);
       const e = byCtx.get(ctx);
       return e ? ocspFastPath(ctx, e.svc, ocspAccessLog(process.env.CERTGATE_OCSP_ACCESS_LOG, ctx.config.accessLog)) : undefined;
     },
@@ -51,7 +54,8 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
         { label: 'OCSP management', url: `${base.http}/api/v1/ocsp/issuers` },
       ];
     },
-    async start(ctx) {
+    async start(pctx) {
+      const ctx = legacyCoreContext(pctx);
       const e = byCtx.get(ctx);
       if (!e) return;
       await e.svc.start();

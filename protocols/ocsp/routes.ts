@@ -4,7 +4,7 @@ import type { Context } from '../../src/context.ts';
 import { jsonError } from '../../src/http/errors.ts';
 import { BadRequest, Forbidden, Unauthorized, isIssuanceError } from '../../src/issuance/errors.ts';
 import { ocspErrorResponse } from '../../src/pki/ocsp-response.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
 import { ocspOpenApiDocument } from './openapi.ts';
 import type { ResponderManager } from './responders.ts';
 import type { Answer, OcspService } from './service.ts';

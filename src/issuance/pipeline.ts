@@ -66,12 +66,12 @@ export class IssuancePipeline {
 
   private async issueOnce(req: EnrollmentRequest): Promise<IssuanceResult> {
     const key = req.idempotencyKey ? idempotencyScope(req) : undefined;
-    if (!key) return this.process(req, undefined, false);
+    if (!key) return this.process(req, undefined);
     const existing = req.idempotencyKeyUnused ? undefined : await this.lookupIdempotent(key);
     if (existing) return existing;
     const running = this.inFlight.get(key);
     if (running) return running.then((r) => ({ ...r, replayed: true }));
-    const p = this.process(req, key, false).finally(() => this.inFlight.delete(key));
+    const p = this.process(req, key).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, p);
     return p;
   }
@@ -90,7 +90,8 @@ export class IssuancePipeline {
     return undefined;
   }
 
-  private async process(req: EnrollmentRequest, idemKey: string | undefined, approved: boolean): Promise<IssuanceResult> {
+  /** `approvedRequest`: the id of the held request an officer approved (issue it now, hooks told so). */
+  private async process(req: EnrollmentRequest, idemKey: string | undefined, approvedRequest?: string): Promise<IssuanceResult> {
     const profile = await this.d.profiles.require(req.profile);
     if (req.principal.allowedProfiles && !req.principal.allowedProfiles.includes(profile.name)) {
       throw new Forbidden(`not allowed to use profile "${profile.name}"`, 'principal.profiles');
@@ -147,7 +148,7 @@ export class IssuancePipeline {
       issuerNotAfter: issuer.notAfter,
     });
 
-    if (profile.manualApproval && !approved) return this.holdForApproval(req, idemKey, template);
+    if (profile.manualApproval && !approvedRequest) return this.holdForApproval(req, idemKey, template);
 
     if (req.key.kind === 'generate') {
       const kp = await generateKey(req.key.spec);
@@ -169,6 +170,18 @@ export class IssuancePipeline {
       const crlPartition = partitions > 1 ? 1 + (serial.readUInt32BE(1) % partitions) : 0;
       const der = await this.sign(issuer, serial, validity, template, spki, crlPartition, profile.ocspNoCheck);
       const subjectText = formatName(template.subject.map((a) => ({ type: a.oid, value: a.value })));
+      const certificate: IssuedCertificate = {
+        id,
+        issuerId: issuer.id,
+        serial: serialText,
+        der,
+        subject: subjectText,
+        sans: template.sans,
+        notBefore: validity.notBefore,
+        notAfter: validity.notAfter,
+        profile: profile.name,
+      };
+      const metadata = req.metadata ?? {};
       const outcome = await this.d.writer.write(
         {
           id,
@@ -187,7 +200,7 @@ export class IssuancePipeline {
           replacesId: replaced?.row.id ?? null,
           privateKeySealed: generatedKey ? seal(this.d.kek, generatedKey, `cert-key:${id}`) : null,
           crlPartition,
-          metadata: req.metadata ?? {},
+          metadata,
         },
         {
           actor: req.principal.id,
@@ -195,26 +208,11 @@ export class IssuancePipeline {
           target: `${issuer.id}:${serialText}`,
           details: { profile: profile.name, protocol: req.principal.protocol, subject: subjectText, replaces: replaced?.row.id },
         },
+        { certificate, principalId: req.principal.id, idempotencyKey: req.idempotencyKey, metadata, pendingRequestId: approvedRequest },
       );
       if (outcome.ok) {
         this.d.events.emitIssued({ issuerId: issuer.id, serial: serialText, certificateId: id, profile: profile.name, protocol: req.principal.protocol });
-        return {
-          status: 'issued',
-          certificate: {
-            id,
-            issuerId: issuer.id,
-            serial: serialText,
-            der,
-            subject: subjectText,
-            sans: template.sans,
-            notBefore: validity.notBefore,
-            notAfter: validity.notAfter,
-            profile: profile.name,
-          },
-          chain: issuer.chain,
-          privateKey: generatedKey,
-          replayed: false,
-        };
+        return { status: 'issued', certificate, chain: issuer.chain, privateKey: generatedKey, replayed: false };
       }
       if (outcome.conflict === 'idempotency') {
         // Another instance won the race for this key: its result is the result.
@@ -375,7 +373,7 @@ export class IssuancePipeline {
     const row = claimed[0];
     try {
       const req = deserializeRequest(row.request);
-      const result = await this.process(req, row.idempotencyKey ? `approved:${row.idempotencyKey}` : `approved:${row.id}`, true);
+      const result = await this.process(req, row.idempotencyKey ? `approved:${row.idempotencyKey}` : `approved:${row.id}`, row.id);
       if (result.status !== 'issued') throw new Error('approval did not issue');
       await this.d.db
         .update(pendingRequests)
