@@ -38,7 +38,7 @@ export function createProtocolContext(ctx: Context, name: string): ProtocolConte
   const guard = roleGuard((token) => ctx.tokens.verify(token));
   const reader = new CertificateReader(ctx.db);
   let services = identities.get(ctx);
-  if (!services) identities.set(ctx, (services = new ServiceIdentities(ctx.db, ctx.keys, ctx.issuers, ctx.pipeline)));
+  if (!services) identities.set(ctx, (services = new ServiceIdentities(ctx.db, ctx.keys, ctx.issuers, ctx.pipeline, ctx.profiles)));
   const serviceIdentities = services;
 
   const pctx: ProtocolContext = {

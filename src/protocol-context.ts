@@ -7,7 +7,7 @@ import type { Config } from './config.ts';
 import type { AppEnv } from './http/app-env.ts';
 import type { Database, Tx } from './db/client.ts';
 import type { IssuedEvent, StatusChange } from './events.ts';
-import type { EnrollmentRequest, IssuanceResult, IssuedCertificate, KeySpec } from './issuance/request.ts';
+import type { EnrollmentRequest, Identifier, IssuanceResult, IssuedCertificate, KeySpec } from './issuance/request.ts';
 import type { Metrics } from './metrics.ts';
 import type { Profile } from './profiles/model.ts';
 
@@ -186,7 +186,7 @@ export interface KeyStoreHandle {
    * Ensures (creates on first call, renews when less than a third of its life remains) a service
    * identity named `name` (unique per protocol) from `systemProfile` (e.g. `scep-ra`, `cmp-ra`).
    */
-  serviceIdentity(opts: { name: string; systemProfile: string; subject: string; key: KeySpec; issuerId?: string }): Promise<ServiceIdentity>;
+  serviceIdentity(opts: { name: string; systemProfile: string; subject: string; key: KeySpec; issuerId?: string; sans?: Identifier[] }): Promise<ServiceIdentity>;
 }
 
 /** Seal/unseal secrets under the KEK, with purposes scoped to this protocol. */

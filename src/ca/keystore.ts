@@ -2,10 +2,11 @@ import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { issuers, sealedKeys } from '../db/schema.ts';
+import { IssuanceError } from '../issuance/errors.ts';
 import type { KeySpec } from '../issuance/request.ts';
 import type { Decrypter, KeyHandle } from '../protocol-context.ts';
 import { generateKey } from './keys.ts';
-import { SoftwareRsaDecrypter } from './decrypter-placeholder.ts';
+import { SoftwareRsaDecrypter } from './rsa-decrypter.ts';
 import { seal, unseal } from './seal.ts';
 import { SoftwareSigner } from './signer.ts';
 
@@ -94,15 +95,15 @@ export class SoftwareKeyStore implements KeyStore {
     const issuer = /^sealed:issuer:(.+)$/.exec(keyRef);
     if (issuer) {
       const [row] = await this.db.select({ sealed: issuers.privateKeySealed }).from(issuers).where(eq(issuers.id, issuer[1]));
-      if (!row?.sealed) throw new Error(`key ${keyRef}: no sealed key in the issuer's row`);
+      if (!row?.sealed) throw new IssuanceError('issuerUnavailable', `key ${keyRef}: no sealed key in the issuer's row`);
       return softwareKeyHandle(keyRef, pkcs8(unseal(this.kek, row.sealed, issuerKeyPurpose(issuer[1]))));
     }
     if (keyRef.startsWith('sealed:key:')) {
       const [row] = await this.db.select().from(sealedKeys).where(eq(sealedKeys.keyRef, keyRef));
-      if (!row) throw new Error(`key ${keyRef}: not in the key store`);
+      if (!row) throw new IssuanceError('issuerUnavailable', `key ${keyRef}: not in the key store`);
       return softwareKeyHandle(keyRef, pkcs8(unseal(this.kek, row.sealed, keyRef)));
     }
-    throw new Error(`key ${keyRef}: not a software key reference (a PKCS#11 key needs the PKCS#11 key store)`);
+    throw new IssuanceError('issuerUnavailable', `key ${keyRef}: not a software key reference (a PKCS#11 key needs the PKCS#11 key store)`);
   }
 }
 

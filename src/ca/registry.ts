@@ -8,7 +8,7 @@ import * as x509ext from '../pki/extensions.ts';
 import { decodeName, encodeName, formatName, type EncodedAttribute } from '../pki/name.ts';
 import { attributeOid } from '../pki/oids.ts';
 import type { KeySpec } from '../issuance/request.ts';
-import { BadRequest, NotFound } from '../issuance/errors.ts';
+import { BadRequest, IssuanceError, NotFound } from '../issuance/errors.ts';
 import { hashHex, issuerUrls, type Issuer, type IssuerOptions } from './issuer.ts';
 import { generateKey } from './keys.ts';
 import { issuerKeyRef, type SoftwareKeyStore } from './keystore.ts';
@@ -66,7 +66,7 @@ export class IssuerRegistry {
         next.set(r.id, this.toIssuer(r, signer, keyRef, parent));
         pending.splice(i--, 1);
       }
-      if (pending.length === before) throw new Error(`issuers with missing parents: ${pending.map((p) => p.id).join(', ')}`);
+      if (pending.length === before) throw new IssuanceError('internal', `issuers with missing parents: ${pending.map((p) => p.id).join(', ')}`);
     }
     this.byId = next;
   }

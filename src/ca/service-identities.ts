@@ -1,9 +1,11 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { serviceIdentities } from '../db/schema.ts';
-import { Unavailable } from '../issuance/errors.ts';
+import { IssuanceError } from '../issuance/errors.ts';
 import type { IssuancePipeline } from '../issuance/pipeline.ts';
-import type { KeySpec } from '../issuance/request.ts';
+import type { Identifier, KeySpec } from '../issuance/request.ts';
+import type { ProfileStore } from '../profiles/store.ts';
+import { systemReason } from '../profiles/audience.ts';
 import type { ServiceIdentity } from '../protocol-context.ts';
 import type { KeyStore } from './keystore.ts';
 import type { IssuerRegistry } from './registry.ts';
@@ -14,6 +16,7 @@ export interface ServiceIdentityRequest {
   subject: string;
   key: KeySpec;
   issuerId?: string;
+  sans?: Identifier[];
 }
 
 /**
@@ -31,6 +34,7 @@ export class ServiceIdentities {
     private readonly keys: KeyStore,
     private readonly issuers: IssuerRegistry,
     private readonly pipeline: IssuancePipeline,
+    private readonly profiles: ProfileStore,
   ) {}
 
   ensure(protocol: string, req: ServiceIdentityRequest): Promise<ServiceIdentity> {
@@ -73,16 +77,20 @@ export class ServiceIdentities {
   }
 
   private async issue(protocol: string, req: ServiceIdentityRequest) {
+    // Only a system profile: a protocol must not mint itself an end-entity certificate its clients could ask for.
+    const profile = await this.profiles.require(req.systemProfile);
+    if (!systemReason(profile)) throw new IssuanceError('forbiddenProfile', `profile "${profile.name}" is not a system profile; a service identity needs one`, 'profile.audience');
     const key = await this.keys.generate(req.key, `service:${protocol}:${req.name}`);
     const result = await this.pipeline.issue({
       principal: { id: `service:${protocol}:${req.name}`, protocol: 'internal', authenticatedBy: 'local' },
       profile: req.systemProfile,
       key: { kind: 'spki', der: key.signer.publicKey.export({ format: 'der', type: 'spki' }), pop: 'verified-by-protocol' },
       subject: req.subject,
+      sans: req.sans,
       issuerId: req.issuerId,
       metadata: { serviceIdentity: `${protocol}:${req.name}` },
     });
-    if (result.status !== 'issued') throw new Unavailable(`service identity ${protocol}:${req.name}: profile "${req.systemProfile}" did not issue (${result.status})`);
+    if (result.status !== 'issued') throw new IssuanceError('issuerUnavailable', `service identity ${protocol}:${req.name}: profile "${req.systemProfile}" did not issue (${result.status})`);
     const c = result.certificate;
     return { keyRef: key.keyRef, certificateId: c.id, issuerId: c.issuerId, certDer: Buffer.from(c.der), notBefore: c.notBefore, notAfter: c.notAfter };
   }

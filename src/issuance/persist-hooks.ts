@@ -1,3 +1,4 @@
+import { IssuanceError } from './errors.ts';
 import type { PersistedCertificate, PersistHook, PersistSql } from '../protocol-context.ts';
 
 /**
@@ -29,7 +30,7 @@ export class PersistHooks {
    * with columns id, issuer_id, serial, principal, idempotency_key, metadata (jsonb).
    */
   addSql(protocol: string, key: string, fragment: PersistSql): void {
-    if (!/^[a-z0-9_-]+$/.test(protocol)) throw new Error(`persist hook: bad protocol name ${protocol}`);
+    if (!/^[a-z0-9_-]+$/.test(protocol)) throw new IssuanceError('internal', `persist hook: bad protocol name ${protocol}`);
     const rows = `(select id, issuer_id, serial, principal, idempotency_key, metadata from c where protocol = '${protocol}')`;
     this.sqls.set(`${protocol}:${key}`, fragment(rows));
     this.version++;

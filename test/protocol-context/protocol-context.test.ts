@@ -50,7 +50,6 @@ describe.each(drivers)('ProtocolContext (%s)', (driver) => {
     t = await makeTestContext(driver);
     app = await buildApp(t.ctx, [testProtocol]);
     const base = await t.ctx.profiles.require('tls-client');
-    await t.ctx.profiles.create({ ...base, name: 'test-ra', description: 'an RA identity (system profile of the test)' });
     await t.ctx.profiles.create({ ...base, name: 'held', manualApproval: true, description: 'held for an officer' });
   }, 60_000);
   afterAll(async () => t?.cleanup());
@@ -68,6 +67,13 @@ describe.each(drivers)('ProtocolContext (%s)', (driver) => {
     expect(pctx.name).toBe('est');
     expect('kek' in pctx.config).toBe(false);
     expect(pctx.config.publicUrl).toBe(t.ctx.config.publicUrl);
+  });
+
+  it('an EST server identity with its SANs (est-server requires one)', async () => {
+    const id = await pctx.keys.serviceIdentity({ name: 'tls', systemProfile: 'est-server', subject: 'CN=est.example', sans: [{ type: 'dns', value: 'est.example' }], key: { type: 'EC', curve: 'P-256' } });
+    expect(new X509Certificate(id.certDer).subjectAltName).toBe('DNS:est.example');
+    // A protocol client cannot ask the pipeline for a system profile.
+    await expect(issue('est-server')).rejects.toMatchObject({ code: 'forbiddenProfile' });
   });
 
   it('issues through the pipeline; the onPersist hook runs inside the insert transaction', async () => {
@@ -161,7 +167,7 @@ describe.each(drivers)('ProtocolContext (%s)', (driver) => {
   });
 
   it('creates a service identity once from a system profile, and reuses it (also from another context on the same data)', async () => {
-    const opts = { name: 'ra', systemProfile: 'test-ra', subject: 'CN=Test RA', key: { type: 'RSA' as const, bits: 2048 } };
+    const opts = { name: 'ra', systemProfile: 'scep-ra', subject: 'CN=Test RA', key: { type: 'RSA' as const, bits: 2048 } };
     const a = await pctx.keys.serviceIdentity(opts);
     const b = await pctx.keys.serviceIdentity(opts);
     const other = createProtocolContext(t.ctx, 'est');
@@ -176,19 +182,21 @@ describe.each(drivers)('ProtocolContext (%s)', (driver) => {
     const [n] = rows<{ n: number }>(await t.ctx.db.execute(sql`select count(*)::int as n from service_identities where protocol = 'est' and name = 'ra'`));
     expect(n.n).toBe(1);
     // Issued by the core under an internal principal, stored like every certificate.
-    expect(await pctx.certificates.byDer(a.certDer)).toMatchObject({ profile: 'test-ra', principalId: 'service:est:ra', protocol: 'internal' });
+    expect(await pctx.certificates.byDer(a.certDer)).toMatchObject({ profile: 'scep-ra', principalId: 'service:est:ra', protocol: 'internal' });
     // RSA: the key store decrypts (OAEP) with the identity's key.
     const secret = Buffer.from('envelope key');
     const ct = publicEncrypt({ key: a.key.signer.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, secret);
     expect((await a.key.decrypter!.decrypt(ct, { kind: 'oaep', hash: 'sha256' })).equals(secret)).toBe(true);
     // Another protocol's identity of the same name is its own.
-    const scep = await createProtocolContext(t.ctx, 'scep').keys.serviceIdentity({ ...opts, key: { type: 'EC', curve: 'P-256' } });
+    const scep = await createProtocolContext(t.ctx, 'scep').keys.serviceIdentity({ ...opts, systemProfile: 'cmp-signer', key: { type: 'EC', curve: 'P-256' } });
     expect(scep.certDer.equals(a.certDer)).toBe(false);
     expect(scep.key.decrypter).toBeUndefined();
   });
 
-  it('an unknown system profile is refused, and nothing is stored', async () => {
-    await expect(pctx.keys.serviceIdentity({ name: 'x', systemProfile: 'no-such-profile', subject: 'CN=x', key: { type: 'EC', curve: 'P-256' } })).rejects.toBeInstanceOf(IssuanceError);
+  it('an unknown or end-entity profile is refused for a service identity, and nothing is stored', async () => {
+    const ask = (systemProfile: string) => pctx.keys.serviceIdentity({ name: 'x', systemProfile, subject: 'CN=x', key: { type: 'EC', curve: 'P-256' } });
+    await expect(ask('no-such-profile')).rejects.toMatchObject({ code: 'unknownProfile' });
+    await expect(ask('tls-client')).rejects.toMatchObject({ code: 'forbiddenProfile', rule: 'profile.audience' });
     const [n] = rows<{ n: number }>(await t.ctx.db.execute(sql`select count(*)::int as n from service_identities where name = 'x'`));
     expect(n.n).toBe(0);
   });
