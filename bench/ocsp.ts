@@ -1,4 +1,3 @@
-import { createProtocolContext } from '../src/protocol-context-impl.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +16,8 @@ import { encodeCertId, encodeOcspRequest } from '../src/pki/ocsp-request.ts';
 import { parseOcspResponse } from '../src/pki/ocsp-response.ts';
 import { toPem } from '../src/pki/pem.ts';
 import { startServer } from '../src/server.ts';
+import { createProtocolContext } from '../src/protocol-context-impl.ts';
+import { sealedKeys } from '../src/db/schema.ts';
 import { fmt } from './support.ts';
 
 /**
@@ -151,7 +152,8 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     // Peers, over the same certificates and the same delegated P-256 responder.
     const issuer = issuers.p256;
     const [resp] = await ctx.db.select().from(ocspResponders).where(eq(ocspResponders.issuerId, issuer.id));
-    const files = writePeerFiles(dir, ctx, issuer, resp, serials.p256);
+    const [sealed] = await ctx.db.select().from(sealedKeys).where(eq(sealedKeys.keyRef, resp.keyRef!));
+    const files = writePeerFiles(dir, unseal(ctx.kek, sealed.sealed, resp.keyRef!), issuer, resp, serials.p256);
     let opensslRate: number | undefined;
     let cfsslRate: number | undefined;
     {
@@ -301,8 +303,8 @@ async function wrk(url: string, bodies: Buffer[], seconds: number, dir: string):
   return { rate, errors, requests };
 }
 
-function writePeerFiles(dir: string, ctx: Context, issuer: Issuer, resp: typeof ocspResponders.$inferSelect, serials: string[]) {
-  const key = unseal(ctx.kek, resp.keySealed, `ocsp-responder-key:${resp.id}`);
+/** The responder's files for the comparison responder (the bench reads its key from the key store's table). */
+function writePeerFiles(dir: string, key: Buffer, issuer: Issuer, resp: typeof ocspResponders.$inferSelect, serials: string[]) {
   const responderKey = join(dir, 'responder.key');
   writeFileSync(responderKey, toPem(key, 'PRIVATE KEY'), { mode: 0o600 });
   const responderCert = join(dir, 'responder.pem');

@@ -25,3 +25,9 @@ CREATE TABLE "service_identities" (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX "service_identities_uq" ON "service_identities" USING btree ("protocol","name");
+--> statement-breakpoint
+-- OCSP responder keys move into the key store: the row keeps a reference (the old sealed key is
+-- moved on first use by the OCSP module, then cleared).
+ALTER TABLE "ocsp_responders" ADD COLUMN "key_ref" text;
+--> statement-breakpoint
+ALTER TABLE "ocsp_responders" ALTER COLUMN "key_sealed" DROP NOT NULL;

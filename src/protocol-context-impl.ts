@@ -10,20 +10,13 @@ import { clientAddress, readJsonBody, readRawBody } from './http/helpers.ts';
 import { roleGuard } from './http/require-role.ts';
 import { channelBinding, peerCertificates } from './http/tls-peer.ts';
 import { CertificateReader } from './issuance/certificate-queries.ts';
-import { NotFound } from './issuance/errors.ts';
+import { IssuanceError, NotFound } from './issuance/errors.ts';
 import type { IssuerView, ProtocolContext, SecretBox } from './protocol-context.ts';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, hkdfSync, X509Certificate } from 'node:crypto';
 import { parseCertificate } from './pki/certificate.ts';
 
 /** Each protocol context's admin router, mounted by the server after the protocol's `mount`. */
 const adminRouters = new WeakMap<ProtocolContext, HonoApp<AppEnv>>();
-/** TEMPORARY (until every protocol is on the seam): the core context a protocol context was built from. */
-const cores = new WeakMap<ProtocolContext, Context>();
-export function legacyCoreContext(pctx: ProtocolContext): Context {
-  const ctx = cores.get(pctx);
-  if (!ctx) throw new Error('not a protocol context built by createProtocolContext');
-  return ctx;
-}
 /** Service identities per core context (one cache, one in-flight creation per identity). */
 const identities = new WeakMap<Context, ServiceIdentities>();
 
@@ -61,6 +54,8 @@ export function createProtocolContext(ctx: Context, name: string): ProtocolConte
       revoke: (issuerId, serial, reason, actor) => ctx.revocation.revoke({ issuerId, serial }, reason, actor).then(() => {}),
       suspend: (issuerId, serial, actor) => ctx.revocation.suspend({ issuerId, serial }, actor).then(() => {}),
       reinstate: (issuerId, serial, actor) => ctx.revocation.reinstate({ issuerId, serial }, actor).then(() => {}),
+      changesSince: (afterId, limit) => ctx.revocation.changesSince(afterId, limit),
+      afterChange: (fn) => ctx.revocation.afterChange(() => fn()),
     },
     certificates: reader,
     issuers: {
@@ -77,10 +72,18 @@ export function createProtocolContext(ctx: Context, name: string): ProtocolConte
         const i = issuerOf(ctx.issuers.list(), certDer);
         return i && issuerView(i);
       },
+      reload: () => ctx.issuers.load(),
     },
     profiles: {
       get: (n) => ctx.profiles.get(n),
       list: () => ctx.profiles.list(),
+      ensure: async (definition) => {
+        if (await ctx.profiles.get(String(definition.name))) return;
+        await ctx.profiles.create(definition).catch(async (e) => {
+          // Another instance created it first.
+          if (!(await ctx.profiles.get(String(definition.name)))) throw e;
+        });
+      },
     },
     keys: {
       forIssuer: async (issuerId) => {
@@ -89,6 +92,12 @@ export function createProtocolContext(ctx: Context, name: string): ProtocolConte
         return ctx.keys.open(i.keyRef);
       },
       serviceIdentity: (opts) => serviceIdentities.ensure(name, opts),
+      generate: (spec, label) => ctx.keys.generate(spec, `${name}:${label}`),
+      open: async (keyRef) => {
+        if ((await ctx.keys.labelOf(keyRef))?.startsWith(`${name}:`) !== true) throw new IssuanceError('forbidden', `key ${keyRef} is not a key of ${name}`);
+        return ctx.keys.open(keyRef);
+      },
+      adopt: (pkcs8, label) => ctx.keys.keep(createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }), `${name}:${label}`),
     },
     secrets: secretBox(ctx.kek, name),
     store: {
@@ -118,7 +127,6 @@ export function createProtocolContext(ctx: Context, name: string): ProtocolConte
       return router;
     },
   };
-  cores.set(pctx, ctx);
   return pctx;
 }
 
@@ -138,6 +146,7 @@ function secretBox(kek: Buffer, name: string): SecretBox {
   return {
     seal: (purpose, plaintext) => seal(kek, plaintext, scoped(purpose)),
     unseal: (purpose, sealed) => unseal(kek, sealed, scoped(purpose)),
+    derive: (purpose, length) => Buffer.from(hkdfSync('sha256', kek, Buffer.from(scoped(purpose)), `certgate:${scoped(purpose)}`, length)),
   };
 }
 
@@ -155,6 +164,7 @@ function issuerView(i: Issuer): IssuerView {
     isRoot: i.isRoot,
     keyAlgorithm: i.signer.keyAlgorithm,
     keyRef: i.keyRef,
+    parentId: i.parentId ?? undefined,
   };
 }
 

@@ -7,8 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { and, eq, lt } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { Context } from '../../src/context.ts';
-import { certificates } from '../../src/db/schema.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
 import type { EnrollmentRequest, Identifier } from '../../src/issuance/request.ts';
 import { parseCsr, type ParsedCsr } from '../../src/pki/csr.ts';
@@ -115,7 +114,7 @@ export class IssuanceRunner {
   readonly issued = new Map<string, IssuedRef>();
 
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: ProtocolContext,
     private readonly log: Logger,
   ) {}
 
@@ -130,10 +129,10 @@ export class IssuanceRunner {
   async finalize(order: OrderRow, csrDer: Buffer, csr: ParsedCsr, waitMs: number): Promise<OrderRow | undefined> {
     const outcome = await waitAtMost(this.run({ ...order, csr: csrDer }, csr), waitMs);
     if (outcome) return { ...order, ...outcome };
-    const [row] = await this.ctx.database.query<Record<string, unknown>>(MARK_PROCESSING, [order.id, csrDer]);
+    const [row] = await this.ctx.store.query<Record<string, unknown>>(MARK_PROCESSING, [order.id, csrDer]);
     if (row) return orderFromJson(row);
     // Finished (or changed elsewhere) in between: the order as it is now.
-    const [now] = await this.ctx.database.query<Record<string, unknown>>(READ, [order.id]);
+    const [now] = await this.ctx.store.query<Record<string, unknown>>(READ, [order.id]);
     return now && now.status !== 'ready' ? orderFromJson(now) : undefined;
   }
 
@@ -161,7 +160,7 @@ export class IssuanceRunner {
 
   /** Picks up orders left processing by a crashed or stopped instance. */
   async recover(olderThanSeconds: number): Promise<number> {
-    const stale = await this.ctx.db
+    const stale = await this.ctx.store.db
       .select()
       .from(acmeOrders)
       .where(and(eq(acmeOrders.status, 'processing'), lt(acmeOrders.processingSince, new Date(Date.now() - olderThanSeconds * 1000))))
@@ -171,7 +170,7 @@ export class IssuanceRunner {
   }
 
   private async fail(order: OrderRow, error: ProblemJson): Promise<Outcome> {
-    const rows = await this.ctx.database.query(FAIL, [order.id, JSON.stringify(error)]);
+    const rows = await this.ctx.store.query(FAIL, [order.id, JSON.stringify(error)]);
     return rows.length ? { status: 'invalid', certificateId: null, error } : undefined;
   }
 
@@ -211,11 +210,7 @@ export class IssuanceRunner {
     if (order.replaces) {
       const ref = parseCertId(order.replaces);
       if (ref) {
-        const [old] = await this.ctx.db
-          .select({ serial: certificates.serial, issuerId: certificates.issuerId, status: certificates.status })
-          .from(certificates)
-          .where(eq(certificates.serial, ref.serial))
-          .limit(1);
+        const [old] = await this.ctx.certificates.bySerialAnyIssuer(ref.serial);
         if (old && old.status === 'valid') req.replaces = { serial: old.serial, issuerId: old.issuerId, mode: 'renew' };
       }
     }
@@ -227,9 +222,9 @@ export class IssuanceRunner {
         // A fresh certificate completed its order in the statement that stored it (orderIssuedHook).
         // One found by the idempotency key may predate that.
         if (!result.replayed) return { status: 'valid', certificateId: result.certificate.id, error: null };
-        const rows = await this.ctx.database.query(DONE, [order.id, result.certificate.id]);
+        const rows = await this.ctx.store.query(DONE, [order.id, result.certificate.id]);
         if (rows.length) return { status: 'valid', certificateId: result.certificate.id, error: null };
-        const [now] = await this.ctx.database.query<Record<string, unknown>>(READ, [order.id]);
+        const [now] = await this.ctx.store.query<Record<string, unknown>>(READ, [order.id]);
         return now?.status === 'valid' && now.certificate_id === result.certificate.id ? { status: 'valid', certificateId: result.certificate.id, error: null } : undefined;
       }
       if (result.status === 'rejected') {

@@ -86,6 +86,13 @@ export class SoftwareKeyStore implements KeyStore {
     return seal(this.kek, privateKey.export({ format: 'der', type: 'pkcs8' }), issuerKeyPurpose(issuerId));
   }
 
+  /** The label a key was generated or kept with (undefined for issuer keys and unknown references). */
+  async labelOf(keyRef: string): Promise<string | undefined> {
+    if (!keyRef.startsWith('sealed:key:')) return undefined;
+    const [row] = await this.db.select({ label: sealedKeys.label }).from(sealedKeys).where(eq(sealedKeys.keyRef, keyRef));
+    return row?.label;
+  }
+
   /** Forgets a cached handle (an issuer re-imported under the same id). */
   forget(keyRef: string): void {
     this.cache.delete(keyRef);

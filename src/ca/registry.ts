@@ -11,6 +11,7 @@ import type { KeySpec } from '../issuance/request.ts';
 import { BadRequest, IssuanceError, NotFound } from '../issuance/errors.ts';
 import { hashHex, issuerUrls, type Issuer, type IssuerOptions } from './issuer.ts';
 import { generateKey } from './keys.ts';
+import { subjectPublicKeyBits } from '../pki/keyinfo.ts';
 import { issuerKeyRef, type SoftwareKeyStore } from './keystore.ts';
 import { SoftwareSigner, type Signer } from './signer.ts';
 
@@ -248,13 +249,7 @@ export class IssuerRegistry {
   }
 }
 
-/** The subjectPublicKey BIT STRING contents (without the unused-bits octet): what OCSP's issuerKeyHash hashes. */
-export function subjectPublicKeyBits(spki: Uint8Array): Buffer {
-  const outer = readTlv(spki, 0);
-  const parts = [...children(spki, outer.start, outer.end)];
-  const bits = parts[1];
-  return Buffer.from(spki.subarray(bits.start + 1, bits.end));
-}
+export { subjectPublicKeyBits };
 
 export function randomSuffix(): string {
   return randomBytes(4).toString('hex');

@@ -1,7 +1,7 @@
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { certificates } from '../db/schema.ts';
-import type { CertificateQueries, CertificateRecord } from '../protocol-context.ts';
+import type { CertificateFilter, CertificateQueries, CertificateRecord, CertificateStatus } from '../protocol-context.ts';
 import { parseCertificate } from '../pki/certificate.ts';
 import { rowToIssued } from './pipeline.ts';
 import { normaliseSerial } from './revocation.ts';
@@ -45,6 +45,40 @@ export class CertificateReader implements CertificateQueries {
 
   async byIdempotencyKey(protocol: string, principalId: string, key: string): Promise<CertificateRecord | undefined> {
     return this.one(eq(certificates.idempotencyKey, `${protocol}:${principalId}:${key}`));
+  }
+
+  async bySerialAnyIssuer(serial: string): Promise<CertificateRecord[]> {
+    let s: string;
+    try {
+      s = normaliseSerial(serial);
+    } catch {
+      return [];
+    }
+    return (await this.db.select().from(certificates).where(eq(certificates.serial, s)).limit(16)).map(toRecord);
+  }
+
+  async statusBySerial(issuerId: string, serial: string): Promise<CertificateStatus | undefined> {
+    const [row] = await this.db
+      .select({ status: certificates.status, revokedAt: certificates.revokedAt, reason: certificates.revocationReason, notAfter: certificates.notAfter })
+      .from(certificates)
+      .where(and(eq(certificates.issuerId, issuerId), eq(certificates.serial, serial)))
+      .limit(1);
+    if (!row) return undefined;
+    return { status: row.status as CertificateStatus['status'], revokedAt: row.revokedAt ?? undefined, revocationReason: row.reason ?? undefined, notAfter: row.notAfter };
+  }
+
+  async ofPrincipal(principalId: string, f: CertificateFilter = {}): Promise<CertificateRecord[]> {
+    const where: (SQL | undefined)[] = [eq(certificates.principal, principalId)];
+    if (f.serials) {
+      if (f.serials.length === 0) return [];
+      where.push(inArray(certificates.serial, f.serials));
+    }
+    if (f.status) where.push(eq(certificates.status, f.status));
+    if (f.notAfterFrom) where.push(gte(certificates.notAfter, f.notAfterFrom));
+    if (f.notAfterTo) where.push(lte(certificates.notAfter, f.notAfterTo));
+    for (const [k, v] of Object.entries(f.metadata ?? {})) where.push(sql`${certificates.metadata} ->> ${k} = ${v}`);
+    const limit = Math.min(Math.max(1, f.limit ?? 1000), 1000);
+    return (await this.db.select().from(certificates).where(and(...where)).orderBy(asc(certificates.notAfter)).limit(limit)).map(toRecord);
   }
 
   private async one(where: ReturnType<typeof eq> | undefined): Promise<CertificateRecord | undefined> {

@@ -201,6 +201,53 @@ describe.each(drivers)('ProtocolContext (%s)', (driver) => {
     expect(n.n).toBe(0);
   });
 
+  it('answers status, serial and principal look-ups, and lists status changes since a point', async () => {
+    const before = await pctx.revocation.changesSince(0);
+    const r = await issue('tls-client', 'k3');
+    if (r.status !== 'issued') throw new Error('not issued');
+    const c = r.certificate;
+    expect(await pctx.certificates.statusBySerial(c.issuerId, c.serial)).toEqual({ status: 'valid', revokedAt: undefined, revocationReason: undefined, notAfter: c.notAfter });
+    expect((await pctx.certificates.bySerialAnyIssuer(c.serial)).map((x) => x.id)).toEqual([c.id]);
+    const mine = await pctx.certificates.ofPrincipal('est:client:1', { serials: [c.serial] });
+    expect(mine.map((x) => x.id)).toEqual([c.id]);
+    expect(await pctx.certificates.ofPrincipal('est:client:other', { serials: [c.serial] })).toEqual([]);
+    expect((await pctx.certificates.ofPrincipal('est:client:1', { metadata: { estTest: 'no' } })).length).toBe(0);
+    await pctx.revocation.suspend(c.issuerId, c.serial, 'est:test');
+    expect((await pctx.certificates.statusBySerial(c.issuerId, c.serial))?.status).toBe('hold');
+    const last = before.at(-1)?.id ?? 0;
+    const changes = await pctx.revocation.changesSince(last);
+    expect(changes.map((x) => [x.issuerId, x.serial])).toEqual([[c.issuerId, c.serial]]);
+    expect(changes[0].id).toBeGreaterThan(last);
+  });
+
+  it("keeps the protocol's own keys: generate, open by reference (its own only), adopt an old key", async () => {
+    const k = await pctx.keys.generate({ type: 'EC', curve: 'P-256' }, 'responder:x');
+    expect((await pctx.keys.open(k.keyRef)).signer.publicKey.export({ format: 'der', type: 'spki' })).toEqual(k.signer.publicKey.export({ format: 'der', type: 'spki' }));
+    // Another protocol cannot open it, nor can this one open an issuer's key by reference.
+    await expect(createProtocolContext(t.ctx, 'scep').keys.open(k.keyRef)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(pctx.keys.open('sealed:issuer:dev-issuing')).rejects.toMatchObject({ code: 'forbidden' });
+    const { generateKeyPairSync } = await import('node:crypto');
+    const old = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const adopted = await pctx.keys.adopt(old.privateKey.export({ format: 'der', type: 'pkcs8' }), 'legacy');
+    const sig = await adopted.signer.sign(Buffer.from('z'));
+    expect(verify('sha256', Buffer.from('z'), old.publicKey, sig)).toBe(true);
+  });
+
+  it('derives the same key for the same purpose, another for another protocol', () => {
+    const a = pctx.secrets.derive('token-mac', 32);
+    expect(a).toHaveLength(32);
+    expect(createProtocolContext(t.ctx, 'est').secrets.derive('token-mac', 32).equals(a)).toBe(true);
+    expect(createProtocolContext(t.ctx, 'scep').secrets.derive('token-mac', 32).equals(a)).toBe(false);
+    expect(pctx.secrets.derive('other', 32).equals(a)).toBe(false);
+  });
+
+  it('creates a profile the protocol needs once, and never changes an existing one', async () => {
+    const base = await t.ctx.profiles.require('tls-client');
+    await pctx.profiles.ensure({ ...base, name: 'est-own', description: 'first' });
+    await pctx.profiles.ensure({ ...base, name: 'est-own', description: 'second' });
+    expect((await pctx.profiles.get('est-own'))?.description).toBe('first');
+  });
+
   it('seals secrets in the protocol namespace: another protocol or the core cannot unseal them', () => {
     const sealed = pctx.secrets.seal('challenge', Buffer.from('s3cret'));
     expect(pctx.secrets.unseal('challenge', sealed).toString()).toBe('s3cret');
