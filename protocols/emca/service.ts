@@ -3,7 +3,7 @@
  * pipeline (with artefacts in the format each method returns), the CMS signer check, certificate
  * look-ups scoped to the calling client, lifecycle changes through ctx.revocation, profile ids.
  */
-import { randomUUID, timingSafeEqual, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { randomUUID, timingSafeEqual, createPublicKey, type KeyObject } from 'node:crypto';
 import { and, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Context } from '../../src/context.ts';
 import { seal, unseal } from '../../src/ca/seal.ts';
@@ -12,10 +12,9 @@ import { IssuanceError, isIssuanceError, type ReasonCode } from '../../src/issua
 import type { EnrollmentRequest, Identifier, IssuanceResult, KeySpec, Principal, SubjectAttribute, ValidityRequest } from '../../src/issuance/request.ts';
 import { normaliseSerial } from '../../src/issuance/revocation.ts';
 import { parseDateTime, parseDuration } from '../../src/issuance/validity.ts';
-import { parseCertificate } from '../../src/pki/certificate.ts';
-import { buildCertsOnly, canonicalSerial, parseSignedData, signerCertificate, verifySigner } from '../../src/pki/cms-signed-data.ts';
+import { parseCertificate, verifyCertificateSignature } from '../../src/pki/certificate.ts';
+import { buildCertsOnly, canonicalSerial, parseSignedData, verifySigner } from '../../src/pki/cms-signed-data.ts';
 import { parseCsr } from '../../src/pki/csr.ts';
-import { readOid, readTlv } from '../../src/pki/der.ts';
 import { decodeName } from '../../src/pki/name.ts';
 import { fromPem } from '../../src/pki/pem.ts';
 import { buildPkcs12 } from '../../src/pki/pkcs12.ts';
@@ -112,7 +111,7 @@ export class EmcaService {
     } else if (!cert.ski || !cert.ski.equals(signer.sid.keyId)) return fail('signer key id is not the registered certificate');
     let ok = false;
     try {
-      ok = verifySigner(sd, signer, key);
+      ok = verifySigner(sd, 0, key).ok;
     } catch (e) {
       return fail((e as Error).message);
     }
@@ -152,18 +151,10 @@ export class EmcaService {
       throw new EmcaFailure(M.signatureFailed);
     }
     if (sd.signers.length !== 1 || !sd.content) throw new EmcaFailure(M.signatureFailed);
-    const signer = sd.signers[0];
-    const certDer = signerCertificate(sd, signer, (d) => parseCertificate(d));
-    if (!certDer) throw new EmcaFailure(M.signatureFailed);
-    const cert = parseCertificate(certDer);
-    let ok = false;
-    try {
-      ok = verifySigner(sd, signer, cert.spki);
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new EmcaFailure(M.signatureFailed);
-    const issuer = this.ctx.issuers.list().find((i) => i.subjectDer.equals(Buffer.from(cert.issuer)) && verifyCertSignature(cert, i.spki));
+    const verified = verifySigner(sd, 0);
+    if (!verified.ok || !verified.certDer) throw new EmcaFailure(M.signatureFailed);
+    const cert = parseCertificate(verified.certDer);
+    const issuer = this.ctx.issuers.list().find((i) => i.subjectDer.equals(Buffer.from(cert.issuer)) && verifyCertificateSignature(cert, i.spki));
     if (!issuer) throw new EmcaFailure(M.untrusted);
     const now = Date.now();
     if (cert.notAfter.getTime() <= now || cert.notBefore.getTime() > now) throw new EmcaFailure(M.certExpired);
@@ -731,27 +722,3 @@ export function mapIssuanceError(e: unknown, spec: MapSpec, ctx: Context): Error
   ctx.log.info({ code: e.code, rule: e.rule, msg: e.message }, 'emca: issuance refused');
   return emcaFailureFor[e.code](e.rule ?? '', spec);
 }
-
-/** Whether a certificate's signature verifies under an issuer's public key. */
-export function verifyCertSignature(cert: ReturnType<typeof parseCertificate>, issuerSpki: Uint8Array): boolean {
-  try {
-    const algT = readTlv(cert.signatureAlgorithm, 0);
-    const oidT = readTlv(cert.signatureAlgorithm, algT.start);
-    const oid = readOid(cert.signatureAlgorithm, oidT);
-    const key = createPublicKey({ key: Buffer.from(issuerSpki), format: 'der', type: 'spki' });
-    const hash: Record<string, string | null> = {
-      '1.2.840.10045.4.3.2': 'sha256',
-      '1.2.840.10045.4.3.3': 'sha384',
-      '1.2.840.10045.4.3.4': 'sha512',
-      '1.2.840.113549.1.1.11': 'sha256',
-      '1.2.840.113549.1.1.12': 'sha384',
-      '1.2.840.113549.1.1.13': 'sha512',
-      '1.3.101.112': null,
-    };
-    if (!(oid in hash)) return false;
-    return cryptoVerify(hash[oid], cert.tbs, key, Buffer.from(cert.signature));
-  } catch {
-    return false;
-  }
-}
-

@@ -1,7 +1,8 @@
 /** X.509 v3 certificates: fast TBSCertificate building, signing envelope, and a fast parser. */
-import { randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { defaultSignatureAlgorithm, signatureSchemeOf, verifySignature } from './algorithms.ts';
 import type { Identifier } from '../issuance/request.ts';
-import { alg, ext } from './oids.ts';
+import { ext } from './oids.ts';
 import {
   Tag,
   bitString,
@@ -10,8 +11,6 @@ import {
   expectTlv,
   explicit,
   integerFromBytes,
-  nullValue,
-  oid,
   readOid,
   readTlv,
   seq,
@@ -92,15 +91,6 @@ export function serialHex(serialBytes: Uint8Array): string {
 // Signature algorithms
 // ---------------------------------------------------------------------------------------------
 
-const ALG = {
-  ecdsaSha256: seq(oid(alg.ecdsaWithSHA256)),
-  ecdsaSha384: seq(oid(alg.ecdsaWithSHA384)),
-  ecdsaSha512: seq(oid(alg.ecdsaWithSHA512)),
-  rsaSha256: seq(oid(alg.sha256WithRSA), nullValue()),
-  ed25519: seq(oid(alg.ed25519)),
-  ed448: seq(oid(alg.ed448)),
-};
-
 /**
  * The signature AlgorithmIdentifier and node:crypto hash name for a signing key (private or
  * public). EC P-256/384/521 → ecdsa-with-SHA256/384/512 (no parameters); RSA → sha256WithRSAEncryption
@@ -110,22 +100,19 @@ export function signatureAlgorithmFor(key: KeyObject): {
   algorithmIdentifier: Buffer;
   hash: 'sha256' | 'sha384' | 'sha512' | null;
 } {
-  switch (key.asymmetricKeyType) {
-    case 'ec': {
-      const curve = key.asymmetricKeyDetails?.namedCurve;
-      if (curve === 'prime256v1') return { algorithmIdentifier: ALG.ecdsaSha256, hash: 'sha256' };
-      if (curve === 'secp384r1') return { algorithmIdentifier: ALG.ecdsaSha384, hash: 'sha384' };
-      if (curve === 'secp521r1') return { algorithmIdentifier: ALG.ecdsaSha512, hash: 'sha512' };
-      throw new Error(`signatureAlgorithmFor: unsupported EC curve ${curve}`);
-    }
-    case 'rsa':
-      return { algorithmIdentifier: ALG.rsaSha256, hash: 'sha256' };
-    case 'ed25519':
-      return { algorithmIdentifier: ALG.ed25519, hash: null };
-    case 'ed448':
-      return { algorithmIdentifier: ALG.ed448, hash: null };
-    default:
-      throw new Error(`signatureAlgorithmFor: unsupported key type ${key.asymmetricKeyType}`);
+  return defaultSignatureAlgorithm(key);
+}
+
+/**
+ * Whether a certificate's (or CRL's) signature verifies under `issuerSpki` (DER
+ * SubjectPublicKeyInfo) with the algorithm its outer signatureAlgorithm names. Never throws.
+ */
+export function verifyCertificateSignature(cert: Pick<ParsedCertificate, 'tbs' | 'signatureAlgorithm' | 'signature'>, issuerSpki: Uint8Array): boolean {
+  try {
+    const key = createPublicKey({ key: Buffer.from(issuerSpki), format: 'der', type: 'spki' });
+    return verifySignature(signatureSchemeOf(cert.signatureAlgorithm), key, cert.tbs, cert.signature);
+  } catch {
+    return false;
   }
 }
 
