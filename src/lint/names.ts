@@ -75,7 +75,8 @@ export const nameLints: Lint[] = [
       const sans = c.sans() ?? [];
       for (const a of c.subject()) {
         if (a.type !== 'CN') continue;
-        const cn = a.value.toLowerCase();
+        // A CN may spell an internationalised name with U-labels; the SAN holds its A-labels.
+        const cn = (/[^\x00-\x7f]/.test(a.value) ? domainToASCII(a.value) : a.value).toLowerCase();
         const hit = sans.some((s) => (s.type === 'dns' || s.type === 'ip') && s.value.toLowerCase() === cn);
         if (!hit) return `the subject CN "${a.value.slice(0, 64)}" is not among the subjectAltNames`;
       }

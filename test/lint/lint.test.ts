@@ -108,6 +108,10 @@ describe('good certificates pass every lint', () => {
     expect(findLintFailure(der, { ...device, tlsServer: false })).toBeUndefined();
     expect(findLintFailure(der, device)?.lint).toBe('san.present');
   });
+  it('a CN in U-labels matches its A-label SAN', () => {
+    const der = tbs({ subject: cn('bücher.example'), replace: { [ext.subjectAltName]: rawSan('xn--bcher-kva.example') } });
+    expect(findLintFailure(der, rules())).toBeUndefined();
+  });
   it('every lint has a unique name', () => {
     expect(new Set(lints.map((l) => l.name)).size).toBe(lints.length);
   });
