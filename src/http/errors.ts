@@ -1,7 +1,7 @@
 import type { Context as HonoContext } from 'hono';
 import { adminErrorFor, isIssuanceError } from '../issuance/errors.ts';
 import { DATABASE_RETRY_AFTER, isDatabaseUnavailable } from '../db/unavailable.ts';
-import type { AppEnv } from '../protocol.ts';
+import type { AppEnv } from './app-env.ts';
 
 /**
  * The JSON error body of Certgate's own APIs (admin, health). Protocol routers map errors to

@@ -4,7 +4,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import { CLIENT_CLOSED_REQUEST, requestAborted } from './client-abort.ts';
-import type { AppEnv } from '../protocol.ts';
+import type { AppEnv } from './app-env.ts';
 
 const safeId = /^[A-Za-z0-9._-]{1,64}$/;
 
