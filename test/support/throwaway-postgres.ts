@@ -48,8 +48,7 @@ export async function startThrowawayCluster(): Promise<ThrowawayCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'certgate-pg-'));
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
-    const [uid, gid] = execFileSync('id', ['-u', 'postgres']).toString().trim() === '' ? [0, 0] : [Number(execFileSync('id', ['-u', 'postgres'])), Number(execFileSync('id', ['-g', 'postgres']))];
-    chownSync(dir, uid, gid);
+    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'])), Number(execFileSync('id', ['-g', 'postgres'])));
   }
   const run = (cmd: string, args: string[]) =>
     execFileSync(asRoot ? 'runuser' : join(bin, cmd), asRoot ? ['-u', 'postgres', '--', join(bin, cmd), ...args] : args, { stdio: 'pipe', cwd: dir });
