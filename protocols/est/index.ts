@@ -1,0 +1,31 @@
+import { interimProtocolContext } from '../../src/interim-protocol-context.ts';
+import type { ProtocolModule } from '../../src/protocol.ts';
+import { Authenticator, loadTrustStore } from './auth.ts';
+import { mountAdmin } from './admin.ts';
+import { registerEstCommands } from './cli.ts';
+import { LabelStore } from './labels.ts';
+import { mountRoutes } from './routes.ts';
+import { estSettings } from './settings.ts';
+import { UserStore } from './users.ts';
+
+/**
+ * The EST adapter (RFC 7030 + RFC 8951): `/.well-known/est/[<label>/]<operation>` on the HTTPS
+ * listener, the `/api/v1/est/…` admin routes and `certgate est …`.
+ */
+export const estProtocol: ProtocolModule = {
+  name: 'est',
+  registerCommands: (program, loadConfig, open) => registerEstCommands(program, loadConfig, open),
+  async mount(app, core) {
+    // INTERIM until the seam lands: build the ProtocolContext from the core Context.
+    const ctx = interimProtocolContext(core, app, 'est');
+    const s = estSettings();
+    const labels = new LabelStore(ctx);
+    const users = new UserStore(ctx);
+    const auth = new Authenticator(ctx, users, loadTrustStore(s.trustStore));
+    mountAdmin(ctx, labels, users);
+    mountRoutes(app, { ctx, labels, auth, bodyLimit: s.bodyLimit, retryAfter: s.retryAfter });
+  },
+  endpoints(base) {
+    return [{ label: 'EST (RFC 7030)', url: `${base.https}/.well-known/est/` }];
+  },
+};

@@ -1,0 +1,113 @@
+/**
+ * EST over HTTPS (RFC 7030 §3.2.2): `/.well-known/est/<operation>` (label `default`) and
+ * `/.well-known/est/<label>/<operation>`. Every refusal is a status with a text/plain reason.
+ */
+import type { Context as HonoContext, Hono } from 'hono';
+import { isIssuanceError } from '../../src/issuance/errors.ts';
+import type { IssuanceResult } from '../../src/issuance/request.ts';
+import { buildCertsOnly } from '../../src/pki/cms-signed-data.ts';
+import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
+import type { Authenticator } from './auth.ts';
+import { csrAttrsFor } from './csrattrs.ts';
+import { checkChannelBinding, checkedCsr, enroll, type Operation } from './enroll.ts';
+import { EstError, estStatusFor } from './errors.ts';
+import { DEFAULT_LABEL, type Label, type LabelStore } from './labels.ts';
+import { base64Answer, decodeBase64Body, mediaType, multipartMixed, requireType } from './wire.ts';
+
+export interface EstDeps {
+  ctx: ProtocolContext;
+  labels: LabelStore;
+  auth: Authenticator;
+  bodyLimit: number;
+  retryAfter: number;
+}
+
+type Handler = (c: HonoContext, label: Label) => Promise<Response>;
+
+export function mountRoutes(app: Hono<AppEnv>, d: EstDeps): void {
+  const { ctx } = d;
+  const run = (fn: Handler) => async (c: HonoContext) => {
+    try {
+      // Plain HTTP is refused: EST's authentication and channel binding live in TLS (§3.3).
+      if (!ctx.http.channelBinding(c)) throw new EstError(403, 'EST is served over HTTPS only');
+      const name = c.req.param('label') ?? DEFAULT_LABEL;
+      const label = await d.labels.get(name);
+      if (!label) throw new EstError(404, `unknown EST label "${name}"`);
+      return await fn(c, label);
+    } catch (e) {
+      if (e instanceof EstError) return c.text(e.message, e.status, e.headers);
+      if (isIssuanceError(e)) return c.text(e.message, estStatusFor[e.code]);
+      ctx.log.error({ err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e) }, 'est: unhandled error');
+      return c.text('internal error', 500);
+    }
+  };
+
+  const cacerts: Handler = async (c, label) => {
+    const chain = await issuingChain(d, label);
+    return answer(c, base64Answer(buildCertsOnly(chain), mediaType.certsOnly));
+  };
+
+  const csrattrs: Handler = async (c, label) => {
+    const profile = await ctx.profiles.get(label.profile);
+    if (!profile) throw new EstError(503, `the label's profile "${label.profile}" does not exist`);
+    return answer(c, base64Answer(csrAttrsFor(profile, label.channelBinding), mediaType.csrattrs));
+  };
+
+  const enrolment = (op: Operation): Handler => async (c, label) => {
+    const auth = await d.auth.authenticate(c, label);
+    requireType(c.req.header('content-type'), mediaType.pkcs10);
+    const csr = checkedCsr(decodeBase64Body(await ctx.http.rawBody(c, d.bodyLimit)));
+    if (label.channelBinding) checkChannelBinding(csr, ctx.http.channelBinding(c));
+    const result = await enroll(ctx, op, label, auth, csr);
+    if (result.status === 'pending') return pending(c, d.retryAfter);
+    if (result.status === 'rejected') throw new EstError(403, `the request was rejected: ${result.reason}`);
+    if (op === 'serverkeygen') {
+      if (!result.privateKey) throw new EstError(409, 'this key was certified before; the server-generated key is not kept — send a new request');
+      return answer(c, multipartMixed([
+        { contentType: mediaType.pkcs8, der: result.privateKey },
+        { contentType: mediaType.certsOnly, der: buildCertsOnly([result.certificate.der]) },
+      ]));
+    }
+    return answer(c, base64Answer(buildCertsOnly([issued(result).der]), mediaType.certsOnly));
+  };
+
+  for (const prefix of ['/.well-known/est', '/.well-known/est/:label']) {
+    app.get(`${prefix}/cacerts`, run(cacerts));
+    app.get(`${prefix}/csrattrs`, run(csrattrs));
+    app.post(`${prefix}/simpleenroll`, run(enrolment('simpleenroll')));
+    app.post(`${prefix}/simplereenroll`, run(enrolment('simplereenroll')));
+    app.post(`${prefix}/serverkeygen`, run(enrolment('serverkeygen')));
+  }
+}
+
+function issued(r: Extract<IssuanceResult, { status: 'issued' }>) {
+  if (r.replayed && r.certificate.notAfter.getTime() < Date.now()) {
+    throw new EstError(409, 'this key was certified before and that certificate has expired; enrol a new key');
+  }
+  return r.certificate;
+}
+
+/** RFC 7030 §4.2.3: 202 with Retry-After; the client repeats the same request later. */
+function pending(c: HonoContext, retryAfter: number): Response {
+  return c.text('the request is held for approval; repeat it later', 202, { 'Retry-After': String(retryAfter) });
+}
+
+function answer(c: HonoContext, a: { body: string; headers: Record<string, string> }, status: 200 | 202 = 200): Response {
+  return c.body(a.body, status, a.headers);
+}
+
+/** The label's issuing CA and the CAs above it, for /cacerts (RFC 7030 §4.1.3). */
+async function issuingChain(d: EstDeps, label: Label): Promise<Uint8Array[]> {
+  const profile = await d.ctx.profiles.get(label.profile);
+  const id = label.issuerId ?? profile?.issuer;
+  const issuer = id ? await d.ctx.issuers.get(id) : d.ctx.issuers.default();
+  if (!issuer) throw new EstError(503, 'no issuing CA is configured for this label');
+  const seen = new Set<string>();
+  return [issuer.certDer, ...issuer.chain].filter((der) => {
+    const k = Buffer.from(der).toString('base64');
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
