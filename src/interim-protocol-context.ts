@@ -181,7 +181,8 @@ export function interimProtocolContext(ctx: Context, app: Hono<AppEnv>, name: st
         c.set('operator', { id: op.id, name: op.name, role: op.role });
         return next();
       });
-      app.route(`/api/v1/${name}`, admin as unknown as Hono<AppEnv>);
+      // mount, not route: route() copies the routes present now, and the protocol adds its own later.
+      app.mount(`/api/v1/${name}`, admin.fetch);
       return admin;
     },
   };

@@ -14,6 +14,7 @@ import { isIssuanceError } from '../../src/issuance/errors.ts';
 import type { EnrollmentRequest, IssuanceResult, KeySpec } from '../../src/issuance/request.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
 import { parseCsr, type ParsedCsr } from '../../src/pki/csr.ts';
+import { decodeName } from '../../src/pki/name.ts';
 import type { ProtocolContext } from '../../src/protocol-context.ts';
 import type { Authenticated } from './auth.ts';
 import { EstError, estStatusFor } from './errors.ts';
@@ -58,7 +59,10 @@ function replacement(csr: ParsedCsr, auth: Authenticated): EnrollmentRequest['re
   if (!cert) throw new EstError(403, 're-enrolment needs the TLS client certificate being renewed');
   if (!cert.record) throw new EstError(403, 're-enrolment renews only certificates this CA issued');
   const old = parseCertificate(cert.der);
-  if (!Buffer.from(old.subject).equals(csr.subjectDer)) throw new EstError(403, 'the CSR subject differs from the certificate being renewed');
+  // Compared as attribute types and values: the CSR may encode a string differently (Printable
+  // vs UTF8String) from the certificate the profile built.
+  const dn = (attrs: { type: string; value: string }[]) => JSON.stringify(attrs.map((a) => [a.type, a.value]));
+  if (dn(decodeName(old.subject)) !== dn(csr.subject)) throw new EstError(403, 'the CSR subject differs from the certificate being renewed');
   const names = (l: { type: string; value: string }[]) => l.map((n) => `${n.type}:${n.value.toLowerCase()}`).sort().join('\n');
   if (names(old.sans) !== names(csr.sans)) throw new EstError(403, 'the CSR names other identities (subjectAltName) than the certificate being renewed');
   const sameKey = Buffer.from(old.spki).equals(csr.spki);
