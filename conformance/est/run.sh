@@ -130,13 +130,13 @@ verify cert2.pem
 [ "$(openssl x509 -in cert2.pem -noout -subject)" = "$(openssl x509 -in cert1.pem -noout -subject)" ] || fail "re-enrolment changed the subject"
 
 step "curl: /simpleenroll with the TLS client certificate only (label certonly)"
-csr k3.pem c3.b64 "/CN=curl3.example"
+csr k3.pem c3.b64 "/CN=curl3.example" curl3.example
 post certonly/simpleenroll c3.b64 r3.b64 --cert cert2.pem --key k2.pem
 p7certs r3.b64 cert3.pem
 verify cert3.pem
 
 step "curl: /serverkeygen (multipart/mixed: PKCS#8 + certs-only)"
-csr k4.pem c4.b64 "/CN=keygen.example"
+csr k4.pem c4.b64 "/CN=keygen.example" keygen.example
 "${CURL[@]}" -fD skg.h -H 'Content-Type: application/pkcs10' --data-binary @c4.b64 -u "curl1:$PW" "$EST/iot/serverkeygen" -o skg.txt
 B=$(grep -i '^content-type: multipart/mixed' skg.h | sed 's/.*boundary=//' | tr -d '\r')
 [ -n "$B" ] || fail "serverkeygen is not multipart/mixed: $(grep -i content-type skg.h)"

@@ -17,7 +17,7 @@ import { parseCsr, type ParsedCsr } from '../../src/pki/csr.ts';
 import { decodeName } from '../../src/pki/name.ts';
 import type { ProtocolContext } from '../../src/protocol-context.ts';
 import type { Authenticated } from './auth.ts';
-import { EstError, estStatusFor } from './errors.ts';
+import { EstError } from './errors.ts';
 import type { Label } from './labels.ts';
 
 export type Operation = 'simpleenroll' | 'simplereenroll' | 'serverkeygen';
@@ -100,10 +100,5 @@ export async function enroll(
     replaces,
     metadata: { estLabel: label.name, estOperation: op },
   };
-  try {
-    return await ctx.pipeline.issue(req);
-  } catch (e) {
-    if (isIssuanceError(e)) throw new EstError(estStatusFor[e.code], e.message);
-    throw e;
-  }
+  return ctx.pipeline.issue(req);
 }

@@ -1,4 +1,4 @@
-import type { IssuanceErrorCode } from '../../src/issuance/errors.ts';
+import { estStatusFor, type IssuanceError } from '../../src/issuance/errors.ts';
 
 /**
  * An EST refusal: an HTTP status with a plain-text reason (RFC 7030 §4.2.3: "the content …
@@ -6,23 +6,18 @@ import type { IssuanceErrorCode } from '../../src/issuance/errors.ts';
  */
 export class EstError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 503,
+    readonly status: 202 | 400 | 401 | 403 | 404 | 409 | 429 | 500 | 503,
     message: string,
-    /** Extra response headers, e.g. WWW-Authenticate on 401. */
+    /** Extra response headers, e.g. WWW-Authenticate on 401, Retry-After on 503. */
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
 
-/** The pipeline's typed refusals as EST statuses (a table, never a match on message text). */
-export const estStatusFor: Record<IssuanceErrorCode, EstError['status']> = {
-  BadRequest: 400,
-  BadCsr: 400,
-  ProfileViolation: 403,
-  Unauthorized: 401,
-  Forbidden: 403,
-  NotFound: 404,
-  Conflict: 409,
-  Unavailable: 503,
-};
+/** The pipeline's typed refusal as EST answers it (src/issuance/errors.ts's table, never the message text). */
+export function fromIssuanceError(e: IssuanceError, retryAfter: number): EstError {
+  const status = estStatusFor[e.code];
+  const headers: Record<string, string> = status === 202 || status === 429 || status === 503 ? { 'Retry-After': String(retryAfter) } : {};
+  return new EstError(status, e.message, headers);
+}

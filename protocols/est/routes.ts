@@ -11,7 +11,7 @@ import type { ProtocolContext } from '../../src/protocol-context.ts';
 import type { Authenticator } from './auth.ts';
 import { csrAttrsFor } from './csrattrs.ts';
 import { checkChannelBinding, checkedCsr, enroll, type Operation } from './enroll.ts';
-import { EstError, estStatusFor } from './errors.ts';
+import { EstError, fromIssuanceError } from './errors.ts';
 import { DEFAULT_LABEL, type Label, type LabelStore } from './labels.ts';
 import { base64Answer, decodeBase64Body, mediaType, multipartMixed, requireType } from './wire.ts';
 
@@ -36,8 +36,8 @@ export function mountRoutes(app: Hono<AppEnv>, d: EstDeps): void {
       if (!label) throw new EstError(404, `unknown EST label "${name}"`);
       return await fn(c, label);
     } catch (e) {
-      if (e instanceof EstError) return c.text(e.message, e.status, e.headers);
-      if (isIssuanceError(e)) return c.text(e.message, estStatusFor[e.code]);
+      const refusal = e instanceof EstError ? e : isIssuanceError(e) ? fromIssuanceError(e, d.retryAfter) : undefined;
+      if (refusal) return c.text(refusal.message, refusal.status, refusal.headers);
       ctx.log.error({ err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e) }, 'est: unhandled error');
       return c.text('internal error', 500);
     }

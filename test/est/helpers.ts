@@ -120,7 +120,10 @@ export function newKey(kind: KeyKind = 'P-256'): { privateKey: KeyObject; public
 const CHALLENGE_PASSWORD = '1.2.840.113549.1.9.7';
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 
-/** A PKCS#10 (RFC 2986) signed by `key`; `corrupt` flips a signature bit. */
+/**
+ * A PKCS#10 (RFC 2986) signed by `key`; `corrupt` flips a signature bit. Without `sans`, the CN
+ * is also a dNSName SAN (the device profile issues TLS certificates, which need one).
+ */
 export function makeCsr(o: {
   key: { privateKey: KeyObject; publicKey: KeyObject };
   subject: SubjectAttribute[];
@@ -129,8 +132,10 @@ export function makeCsr(o: {
   corrupt?: boolean;
 }): Buffer {
   const attrs: Buffer[] = [];
+  const cn = o.subject.find((a) => a.type === 'CN')?.value;
+  const sans = o.sans ?? (cn ? [{ type: 'dns' as const, value: cn }] : []);
   if (o.challengePassword !== undefined) attrs.push(seq(oid(CHALLENGE_PASSWORD), set(utf8String(o.challengePassword))));
-  if (o.sans?.length) attrs.push(seq(oid(EXTENSION_REQUEST), set(seq(subjectAltName(o.sans)))));
+  if (sans.length) attrs.push(seq(oid(EXTENSION_REQUEST), set(seq(subjectAltName(sans)))));
   const info = seq(
     integer(0),
     encodeName(toEncodedAttributes(o.subject)),
