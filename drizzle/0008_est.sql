@@ -14,6 +14,7 @@ CREATE TABLE "est_users" (
 	"name" text NOT NULL,
 	"password_hash" bytea NOT NULL,
 	"salt" bytea NOT NULL,
+	"password_sealed" bytea NOT NULL,
 	"disabled" boolean DEFAULT false NOT NULL,
 	"created_by" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL

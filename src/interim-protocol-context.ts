@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { eq } from 'drizzle-orm';
 import { Hono, type Context as HonoContext, type MiddlewareHandler } from 'hono';
 import type { Issuer } from './ca/issuer.ts';
+import { seal, unseal } from './ca/seal.ts';
 import type { Context } from './context.ts';
 import { certificates } from './db/schema.ts';
 import { BadRequest } from './issuance/errors.ts';
@@ -123,8 +124,18 @@ export function interimProtocolContext(ctx: Context, app: Hono<AppEnv>, name: st
       },
     },
     profiles: { get: (n) => ctx.profiles.get(n), list: () => ctx.profiles.list() },
-    keys: absent('keys') as ProtocolContext['keys'],
-    secrets: absent('secrets') as ProtocolContext['secrets'],
+    keys: {
+      async forIssuer(issuerId) {
+        const i = await ctx.issuers.get(issuerId);
+        if (!i) throw new Error(`unknown issuer ${issuerId}`);
+        return { keyRef: i.id, signer: i.signer };
+      },
+      serviceIdentity: () => Promise.reject(new Error('keys.serviceIdentity is not in the interim seam')),
+    },
+    secrets: {
+      seal: (purpose, plaintext) => seal(ctx.kek, plaintext, `${name}:${purpose}`),
+      unseal: (purpose, sealed) => unseal(ctx.kek, sealed, `${name}:${purpose}`),
+    },
     store: {
       kind: ctx.database.kind,
       db: ctx.db,

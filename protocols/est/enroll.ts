@@ -20,7 +20,10 @@ import type { Authenticated } from './auth.ts';
 import { EstError } from './errors.ts';
 import type { Label } from './labels.ts';
 
-export type Operation = 'simpleenroll' | 'simplereenroll' | 'serverkeygen';
+export type Operation = 'simpleenroll' | 'simplereenroll' | 'serverkeygen' | 'fullcmc';
+
+/** What an enrolment needs of a request, whether it came as PKCS#10 or CRMF (fullcmc). */
+export type RequestedCertificate = Pick<ParsedCsr, 'subject' | 'spki' | 'key' | 'sans'>;
 
 export interface ChannelBinding {
   type: 'tls-unique' | 'tls-exporter';
@@ -54,7 +57,7 @@ export function checkChannelBinding(csr: ParsedCsr, cb: ChannelBinding | undefin
 }
 
 /** simplereenroll: the client certificate is the one renewed; subject and SANs must be its own. */
-function replacement(csr: ParsedCsr, auth: Authenticated): EnrollmentRequest['replaces'] {
+function replacement(csr: RequestedCertificate, auth: Authenticated): EnrollmentRequest['replaces'] {
   const cert = auth.clientCert;
   if (!cert) throw new EstError(403, 're-enrolment needs the TLS client certificate being renewed');
   if (!cert.record) throw new EstError(403, 're-enrolment renews only certificates this CA issued');
@@ -69,7 +72,7 @@ function replacement(csr: ParsedCsr, auth: Authenticated): EnrollmentRequest['re
   return { issuerId: cert.record.issuerId, serial: cert.record.serial, mode: sameKey ? 'renew' : 'rekey' };
 }
 
-function keySpecOf(csr: ParsedCsr): KeySpec {
+function keySpecOf(csr: RequestedCertificate): KeySpec {
   const k = csr.key;
   if (k.type === 'RSA') return { type: 'RSA', bits: k.bits };
   if (k.type === 'EC' && (k.curve === 'P-256' || k.curve === 'P-384' || k.curve === 'P-521')) return { type: 'EC', curve: k.curve };
@@ -82,7 +85,8 @@ export async function enroll(
   op: Operation,
   label: Label,
   auth: Authenticated,
-  csr: ParsedCsr,
+  csr: RequestedCertificate,
+  extraMetadata: Record<string, unknown> = {},
 ): Promise<IssuanceResult> {
   const replaces = op === 'simplereenroll' ? replacement(csr, auth) : undefined;
   const idem = createHash('sha256')
@@ -98,7 +102,7 @@ export async function enroll(
     sans: csr.sans,
     idempotencyKey: `${op}:${idem}`,
     replaces,
-    metadata: { estLabel: label.name, estOperation: op },
+    metadata: { estLabel: label.name, estOperation: op, ...extraMetadata },
   };
   return ctx.pipeline.issue(req);
 }

@@ -19,5 +19,6 @@ export class EstError extends Error {
 export function fromIssuanceError(e: IssuanceError, retryAfter: number): EstError {
   const status = estStatusFor[e.code];
   const headers: Record<string, string> = status === 202 || status === 429 || status === 503 ? { 'Retry-After': String(retryAfter) } : {};
-  return new EstError(status, e.message, headers);
+  // An internal failure's message is for the log, not the client.
+  return new EstError(status, e.code === 'internal' ? 'internal error' : e.message, headers);
 }

@@ -3,6 +3,7 @@ import type { ProtocolModule } from '../../src/protocol.ts';
 import { Authenticator, loadTrustStore } from './auth.ts';
 import { mountAdmin } from './admin.ts';
 import { registerEstCommands } from './cli.ts';
+import { FullCmc } from './fullcmc.ts';
 import { LabelStore } from './labels.ts';
 import { mountRoutes } from './routes.ts';
 import { estSettings } from './settings.ts';
@@ -23,7 +24,8 @@ export const estProtocol: ProtocolModule = {
     const users = new UserStore(ctx);
     const auth = new Authenticator(ctx, users, loadTrustStore(s.trustStore));
     mountAdmin(ctx, labels, users);
-    mountRoutes(app, { ctx, labels, auth, bodyLimit: s.bodyLimit, retryAfter: s.retryAfter });
+    const fullcmc = new FullCmc(ctx, users);
+    mountRoutes(app, { ctx, labels, auth, fullcmc, bodyLimit: s.bodyLimit, retryAfter: s.retryAfter });
   },
   endpoints(base) {
     return [{ label: 'EST (RFC 7030)', url: `${base.https}/.well-known/est/` }];

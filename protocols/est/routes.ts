@@ -9,16 +9,19 @@ import { buildCertsOnly } from '../../src/pki/cms-signed-data.ts';
 import type { AppEnv } from '../../src/protocol.ts';
 import type { ProtocolContext } from '../../src/protocol-context.ts';
 import type { Authenticator } from './auth.ts';
+import type { FullCmc } from './fullcmc.ts';
+import { chainOf, labelIssuer } from './issuer.ts';
 import { csrAttrsFor } from './csrattrs.ts';
 import { checkChannelBinding, checkedCsr, enroll, type Operation } from './enroll.ts';
 import { EstError, fromIssuanceError } from './errors.ts';
 import { DEFAULT_LABEL, type Label, type LabelStore } from './labels.ts';
-import { base64Answer, decodeBase64Body, mediaType, multipartMixed, requireType } from './wire.ts';
+import { base64Answer, baseType, decodeBase64Body, mediaType, multipartMixed, requireType } from './wire.ts';
 
 export interface EstDeps {
   ctx: ProtocolContext;
   labels: LabelStore;
   auth: Authenticator;
+  fullcmc: FullCmc;
   bodyLimit: number;
   retryAfter: number;
 }
@@ -44,7 +47,7 @@ export function mountRoutes(app: Hono<AppEnv>, d: EstDeps): void {
   };
 
   const cacerts: Handler = async (c, label) => {
-    const chain = await issuingChain(d, label);
+    const chain = chainOf(await labelIssuer(ctx, label));
     return answer(c, base64Answer(buildCertsOnly(chain), mediaType.certsOnly));
   };
 
@@ -72,12 +75,24 @@ export function mountRoutes(app: Hono<AppEnv>, d: EstDeps): void {
     return answer(c, base64Answer(buildCertsOnly([issued(result).der]), mediaType.certsOnly));
   };
 
+  // RFC 7030 §4.3: application/pkcs7-mime (smime-type CMC-request) in, CMC-response out.
+  const fullcmc: Handler = async (c, label) => {
+    const auth = await d.auth.authenticate(c, label);
+    if (baseType(c.req.header('content-type')) !== 'application/pkcs7-mime') throw new EstError(400, `Content-Type must be ${mediaType.cmcRequest}`);
+    const body = decodeBase64Body(await ctx.http.rawBody(c, d.bodyLimit));
+    const out = await d.fullcmc.handle(label, auth, body, ctx.http.channelBinding(c));
+    const a = base64Answer(out.response, mediaType.cmcResponse);
+    if (out.status === 202) a.headers['Retry-After'] = String(d.retryAfter);
+    return c.body(a.body, out.status, a.headers);
+  };
+
   for (const prefix of ['/.well-known/est', '/.well-known/est/:label']) {
     app.get(`${prefix}/cacerts`, run(cacerts));
     app.get(`${prefix}/csrattrs`, run(csrattrs));
     app.post(`${prefix}/simpleenroll`, run(enrolment('simpleenroll')));
     app.post(`${prefix}/simplereenroll`, run(enrolment('simplereenroll')));
     app.post(`${prefix}/serverkeygen`, run(enrolment('serverkeygen')));
+    app.post(`${prefix}/fullcmc`, run(fullcmc));
   }
 }
 
@@ -95,19 +110,4 @@ function pending(c: HonoContext, retryAfter: number): Response {
 
 function answer(c: HonoContext, a: { body: string; headers: Record<string, string> }, status: 200 | 202 = 200): Response {
   return c.body(a.body, status, a.headers);
-}
-
-/** The label's issuing CA and the CAs above it, for /cacerts (RFC 7030 §4.1.3). */
-async function issuingChain(d: EstDeps, label: Label): Promise<Uint8Array[]> {
-  const profile = await d.ctx.profiles.get(label.profile);
-  const id = label.issuerId ?? profile?.issuer;
-  const issuer = id ? await d.ctx.issuers.get(id) : d.ctx.issuers.default();
-  if (!issuer) throw new EstError(503, 'no issuing CA is configured for this label');
-  const seen = new Set<string>();
-  return [issuer.certDer, ...issuer.chain].filter((der) => {
-    const k = Buffer.from(der).toString('base64');
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

@@ -33,6 +33,11 @@ export const estUsers = pgTable(
     /** scrypt(password, salt), N=2^14 r=8 p=1, 32 bytes. */
     passwordHash: bytea('password_hash').notNull(),
     salt: bytea('salt').notNull(),
+    /**
+     * The password sealed under the KEK (purpose est:user-password): the shared secret a CMC
+     * identityProof(V2) is a MAC with (RFC 5272 §6.2), which a hash alone cannot check.
+     */
+    passwordSealed: bytea('password_sealed').notNull(),
     disabled: boolean('disabled').notNull().default(false),
     createdBy: text('created_by').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),

@@ -1,6 +1,7 @@
 /**
  * HTTP Basic credentials per label (RFC 7030 §3.2.3). Passwords are random, shown once, stored as
- * scrypt hashes (N=2^14, r=8, p=1) and compared in constant time. A successful check is remembered
+ * scrypt hashes (N=2^14, r=8, p=1) and compared in constant time; a sealed copy (KEK) serves only
+ * CMC identityProof, which is a MAC keyed with the shared secret. A successful check is remembered
  * for a minute under an HMAC of the credentials with a per-process key, so a device enrolling
  * repeatedly does not pay scrypt each time; disabling a user clears this instance's memory at once
  * (other instances within that minute).
@@ -16,6 +17,7 @@ const scrypt = promisify(scryptCb) as (pw: string | Buffer, salt: Buffer, len: n
 const SCRYPT = { N: 1 << 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 const REMEMBER_MS = 60_000;
+const SEALED = 'user-password';
 
 export interface EstUserView {
   id: string;
@@ -40,7 +42,7 @@ export class UserStore {
     const hash = await scrypt(password, salt, 32, SCRYPT);
     const rows = await this.ctx.store.db
       .insert(estUsers)
-      .values({ id: randomUUID(), label, name, passwordHash: hash, salt, createdBy: actor })
+      .values({ id: randomUUID(), label, name, passwordHash: hash, salt, passwordSealed: this.ctx.secrets.seal(SEALED, Buffer.from(password)), createdBy: actor })
       .onConflictDoNothing()
       .returning();
     if (rows.length === 0) throw new Conflict(`user "${name}" exists in label "${label}"`);
@@ -63,6 +65,12 @@ export class UserStore {
     if (rows.length === 0) throw new NotFound(`no user "${name}" in label "${label}"`);
     this.verified.clear();
     await this.ctx.audit.record({ actor, action: 'est.user.disable', target: `${label}/${name}` });
+  }
+
+  /** The password of an enabled user, for CMC identityProof (RFC 5272 §6.2); undefined otherwise. */
+  async sharedSecret(label: string, name: string): Promise<Buffer | undefined> {
+    const [row] = await this.ctx.store.db.select().from(estUsers).where(and(eq(estUsers.label, label), eq(estUsers.name, name)));
+    return row && !row.disabled ? this.ctx.secrets.unseal(SEALED, row.passwordSealed) : undefined;
   }
 
   /** True when `name`/`password` is an enabled credential of `label`. */

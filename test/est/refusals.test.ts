@@ -45,7 +45,7 @@ describe.each(drivers)('EST refusals (%s)', (driver) => {
     const trust = join(dir, 'trust.pem');
     writeFileSync(trust, toPem(partnerCa.der, 'CERTIFICATE'));
     h = await startEst(driver, { CERTGATE_EST_TRUST: trust, CERTGATE_EST_BODY_LIMIT: '8192' });
-    const pctx = interimProtocolContext(h.t.ctx, h.server.app, 'est-test');
+    const pctx = interimProtocolContext(h.t.ctx, h.server.app, 'est');
     const labels = new LabelStore(pctx);
     const users = new UserStore(pctx);
     await labels.add({ name: 'other', profile: 'device', auth: 'basic' }, 'test');
