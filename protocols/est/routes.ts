@@ -11,6 +11,7 @@ import type { ProtocolContext } from '../../src/protocol-context.ts';
 import type { Authenticator } from './auth.ts';
 import type { FullCmc } from './fullcmc.ts';
 import { chainOf, labelIssuer } from './issuer.ts';
+import { keyPart, keyProtection, recipientFor } from './server-key.ts';
 import { csrAttrsFor } from './csrattrs.ts';
 import { checkChannelBinding, checkedCsr, enroll, type Operation } from './enroll.ts';
 import { EstError, fromIssuanceError } from './errors.ts';
@@ -60,15 +61,17 @@ export function mountRoutes(app: Hono<AppEnv>, d: EstDeps): void {
   const enrolment = (op: Operation): Handler => async (c, label) => {
     const auth = await d.auth.authenticate(c, label);
     requireType(c.req.header('content-type'), mediaType.pkcs10);
-    const csr = checkedCsr(decodeBase64Body(await ctx.http.rawBody(c, d.bodyLimit)));
+    const der = decodeBase64Body(await ctx.http.rawBody(c, d.bodyLimit));
+    const csr = checkedCsr(der);
     if (label.channelBinding) checkChannelBinding(csr, ctx.http.channelBinding(c));
+    const recipient = op === 'serverkeygen' ? recipientFor(keyProtection(der), auth.clientCert) : undefined;
     const result = await enroll(ctx, op, label, auth, csr);
     if (result.status === 'pending') return pending(c, d.retryAfter);
     if (result.status === 'rejected') throw new EstError(403, `the request was rejected: ${result.reason}`);
     if (op === 'serverkeygen') {
       if (!result.privateKey) throw new EstError(409, 'this key was certified before; the server-generated key is not kept — send a new request');
       return answer(c, multipartMixed([
-        { contentType: mediaType.pkcs8, der: result.privateKey },
+        await keyPart(ctx, label, recipient, result.privateKey),
         { contentType: mediaType.certsOnly, der: buildCertsOnly([result.certificate.der]) },
       ]));
     }

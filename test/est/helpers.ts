@@ -129,6 +129,8 @@ export function makeCsr(o: {
   subject: SubjectAttribute[];
   sans?: Identifier[];
   challengePassword?: string;
+  /** Further Attribute SEQUENCEs (DER). */
+  attributes?: Buffer[];
   corrupt?: boolean;
 }): Buffer {
   const attrs: Buffer[] = [];
@@ -136,6 +138,7 @@ export function makeCsr(o: {
   const sans = o.sans ?? (cn ? [{ type: 'dns' as const, value: cn }] : []);
   if (o.challengePassword !== undefined) attrs.push(seq(oid(CHALLENGE_PASSWORD), set(utf8String(o.challengePassword))));
   if (sans.length) attrs.push(seq(oid(EXTENSION_REQUEST), set(seq(subjectAltName(sans)))));
+  attrs.push(...(o.attributes ?? []));
   const info = seq(
     integer(0),
     encodeName(toEncodedAttributes(o.subject)),

@@ -4,11 +4,17 @@
  * Retry-After under manual approval. Every certificate is checked with `openssl verify`.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseCertificate } from '../../src/pki/certificate.ts';
+import { encodeContentInfo } from '../../src/pki/cms-content-info.ts';
+import { octetString, oid, readTlv, seq, set } from '../../src/pki/der.ts';
+import { rowCounts } from '../issuance/helpers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSignedData } from '../../src/pki/cms-signed-data.ts';
 import { decodeCsrAttrs } from '../../src/pki/csr-attrs.ts';
 import { drivers } from '../support/context.ts';
-import { opensslOk, removeTempDirs, tempDir, writePem } from '../support/openssl.ts';
+import { opensslOk, removeTempDirs, tempDir, writeDer, writePem } from '../support/openssl.ts';
 import { b64, call, makeCsr, newKey, startEst, type EstHarness, type Reply } from './helpers.ts';
 import { LabelStore } from '../../protocols/est/labels.ts';
 import { UserStore } from '../../protocols/est/users.ts';
@@ -127,6 +133,47 @@ describe.each(drivers)('EST operations (%s)', (driver) => {
     verify(cert);
     expect(new X509Certificate(cert).checkPrivateKey(priv)).toBe(true);
     expect(new X509Certificate(cert).publicKey.export({ format: 'der', type: 'spki' }).equals(key.publicKey.export({ format: 'der', type: 'spki' }))).toBe(false);
+  });
+
+  it('§4.4.2 /serverkeygen with AsymmetricDecryptKeyIdentifier: the key in SignedData over EnvelopedData to the client certificate (openssl cms)', async () => {
+    const rsa = newKey('RSA-2048');
+    const r0 = await call(h, '/.well-known/est/simpleenroll', { body: b64(makeCsr({ key: rsa, subject: [{ type: 'CN', value: 'rsa-client.example' }] })), contentType: P10, basic: ['dev1', password] });
+    const clientCert = certsOf(r0)[0];
+    const ski = parseCertificate(clientCert).ski!;
+    const attr = seq(oid('1.2.840.113549.1.9.16.2.54'), set(octetString(ski)));
+    const csr = makeCsr({ key: newKey(), subject: [{ type: 'CN', value: 'sealed-keygen.example' }], attributes: [attr] });
+    const r = await call(h, '/.well-known/est/serverkeygen', { body: b64(csr), contentType: P10, cert: { key: rsa.privateKey, certDer: [clientCert] } });
+    expect(r.status, r.text).toBe(200);
+    const boundary = String(r.headers['content-type']).split('boundary=')[1];
+    const parts = r.text.split(`--${boundary}`).slice(1, -1).map((p) => {
+      const [head, body] = p.split('\r\n\r\n');
+      return { type: /Content-Type: (.*)/.exec(head)![1].trim(), der: Buffer.from(body.trim(), 'base64') };
+    });
+    expect(parts[0].type).toBe('application/pkcs7-mime; smime-type=server-generated-key');
+    const [cert] = parseSignedData(parts[1].der).certificates;
+    verify(cert);
+    // Independent: openssl verifies the CA's signature, then decrypts with the client's key.
+    const signed = writeDer(dir, 'skg-signed.der', parts[0].der);
+    opensslOk(['cms', '-verify', '-inform', 'DER', '-in', signed, '-CAfile', rootFile, '-purpose', 'any', '-binary', '-out', `${signed}.env`]);
+    const env = writeDer(dir, 'skg-env-ci.der', encodeContentInfo('1.2.840.113549.1.7.3', readFileSync(`${signed}.env`)));
+    const recip = writePem(dir, 'recip.pem', clientCert);
+    const keyFile = join(dir, 'recip.key');
+    writeFileSync(keyFile, rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    opensslOk(['cms', '-decrypt', '-inform', 'DER', '-in', env, '-recip', recip, '-inkey', keyFile, '-binary', '-out', `${env}.pkg`]);
+    const pkg = readFileSync(`${env}.pkg`);
+    const first = readTlv(pkg, readTlv(pkg, 0).start);
+    const priv = createPrivateKey({ key: pkg.subarray(first.start - first.headerLength, first.end), format: 'der', type: 'pkcs8' });
+    expect(new X509Certificate(cert).checkPrivateKey(priv)).toBe(true);
+  });
+
+  it('§4.4.2 /serverkeygen naming a key that is not the client certificate\'s: 400, nothing issued', async () => {
+    const attr = seq(oid('1.2.840.113549.1.9.16.2.54'), set(octetString(Buffer.alloc(20, 9))));
+    const csr = makeCsr({ key: newKey(), subject: [{ type: 'CN', value: 'sealed-bad.example' }], attributes: [attr] });
+    const before = await rowCounts(h.t.ctx.db);
+    const r = await call(h, '/.well-known/est/serverkeygen', { body: b64(csr), contentType: P10, basic: ['dev1', password] });
+    expect(r.status).toBe(400);
+    expect(r.text).toMatch(/AsymmetricDecryptKeyIdentifier must name/);
+    expect((await rowCounts(h.t.ctx.db)).certificates).toBe(before.certificates);
   });
 
   it('§4.2.3 manual approval: 202 with Retry-After, the same request gets the certificate once approved', async () => {
