@@ -147,7 +147,13 @@ export function interimProtocolContext(ctx: Context, app: Hono<AppEnv>, name: st
       clientAddress: (c) => (c.env as { incoming?: { socket?: { remoteAddress?: string } } }).incoming?.socket?.remoteAddress ?? '',
       jsonBody: async (c) => c.req.json(),
       async rawBody(c, maxBytes = ctx.config.bodyLimit) {
-        const body = new Uint8Array(await c.req.arrayBuffer());
+        if (Number(c.req.header('content-length') ?? NaN) > maxBytes) throw new BadRequest(`request body larger than ${maxBytes} bytes`);
+        let body: Uint8Array;
+        try {
+          body = new Uint8Array(await c.req.arrayBuffer());
+        } catch {
+          throw new BadRequest('the request body could not be read');
+        }
         if (body.length > maxBytes) throw new BadRequest(`request body larger than ${maxBytes} bytes`);
         return body;
       },
