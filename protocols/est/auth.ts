@@ -83,14 +83,21 @@ export class Authenticator {
     }
     const now = Date.now();
     if (Date.parse(x509.validFrom) > now || Date.parse(x509.validTo) < now) throw new EstError(403, 'the TLS client certificate is not within its validity period');
-    const issuer = await this.ctx.issuers.issuerOf(der);
+    const issuer = await this.ctx.issuers.issuerOf(der).catch(() => undefined);
     if (issuer) {
       const record = await this.ctx.certificates.byDer(der);
       if (!record) throw new EstError(403, 'the TLS client certificate is not known to this CA');
       if (record.status !== 'valid') throw new EstError(403, `the TLS client certificate is ${record.status === 'hold' ? 'suspended' : 'revoked'}`);
       return { der, x509, record };
     }
-    if (this.chainsToTrustStore(x509, chain.slice(1).map((d) => new X509Certificate(d)))) return { der, x509 };
+    const intermediates = chain.slice(1).flatMap((d) => {
+      try {
+        return [new X509Certificate(d)];
+      } catch {
+        return [];
+      }
+    });
+    if (this.chainsToTrustStore(x509, intermediates)) return { der, x509 };
     throw new EstError(403, 'the TLS client certificate was not issued by a CA this server trusts');
   }
 

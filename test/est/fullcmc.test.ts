@@ -52,7 +52,7 @@ interface Built {
   nonce: Buffer;
 }
 
-async function fullRequest(o: { request: TaggedRequest; signWith: Key; identity?: { name: string; secret: string } }): Promise<Built> {
+async function fullRequest(o: { request: TaggedRequest; signWith: Key; signerCert?: Buffer; identity?: { name: string; secret: string } }): Promise<Built> {
   const transactionId = BigInt(`0x${randomBytes(6).toString('hex')}`);
   const nonce = randomBytes(16);
   const reqSeq = encodeReqSequence([o.request]);
@@ -66,13 +66,14 @@ async function fullRequest(o: { request: TaggedRequest; signWith: Key; identity?
     controls.push({ bodyPartId: 4, type: cmcOids.identityProofV2, values: [encodeIdentityProofV2({ ...p, witness: identityWitness(p, Buffer.from(o.identity.secret), reqSeq) })] });
   }
   const content = encodePkiData({ controls, requests: [o.request], cms: [], other: [] });
-  const body = await buildSignedData({ content, contentType: cmcOids.pkiData, signer: new SoftwareSigner(o.signWith.privateKey), signerCert: selfSigned(o.signWith) });
+  const body = await buildSignedData({ content, contentType: cmcOids.pkiData, signer: new SoftwareSigner(o.signWith.privateKey), signerCert: o.signerCert ?? selfSigned(o.signWith) });
   return { body, transactionId, nonce };
 }
 
 describe.each(drivers)('EST fullcmc (%s)', (driver) => {
   let h: EstHarness;
   let pw: string;
+  let heldPw: string;
   let dir: string;
 
   beforeAll(async () => {
@@ -81,6 +82,10 @@ describe.each(drivers)('EST fullcmc (%s)', (driver) => {
     const pctx = interimProtocolContext(h.t.ctx, h.server.app, 'est');
     await new LabelStore(pctx).add({ name: 'cmc', profile: 'device', auth: 'basic' }, 'test');
     pw = (await new UserStore(pctx).add('cmc', 'dev', 'test')).password;
+    const device = (await h.t.ctx.profiles.get('device'))!;
+    await h.t.ctx.profiles.create({ ...device, name: 'device-held', manualApproval: true });
+    await new LabelStore(pctx).add({ name: 'cmc-held', profile: 'device-held', auth: 'basic' }, 'test');
+    heldPw = (await new UserStore(pctx).add('cmc-held', 'dev', 'test')).password;
   }, 60_000);
   afterAll(async () => {
     await h?.close();
@@ -147,6 +152,37 @@ describe.each(drivers)('EST fullcmc (%s)', (driver) => {
     const leaf = sd.certificates.find((c) => new X509Certificate(c).subject === 'CN=crmf.example')!;
     expect(new X509Certificate(leaf).subjectAltName).toBe('DNS:crmf.example');
     opensslChecks(der, leaf);
+  });
+
+  it('PKIData signed with a valid certificate this CA issued (a new key for an enrolled device): success', async () => {
+    const old = newKey();
+    const first = await call(h, '/.well-known/est/cmc/simpleenroll', { body: b64(makeCsr({ key: old, subject: [{ type: 'CN', value: 'cmc-old.example' }] })), contentType: 'application/pkcs10', basic: ['dev', pw] });
+    expect(first.status, first.text).toBe(200);
+    const oldCert = parseSignedData(Buffer.from(first.text, 'base64')).certificates[0];
+    const key = newKey();
+    const b = await fullRequest({ request: { kind: 'pkcs10', bodyPartId: 9, der: makeCsr({ key, subject: [{ type: 'CN', value: 'cmc-old.example' }] }) }, signWith: old, signerCert: oldCert });
+    const r = await send(b);
+    expect(r.status, r.text).toBe(200);
+    expect(readResponse(r.text, b).status).toMatchObject({ status: 'success', bodyList: [9] });
+  });
+
+  it('manual approval: 202 with CMC pending and pendInfo; the same request after approval: success', async () => {
+    const key = newKey();
+    const csr = makeCsr({ key, subject: [{ type: 'CN', value: 'cmc-held.example' }] });
+    const post = (b: Built) => call(h, '/.well-known/est/cmc-held/fullcmc', { body: b64(b.body), contentType: CMC, basic: ['dev', heldPw] });
+    const b1 = await fullRequest({ request: { kind: 'pkcs10', bodyPartId: 5, der: csr }, signWith: key });
+    const r1 = await post(b1);
+    expect(r1.status, r1.text).toBe(202);
+    expect(r1.headers['retry-after']).toBe('60');
+    const s1 = readResponse(r1.text, b1).status;
+    expect(s1.status).toBe('pending');
+    const pending = await h.t.ctx.pipeline.listRequests('pending');
+    expect(s1.pendInfo?.token.toString()).toBe(pending[0].id);
+    await h.t.ctx.pipeline.approve(pending[0].id, 'operator:test');
+    const b2 = await fullRequest({ request: { kind: 'pkcs10', bodyPartId: 5, der: csr }, signWith: key });
+    const r2 = await post(b2);
+    expect(r2.status, r2.text).toBe(200);
+    expect(readResponse(r2.text, b2).status.status).toBe('success');
   });
 
   describe('failures: CMCStatusInfoV2 failed with failInfo, nothing written', () => {
