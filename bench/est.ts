@@ -5,6 +5,8 @@
  * this process, same CSRs, same profile, same concurrency, a database of its own) in the same run.
  * Bar: keep-alive ≥ 0.5 of the pipeline. Each enrolment uses its own key (the idempotency key is
  * principal + CSR key), made before the clock starts.
+ * EST_BENCH_PROF=<dir> makes the server write a V8 CPU profile there; EST_BENCH_DB=postgres|pglite
+ * picks one database.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
@@ -62,7 +64,8 @@ async function startCertgate(dataDir: string, url: string | undefined) {
   };
   if (url) env.DATABASE_URL = url;
   else delete env.DATABASE_URL;
-  const child = spawn(process.execPath, [join(ROOT, 'bin/certgate.mjs'), 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const prof = process.env.EST_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EST_BENCH_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, join(ROOT, 'bin/certgate.mjs'), 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const info = join(dataDir, 'server.json');
@@ -129,8 +132,9 @@ function enrol(port: number, root: string, agent: Agent, auth: string, body: str
 }
 
 export async function run(opts: { quick: boolean }): Promise<void> {
-  const drivers: ('pglite' | 'postgres')[] = ['pglite'];
+  let drivers: ('pglite' | 'postgres')[] = ['pglite'];
   if (!opts.quick && (await pgReachable())) drivers.push('postgres');
+  if (process.env.EST_BENCH_DB === 'postgres' || process.env.EST_BENCH_DB === 'pglite') drivers = [process.env.EST_BENCH_DB];
   const total = opts.quick ? 300 : 2000;
   const seconds = opts.quick ? 5 : 15;
   const warm = opts.quick ? 20 : 60;

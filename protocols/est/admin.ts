@@ -8,6 +8,7 @@
  *   POST /users/:label/:name/disable     (administrator)
  */
 import type { Context as HonoContext } from 'hono';
+import { loggableError } from '../../src/http/errors.ts';
 import { adminErrorFor, isIssuanceError, NotFound } from '../../src/issuance/errors.ts';
 import type { ProtocolAppEnv, ProtocolContext } from '../../src/protocol-context.ts';
 import type { LabelStore } from './labels.ts';
@@ -25,7 +26,7 @@ export function mountAdmin(ctx: ProtocolContext, labels: LabelStore, users: User
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   r.onError((e, c) => {
     if (isIssuanceError(e)) return c.json({ error: adminErrorFor[e.code].error, message: e.message }, adminErrorFor[e.code].status);
-    ctx.log.error({ err: e }, 'est admin: unhandled error');
+    ctx.log.error({ err: loggableError(e) }, 'est admin: unhandled error');
     return c.json({ error: 'InternalError', message: 'internal error' }, 500);
   });
 

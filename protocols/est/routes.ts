@@ -3,6 +3,7 @@
  * `/.well-known/est/<label>/<operation>`. Every refusal is a status with a text/plain reason.
  */
 import type { Context as HonoContext, Hono } from 'hono';
+import { loggableError } from '../../src/http/errors.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
 import type { IssuanceResult } from '../../src/issuance/request.ts';
 import { buildCertsOnly } from '../../src/pki/cms-signed-data.ts';
@@ -42,7 +43,7 @@ export function mountRoutes(app: Hono<AppEnv>, d: EstDeps): void {
     } catch (e) {
       const refusal = e instanceof EstError ? e : isIssuanceError(e) ? fromIssuanceError(e, d.retryAfter) : undefined;
       if (refusal) return c.text(refusal.message, refusal.status, refusal.headers);
-      ctx.log.error({ err: e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : String(e) }, 'est: unhandled error');
+      ctx.log.error({ err: loggableError(e), reqId: c.get('requestId') }, 'est: unhandled error');
       return c.text('internal error', 500);
     }
   };
