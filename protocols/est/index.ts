@@ -1,6 +1,4 @@
-import { interimProtocolContext } from '../../src/interim-protocol-context.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
-import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { Authenticator, loadTrustStore } from './auth.ts';
 import { mountAdmin } from './admin.ts';
 import { registerEstCommands } from './cli.ts';
@@ -17,10 +15,7 @@ import { UserStore } from './users.ts';
 export const estProtocol: ProtocolModule = {
   name: 'est',
   registerCommands: (program, loadConfig, open) => registerEstCommands(program, loadConfig, open),
-  async mount(app, given) {
-    // INTERIM until the seam lands in main: mount receives the core Context today and the
-    // ProtocolContext after the seam merge; with the latter this is just `const ctx = given`.
-    const ctx = isProtocolContext(given) ? given : interimProtocolContext(given as never, app, 'est');
+  async mount(app, ctx) {
     const s = estSettings();
     const labels = new LabelStore(ctx);
     const users = new UserStore(ctx);
@@ -33,7 +28,3 @@ export const estProtocol: ProtocolModule = {
     return [{ label: 'EST (RFC 7030)', url: `${base.https}/.well-known/est/` }];
   },
 };
-
-function isProtocolContext(x: unknown): x is ProtocolContext {
-  return typeof x === 'object' && x !== null && 'http' in x && 'adminRouter' in x;
-}

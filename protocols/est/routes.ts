@@ -7,7 +7,7 @@ import { loggableError } from '../../src/http/errors.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
 import type { IssuanceResult } from '../../src/issuance/request.ts';
 import { buildCertsOnly } from '../../src/pki/cms-signed-data.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 import type { ProtocolContext } from '../../src/protocol-context.ts';
 import type { Authenticator } from './auth.ts';
 import type { FullCmc } from './fullcmc.ts';

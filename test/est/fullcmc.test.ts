@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabelStore } from '../../protocols/est/labels.ts';
 import { UserStore } from '../../protocols/est/users.ts';
 import { SoftwareSigner } from '../../src/ca/signer.ts';
-import { interimProtocolContext } from '../../src/interim-protocol-context.ts';
+import { createProtocolContext } from '../../src/protocol-context-impl.ts';
 import { buildTbsCertificate, randomSerial, signTbs, signatureAlgorithmFor } from '../../src/pki/certificate.ts';
 import { decodeOctets, decodeTransactionId, encodeIdentification, encodeIdentityProofV2, encodeNonce, encodeTransactionId, identityWitness } from '../../src/pki/cmc-controls.ts';
 import { cmcOids } from '../../src/pki/cmc-oids.ts';
@@ -79,7 +79,7 @@ describe.each(drivers)('EST fullcmc (%s)', (driver) => {
   beforeAll(async () => {
     h = await startEst(driver);
     dir = tempDir();
-    const pctx = interimProtocolContext(h.t.ctx, h.server.app, 'est');
+    const pctx = createProtocolContext(h.t.ctx, 'est');
     await new LabelStore(pctx).add({ name: 'cmc', profile: 'device', auth: 'basic' }, 'test');
     pw = (await new UserStore(pctx).add('cmc', 'dev', 'test')).password;
     const device = (await h.t.ctx.profiles.get('device'))!;

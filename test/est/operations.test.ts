@@ -18,7 +18,7 @@ import { opensslOk, removeTempDirs, tempDir, writeDer, writePem } from '../suppo
 import { b64, call, makeCsr, newKey, startEst, type EstHarness, type Reply } from './helpers.ts';
 import { LabelStore } from '../../protocols/est/labels.ts';
 import { UserStore } from '../../protocols/est/users.ts';
-import { interimProtocolContext } from '../../src/interim-protocol-context.ts';
+import { createProtocolContext } from '../../src/protocol-context-impl.ts';
 
 const P10 = 'application/pkcs10';
 
@@ -46,7 +46,7 @@ describe.each(drivers)('EST operations (%s)', (driver) => {
     h = await startEst(driver);
     dir = tempDir();
     rootFile = writePem(dir, 'root.pem', h.t.ctx.issuers.list().find((i) => i.isRoot)!.certDer);
-    const pctx = interimProtocolContext(h.t.ctx, h.server.app, 'est');
+    const pctx = createProtocolContext(h.t.ctx, 'est');
     password = (await new UserStore(pctx).add('default', 'dev1', 'test')).password;
     const device = (await h.t.ctx.profiles.get('device'))!;
     await h.t.ctx.profiles.create({ ...device, name: 'device-held', manualApproval: true });
@@ -177,7 +177,7 @@ describe.each(drivers)('EST operations (%s)', (driver) => {
   });
 
   it('§4.2.3 manual approval: 202 with Retry-After, the same request gets the certificate once approved', async () => {
-    const pctx = interimProtocolContext(h.t.ctx, h.server.app, 'est');
+    const pctx = createProtocolContext(h.t.ctx, 'est');
     const pw = (await new UserStore(pctx).add('held', 'dev9', 'test')).password;
     const csr = b64(makeCsr({ key: newKey(), subject: [{ type: 'CN', value: 'held.example' }] }));
     const r1 = await call(h, '/.well-known/est/held/simpleenroll', { body: csr, contentType: P10, basic: ['dev9', pw] });

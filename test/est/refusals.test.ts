@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabelStore } from '../../protocols/est/labels.ts';
 import { UserStore } from '../../protocols/est/users.ts';
-import { interimProtocolContext } from '../../src/interim-protocol-context.ts';
+import { createProtocolContext } from '../../src/protocol-context-impl.ts';
 import { parseSignedData } from '../../src/pki/cms-signed-data.ts';
 import { toPem } from '../../src/pki/pem.ts';
 import { rowCounts } from '../issuance/helpers.ts';
@@ -45,7 +45,7 @@ describe.each(drivers)('EST refusals (%s)', (driver) => {
     const trust = join(dir, 'trust.pem');
     writeFileSync(trust, toPem(partnerCa.der, 'CERTIFICATE'));
     h = await startEst(driver, { CERTGATE_EST_TRUST: trust, CERTGATE_EST_BODY_LIMIT: '8192' });
-    const pctx = interimProtocolContext(h.t.ctx, h.server.app, 'est');
+    const pctx = createProtocolContext(h.t.ctx, 'est');
     const labels = new LabelStore(pctx);
     const users = new UserStore(pctx);
     await labels.add({ name: 'other', profile: 'device', auth: 'basic' }, 'test');
