@@ -1,4 +1,6 @@
+import type { OpenApiFragment } from '../../src/admin/openapi.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
+import { estOpenApi } from './openapi.ts';
 import { Authenticator, loadTrustStore } from './auth.ts';
 import { mountAdmin } from './admin.ts';
 import { registerEstCommands } from './cli.ts';
@@ -15,6 +17,7 @@ import { UserStore } from './users.ts';
 export const estProtocol: ProtocolModule = {
   name: 'est',
   registerCommands: (program, loadConfig, open) => registerEstCommands(program, loadConfig, open),
+  openapi: estOpenApi as OpenApiFragment,
   async mount(app, ctx) {
     const s = estSettings();
     const labels = new LabelStore(ctx);

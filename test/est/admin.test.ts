@@ -35,6 +35,11 @@ describe.each(drivers)('EST admin API (%s)', (driver) => {
     expect(list.map((l) => l.name)).toEqual(['default', 'iot']);
   });
 
+  it('the admin OpenAPI document lists the EST routes', async () => {
+    const doc = (await (await fetch(`${h.server.httpUrl}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/est/labels', '/api/v1/est/users', '/api/v1/est/users/{label}/{name}/disable']));
+  });
+
   it('users: the password is shown once and works; list never shows it; disable refuses it', async () => {
     const r = await api(admin, 'POST', '/users', { label: 'default', name: 'dev7' });
     expect(r.status).toBe(201);
