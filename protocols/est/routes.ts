@@ -98,6 +98,13 @@ export function mountRoutes(app: Hono<AppEnv>, d: EstDeps): void {
     app.post(`${prefix}/serverkeygen`, run(enrolment('serverkeygen')));
     app.post(`${prefix}/fullcmc`, run(fullcmc));
   }
+  // Anything else under /.well-known/est/ answers in EST's manner (text), not the server's JSON 404.
+  const methods: Record<string, string> = { cacerts: 'GET', csrattrs: 'GET', simpleenroll: 'POST', simplereenroll: 'POST', serverkeygen: 'POST', fullcmc: 'POST' };
+  app.all('/.well-known/est/*', (c) => {
+    const op = c.req.path.split('/').filter(Boolean).pop() ?? '';
+    const allowed = methods[op];
+    return allowed ? c.text(`${op} takes ${allowed}`, 405, { Allow: allowed }) : c.text('unknown EST operation', 404);
+  });
 }
 
 function issued(r: Extract<IssuanceResult, { status: 'issued' }>) {

@@ -88,6 +88,12 @@ describe.each(drivers)('EST refusals (%s)', (driver) => {
   it('a wrong password', () => refused(() => enroll('simpleenroll', { body: csrFor('x.example'), basic: ['dev', `${pw.dev}x`] }), 401, /not valid for this label/));
   it('Basic credentials of another label', () => refused(() => enroll('simpleenroll', { body: csrFor('x.example'), basic: ['dev', pw.other] }), 401, /not valid for this label/));
   it('Basic credentials on a certificate-only label', () => refused(() => enroll('partners/simpleenroll', { body: csrFor('x.example'), basic: ['dev', pw.dev] }), 401, /only TLS client certificates/));
+  it('a wrong method and an unknown operation: text answers', async () => {
+    const m = await call(h, '/.well-known/est/simpleenroll', { method: 'GET' });
+    expect([m.status, m.headers.allow, m.text]).toEqual([405, 'POST', 'simpleenroll takes POST']);
+    const u = await call(h, '/.well-known/est/nosuchop', { method: 'GET' });
+    expect([u.status, u.text]).toEqual([404, 'unknown EST operation']);
+  });
   it('an unknown label', () => refused(() => enroll('nosuch/simpleenroll', { body: csrFor('x.example'), basic: ['dev', pw.dev] }), 404, /unknown EST label/));
 
   it('a client certificate from a foreign CA', () => {
