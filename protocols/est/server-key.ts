@@ -31,7 +31,12 @@ export const keyIdOids = {
 
 /** What the CSR asks for: the plain key, or the key encrypted to a key identified by SKI. */
 export function keyProtection(csrDer: Uint8Array): { kind: 'plain' } | { kind: 'asymmetric'; keyId: Buffer } {
-  const attrs = csrRequestAttributes(csrDer);
+  let attrs: ReturnType<typeof csrRequestAttributes>;
+  try {
+    attrs = csrRequestAttributes(csrDer);
+  } catch (e) {
+    throw new EstError(400, `malformed CSR attributes: ${(e as Error).message}`);
+  }
   if (attrs.some((a) => a.type === keyIdOids.decryptKeyIdentifier)) throw new EstError(400, 'DecryptKeyIdentifier (a pre-shared symmetric key) is not supported; use AsymmetricDecryptKeyIdentifier');
   const asym = attrs.find((a) => a.type === keyIdOids.asymmDecryptKeyIdentifier);
   if (!asym) return { kind: 'plain' };
