@@ -18,7 +18,7 @@ export interface IssuerAndSubject {
 
 export interface IssuerAndSerial {
   issuer: Buffer;
-  /** Lower-case hex of the serial's content octets, without a leading 00 pad. */
+  /** Lower-case hex of the serial's INTEGER content octets (as certificates store it). */
   serialHex: string;
 }
 
@@ -48,9 +48,8 @@ export function decodeIssuerAndSubject(der: Uint8Array): IssuerAndSubject {
 export function decodeIssuerAndSerial(der: Uint8Array): IssuerAndSerial {
   const { first, second } = twoFields(der, 'IssuerAndSerialNumber');
   if (second.tag !== Tag.INTEGER || second.length < 1 || second.length > 40) throw new ScepContentError('IssuerAndSerialNumber: bad serialNumber');
-  let bytes = Buffer.from(der.subarray(second.start, second.end));
+  const bytes = Buffer.from(der.subarray(second.start, second.end));
   if (bytes[0] & 0x80) throw new ScepContentError('IssuerAndSerialNumber: negative serialNumber');
-  while (bytes.length > 1 && bytes[0] === 0) bytes = bytes.subarray(1);
   return { issuer: first, serialHex: bytes.toString('hex') };
 }
 
