@@ -4,14 +4,14 @@
  * Everything malformed or unsupported becomes a `BadCsr` with a message for the client;
  * a challengePassword never appears in a message.
  */
-import { constants, verify, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, sign as cryptoSign, verify, type KeyObject } from 'node:crypto';
 import type { Identifier, SubjectAttribute } from '../issuance/request.ts';
 import { BadCsr } from '../issuance/errors.ts';
 import { alg, ext } from './oids.ts';
-import { Tag, children, decodeInteger, expectTlv, readOid, readTlv, tlvBytes, type Tlv } from './der.ts';
+import { Tag, bitString, children, decodeInteger, expectTlv, implicitConstructed, integer, oid, readOid, readTlv, seq, set, tlvBytes, utf8String, type Tlv } from './der.ts';
 import { decodeDirectoryString, decodeName } from './name.ts';
 import { decodeGeneralNames } from './extensions.ts';
-import { parseExtensions } from './certificate.ts';
+import { parseExtensions, signatureAlgorithmFor } from './certificate.ts';
 import { importSpki, keyInfoFromKeyObject, spkiAlgorithmOid, type KeyInfo } from './keyinfo.ts';
 import { fromPem } from './pem.ts';
 
@@ -280,4 +280,24 @@ function parseDer(der: Uint8Array): ParsedCsr {
     signatureValid,
     signatureAlgorithm: sigAlg.oid,
   };
+}
+
+/**
+ * Encodes and signs a PKCS#10 request (RFC 2986 §4):
+ *
+ *   CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature BIT STRING }
+ *   CertificationRequestInfo ::= SEQUENCE { version INTEGER (0), subject Name,
+ *       subjectPKInfo SubjectPublicKeyInfo, attributes [0] IMPLICIT SET OF Attribute }
+ *
+ * For clients Certgate drives itself (tests, benchmarks, the SCEP reference client): subject is a
+ * DER Name, `extensions` DER Extension elements; challengePassword is a UTF8String (RFC 2985).
+ */
+export function buildCsr(o: { subject: Uint8Array; key: KeyObject; challengePassword?: string; extensions?: Uint8Array[] }): Buffer {
+  const attrs: Uint8Array[] = [];
+  if (o.challengePassword !== undefined) attrs.push(seq(oid(ext.challengePassword), set(utf8String(o.challengePassword))));
+  if (o.extensions?.length) attrs.push(seq(oid(ext.extensionRequest), set(seq(...o.extensions))));
+  const spki = createPublicKey(o.key).export({ format: 'der', type: 'spki' });
+  const info = seq(integer(0), o.subject, spki, implicitConstructed(0, ...attrs));
+  const { algorithmIdentifier, hash } = signatureAlgorithmFor(o.key);
+  return seq(info, algorithmIdentifier, bitString(cryptoSign(hash, info, o.key)));
 }
