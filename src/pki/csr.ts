@@ -4,16 +4,20 @@
  * Everything malformed or unsupported becomes a `BadCsr` with a message for the client;
  * a challengePassword never appears in a message.
  */
-import { constants, createPublicKey, sign as cryptoSign, verify, type KeyObject } from 'node:crypto';
+import { constants, verify, type KeyObject } from 'node:crypto';
 import type { Identifier, SubjectAttribute } from '../issuance/request.ts';
 import { BadCsr } from '../issuance/errors.ts';
 import { alg, ext } from './oids.ts';
-import { Tag, bitString, children, decodeInteger, expectTlv, implicitConstructed, integer, oid, readOid, readTlv, seq, set, tlvBytes, utf8String, type Tlv } from './der.ts';
+import { Tag, children, decodeInteger, expectTlv, readOid, readTlv, tlvBytes, type Tlv } from './der.ts';
 import { decodeDirectoryString, decodeName } from './name.ts';
 import { decodeGeneralNames } from './extensions.ts';
-import { parseExtensions, signatureAlgorithmFor } from './certificate.ts';
+import { parseExtensions } from './certificate.ts';
 import { importSpki, keyInfoFromKeyObject, spkiAlgorithmOid, type KeyInfo } from './keyinfo.ts';
 import { fromPem } from './pem.ts';
+// The encoder's needs (buildCsr, at the end).
+import { createPublicKey, sign as cryptoSign } from 'node:crypto';
+import { signatureAlgorithmFor } from './certificate.ts';
+import { bitString, implicitConstructed, integer, oid, seq, set, utf8String } from './der.ts';
 
 export type { KeyInfo } from './keyinfo.ts';
 
