@@ -2,6 +2,7 @@ CREATE TABLE "scep_transactions" (
 	"label" text NOT NULL,
 	"transaction_id" text NOT NULL,
 	"spki_sha256" bytea NOT NULL,
+	"signer_spki_sha256" bytea NOT NULL,
 	"message_type" text NOT NULL,
 	"status" text NOT NULL,
 	"request_id" text,

@@ -18,6 +18,8 @@ export const scepTransactions = pgTable(
     transactionId: text('transaction_id').notNull(),
     /** SHA-256 of the requested SubjectPublicKeyInfo: a second key under one transaction is refused. */
     spkiSha256: bytea('spki_sha256').notNull(),
+    /** SHA-256 of the request signer's SubjectPublicKeyInfo (the old key of a RenewalReq): may poll too. */
+    signerSpkiSha256: bytea('signer_spki_sha256').notNull(),
     /** PKCSReq or RenewalReq (message type number as text). */
     messageType: text('message_type').notNull(),
     /** pending | issued | rejected */
