@@ -1,0 +1,346 @@
+/**
+ * PKIOperation (RFC 8894 §3): unwraps a pkiMessage (SignedData around an EnvelopedData),
+ * authenticates and authorizes it, hands PKCSReq / RenewalReq to the issuance pipeline and answers
+ * every outcome with a signed CertRep. What cannot be answered with a CertRep (not CMS, no readable
+ * transactionID or nonce) is a ScepHttpError: HTTP 400 with a plain-text reason.
+ *
+ * No oracle: a bad signature and an envelope that does not decrypt get the same CertRep
+ * (FAILURE, badMessageCheck, same text); the key transport uses implicit rejection, so a bad
+ * PKCS#1 padding surfaces only as a content that does not decrypt.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import { isIssuanceError, scepBadAlgRule, scepFailInfoFor } from '../../src/issuance/errors.ts';
+import type { EnrollmentRequest, IssuanceResult } from '../../src/issuance/request.ts';
+import { parseCertificate } from '../../src/pki/certificate.ts';
+import { buildCertsOnly, buildSignedData, decryptEnveloped, encryptEnveloped, parseSignedData, verifySigner } from '../../src/pki/cms.ts';
+import type { ContentCipher } from '../../src/pki/cms.ts';
+import { parseCsr, type ParsedCsr } from '../../src/pki/csr.ts';
+import type { KeyHandle, ProtocolContext } from '../../src/protocol-context.ts';
+import { decodeRequestAttributes, encodeCertRepAttributes, FailInfo, MessageType, PkiStatus, ScepAttributeError, type RequestAttributes } from './attributes.ts';
+import { secretEquals, type ChallengeStore } from './challenges.ts';
+import { ScepHttpError } from './errors.ts';
+import { decodeIssuerAndSerial, decodeIssuerAndSubject, ScepContentError } from './content.ts';
+import { scepTransactions } from './schema.ts';
+import type { LabelSettings, ScepSettings } from './settings.ts';
+import { webhookAllows } from './webhook.ts';
+
+const DATA = '1.2.840.113549.1.7.1';
+
+
+/** Who signs CertReps and whose keys open the envelopes (RA, or the CA itself). */
+export interface ScepIdentity {
+  signerCert: Buffer;
+  signerKey: KeyHandle;
+  /** Certificates sent with each CertRep so the client can build the path (RA, CA…). */
+  certificates: Buffer[];
+  /** Envelope recipients we hold a key for, RA first. */
+  recipients: { certDer: Buffer; key: KeyHandle }[];
+}
+
+interface Sender {
+  attrs: RequestAttributes;
+  signerCert: Buffer;
+  /** The requester's signing digest, echoed in the CertRep. */
+  digest: ReplyDigest;
+}
+
+/** One CertRep outcome before it is signed. */
+type Outcome =
+  | { status: 'success'; certs: Uint8Array[]; crl?: Uint8Array }
+  | { status: 'pending' }
+  | { status: 'failure'; failInfo: FailInfo; text: string };
+
+const failure = (failInfo: FailInfo, text: string): Outcome => ({ status: 'failure', failInfo, text });
+/** The one answer for both a bad signature and an envelope that does not open. */
+const BAD_MESSAGE: Outcome = failure(FailInfo.badMessageCheck, 'the message could not be verified or decrypted');
+
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+export class ScepService {
+  constructor(
+    private readonly ctx: ProtocolContext,
+    private readonly settings: ScepSettings,
+    private readonly identity: ScepIdentity,
+    private readonly challenges: ChallengeStore,
+  ) {}
+
+  /** Answers one PKIOperation message; returns the CertRep DER. */
+  async pkiOperation(label: string, der: Uint8Array, clientAddress: string): Promise<Buffer> {
+    const labelSettings = this.settings.labels[label];
+    if (!labelSettings) throw new ScepHttpError(`unknown SCEP label "${label}"`);
+    let parsed;
+    try {
+      parsed = parseSignedData(der);
+    } catch {
+      throw new ScepHttpError('the message is not a CMS SignedData');
+    }
+    if (parsed.signers.length !== 1) throw new ScepHttpError('the message must have exactly one signer');
+    if (parsed.contentType !== DATA || !parsed.content) throw new ScepHttpError('the signed content must be id-data');
+    let attrs: RequestAttributes;
+    try {
+      attrs = decodeRequestAttributes(parsed.signers[0].signedAttrs);
+    } catch (e) {
+      throw new ScepHttpError(e instanceof ScepAttributeError ? e.message : 'unreadable SCEP attributes');
+    }
+    const check = verifySigner(parsed, 0);
+    const sender: Sender = { attrs, signerCert: check.certDer ?? Buffer.alloc(0), digest: replyDigest(parsed.signers[0].digestAlgorithm) };
+    let outcome: Outcome;
+    let cipher: ContentCipher = 'aes-256-cbc';
+    if (!check.ok || !check.certDer) {
+      outcome = BAD_MESSAGE;
+    } else {
+      const opened = await this.open(parsed.content);
+      if (!opened) {
+        outcome = BAD_MESSAGE;
+      } else {
+        cipher = opened.cipher;
+        outcome = await this.dispatch(label, labelSettings, sender, opened.content, clientAddress).catch((e) => this.mapError(e));
+      }
+    }
+    return this.certRep(sender, outcome, cipher);
+  }
+
+  /** Decrypts the pkcsPKIEnvelope with whichever of our keys it was made for. */
+  private async open(envelope: Uint8Array): Promise<{ content: Buffer; cipher: ContentCipher } | undefined> {
+    for (const r of this.identity.recipients) {
+      if (!r.key.decrypter) continue;
+      try {
+        return await decryptEnveloped(envelope, r.key.decrypter, { recipientCert: r.certDer });
+      } catch {
+        // Not for this recipient, or does not decrypt: try the next; all failing is one answer.
+      }
+    }
+    return undefined;
+  }
+
+  private async dispatch(label: string, ls: LabelSettings, s: Sender, content: Buffer, clientAddress: string): Promise<Outcome> {
+    switch (s.attrs.messageType) {
+      case MessageType.PKCSReq:
+      case MessageType.RenewalReq:
+        return this.enrol(label, ls, s, content, clientAddress);
+      case MessageType.CertPoll:
+        return this.poll(label, s, content);
+      case MessageType.GetCert:
+        return this.getCert(content);
+      case MessageType.GetCRL:
+        return failure(FailInfo.badRequest, 'GetCRL is not offered here: fetch the CRL from the certificate\'s CRL distribution point');
+      default:
+        return failure(FailInfo.badRequest, 'unsupported messageType');
+    }
+  }
+
+  // ── PKCSReq and RenewalReq ────────────────────────────────────────────────
+
+  private async enrol(label: string, ls: LabelSettings, s: Sender, content: Buffer, clientAddress: string): Promise<Outcome> {
+    let csr: ParsedCsr;
+    try {
+      csr = parseCsr(content);
+    } catch {
+      return failure(FailInfo.badRequest, 'the request is not a PKCS#10 CertificationRequest');
+    }
+    if (!csr.signatureValid) return failure(FailInfo.badMessageCheck, 'the PKCS#10 signature does not verify');
+    const renewal = s.attrs.messageType === MessageType.RenewalReq;
+    const signer = parseCertificate(s.signerCert);
+    let replaces: EnrollmentRequest['replaces'];
+    if (renewal) {
+      // RFC 8894 §3.3.1.2: signed with the certificate being renewed, which must be ours and valid.
+      const old = await this.ctx.certificates.byDer(s.signerCert);
+      if (!old || old.status !== 'valid' || old.notAfter.getTime() < Date.now()) {
+        return failure(FailInfo.badMessageCheck, 'RenewalReq must be signed by a valid certificate of this CA');
+      }
+      replaces = { issuerId: old.issuerId, serial: old.serial, mode: Buffer.compare(Buffer.from(signer.spki), csr.spki) === 0 ? 'renew' : 'rekey' };
+    } else if (Buffer.compare(Buffer.from(signer.spki), csr.spki) !== 0) {
+      // PKCSReq (§2.3): the signer proves possession of the requested key.
+      return failure(FailInfo.badMessageCheck, 'PKCSReq must be signed with the key being certified');
+    }
+
+    const spkiHash = sha256(csr.spki);
+    const known = await this.transaction(label, s.attrs.transactionID);
+    if (known) {
+      if (Buffer.compare(Buffer.from(known.spkiSha256), spkiHash) !== 0) {
+        return failure(FailInfo.badRequest, 'this transactionID was used with another key');
+      }
+    } else {
+      const denied = renewal ? undefined : await this.authorize(label, ls, s, csr, clientAddress);
+      if (denied) return denied;
+      const inserted = await this.ctx.store.db
+        .insert(scepTransactions)
+        .values({ label, transactionId: s.attrs.transactionID, spkiSha256: spkiHash, signerSpkiSha256: sha256(signer.spki), messageType: String(s.attrs.messageType), status: 'pending', subjectDer: csr.subjectDer })
+        .onConflictDoNothing()
+        .returning({ label: scepTransactions.label });
+      if (inserted.length === 0) {
+        // A concurrent twin of this transaction: it is the same request only with the same key.
+        const twin = await this.transaction(label, s.attrs.transactionID);
+        if (!twin || Buffer.compare(Buffer.from(twin.spkiSha256), spkiHash) !== 0) return failure(FailInfo.badRequest, 'this transactionID was used with another key');
+      }
+    }
+
+    const request: EnrollmentRequest = {
+      principal: { id: `scep:${label}`, protocol: 'scep', authenticatedBy: renewal ? 'cms-signature' : 'challenge-password' },
+      profile: ls.profile,
+      key: { kind: 'csr', der: csr.der },
+      idempotencyKey: `${label}:${s.attrs.transactionID}`,
+      replaces,
+      metadata: { scep: { label, transactionId: s.attrs.transactionID, messageType: renewal ? 'RenewalReq' : 'PKCSReq' } },
+    };
+    let result: IssuanceResult;
+    try {
+      result = await this.ctx.pipeline.issue(request);
+    } catch (e) {
+      // Refused: forget the transaction, so a retry is authorized afresh rather than riding on it.
+      if (!known) await this.forget(label, s.attrs.transactionID);
+      throw e;
+    }
+    await this.record(label, s.attrs.transactionID, result);
+    return this.outcomeOf(result);
+  }
+
+  /** The label's authorization of a PKCSReq: challenge (static or one-time), then the webhook. */
+  private async authorize(label: string, ls: LabelSettings, s: Sender, csr: ParsedCsr, clientAddress: string): Promise<Outcome | undefined> {
+    const given = csr.challengePassword;
+    const webhookOnly = !!ls.webhookUrl && !ls.challenge;
+    if (!webhookOnly) {
+      const ok = given !== undefined && ((ls.challenge !== undefined && secretEquals(given, ls.challenge)) || (await this.challenges.consume(label, given)));
+      if (!ok) return failure(FailInfo.badRequest, 'the challenge password is missing, wrong, expired or already used');
+    }
+    if (ls.webhookUrl) {
+      const verdict = await webhookAllows(
+        ls.webhookUrl,
+        { label, transactionId: s.attrs.transactionID, messageType: 'PKCSReq', csr: Buffer.from(csr.der).toString('base64'), challengePassword: given, clientAddress },
+        this.settings.webhookTimeoutMs,
+      );
+      if (!verdict.allowed) {
+        this.ctx.log.info({ label, transactionId: s.attrs.transactionID, status: verdict.status }, 'scep: validation webhook refused the request');
+        return failure(FailInfo.badRequest, 'the request was refused by validation');
+      }
+    }
+    return undefined;
+  }
+
+  private async transaction(label: string, transactionId: string) {
+    const [row] = await this.ctx.store.db
+      .select()
+      .from(scepTransactions)
+      .where(and(eq(scepTransactions.label, label), eq(scepTransactions.transactionId, transactionId)));
+    return row;
+  }
+
+  private async forget(label: string, transactionId: string): Promise<void> {
+    await this.ctx.store.db
+      .delete(scepTransactions)
+      .where(and(eq(scepTransactions.label, label), eq(scepTransactions.transactionId, transactionId), eq(scepTransactions.status, 'pending')));
+  }
+
+  private async record(label: string, transactionId: string, r: IssuanceResult): Promise<void> {
+    const set =
+      r.status === 'issued'
+        ? { status: 'issued', certificateId: r.certificate.id }
+        : r.status === 'pending'
+          ? { status: 'pending', requestId: r.requestId }
+          : { status: 'rejected', requestId: r.requestId };
+    await this.ctx.store.db
+      .update(scepTransactions)
+      .set({ ...set, updatedAt: new Date() })
+      .where(and(eq(scepTransactions.label, label), eq(scepTransactions.transactionId, transactionId)));
+  }
+
+  private outcomeOf(r: IssuanceResult): Outcome {
+    if (r.status === 'issued') return { status: 'success', certs: [r.certificate.der] };
+    if (r.status === 'pending') return { status: 'pending' };
+    return failure(FailInfo.badRequest, 'the request was rejected');
+  }
+
+  // ── CertPoll (GetCertInitial) and GetCert ─────────────────────────────────
+
+  private async poll(label: string, s: Sender, content: Buffer): Promise<Outcome> {
+    try {
+      decodeIssuerAndSubject(content);
+    } catch (e) {
+      if (e instanceof ScepContentError) return failure(FailInfo.badRequest, e.message);
+      throw e;
+    }
+    const t = await this.transaction(label, s.attrs.transactionID);
+    // Only the holder of the requested key, or of the key that signed the request, may poll (§3.3.3).
+    const signerHash = sha256(parseCertificate(s.signerCert).spki);
+    if (!t || (!signerHash.equals(Buffer.from(t.spkiSha256)) && !signerHash.equals(Buffer.from(t.signerSpkiSha256)))) {
+      return failure(FailInfo.badCertId, 'no such transaction');
+    }
+    if (t.certificateId) {
+      const cert = await this.ctx.certificates.byId(t.certificateId);
+      if (cert) return { status: 'success', certs: [cert.der] };
+    }
+    if (!t.requestId) return { status: 'pending' };
+    const r = await this.ctx.pipeline.getRequest(t.requestId);
+    if (r.status !== 'pending') await this.record(label, s.attrs.transactionID, r);
+    return this.outcomeOf(r);
+  }
+
+  private async getCert(content: Buffer): Promise<Outcome> {
+    let q;
+    try {
+      q = decodeIssuerAndSerial(content);
+    } catch (e) {
+      if (e instanceof ScepContentError) return failure(FailInfo.badRequest, e.message);
+      throw e;
+    }
+    const issuer = this.ctx.issuers.list().find((i) => Buffer.compare(Buffer.from(parseCertificate(i.certDer).subject), q.issuer) === 0);
+    const cert = issuer && (await this.ctx.certificates.bySerial(issuer.id, q.serialHex));
+    if (!cert) return failure(FailInfo.badCertId, 'no certificate with this issuer and serial number');
+    return { status: 'success', certs: [cert.der] };
+  }
+
+  // ── errors and the CertRep ────────────────────────────────────────────────
+
+  /** A typed refusal of the pipeline, through the shared SCEP table (src/issuance/errors.ts). */
+  private mapError(e: unknown): Outcome {
+    if (!isIssuanceError(e)) throw e;
+    const native = scepFailInfoFor[e.code];
+    if (native === 'PENDING') return { status: 'pending' };
+    return failure(FailInfo[e.code === 'policy' && scepBadAlgRule(e.rule) ? 'badAlg' : native], e.message);
+  }
+
+  /** Signs the CertRep (RFC 8894 §3.3.2); a SUCCESS carries the certificates enveloped for the signer. */
+  private async certRep(s: Sender, o: Outcome, clientCipher: ContentCipher): Promise<Buffer> {
+    const status = o.status === 'success' ? PkiStatus.SUCCESS : o.status === 'pending' ? PkiStatus.PENDING : PkiStatus.FAILURE;
+    // RFC 8894 §3.3.2: only a SUCCESS has content, the certificates enveloped for the requester.
+    const content = o.status === 'success' ? await encryptEnveloped(buildCertsOnly(o.certs), [{ certDer: s.signerCert }], replyCipher(clientCipher)) : undefined;
+    const signedAttributes = encodeCertRepAttributes({
+      transactionID: s.attrs.transactionID,
+      recipientNonce: s.attrs.senderNonce,
+      senderNonce: randomBytes(16),
+      status,
+      failInfo: o.status === 'failure' ? o.failInfo : undefined,
+      failInfoText: o.status === 'failure' ? o.text : undefined,
+    });
+    return buildSignedData({
+      content,
+      contentType: DATA,
+      signer: this.identity.signerKey.signer,
+      signerCert: this.identity.signerCert,
+      certificates: this.identity.certificates,
+      signedAttributes,
+      digest: s.digest,
+      rsaSignatureOid: 'rsaEncryption',
+    });
+  }
+}
+
+type ReplyDigest = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+const digestByOid: Record<string, ReplyDigest> = {
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};
+
+/** The CertRep's digest: the requester's own (a SHA-1-only client can check it), else SHA-256. */
+function replyDigest(oid: string): ReplyDigest {
+  return digestByOid[oid] ?? 'sha256';
+}
+
+/** The strongest cipher the client's own message shows it has: AES when it sent AES, else DES3. */
+function replyCipher(clientCipher: ContentCipher): ContentCipher {
+  return clientCipher.startsWith('aes') ? clientCipher : 'des-ede3-cbc';
+}
