@@ -304,8 +304,9 @@ export class ScepService {
   /** Signs the CertRep (RFC 8894 §3.3.2); a SUCCESS carries the certificates enveloped for the signer. */
   private async certRep(s: Sender, o: Outcome, clientCipher: ContentCipher): Promise<Buffer> {
     const status = o.status === 'success' ? PkiStatus.SUCCESS : o.status === 'pending' ? PkiStatus.PENDING : PkiStatus.FAILURE;
-    // RFC 8894 §3.3.2: only a SUCCESS has content, the certificates enveloped for the requester.
-    const content = o.status === 'success' ? await encryptEnveloped(buildCertsOnly(o.certs), [{ certDer: s.signerCert }], replyCipher(clientCipher)) : undefined;
+    // RFC 8894 §3.3.2: a SUCCESS carries the certificates enveloped for the requester; other
+    // answers an empty eContent (as micromdm's scepserver), which every client's verifier accepts.
+    const content = o.status === 'success' ? encryptEnveloped(buildCertsOnly(o.certs), [{ certDer: s.signerCert }], replyCipher(clientCipher)) : Buffer.alloc(0);
     const signedAttributes = encodeCertRepAttributes({
       transactionID: s.attrs.transactionID,
       recipientNonce: s.attrs.senderNonce,

@@ -5,13 +5,15 @@
  * tests, the benchmark and conformance (it makes certmonger's messages).
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
-import { decodeCertRepAttributes, encodeRequestAttributes, type MessageType } from '../../protocols/scep/attributes.ts';
+import { decodeCertRepAttributes, encodeRequestAttributes, scepOids, type MessageType } from '../../protocols/scep/attributes.ts';
+import { readTlv } from '../../src/pki/der.ts';
 import type { Signer } from '../../src/ca/signer.ts';
 import { SoftwareRsaDecrypter } from '../../src/ca/rsa-decrypter.ts';
 import { buildTbsCertificate, randomSerial, signTbs } from '../../src/pki/certificate.ts';
 import { buildSignedData, decryptEnveloped, encryptEnveloped, parseSignedData, verifySigner } from '../../src/pki/cms.ts';
 import type { ContentCipher } from '../../src/pki/cms.ts';
 import { buildCsr } from '../../src/pki/csr.ts';
+import { subjectAltName } from '../../src/pki/extensions.ts';
 import { encodeName, parseDn, toEncodedAttributes } from '../../src/pki/name.ts';
 
 export type Digest = 'sha1' | 'sha256' | 'sha384' | 'sha512';
@@ -47,9 +49,10 @@ export function selfSigned(key: KeyObject, dn = 'CN=SCEP SIGNER,O=scep-client'):
   return signTbs(tbs, key);
 }
 
-export function newRequester(o: { subject: string; challenge?: string; key?: KeyObject; signer?: { cert: Buffer; key: KeyObject } }): Requester {
+export function newRequester(o: { subject: string; challenge?: string; dns?: string[]; key?: KeyObject; signer?: { cert: Buffer; key: KeyObject } }): Requester {
   const key = o.key ?? rsaKey();
-  const csr = buildCsr({ subject: encodeName(toEncodedAttributes(parseDn(o.subject))), key, challengePassword: o.challenge });
+  const extensions = o.dns?.length ? [subjectAltName(o.dns.map((value) => ({ type: 'dns' as const, value })))] : [];
+  const csr = buildCsr({ subject: encodeName(toEncodedAttributes(parseDn(o.subject))), key, challengePassword: o.challenge, extensions });
   return {
     key,
     csr,
@@ -57,6 +60,15 @@ export function newRequester(o: { subject: string; challenge?: string; key?: Key
     signerCert: o.signer?.cert ?? selfSigned(key),
     signerKey: o.signer?.key ?? key,
   };
+}
+
+/**
+ * A requester for the `device` profile: its CN (a host name) as a DNS SAN, as a profile with
+ * serverAuth needs (CA/B BR lints `san.present`, `subject.cnInSans`).
+ */
+export function device(o: Parameters<typeof newRequester>[0]): Requester {
+  const cn = /CN=([^,]+)/.exec(o.subject)?.[1];
+  return newRequester({ dns: cn ? [cn] : undefined, ...o });
 }
 
 /** scepclient's transactionID: base64 of the SHA-1 of the public key (RFC 8894 §3.2.1.1 allows any). */
@@ -107,6 +119,8 @@ export async function pkiMessage(o: PkiMessageOptions): Promise<{ der: Buffer; s
 export interface CertRep {
   status: number;
   failInfo?: number;
+  /** failInfoText (RFC 8894 §3.2.1.4.1), when the server sent one. */
+  failInfoText?: string;
   transactionID: string;
   recipientNonce: Buffer;
   senderNonce: Buffer;
@@ -138,6 +152,7 @@ export async function readCertRep(der: Uint8Array, me: { signerCert: Uint8Array;
   return {
     status: a.status,
     failInfo: a.failInfo,
+    failInfoText: textOf(si.signedAttrs.get(scepOids.failInfoText)?.[0]),
     transactionID: a.transactionID,
     recipientNonce: a.recipientNonce,
     senderNonce: a.senderNonce,
@@ -155,4 +170,10 @@ export function pemKey(key: KeyObject): string {
 
 export function keyFromPem(pem: string): KeyObject {
   return createPrivateKey(pem);
+}
+
+function textOf(v: Buffer | undefined): string | undefined {
+  if (!v) return undefined;
+  const t = readTlv(v, 0);
+  return v.subarray(t.start, t.end).toString('utf8');
 }
