@@ -12,6 +12,7 @@ import { MessageType } from '../../protocols/scep/attributes.ts';
 import { encodeIssuerAndSubject } from '../../protocols/scep/content.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
 import { buildCsr } from '../../src/pki/csr.ts';
+import { subjectAltName } from '../../src/pki/extensions.ts';
 import { encodeName, parseDn, toEncodedAttributes } from '../../src/pki/name.ts';
 import { fromPem } from '../../src/pki/pem.ts';
 import { keyFromPem, pemKey, pkiMessage, rsaKey, selfSigned } from '../../test/scep/client.ts';
@@ -36,7 +37,10 @@ async function main() {
   let tid: string;
   let cipher: ContentCipher;
   if (op === 'pkcsreq') {
-    content = buildCsr({ subject: encodeName(toEncodedAttributes(parseDn(a[3]))), key, challengePassword: a[4] });
+    // A host name as CN is also the DNS SAN (profiles with serverAuth need it).
+    const cn = /CN=([^,]+)/.exec(a[3])?.[1] ?? '';
+    const extensions = cn.includes('.') ? [subjectAltName([{ type: 'dns', value: cn }])] : [];
+    content = buildCsr({ subject: encodeName(toEncodedAttributes(parseDn(a[3]))), key, challengePassword: a[4], extensions });
     messageType = MessageType.PKCSReq;
     tid = a[5];
     cipher = (a[6] ?? 'aes-256-cbc') as ContentCipher;

@@ -45,11 +45,13 @@ CLI() { CERTGATE_DATA_DIR=$DATA CERTGATE_HTTP_PORT=$HTTP_PORT CERTGATE_HTTPS_POR
 CHALLENGE=conf-$(openssl rand -hex 8)
 URL=http://127.0.0.1:$HTTP_PORT/scep
 HELD_URL=$URL/held
+MDM_URL=$URL/mdm
 
-step "Certgate on :$HTTP_PORT / https :$HTTPS_PORT (label default → device, label held → device-held)"
+step "Certgate on :$HTTP_PORT / https :$HTTPS_PORT (labels: default → device, mdm → mdm-device, held → mdm-held)"
 env CERTGATE_DATA_DIR=$DATA CERTGATE_HOST=127.0.0.1 CERTGATE_HTTP_PORT=$HTTP_PORT CERTGATE_HTTPS_PORT=$HTTPS_PORT \
   CERTGATE_PUBLIC_URL=http://127.0.0.1:$HTTP_PORT CERTGATE_LOG_LEVEL=${CERTGATE_LOG_LEVEL:-info} \
-  CERTGATE_SCEP_CHALLENGE=$CHALLENGE CERTGATE_SCEP_LABELS="{\"held\":{\"profile\":\"device-held\",\"challenge\":\"$CHALLENGE\"}}" \
+  CERTGATE_SCEP_CHALLENGE=$CHALLENGE \
+  CERTGATE_SCEP_LABELS="{\"mdm\":{\"profile\":\"mdm-device\",\"challenge\":\"$CHALLENGE\"},\"held\":{\"profile\":\"mdm-held\",\"challenge\":\"$CHALLENGE\"}}" \
   node bin/certgate.mjs serve >>"$WORK/certgate.log" 2>&1 &
 PIDS+=($!)
 for i in $(seq 1 120); do
@@ -68,9 +70,17 @@ verify() {
   CHECKS=$((CHECKS + 1))
 }
 
-# The manual-approval profile for the `held` label: `device` with manualApproval.
-CLI profile show device | node -e 'const p=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const k of ["builtin","createdAt","updatedAt","id"]) delete p[k]; p.name="device-held"; p.manualApproval=true; p.description="device, held for an officer"; process.stdout.write(JSON.stringify(p))' >"$WORK/held.json"
-CLI profile add --file "$WORK/held.json"
+# Profiles of the `mdm` and `held` labels: `device` as a client certificate only (MDM devices have no
+# DNS name; `device` also grants serverAuth, whose lints want the CN among the SANs), the second held
+# for an officer.
+derive() { # derive <name> <manualApproval>
+  CLI profile show device | node -e 'const p=JSON.parse(require("fs").readFileSync(0,"utf8")); for (const k of ["builtin","createdAt","updatedAt","id"]) delete p[k];
+    p.name=process.argv[1]; p.manualApproval=process.argv[2]==="true"; p.extendedKeyUsage=["clientAuth"]; p.description="SCEP devices: client authentication";
+    process.stdout.write(JSON.stringify(p))' "$1" "$2" >"$WORK/$1.json"
+  CLI profile add --file "$WORK/$1.json"
+}
+derive mdm-device false
+derive mdm-held true
 
 # ── curl ────────────────────────────────────────────────────────────────────────────────────
 step "curl: GetCACaps"
@@ -94,15 +104,18 @@ CHECKS=$((CHECKS + 1))
 FP=$(openssl x509 -in "$ROOT" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d :)
 
 # ── micromdm scepclient ─────────────────────────────────────────────────────────────────────
-step "scepclient: PKCSReq (DES-CBC, SHA-1), CA pinned by fingerprint"
-mkdir -p "$WORK/mdm" && (cd "$WORK/mdm" && scepclient -server-url "$URL" -challenge "$CHALLENGE" -private-key mdm.key \
-  -cn mdm-device-1 -organization Example -ou MDM -country "" -debug) 2>&1 | tail -n 5
+# scepclient encrypts to every certificate of GetCACert unless -ca-fingerprint picks one: the RA's.
+RA_FP=$(openssl x509 -in "$WORK/ra.pem" -outform DER | sha256sum | cut -d' ' -f1)
+step "scepclient: PKCSReq (DES-CBC, SHA-1) on /scep/mdm, the RA picked by its SHA-256 fingerprint"
+mkdir -p "$WORK/mdm" && (cd "$WORK/mdm" && scepclient -server-url "$MDM_URL" -challenge "$CHALLENGE" -private-key mdm.key \
+  -cn mdm-device-1 -organization Example -ou MDM -country "" -ca-fingerprint "$RA_FP" -debug) 2>&1 | tail -n 5
 [ -s "$WORK/mdm/client.pem" ] || fail "scepclient wrote no certificate"
 verify "$WORK/mdm/client.pem" mdm-device-1
 
 step "scepclient: a wrong challenge is refused (FAILURE)"
 mkdir -p "$WORK/mdm2"
-if (cd "$WORK/mdm2" && scepclient -server-url "$URL" -challenge wrong -private-key mdm.key -cn mdm-device-2 -organization Example -ou MDM -country "" >"$WORK/mdm2/out.txt" 2>&1); then
+if (cd "$WORK/mdm2" && scepclient -server-url "$MDM_URL" -challenge wrong -private-key mdm.key -cn mdm-device-2 -organization Example -ou MDM -country "" \
+    -ca-fingerprint "$RA_FP" >"$WORK/mdm2/out.txt" 2>&1); then
   [ ! -s "$WORK/mdm2/client.pem" ] || fail "scepclient got a certificate with a wrong challenge"
 fi
 grep -qi 'fail' "$WORK/mdm2/out.txt" || fail "scepclient did not report the failure: $(cat "$WORK/mdm2/out.txt")"
@@ -134,9 +147,9 @@ cm_cert() {
 step "certmonger scep-submit: PKCSReq (AES-256, SHA-256) over GET"
 MSG keygen "$WORK/cm.key" "$WORK/cm-signer.pem"
 TID=cm-$(openssl rand -hex 8)
-cm_submit SUBMIT "$(MSG pkcsreq "$WORK/ra.pem" "$WORK/cm.key" "$WORK/cm-signer.pem" "CN=cm-host-1,O=Example" "$CHALLENGE" "$TID")" "$URL"
+cm_submit SUBMIT "$(MSG pkcsreq "$WORK/ra.pem" "$WORK/cm.key" "$WORK/cm-signer.pem" "CN=cm-host-1.example,O=Example" "$CHALLENGE" "$TID")" "$URL"
 [ "$CM_RC" = 0 ] || fail "scep-submit SUBMIT exit $CM_RC: $(cat "$WORK/cm-out.txt" "$WORK/cm-err.txt")"
-cm_cert "$WORK/cm-1.pem"; verify "$WORK/cm-1.pem" cm-host-1
+cm_cert "$WORK/cm-1.pem"; verify "$WORK/cm-1.pem" cm-host-1.example
 
 step "certmonger scep-submit: PKCSReq on the manual-approval label answers PENDING"
 TID=cm-held-$(openssl rand -hex 8)
@@ -164,26 +177,26 @@ openssl x509 -in "$WORK/issuing.pem" -outform DER -out "$WORK/issuing.der"
 
 sw_enrol() { # sw_enrol <name> <cipher> [extra pki args…]
   local name=$1 cipher=$2; shift 2
-  pki --scep --url "$URL" --in "$WORK/$name.key" --dn "CN=$name, O=Example" --password "$CHALLENGE" \
+  pki --scep --url "$URL" --in "$WORK/$name.key" --dn "CN=$name.example, O=Example" --san "$name.example" --password "$CHALLENGE" \
     --cacert-enc "$WORK/ra.der" --cacert-sig "$WORK/ra.der" --cacert "$WORK/issuing.der" --cipher "$cipher" --digest sha256 \
     --maxpolltime 30 --interval 1 --outform pem "$@" >"$WORK/$name.pem" 2>"$WORK/$name.err" \
     || fail "pki --scep $name ($cipher): $(grep -v -e '^plugin' -e 'TPM 2.0' "$WORK/$name.err" | tail -n 8)"
 }
 step "strongSwan: pki --scep enrol (AES)"
 pki --gen --type rsa --size 2048 --outform pem >"$WORK/sw-aes.key"
-sw_enrol sw-aes aes; verify "$WORK/sw-aes.pem" sw-aes
+sw_enrol sw-aes aes; verify "$WORK/sw-aes.pem" sw-aes.example
 
 step "strongSwan: pki --scep enrol (DES3)"
 pki --gen --type rsa --size 2048 --outform pem >"$WORK/sw-des3.key"
-sw_enrol sw-des3 des3; verify "$WORK/sw-des3.pem" sw-des3
+sw_enrol sw-des3 des3; verify "$WORK/sw-des3.pem" sw-des3.example
 
 step "strongSwan: pki --scep re-key: a new key, signed with the old certificate and key (RenewalReq)"
 pki --gen --type rsa --size 2048 --outform pem >"$WORK/sw-rekey.key"
-pki --scep --url "$URL" --in "$WORK/sw-rekey.key" --dn "CN=sw-aes, O=Example" \
+pki --scep --url "$URL" --in "$WORK/sw-rekey.key" --dn "CN=sw-aes.example, O=Example" --san sw-aes.example \
   --cacert-enc "$WORK/ra.der" --cacert-sig "$WORK/ra.der" --cacert "$WORK/issuing.der" --cipher aes --digest sha256 \
   --cert "$WORK/sw-aes.pem" --key "$WORK/sw-aes.key" --maxpolltime 30 --interval 1 --outform pem >"$WORK/sw-rekey.pem" 2>"$WORK/sw-rekey.err" \
   || fail "pki --scep re-key: $(grep -v -e '^plugin' -e 'TPM 2.0' "$WORK/sw-rekey.err" | tail -n 8)"
-verify "$WORK/sw-rekey.pem" sw-aes
+verify "$WORK/sw-rekey.pem" sw-aes.example
 [ "$(openssl x509 -in "$WORK/sw-rekey.pem" -noout -pubkey)" != "$(openssl x509 -in "$WORK/sw-aes.pem" -noout -pubkey)" ] || fail "re-key kept the old key"
 
 step "MDM setup lines"

@@ -99,6 +99,14 @@ export class ScepService {
         outcome = await this.dispatch(label, labelSettings, sender, opened.content, clientAddress).catch((e) => this.mapError(e));
       }
     }
+    if (outcome.status === 'failure') {
+      // For the operator: why (the client gets failInfo and a short text; a bad signature and a
+      // bad envelope look the same to it, not to the log).
+      this.ctx.log.info(
+        { label, transactionId: attrs.transactionID, failInfo: outcome.failInfo, reason: outcome === BAD_MESSAGE ? (check.ok ? 'envelope does not decrypt' : check.reason) : outcome.text },
+        'scep: request refused',
+      );
+    }
     return this.certRep(sender, outcome, cipher);
   }
 
