@@ -13,6 +13,7 @@ import {
 } from '../../protocols/scep/attributes.ts';
 import { decodeIssuerAndSerial, decodeIssuerAndSubject, encodeIssuerAndSerial, encodeIssuerAndSubject, ScepContentError } from '../../protocols/scep/content.ts';
 import { loadScepSettings } from '../../protocols/scep/settings.ts';
+import { parseTtl } from '../../protocols/scep/cli.ts';
 import { encodeName, toEncodedAttributes } from '../../src/pki/name.ts';
 
 const asMap = (list: { oid: string; values: Buffer[] }[]) => new Map(list.map((a) => [a.oid, a.values]));
@@ -95,4 +96,9 @@ describe('settings', () => {
   ])('a bad CERTGATE_SCEP_LABELS (%s) stops the start with the variable named', (v, message) => {
     expect(() => loadScepSettings({ CERTGATE_SCEP_LABELS: v })).toThrow(message);
   });
+});
+
+describe('certgate scep challenge --ttl', () => {
+  it.each([['90', 90], ['90s', 90], ['15m', 900], ['1h', 3600], ['2d', 172800]])('%s is %i seconds', (v, n) => expect(parseTtl(v)).toBe(n));
+  it.each(['', '1w', '-5m', '1.5h', '1h30m'])('%j is refused', (v) => expect(() => parseTtl(v)).toThrow(/--ttl/));
 });
