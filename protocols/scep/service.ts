@@ -16,7 +16,7 @@ import { parseCertificate } from '../../src/pki/certificate.ts';
 import { buildCertsOnly, buildSignedData, decryptEnveloped, encryptEnveloped, parseSignedData, verifySigner } from '../../src/pki/cms.ts';
 import type { ContentCipher } from '../../src/pki/cms.ts';
 import { parseCsr, type ParsedCsr } from '../../src/pki/csr.ts';
-import type { KeyHandle, ProtocolContext } from '../../src/protocol-context.ts';
+import type { KeyHandle, PersistHook, ProtocolContext } from '../../src/protocol-context.ts';
 import { decodeRequestAttributes, encodeCertRepAttributes, FailInfo, MessageType, PkiStatus, ScepAttributeError, type RequestAttributes } from './attributes.ts';
 import { secretEquals, type ChallengeStore } from './challenges.ts';
 import { ScepHttpError } from './errors.ts';
@@ -65,6 +65,22 @@ export class ScepService {
     private readonly identity: ScepIdentity,
     private readonly challenges: ChallengeStore,
   ) {}
+
+  /**
+   * The onPersist hook (registered once at mount): a certificate this protocol requested — at once
+   * or after an officer approved a held request — marks its transaction issued in the same
+   * transaction that stores it, so CertPoll finds it without asking the pipeline.
+   */
+  static persistHook(): PersistHook {
+    return async (tx, persisted) => {
+      const scep = persisted.metadata.scep as { label?: unknown; transactionId?: unknown } | undefined;
+      if (typeof scep?.label !== 'string' || typeof scep.transactionId !== 'string') return;
+      await tx
+        .update(scepTransactions)
+        .set({ status: 'issued', certificateId: persisted.certificate.id, updatedAt: new Date() })
+        .where(and(eq(scepTransactions.label, scep.label), eq(scepTransactions.transactionId, scep.transactionId)));
+    };
+  }
 
   /** Answers one PKIOperation message; returns the CertRep DER. */
   async pkiOperation(label: string, der: Uint8Array, clientAddress: string): Promise<Buffer> {
@@ -241,13 +257,10 @@ export class ScepService {
       .where(and(eq(scepTransactions.label, label), eq(scepTransactions.transactionId, transactionId), eq(scepTransactions.status, 'pending')));
   }
 
+  /** A held or refused outcome on the transaction (an issued one is written by the persist hook). */
   private async record(label: string, transactionId: string, r: IssuanceResult): Promise<void> {
-    const set =
-      r.status === 'issued'
-        ? { status: 'issued', certificateId: r.certificate.id }
-        : r.status === 'pending'
-          ? { status: 'pending', requestId: r.requestId }
-          : { status: 'rejected', requestId: r.requestId };
+    if (r.status === 'issued') return;
+    const set = { status: r.status, requestId: r.requestId };
     await this.ctx.store.db
       .update(scepTransactions)
       .set({ ...set, updatedAt: new Date() })
@@ -279,7 +292,11 @@ export class ScepService {
       const cert = await this.ctx.certificates.byId(t.certificateId);
       if (cert) return { status: 'success', certs: [cert.der] };
     }
-    if (!t.requestId) return { status: 'pending' };
+    if (!t.requestId) {
+      // Issued at once but polled before the hook's row was visible, or stored by an older version.
+      const cert = await this.ctx.certificates.byIdempotencyKey('scep', `scep:${label}`, `${label}:${s.attrs.transactionID}`);
+      return cert ? { status: 'success', certs: [cert.der] } : { status: 'pending' };
+    }
     const r = await this.ctx.pipeline.getRequest(t.requestId);
     if (r.status !== 'pending') await this.record(label, s.attrs.transactionID, r);
     return this.outcomeOf(r);
