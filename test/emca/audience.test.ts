@@ -8,7 +8,7 @@ import { and, count, eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificates } from '../../src/db/schema.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
 import { adminToken, call, cmsSign, makeApp, makeCsr, register, removeTempDirs, type Registered } from './helpers.ts';
 
