@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageType } from '../protocols/scep/attributes.ts';
 import { buildCsr } from '../src/pki/csr.ts';
+import { subjectAltName } from '../src/pki/extensions.ts';
 import { parseSignedData, verifySigner } from '../src/pki/cms.ts';
 import { encodeName, toEncodedAttributes } from '../src/pki/name.ts';
 import { fromPem } from '../src/pki/pem.ts';
@@ -130,7 +131,14 @@ export async function prepare(peer: Peer, n: number, keys: { key: ReturnType<typ
   for (let i = 0; i < n; i++) {
     const k = keys[i % keys.length];
     const tid = randomBytes(12).toString('hex');
-    const csr = buildCsr({ subject: encodeName(toEncodedAttributes([{ type: 'CN', value: `bench-${tid.slice(0, 8)}` }])), key: k.key, challengePassword: CHALLENGE });
+    // A host name as CN and DNS SAN: the `device` profile (serverAuth too) needs both.
+    const host = `bench-${tid.slice(0, 12)}.example`;
+    const csr = buildCsr({
+      subject: encodeName(toEncodedAttributes([{ type: 'CN', value: host }])),
+      key: k.key,
+      challengePassword: CHALLENGE,
+      extensions: [subjectAltName([{ type: 'dns', value: host }])],
+    });
     const m = await pkiMessage({ messageType: MessageType.PKCSReq, transactionID: tid, content: csr, recipientCert: peer.recipient, cipher: 'aes-256-cbc', digest: 'sha256', signerCert: k.cert, signerKey: k.key });
     out.push({ der: m.der, tid, signer: k.cert });
   }

@@ -54,9 +54,10 @@ env CERTGATE_DATA_DIR=$DATA CERTGATE_HOST=127.0.0.1 CERTGATE_HTTP_PORT=$HTTP_POR
   CERTGATE_SCEP_LABELS="{\"mdm\":{\"profile\":\"mdm-device\",\"challenge\":\"$CHALLENGE\"},\"held\":{\"profile\":\"mdm-held\",\"challenge\":\"$CHALLENGE\"}}" \
   node bin/certgate.mjs serve >>"$WORK/certgate.log" 2>&1 &
 PIDS+=($!)
-for i in $(seq 1 120); do
+# First start: migrations, the development CA, OCSP responders and the SCEP RA (an RSA key): slow on a busy machine.
+for i in $(seq 1 480); do
   if [ -s "$DATA/root.pem" ] && curl -fsS "$URL?operation=GetCACaps" >/dev/null 2>&1; then break; fi
-  [ "$i" = 120 ] && fail "Certgate did not come up"
+  [ "$i" = 480 ] && fail "Certgate did not come up within 240 s"
   sleep 0.5
 done
 ROOT=$DATA/root.pem
