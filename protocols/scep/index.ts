@@ -3,6 +3,7 @@ import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { ChallengeStore } from './challenges.ts';
 import { registerScepCommands } from './cli.ts';
 import { loadScepKeys } from './identity.ts';
+import { scepOpenApi } from './openapi.ts';
 import { mountScepRoutes } from './routes.ts';
 import { ScepService } from './service.ts';
 import { loadScepSettings, type ScepSettings, type ScepSettingsInput } from './settings.ts';
@@ -21,6 +22,7 @@ export function createScepProtocol(overrides: ScepSettingsInput = {}, env: NodeJ
   return {
     name: 'scep',
     registerCommands: registerScepCommands,
+    openapi: scepOpenApi,
     async mount(app, ctx: ProtocolContext) {
       const settings = loadScepSettings(env, overrides);
       const keys = await loadScepKeys(ctx, settings);
