@@ -44,7 +44,8 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+/** Keep-alive connections of one measured run (a fresh pool each run: no socket left idle past the server's keep-alive timeout). */
+let agent = new Agent({ keepAlive: true, maxSockets: 64 });
 function http(method: 'GET' | 'POST', url: string, body?: Buffer): Promise<{ status: number; body: Buffer; type: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, agent, headers: body ? { 'content-type': 'application/x-pki-message', 'content-length': String(body.length) } : {} }, (res) => {
@@ -146,6 +147,8 @@ export async function prepare(peer: Peer, n: number, keys: { key: ReturnType<typ
 }
 
 export async function measure(peer: Peer, messages: Prepared[], concurrency: number) {
+  agent.destroy();
+  agent = new Agent({ keepAlive: true, maxSockets: 64 });
   let next = 0;
   const lat: number[] = [];
   let failures = 0;

@@ -28,7 +28,7 @@ export function createScepProtocol(overrides: ScepSettingsInput = {}, env: NodeJ
       const keys = await loadScepKeys(ctx, settings);
       const challenges = new ChallengeStore(ctx.store);
       const service = new ScepService(ctx, settings, keys.identity, challenges);
-      ctx.pipeline.onPersist(ScepService.persistHook());
+      ctx.pipeline.onPersistSql('transaction-issued', ScepService.persistSql);
       state = { settings, challenges };
       mountScepRoutes(app, { ctx, settings, service, caCert: () => keys.caCert, nextCaCert: async () => undefined });
       mountChallengeAdmin(ctx, settings, challenges);

@@ -16,7 +16,7 @@ import { parseCertificate } from '../../src/pki/certificate.ts';
 import { buildCertsOnly, buildSignedData, decryptEnveloped, encryptEnveloped, parseSignedData, verifySigner } from '../../src/pki/cms.ts';
 import type { ContentCipher } from '../../src/pki/cms.ts';
 import { parseCsr, type ParsedCsr } from '../../src/pki/csr.ts';
-import type { KeyHandle, PersistHook, ProtocolContext } from '../../src/protocol-context.ts';
+import type { KeyHandle, ProtocolContext } from '../../src/protocol-context.ts';
 import { decodeRequestAttributes, encodeCertRepAttributes, FailInfo, MessageType, PkiStatus, ScepAttributeError, type RequestAttributes } from './attributes.ts';
 import { secretEquals, type ChallengeStore } from './challenges.ts';
 import { ScepHttpError } from './errors.ts';
@@ -67,19 +67,14 @@ export class ScepService {
   ) {}
 
   /**
-   * The onPersist hook (registered once at mount): a certificate this protocol requested — at once
-   * or after an officer approved a held request — marks its transaction issued in the same
-   * transaction that stores it, so CertPoll finds it without asking the pipeline.
+   * The persist hook (registered once at mount, SQL form: composed into the certificate INSERT, no
+   * extra round trip): a certificate this protocol requested — at once or after an officer
+   * approved a held request — marks its transaction issued in the statement that stores it, so
+   * CertPoll finds it without asking the pipeline.
    */
-  static persistHook(): PersistHook {
-    return async (tx, persisted) => {
-      const scep = persisted.metadata.scep as { label?: unknown; transactionId?: unknown } | undefined;
-      if (typeof scep?.label !== 'string' || typeof scep.transactionId !== 'string') return;
-      await tx
-        .update(scepTransactions)
-        .set({ status: 'issued', certificateId: persisted.certificate.id, updatedAt: new Date() })
-        .where(and(eq(scepTransactions.label, scep.label), eq(scepTransactions.transactionId, scep.transactionId)));
-    };
+  static persistSql(rows: string): string {
+    return `update scep_transactions t set status = 'issued', certificate_id = r.id, updated_at = now() from ${rows} r
+      where t.label = r.metadata->'scep'->>'label' and t.transaction_id = r.metadata->'scep'->>'transactionId'`;
   }
 
   /** Answers one PKIOperation message; returns the CertRep DER. */
@@ -181,31 +176,32 @@ export class ScepService {
     }
 
     const spkiHash = sha256(csr.spki);
-    const known = await this.transaction(label, s.attrs.transactionID);
-    if (known) {
-      if (Buffer.compare(Buffer.from(known.spkiSha256), spkiHash) !== 0) {
-        return failure(FailInfo.badRequest, 'this transactionID was used with another key');
-      }
-    } else {
-      const denied = renewal ? undefined : await this.authorize(label, ls, s, csr, clientAddress);
+    const row = { label, transactionId: s.attrs.transactionID, spkiSha256: spkiHash, signerSpkiSha256: sha256(signer.spki), messageType: String(s.attrs.messageType), status: 'pending', subjectDer: csr.subjectDer };
+    // The common case — a static challenge or a renewal — authorizes without the database, so the
+    // transaction is claimed in one statement; a one-time challenge must not be spent on a replay,
+    // so that path looks the transaction up first.
+    const statically = renewal || this.staticChallengeOk(ls, csr);
+    let known = statically ? undefined : await this.transaction(label, s.attrs.transactionID);
+    let fresh = false;
+    if (!known) {
+      const denied = renewal ? undefined : await this.authorize(label, ls, s, csr, clientAddress, statically);
       if (denied) return denied;
-      const inserted = await this.ctx.store.db
-        .insert(scepTransactions)
-        .values({ label, transactionId: s.attrs.transactionID, spkiSha256: spkiHash, signerSpkiSha256: sha256(signer.spki), messageType: String(s.attrs.messageType), status: 'pending', subjectDer: csr.subjectDer })
-        .onConflictDoNothing()
-        .returning({ label: scepTransactions.label });
-      if (inserted.length === 0) {
-        // A concurrent twin of this transaction: it is the same request only with the same key.
-        const twin = await this.transaction(label, s.attrs.transactionID);
-        if (!twin || Buffer.compare(Buffer.from(twin.spkiSha256), spkiHash) !== 0) return failure(FailInfo.badRequest, 'this transactionID was used with another key');
-      }
+      fresh = (await this.ctx.store.db.insert(scepTransactions).values(row).onConflictDoNothing().returning({ label: scepTransactions.label })).length === 1;
+      if (!fresh) known = await this.transaction(label, s.attrs.transactionID);
     }
+    // Same transaction, same key: a retry (or a concurrent twin), answered with the stored result.
+    if (known && !Buffer.from(known.spkiSha256).equals(spkiHash)) return failure(FailInfo.badRequest, 'this transactionID was used with another key');
 
     const request: EnrollmentRequest = {
       principal: { id: `scep:${label}`, protocol: 'scep', authenticatedBy: renewal ? 'cms-signature' : 'challenge-password' },
       profile: ls.profile,
-      key: { kind: 'csr', der: csr.der },
+      // The CSR is parsed and its signature checked above: the pipeline takes the key as proven.
+      key: { kind: 'spki', der: csr.spki, pop: 'verified-by-protocol', keyInfo: csr.key },
+      subject: csr.subject,
+      sans: csr.sans,
       idempotencyKey: `${label}:${s.attrs.transactionID}`,
+      // This request just claimed the transaction: no earlier attempt used the key.
+      idempotencyKeyUnused: fresh,
       replaces,
       metadata: { scep: { label, transactionId: s.attrs.transactionID, messageType: renewal ? 'RenewalReq' : 'PKCSReq' } },
     };
@@ -214,19 +210,24 @@ export class ScepService {
       result = await this.ctx.pipeline.issue(request);
     } catch (e) {
       // Refused: forget the transaction, so a retry is authorized afresh rather than riding on it.
-      if (!known) await this.forget(label, s.attrs.transactionID);
+      if (fresh) await this.forget(label, s.attrs.transactionID);
       throw e;
     }
     await this.record(label, s.attrs.transactionID, result);
     return this.outcomeOf(result);
   }
 
+  /** The label's static challenge matches the CSR's challengePassword (constant time). */
+  private staticChallengeOk(ls: LabelSettings, csr: ParsedCsr): boolean {
+    return ls.challenge !== undefined && csr.challengePassword !== undefined && secretEquals(csr.challengePassword, ls.challenge);
+  }
+
   /** The label's authorization of a PKCSReq: challenge (static or one-time), then the webhook. */
-  private async authorize(label: string, ls: LabelSettings, s: Sender, csr: ParsedCsr, clientAddress: string): Promise<Outcome | undefined> {
+  private async authorize(label: string, ls: LabelSettings, s: Sender, csr: ParsedCsr, clientAddress: string, staticOk: boolean): Promise<Outcome | undefined> {
     const given = csr.challengePassword;
     const webhookOnly = !!ls.webhookUrl && !ls.challenge;
-    if (!webhookOnly) {
-      const ok = given !== undefined && ((ls.challenge !== undefined && secretEquals(given, ls.challenge)) || (await this.challenges.consume(label, given)));
+    if (!webhookOnly && !staticOk) {
+      const ok = given !== undefined && (await this.challenges.consume(label, given));
       if (!ok) return failure(FailInfo.badRequest, 'the challenge password is missing, wrong, expired or already used');
     }
     if (ls.webhookUrl) {
