@@ -13,8 +13,7 @@ import { and, eq } from 'drizzle-orm';
 import { isIssuanceError, scepBadAlgRule, scepFailInfoFor } from '../../src/issuance/errors.ts';
 import type { EnrollmentRequest, IssuanceResult } from '../../src/issuance/request.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
-import { buildCertsOnly, buildSignedData, decryptEnveloped, encryptEnveloped, parseSignedData, verifySigner } from '../../src/pki/cms.ts';
-import type { ContentCipher } from '../../src/pki/cms.ts';
+import { buildCertsOnly, buildSignedData, decryptEnveloped, encryptEnveloped, parseSignedData, verifySigner, type ContentCipher } from '../../src/pki/cms.ts';
 import { parseCsr, type ParsedCsr } from '../../src/pki/csr.ts';
 import type { KeyHandle, ProtocolContext } from '../../src/protocol-context.ts';
 import { decodeRequestAttributes, encodeCertRepAttributes, FailInfo, MessageType, PkiStatus, ScepAttributeError, type RequestAttributes } from './attributes.ts';
@@ -26,7 +25,6 @@ import type { LabelSettings, ScepSettings } from './settings.ts';
 import { webhookAllows } from './webhook.ts';
 
 const DATA = '1.2.840.113549.1.7.1';
-
 
 /** Who signs CertReps and whose keys open the envelopes (RA, or the CA itself). */
 export interface ScepIdentity {
@@ -47,14 +45,13 @@ interface Sender {
 
 /** One CertRep outcome before it is signed. */
 type Outcome =
-  | { status: 'success'; certs: Uint8Array[]; crl?: Uint8Array }
+  | { status: 'success'; certs: Uint8Array[] }
   | { status: 'pending' }
   | { status: 'failure'; failInfo: FailInfo; text: string };
 
 const failure = (failInfo: FailInfo, text: string): Outcome => ({ status: 'failure', failInfo, text });
 /** The one answer for both a bad signature and an envelope that does not open. */
 const BAD_MESSAGE: Outcome = failure(FailInfo.badMessageCheck, 'the message could not be verified or decrypted');
-
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
 
@@ -161,36 +158,12 @@ export class ScepService {
     }
     if (!csr.signatureValid) return failure(FailInfo.badMessageCheck, 'the PKCS#10 signature does not verify');
     const renewal = s.attrs.messageType === MessageType.RenewalReq;
-    const signer = parseCertificate(s.signerCert);
-    let replaces: EnrollmentRequest['replaces'];
-    if (renewal) {
-      // RFC 8894 §3.3.1.2: signed with the certificate being renewed, which must be ours and valid.
-      const old = await this.ctx.certificates.byDer(s.signerCert);
-      if (!old || old.status !== 'valid' || old.notAfter.getTime() < Date.now()) {
-        return failure(FailInfo.badMessageCheck, 'RenewalReq must be signed by a valid certificate of this CA');
-      }
-      replaces = { issuerId: old.issuerId, serial: old.serial, mode: Buffer.compare(Buffer.from(signer.spki), csr.spki) === 0 ? 'renew' : 'rekey' };
-    } else if (Buffer.compare(Buffer.from(signer.spki), csr.spki) !== 0) {
-      // PKCSReq (§2.3): the signer proves possession of the requested key.
-      return failure(FailInfo.badMessageCheck, 'PKCSReq must be signed with the key being certified');
-    }
-
-    const spkiHash = sha256(csr.spki);
-    const row = { label, transactionId: s.attrs.transactionID, spkiSha256: spkiHash, signerSpkiSha256: sha256(signer.spki), messageType: String(s.attrs.messageType), status: 'pending', subjectDer: csr.subjectDer };
-    // The common case — a static challenge or a renewal — authorizes without the database, so the
-    // transaction is claimed in one statement; a one-time challenge must not be spent on a replay,
-    // so that path looks the transaction up first.
-    const statically = renewal || this.staticChallengeOk(ls, csr);
-    let known = statically ? undefined : await this.transaction(label, s.attrs.transactionID);
-    let fresh = false;
-    if (!known) {
-      const denied = renewal ? undefined : await this.authorize(label, ls, s, csr, clientAddress, statically);
-      if (denied) return denied;
-      fresh = (await this.ctx.store.db.insert(scepTransactions).values(row).onConflictDoNothing().returning({ label: scepTransactions.label })).length === 1;
-      if (!fresh) known = await this.transaction(label, s.attrs.transactionID);
-    }
-    // Same transaction, same key: a retry (or a concurrent twin), answered with the stored result.
-    if (known && !Buffer.from(known.spkiSha256).equals(spkiHash)) return failure(FailInfo.badRequest, 'this transactionID was used with another key');
+    const signerSpki = Buffer.from(parseCertificate(s.signerCert).spki);
+    const replaces = await this.signerAuthority(s, csr, signerSpki, renewal);
+    if (replaces && 'status' in replaces) return replaces;
+    const claim = await this.claim(label, ls, s, csr, signerSpki, renewal, clientAddress);
+    if ('status' in claim) return claim;
+    const fresh = claim.fresh;
 
     const request: EnrollmentRequest = {
       principal: { id: `scep:${label}`, protocol: 'scep', authenticatedBy: renewal ? 'cms-signature' : 'challenge-password' },
@@ -215,6 +188,43 @@ export class ScepService {
     }
     await this.record(label, s.attrs.transactionID, result);
     return this.outcomeOf(result);
+  }
+
+  /**
+   * What the request signer proves. PKCSReq (§2.3): it holds the key being certified. RenewalReq
+   * (§3.3.1.2): it is the valid, unrevoked certificate of ours being renewed (same key: renew;
+   * another key: re-key).
+   */
+  private async signerAuthority(s: Sender, csr: ParsedCsr, signerSpki: Buffer, renewal: boolean): Promise<EnrollmentRequest['replaces'] | Outcome> {
+    const sameKey = signerSpki.equals(csr.spki);
+    if (!renewal) return sameKey ? undefined : failure(FailInfo.badMessageCheck, 'PKCSReq must be signed with the key being certified');
+    const old = await this.ctx.certificates.byDer(s.signerCert);
+    if (!old || old.status !== 'valid' || old.notAfter.getTime() < Date.now()) {
+      return failure(FailInfo.badMessageCheck, 'RenewalReq must be signed by a valid certificate of this CA');
+    }
+    return { issuerId: old.issuerId, serial: old.serial, mode: sameKey ? 'renew' : 'rekey' };
+  }
+
+  /**
+   * Authorizes the request and claims its transaction. The common case — a static challenge or a
+   * renewal — needs no database to authorize, so the claim is one statement; a one-time challenge
+   * must not be spent on a replay, so that path looks the transaction up first. `fresh`: this
+   * request created the transaction; otherwise it is a retry (or a concurrent twin) with the same key.
+   */
+  private async claim(label: string, ls: LabelSettings, s: Sender, csr: ParsedCsr, signerSpki: Buffer, renewal: boolean, clientAddress: string): Promise<{ fresh: boolean } | Outcome> {
+    const spkiHash = sha256(csr.spki);
+    const statically = renewal || this.staticChallengeOk(ls, csr);
+    let known = statically ? undefined : await this.transaction(label, s.attrs.transactionID);
+    if (!known) {
+      const denied = renewal ? undefined : await this.authorize(label, ls, s, csr, clientAddress, statically);
+      if (denied) return denied;
+      const row = { label, transactionId: s.attrs.transactionID, spkiSha256: spkiHash, signerSpkiSha256: sha256(signerSpki), messageType: String(s.attrs.messageType), status: 'pending', subjectDer: csr.subjectDer };
+      const inserted = await this.ctx.store.db.insert(scepTransactions).values(row).onConflictDoNothing().returning({ label: scepTransactions.label });
+      if (inserted.length === 1) return { fresh: true };
+      known = await this.transaction(label, s.attrs.transactionID);
+    }
+    if (!known || !Buffer.from(known.spkiSha256).equals(spkiHash)) return failure(FailInfo.badRequest, 'this transactionID was used with another key');
+    return { fresh: false };
   }
 
   /** The label's static challenge matches the CSR's challengePassword (constant time). */
