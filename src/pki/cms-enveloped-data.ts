@@ -121,14 +121,20 @@ export async function decryptEnveloped(der: Uint8Array, decrypter: Decrypter, op
 }
 
 function pickRecipient(list: KeyTransRecipientInfo[], decrypter: Decrypter, recipientCert?: Uint8Array): KeyTransRecipientInfo {
-  const ownSki = keyIdentifier(decrypter.publicKey.export({ format: 'der', type: 'spki' }));
+  // Our key's identifier (RFC 5280 method 1), computed only when a recipient is named that way.
+  let ownSki: Buffer | undefined;
+  const isOurSki = (r: KeyTransRecipientInfo) => {
+    if (r.rid.kind !== 'ski') return false;
+    ownSki ??= keyIdentifier(decrypter.publicKey.export({ format: 'der', type: 'spki' }));
+    return r.rid.keyId.equals(ownSki);
+  };
   if (recipientCert) {
     const c = parseCertificate(recipientCert);
-    const found = list.find((r) => identifierMatches(r.rid, { serialHex: c.serialHex, issuer: c.issuer, ski: c.ski }) || (r.rid.kind === 'ski' && r.rid.keyId.equals(ownSki)));
+    const found = list.find((r) => identifierMatches(r.rid, { serialHex: c.serialHex, issuer: c.issuer, ski: c.ski }) || isOurSki(r));
     if (!found) throw new Error('no recipient info for this certificate');
     return found;
   }
-  const bySki = list.find((r) => r.rid.kind === 'ski' && r.rid.keyId.equals(ownSki));
+  const bySki = list.find(isOurSki);
   if (bySki) return bySki;
   if (list.length === 1) return list[0];
   throw new Error('cannot tell which recipient info is ours');
