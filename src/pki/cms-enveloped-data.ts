@@ -130,7 +130,7 @@ function pickRecipient(list: KeyTransRecipientInfo[], decrypter: Decrypter, reci
   };
   if (recipientCert) {
     const c = parseCertificate(recipientCert);
-    const found = list.find((r) => identifierMatches(r.rid, { serialHex: c.serialHex, issuer: c.issuer, ski: c.ski }) || isOurSki(r));
+    const found = list.find((r) => identifierMatches(r.rid, c) || isOurSki(r));
     if (!found) throw new Error('no recipient info for this certificate');
     return found;
   }
