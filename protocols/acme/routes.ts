@@ -179,7 +179,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     const map: Record<string, string> = {};
     for (const [name, target] of Object.entries(settings.profiles)) {
       const p = await ctx.profiles.get(target);
-      if (p && p.enabled !== false) map[name] = p.description ?? target;
+      if (p && p.enabled !== false && p.audience !== 'system') map[name] = p.description ?? target;
     }
     profileDescriptions = { at: Date.now(), map };
     return map;

@@ -275,6 +275,7 @@ export class IssuancePipeline {
       profile: profile.name,
       keyUsage: profile.keyUsage,
       extendedKeyUsage: t.extendedKeyUsage,
+      tlsServer: isTlsServerProfile(profile, t.extendedKeyUsage),
       ca: profile.basicConstraints.ca,
       maxValiditySeconds: profile.validity.max + profile.validity.backdate,
       issuer: { notBefore: issuer.notBefore, notAfter: issuer.notAfter, keyId: issuer.keyId },
@@ -460,6 +461,14 @@ export function rowToIssued(row: CertRow): IssuedCertificate {
     notAfter: row.notAfter,
     profile: row.profile,
   };
+}
+
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+/** A TLS server profile (the CA/B BR server rules apply): serverAuth alone, or serverAuth with SANs required. */
+function isTlsServerProfile(profile: Profile, ekus: string[]): boolean {
+  return ekus.includes(SERVER_AUTH) && (!ekus.includes(CLIENT_AUTH) || profile.san.required);
 }
 
 /** Idempotency keys are scoped per protocol and principal: two clients never collide. */
