@@ -1,7 +1,8 @@
 import type { ProtocolModule } from '../src/protocol.ts';
 import { acmeProtocol } from './acme/index.ts';
+import { cmpProtocol } from './cmp/index.ts';
 import { emcaProtocol } from './emca/index.ts';
 import { ocspProtocol } from './ocsp/index.ts';
 
 /** Every protocol adapter the server mounts, in mount order. */
-export const protocols: ProtocolModule[] = [ocspProtocol, acmeProtocol, emcaProtocol];
+export const protocols: ProtocolModule[] = [ocspProtocol, acmeProtocol, emcaProtocol, cmpProtocol];
