@@ -7,14 +7,14 @@
  *   POST /api/v1/cmp/secrets/:ref/enable                                              (administrator)
  */
 import type { Context as HonoContext } from 'hono';
-import { httpStatusFor, isIssuanceError } from '../../src/issuance/errors.ts';
+import { adminErrorFor, isIssuanceError } from '../../src/issuance/errors.ts';
 import type { ProtocolAppEnv, ProtocolContext } from '../../src/protocol-context.ts';
 import type { SecretStore } from './secrets.ts';
 
 export function mountAdmin(ctx: ProtocolContext, secrets: SecretStore): void {
   const r = ctx.adminRouter();
   const fail = (c: HonoContext<ProtocolAppEnv>, e: unknown) => {
-    if (isIssuanceError(e)) return c.json({ error: e.code, message: e.message }, httpStatusFor[e.code]);
+    if (isIssuanceError(e)) return c.json({ error: adminErrorFor[e.code].error, message: e.message }, adminErrorFor[e.code].status);
     ctx.log.error({ err: e }, 'cmp admin: unhandled error');
     return c.json({ error: 'InternalError', message: 'internal error' }, 500);
   };

@@ -17,7 +17,7 @@ import { decodeName } from '../../src/pki/name.ts';
 import { ext } from '../../src/pki/oids.ts';
 import { verifySignature } from '../../src/pki/signature.ts';
 import { answer, implicitConfirmInfo, wantsImplicitConfirm, type Exchange } from './exchange.ts';
-import { CmpFailure, failInfoFor } from './failures.ts';
+import { CmpFailure, failInfoForError } from './failures.ts';
 import { responseProtection, senderId } from './protection.ts';
 import type { Transactions, TxProtection } from './transactions.ts';
 
@@ -163,7 +163,7 @@ export async function enroll(ex: Exchange, txs: Transactions, type: EnrollBody):
     result = await ex.ctx.pipeline.issue(req);
   } catch (e) {
     await txs.set(ex.txid, { state: 'failed' });
-    if (isIssuanceError(e)) throw new CmpFailure(failInfoFor[e.code], e.message);
+    if (isIssuanceError(e)) throw new CmpFailure(failInfoForError(e), e.message);
     throw e;
   }
   return certificateAnswer(ex, txs, tx, p.certReqId, result);

@@ -1,4 +1,4 @@
-import type { IssuanceErrorCode } from '../../src/issuance/errors.ts';
+import { cmpBadAlgRule, cmpFailInfoFor, type IssuanceError } from '../../src/issuance/errors.ts';
 import type { FailInfo } from '../../src/pki/cmp-status-info.ts';
 
 /**
@@ -17,14 +17,13 @@ export class CmpFailure extends Error {
   }
 }
 
-/** The pipeline's typed refusals → PKIFailureInfo (a table, never message text). */
-export const failInfoFor: Record<IssuanceErrorCode, FailInfo> = {
-  BadRequest: 'badRequest',
-  BadCsr: 'badPOP',
-  ProfileViolation: 'badCertTemplate',
-  Unauthorized: 'notAuthorized',
-  Forbidden: 'notAuthorized',
-  NotFound: 'badCertId',
-  Conflict: 'duplicateCertReq',
-  Unavailable: 'systemUnavail',
-};
+/**
+ * The pipeline's typed refusals → PKIFailureInfo, by the table in src/issuance/errors.ts (never
+ * by message text). A key rule of a policy refusal is badAlg; `pending` is never thrown (the
+ * pipeline returns it), so it has no failInfo of its own here.
+ */
+export function failInfoForError(e: IssuanceError): FailInfo {
+  if (e.code === 'policy' && cmpBadAlgRule(e.rule)) return 'badAlg';
+  const f = cmpFailInfoFor[e.code];
+  return f === 'waiting' ? 'badRequest' : f;
+}

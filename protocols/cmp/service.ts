@@ -11,7 +11,8 @@ import { readTlv, Tag } from '../../src/pki/der.ts';
 import { confirm, poll } from './confirm.ts';
 import { enroll } from './enroll.ts';
 import { answer, errorAnswer, newNonce, type Exchange } from './exchange.ts';
-import { CmpFailure } from './failures.ts';
+import { isIssuanceError } from '../../src/issuance/errors.ts';
+import { CmpFailure, failInfoForError } from './failures.ts';
 import { general } from './general.ts';
 import { senderId, verifyProtection } from './protection.ts';
 import { revoke } from './revoke.ts';
@@ -79,6 +80,7 @@ export class CmpService {
       }
       return await this.dispatch(ex);
     } catch (e) {
+      if (isIssuanceError(e)) e = new CmpFailure(failInfoForError(e), e.message);
       if (e instanceof CmpFailure) {
         this.ctx.log.info({ alias, failInfo: e.failInfo, body: msg.body.type, tx: ex.txid }, `cmp: refused: ${e.message}`);
         return errorAnswer(ex, e);

@@ -22,7 +22,8 @@ import type { PKIBody } from '../../src/pki/cmp-body.ts';
 import { PASSWORD_BASED_MAC, encodePbmParameter, pbmMac, type PBMParameter } from '../../src/pki/cmp-pbm.ts';
 import { PBMAC1, encodePbmac1Parameter, pbmac1Mac, type Pbmac1Parameter } from '../../src/pki/cmp-pbmac1.ts';
 import { encodeCertReqMessages, encodeCertRequest, type CertRequest } from '../../src/pki/crmf-cert-req-messages.ts';
-import { readTlv } from '../../src/pki/der.ts';
+import { readTlv, seq } from '../../src/pki/der.ts';
+import { subjectAltName } from '../../src/pki/extensions.ts';
 import { encodeName, parseDn, toEncodedAttributes } from '../../src/pki/name.ts';
 import { toPem } from '../../src/pki/pem.ts';
 import { verifySignature } from '../../src/pki/signature.ts';
@@ -139,7 +140,11 @@ const ECDSA_SHA256 = { oid: '1.2.840.10045.4.3.2' };
 export function crmfBody(type: 'ir' | 'cr' | 'kur', cn: string, key: NewKey, o: { badPop?: boolean; noPop?: boolean; noKey?: boolean } = {}): PKIBody {
   const certReq: CertRequest = {
     certReqId: 0n,
-    certTemplate: { subject: encodeName(toEncodedAttributes(parseDn(`CN=${cn}`))), publicKey: o.noKey ? undefined : key.spki },
+    certTemplate: {
+      subject: encodeName(toEncodedAttributes(parseDn(`CN=${cn}.example`))),
+      publicKey: o.noKey ? undefined : key.spki,
+      extensions: seq(subjectAltName([{ type: 'dns', value: `${cn}.example` }])),
+    },
   };
   const sig = sign('sha256', encodeCertRequest(certReq), key.privateKey);
   if (o.badPop) sig[sig.length - 1] ^= 1;

@@ -61,7 +61,7 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
 
   it('ir with a MAC and implicit confirm: one round trip, no certConf', async () => {
     key('k1.pem');
-    const out = await cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k1.pem'), '-subject', '/CN=cmp-one.example', '-implicit_confirm', '-certout', f('c1.pem')]);
+    const out = await cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k1.pem'), '-subject', '/CN=cmp-one.example', '-sans', 'cmp-one.example', '-implicit_confirm', '-certout', f('c1.pem')]);
     expect(out).not.toContain('CERTCONF');
     verify('c1.pem');
     expect((await row('c1.pem')).status).toBe('valid');
@@ -70,14 +70,14 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
 
   it('implicitConfirm refused by the alias: the client confirms', async () => {
     key('k1b.pem');
-    const out = await cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k1b.pem'), '-subject', '/CN=cmp-strict.example', '-implicit_confirm', '-certout', f('c1b.pem')], 'cmp/strict');
+    const out = await cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k1b.pem'), '-subject', '/CN=cmp-strict.example', '-sans', 'cmp-strict.example', '-implicit_confirm', '-certout', f('c1b.pem')], 'cmp/strict');
     expect(out).toContain('CERTCONF');
     expect((await tx('c1b.pem')).state).toBe('confirmed');
   });
 
   it('ir then certConf/pkiConf', async () => {
     key('k2.pem');
-    const out = await cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k2.pem'), '-subject', '/CN=cmp-two.example', '-certout', f('c2.pem')]);
+    const out = await cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k2.pem'), '-subject', '/CN=cmp-two.example', '-sans', 'cmp-two.example', '-certout', f('c2.pem')]);
     expect(out).toContain('sending CERTCONF');
     expect(out).toContain('received PKICONF');
     verify('c2.pem');
@@ -86,7 +86,7 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
 
   it('cr signed by the issued certificate; answer signed by the CA and verified by openssl', async () => {
     key('k3.pem');
-    await cmp(['-cmd', 'cr', ...sigArgs('c2.pem', 'k2.pem'), '-newkey', f('k3.pem'), '-subject', '/CN=cmp-two.example', '-certout', f('c3.pem')]);
+    await cmp(['-cmd', 'cr', ...sigArgs('c2.pem', 'k2.pem'), '-newkey', f('k3.pem'), '-subject', '/CN=cmp-two.example', '-sans', 'cmp-two.example', '-certout', f('c3.pem')]);
     verify('c3.pem');
     expect((await row('c3.pem')).principal).toContain('cmp:cert:dev-issuing:');
   });
@@ -103,7 +103,7 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
   });
 
   it('p10cr with a PKCS#10 request', async () => {
-    opensslOk(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('k5.pem'), '-subj', '/CN=cmp-p10.example', '-out', f('c5.csr')]);
+    opensslOk(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('k5.pem'), '-subj', '/CN=cmp-p10.example', '-addext', 'subjectAltName=DNS:cmp-p10.example', '-out', f('c5.csr')]);
     await cmp(['-cmd', 'p10cr', ...macArgs(), '-csr', f('c5.csr'), '-certout', f('c5.pem')]);
     verify('c5.pem');
   });
@@ -143,7 +143,7 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
   it('the client rejects the certificate (untrusted by -out_trusted): revoked with cessationOfOperation', async () => {
     key('k6.pem');
     opensslOk(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('other.key'), '-out', f('other.pem'), '-subj', '/CN=Other', '-days', '1']);
-    const r = await opensslAsync(['cmp', ...server(), '-path', 'cmp', '-cmd', 'ir', ...macArgs(), '-newkey', f('k6.pem'), '-subject', '/CN=cmp-reject.example', '-out_trusted', f('other.pem'), '-certout', f('c6.pem'), '-rspout', f('ip6.der'), '-reqout', f('ir6.der')]);
+    const r = await opensslAsync(['cmp', ...server(), '-path', 'cmp', '-cmd', 'ir', ...macArgs(), '-newkey', f('k6.pem'), '-subject', '/CN=cmp-reject.example', '-sans', 'cmp-reject.example', '-out_trusted', f('other.pem'), '-certout', f('c6.pem'), '-rspout', f('ip6.der'), '-reqout', f('ir6.der')]);
     expect(r.status).not.toBe(0);
     expect(r.output).toContain('CERTCONF');
     const [rejected] = await env.t.ctx.db.select().from(certificates).where(eq(certificates.subject, 'CN=cmp-reject.example'));
@@ -153,7 +153,7 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
 
   it('never confirmed: revoked by the sweep after the confirmation wait', async () => {
     key('k7.pem');
-    await cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k7.pem'), '-subject', '/CN=cmp-silent.example', '-disable_confirm', '-certout', f('c7.pem')]);
+    await cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k7.pem'), '-subject', '/CN=cmp-silent.example', '-sans', 'cmp-silent.example', '-disable_confirm', '-certout', f('c7.pem')]);
     expect((await tx('c7.pem')).state).toBe('waiting');
     for (let i = 0; i < 50 && (await row('c7.pem')).status === 'valid'; i++) await new Promise((r) => setTimeout(r, 100));
     const r = await row('c7.pem');
@@ -164,7 +164,7 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
 
   it('manual approval: ip waiting, pollReq/pollRep until an officer approves, then the certificate', async () => {
     key('k8.pem');
-    const run = cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k8.pem'), '-subject', '/CN=cmp-manual.example', '-certout', f('c8.pem')], 'cmp/manual');
+    const run = cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k8.pem'), '-subject', '/CN=cmp-manual.example', '-sans', 'cmp-manual.example', '-certout', f('c8.pem')], 'cmp/manual');
     let id: string | undefined;
     for (let i = 0; i < 100 && !id; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -189,13 +189,13 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
     const list = (await (await api('GET', '/secrets')).json()) as { secrets: { ref: string }[] };
     expect(JSON.stringify(list)).not.toContain(made.secret);
     key('k9.pem');
-    await cmp(['-cmd', 'ir', '-ref', 'api-ref', '-secret', `pass:${made.secret}`, '-newkey', f('k9.pem'), '-subject', '/CN=cmp-api.example', '-implicit_confirm', '-certout', f('c9.pem')]);
+    await cmp(['-cmd', 'ir', '-ref', 'api-ref', '-secret', `pass:${made.secret}`, '-newkey', f('k9.pem'), '-subject', '/CN=cmp-api.example', '-sans', 'cmp-api.example', '-implicit_confirm', '-certout', f('c9.pem')]);
     verify('c9.pem');
-    const wrongAlias = await opensslAsync(['cmp', ...server(), '-path', 'cmp/strict', '-cmd', 'ir', '-ref', 'api-ref', '-secret', `pass:${made.secret}`, '-newkey', f('k9.pem'), '-subject', '/CN=cmp-api2.example', '-certout', f('x.pem')]);
+    const wrongAlias = await opensslAsync(['cmp', ...server(), '-path', 'cmp/strict', '-cmd', 'ir', '-ref', 'api-ref', '-secret', `pass:${made.secret}`, '-newkey', f('k9.pem'), '-subject', '/CN=cmp-api2.example', '-sans', 'cmp-api2.example', '-certout', f('x.pem')]);
     expect(wrongAlias.status, wrongAlias.output).not.toBe(0);
     expect(wrongAlias.output).toContain('notAuthorized');
     expect((await api('POST', '/secrets/api-ref/disable')).status).toBe(200);
-    const refused = await opensslAsync(['cmp', ...server(), '-path', 'cmp', '-cmd', 'ir', '-ref', 'api-ref', '-secret', `pass:${made.secret}`, '-newkey', f('k9.pem'), '-subject', '/CN=cmp-api3.example', '-certout', f('x.pem')]);
+    const refused = await opensslAsync(['cmp', ...server(), '-path', 'cmp', '-cmd', 'ir', '-ref', 'api-ref', '-secret', `pass:${made.secret}`, '-newkey', f('k9.pem'), '-subject', '/CN=cmp-api3.example', '-sans', 'cmp-api3.example', '-certout', f('x.pem')]);
     expect(refused.status).not.toBe(0);
     expect(refused.output).toContain('badMessageCheck');
     expect((await fetch(`${env.url}/api/v1/cmp/secrets`)).status).toBe(401);
