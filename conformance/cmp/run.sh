@@ -4,7 +4,7 @@
 #   kur signed by the issued certificate (-cert/-key); p10cr (-csr); rr (-oldcert -revreason) then
 #   openssl ocsp and the CRL show it revoked; manual approval with pollReq/pollRep; a wrong secret and
 #   a disabled reference refused. Every certificate is checked with openssl verify.
-# Needs: node 20, openssl 3, curl. Fails loudly on any step. Port: CMP_CONF_PORT (default 19100).
+# Needs: node 20, openssl 3, curl. Fails loudly on any step. Ports: CMP_CONF_PORT (default 19100) and +1 (HTTPS).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -12,7 +12,8 @@ REPO=$PWD
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/certgate-cmp-conf.XXXXXX")
 export CERTGATE_DATA_DIR=$WORK/data
 PORT=${CMP_CONF_PORT:-19100}
-export CERTGATE_HTTP_PORT=$PORT CERTGATE_HOST=127.0.0.1 CERTGATE_PUBLIC_URL=http://127.0.0.1:$PORT CERTGATE_LOG_LEVEL=warn
+TLS_PORT=$((PORT + 1))
+export CERTGATE_HTTP_PORT=$PORT CERTGATE_HTTPS_PORT=$TLS_PORT CERTGATE_HOST=127.0.0.1 CERTGATE_PUBLIC_URL=http://127.0.0.1:$PORT CERTGATE_LOG_LEVEL=warn
 export CERTGATE_CMP_ALIASES='device=device,manual=device-manual,strict=device:noimplicit' CERTGATE_CMP_POLL_SECONDS=1
 URL=http://127.0.0.1:$PORT
 CG=(node "$REPO/bin/certgate.mjs")
@@ -40,7 +41,7 @@ trap cleanup EXIT
 cd "$WORK"
 step "start certgate (PGlite in $CERTGATE_DATA_DIR, port $PORT)"
 curl -fsS "$URL/healthz" >/dev/null 2>&1 && die "port $PORT is already in use"
-"${CG[@]}" serve --no-https >"$WORK/server.log" 2>&1 &
+"${CG[@]}" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 150); do
   curl -fsS "$URL/healthz" >/dev/null 2>&1 && break
@@ -153,6 +154,12 @@ expect_in poll.log "received POLLREP" "pollRep"
 expect_in poll.log "received ip/cp/kup after polling" "certificate after polling"
 verify c6.pem
 ok "polling: waiting → pollRep → approved → certificate verifies"
+
+step "over HTTPS (-tls_used), the server certificate checked against the root"
+newkey k8.pem
+run_cmp tls.log -server "127.0.0.1:$TLS_PORT" -tls_used -tls_trusted root.pem -path cmp -cmd ir "${MAC[@]}" -newkey k8.pem -subject /CN=conf-tls.example -sans conf-tls.example -implicit_confirm -certout c8.pem
+verify c8.pem
+ok "ir over HTTPS: verifies"
 
 step "refusals: a wrong secret, a disabled reference"
 newkey k7.pem
