@@ -101,8 +101,12 @@ function statusAnswer(certReqId: bigint, result: IssuanceResult): CertResponse {
   return { certReqId, status: { status: PKIStatus.rejection, statusString: [result.reason], failInfo: ['badRequest'] } };
 }
 
-/** The ip/cp/kup for a pipeline result, recording what the transaction waits for next. */
-export async function certificateAnswer(ex: Exchange, txs: Transactions, tx: TxProtection, certReqId: bigint, result: IssuanceResult): Promise<Buffer> {
+/**
+ * The ip/cp/kup for a pipeline result, recording what the transaction waits for next. With
+ * `claimedConfirmed` the row was claimed as `confirmed` already (implicit confirm): an issued
+ * certificate needs no second statement (the certificate row names the transaction).
+ */
+export async function certificateAnswer(ex: Exchange, txs: Transactions, tx: TxProtection, certReqId: bigint, result: IssuanceResult, claimedConfirmed = false): Promise<Buffer> {
   const body = { type: tx.answer, content: encodeCertRepMessage({ response: [statusAnswer(certReqId, result)] }) };
   if (result.status !== 'issued') {
     await txs.set(ex.txid, { state: result.status === 'pending' ? 'pending' : 'failed', serverNonce: ex.nonce.toString('hex'), requestId: result.requestId });
@@ -110,7 +114,7 @@ export async function certificateAnswer(ex: Exchange, txs: Transactions, tx: TxP
   }
   const c = result.certificate;
   const implicit = tx.implicit;
-  await txs.set(ex.txid, {
+  if (!(implicit && claimedConfirmed)) await txs.set(ex.txid, {
     state: implicit ? 'confirmed' : 'waiting',
     serverNonce: ex.nonce.toString('hex'),
     issuerId: c.issuerId,
@@ -141,7 +145,8 @@ export async function enroll(ex: Exchange, txs: Transactions, type: EnrollBody):
     bodyType: type,
     sender: senderId(ex.sender!),
     alias: ex.alias,
-    state: 'issuing',
+    // Implicit confirm: claimed in its final state, so the usual path is one statement here.
+    state: tx.implicit ? 'confirmed' : 'issuing',
     serverNonce: ex.nonce.toString('hex'),
     certReqId: String(p.certReqId),
     protection: tx,
@@ -166,7 +171,7 @@ export async function enroll(ex: Exchange, txs: Transactions, type: EnrollBody):
     if (isIssuanceError(e)) throw new CmpFailure(failInfoForError(e), e.message);
     throw e;
   }
-  return certificateAnswer(ex, txs, tx, p.certReqId, result);
+  return certificateAnswer(ex, txs, tx, p.certReqId, result, true);
 }
 
 /** certConf certHash (RFC 9810 §5.3.18): the certificate's signature digest unless hashAlg names one. */

@@ -22,7 +22,7 @@ export function createCmpProtocol(opts: { settings?: Partial<CmpSettings> } = {}
     async mount(app, core) {
       const ctx = interimProtocolContext(app, core, 'cmp');
       const settings = { ...cmpSettings(), ...opts.settings };
-      const secrets = new SecretStore(ctx);
+      const secrets = new SecretStore(ctx, settings.secretCacheMs);
       const service = new CmpService(ctx, settings, secrets);
       services.push(service);
       mountAdmin(ctx, secrets);

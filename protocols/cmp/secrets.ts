@@ -23,13 +23,16 @@ const purpose = (ref: string) => `secret:${ref}`;
 
 /**
  * Shared secrets per reference (`-ref` of openssl cmp). Stored sealed; shown once when created.
- * Unsealed secrets are cached by their sealed bytes, so a disabled or replaced one is never used:
- * the row is read on every request.
+ * A lookup (found or not) is cached for `cacheMs`: a change made through this instance applies at
+ * once, one made through another instance sharing the database within `cacheMs`.
  */
 export class SecretStore {
-  private cache = new Map<string, Buffer>();
+  private cache = new Map<string, { value: UsableSecret | undefined; until: number }>();
 
-  constructor(private readonly ctx: ProtocolContext) {}
+  constructor(
+    private readonly ctx: ProtocolContext,
+    private readonly cacheMs = 0,
+  ) {}
 
   async add(ref: string, alias: string | null, actor: string): Promise<{ ref: string; alias: string | null; secret: string }> {
     if (!REF.test(ref)) throw new BadRequest('ref must be 1 to 128 printable ASCII characters without spaces');
@@ -43,6 +46,7 @@ export class SecretStore {
       .onConflictDoNothing()
       .returning({ ref: cmpSecrets.ref });
     if (rows.length === 0) throw new Conflict(`reference ${ref} exists`);
+    this.cache.delete(ref);
     return { ref, alias, secret };
   }
 
@@ -54,20 +58,21 @@ export class SecretStore {
   async setDisabled(ref: string, disabled: boolean): Promise<void> {
     const rows = await this.ctx.store.db.update(cmpSecrets).set({ disabled }).where(eq(cmpSecrets.ref, ref)).returning({ ref: cmpSecrets.ref });
     if (rows.length === 0) throw new NotFound(`no reference ${ref}`);
+    this.cache.delete(ref);
   }
 
   /** The secret of an enabled reference, or undefined. */
   async usable(ref: string): Promise<UsableSecret | undefined> {
     if (!REF.test(ref)) return undefined;
+    const now = Date.now();
+    const hit = this.cache.get(ref);
+    if (hit && hit.until > now) return hit.value;
     const [row] = await this.ctx.store.db.select().from(cmpSecrets).where(eq(cmpSecrets.ref, ref)).limit(1);
-    if (!row || row.disabled) return undefined;
-    const key = Buffer.from(row.secretSealed).toString('base64');
-    let secret = this.cache.get(key);
-    if (!secret) {
-      secret = this.ctx.secrets.unseal(purpose(ref), row.secretSealed);
+    const value = row && !row.disabled ? { ref, alias: row.alias, secret: this.ctx.secrets.unseal(purpose(ref), row.secretSealed) } : undefined;
+    if (this.cacheMs > 0) {
       if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(key, secret);
+      this.cache.set(ref, { value, until: now + this.cacheMs });
     }
-    return { ref, alias: row.alias, secret };
+    return value;
   }
 }

@@ -26,6 +26,8 @@ export interface CmpSettings {
   pollSeconds: number;
   /** Interval of the unconfirmed-certificate sweep, milliseconds. */
   sweepMs: number;
+  /** How long a shared-secret lookup is reused, milliseconds (changes via another instance wait this long). */
+  secretCacheMs: number;
 }
 
 const int = (min: number, max: number, d: number) => z.coerce.number().int().min(min).max(max).default(d);
@@ -39,6 +41,7 @@ const env = z.object({
   CERTGATE_CMP_MAX_ITERATIONS: int(1, 1_000_000, 10_000),
   CERTGATE_CMP_POLL_SECONDS: int(1, 3600, 5),
   CERTGATE_CMP_SWEEP_MS: int(100, 3_600_000, 30_000),
+  CERTGATE_CMP_SECRET_CACHE_MS: int(0, 600_000, 5_000),
 });
 
 export function parseAliases(spec: string): Record<string, AliasSettings> {
@@ -63,6 +66,7 @@ export function cmpSettings(source: NodeJS.ProcessEnv = process.env): CmpSetting
     maxIterations: e.CERTGATE_CMP_MAX_ITERATIONS,
     pollSeconds: e.CERTGATE_CMP_POLL_SECONDS,
     sweepMs: e.CERTGATE_CMP_SWEEP_MS,
+    secretCacheMs: e.CERTGATE_CMP_SECRET_CACHE_MS,
   };
 }
 

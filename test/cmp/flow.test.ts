@@ -38,9 +38,10 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
     const [r] = await env.t.ctx.db.select().from(certificates).where(eq(certificates.serial, serial));
     return r;
   };
+  /** The transaction that issued a certificate (named in the certificate's metadata). */
   const tx = async (certFile: string) => {
-    const serial = parseCertificate(fromPem(readFileSync(f(certFile), 'utf8'))[0]).serialHex;
-    const [r] = await env.t.ctx.db.select().from(cmpTransactions).where(eq(cmpTransactions.serial, serial));
+    const txid = ((await row(certFile)).metadata as { cmp: { transactionId: string } }).cmp.transactionId;
+    const [r] = await env.t.ctx.db.select().from(cmpTransactions).where(eq(cmpTransactions.transactionId, txid));
     return r;
   };
 
