@@ -134,7 +134,8 @@ export async function enroll(ex: Exchange, txs: Transactions, type: EnrollBody):
   const profile = ex.aliasSettings.profile;
   let p: Parsed;
   try {
-    p = type === 'p10cr' ? { certReqId: 0n, key: { kind: 'csr', der: ex.msg.body.content } } : parseCrmf(ex, type);
+    // RFC 9810 §5.3.4: certReqId -1 answers a p10cr (as OpenSSL's own mock server does).
+    p = type === 'p10cr' ? { certReqId: -1n, key: { kind: 'csr', der: ex.msg.body.content } } : parseCrmf(ex, type);
   } catch (e) {
     if (e instanceof CmpFailure) throw e;
     throw new CmpFailure('badDataFormat', `malformed ${type}: ${(e as Error).message}`);
