@@ -1,5 +1,4 @@
 import type { ProtocolModule } from '../../src/protocol.ts';
-import { interimProtocolContext } from '../../src/protocol-context-interim.ts';
 import { mountAdmin } from './admin.ts';
 import { registerCmpCommands } from './cli.ts';
 import { mountRoutes } from './routes.ts';
@@ -19,8 +18,7 @@ export function createCmpProtocol(opts: { settings?: Partial<CmpSettings> } = {}
     name: 'cmp',
     services,
     registerCommands: (program, loadConfig, open) => registerCmpCommands(program, loadConfig, open),
-    async mount(app, core) {
-      const ctx = interimProtocolContext(app, core, 'cmp');
+    async mount(app, ctx) {
       const settings = { ...cmpSettings(), ...opts.settings };
       const secrets = new SecretStore(ctx, settings.secretCacheMs);
       const service = new CmpService(ctx, settings, secrets);

@@ -5,7 +5,7 @@
  */
 import type { Context as HonoContext, Hono } from 'hono';
 import type { ProtocolContext } from '../../src/protocol-context.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 import { NotAPKIMessage, type CmpService } from './service.ts';
 import type { CmpSettings } from './settings.ts';
 

@@ -10,7 +10,7 @@ import { createCmpProtocol } from '../../protocols/cmp/index.ts';
 import { SecretStore } from '../../protocols/cmp/secrets.ts';
 import type { CmpSettings } from '../../protocols/cmp/settings.ts';
 import { ocspProtocol } from '../../protocols/ocsp/index.ts';
-import { interimProtocolContext } from '../../src/protocol-context-interim.ts';
+import { createProtocolContext } from '../../src/protocol-context-impl.ts';
 import { decodeAlgorithmIdentifier } from '../../src/pki/algorithm-identifier.ts';
 import { encodeCertConfirmContent } from '../../src/pki/cmp-cert-confirm.ts';
 import { decodeCertRepMessage } from '../../src/pki/cmp-cert-rep.ts';
@@ -29,7 +29,6 @@ import { toPem } from '../../src/pki/pem.ts';
 import { verifySignature } from '../../src/pki/signature.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { makeTestContext, type Driver, type TestContext } from '../support/context.ts';
-import { Hono } from 'hono';
 
 export interface CmpEnv {
   t: TestContext;
@@ -56,7 +55,7 @@ export async function makeCmpEnv(driver: Driver, settings: Partial<CmpSettings> 
   writeFileSync(rootFile, toPem(root.certDer, 'CERTIFICATE'));
   writeFileSync(issuingFile, toPem(issuing.certDer, 'CERTIFICATE'));
   // Secrets are made through the store the server uses (same KEK purpose), not through HTTP.
-  const store = new SecretStore(interimProtocolContext(new Hono(), t.ctx, 'cmp'));
+  const store = new SecretStore(createProtocolContext(t.ctx, 'cmp'));
   let n = 0;
   return {
     t,
