@@ -29,10 +29,12 @@ export interface Exchange {
   nonce: Buffer;
 }
 
-const names = new Map<string, Buffer>();
+const nameCache = new WeakMap<ProtocolContext, Map<string, Buffer>>();
 
 /** The CA's name as a directoryName GeneralName (the sender of MAC-protected answers). */
 async function caName(ctx: ProtocolContext, issuerId: string): Promise<Buffer> {
+  let names = nameCache.get(ctx);
+  if (!names) nameCache.set(ctx, (names = new Map()));
   const hit = names.get(issuerId);
   if (hit) return hit;
   const issuer = await ctx.issuers.get(issuerId);

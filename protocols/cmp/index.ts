@@ -1,6 +1,7 @@
 import type { ProtocolModule } from '../../src/protocol.ts';
 import { mountAdmin } from './admin.ts';
 import { registerCmpCommands } from './cli.ts';
+import { answerSigner } from './protection.ts';
 import { mountRoutes } from './routes.ts';
 import { SecretStore } from './secrets.ts';
 import { CmpService } from './service.ts';
@@ -24,6 +25,9 @@ export function createCmpProtocol(opts: { settings?: Partial<CmpSettings> } = {}
       const service = new CmpService(ctx, settings, secrets);
       services.push(service);
       mountAdmin(ctx, secrets);
+      // The default issuer's CMP signer identity is made now, not by the first signed answer.
+      const d = ctx.issuers.default();
+      if (d) await answerSigner(ctx, d.id);
       mountRoutes(app, ctx, settings, service);
       let running = false;
       const t = setInterval(() => {

@@ -103,22 +103,55 @@ export async function verifyProtection(msg: DecodedPKIMessage, ctx: ProtocolCont
   return verifySigned(msg, ctx);
 }
 
-/** Signs with an issuer's key (the CA answers for itself); extraCerts carry its chain. */
+/** What signs answers for an issuer: its CMP signer identity (RFC 9483 §3.1), or the CA itself. */
+interface AnswerSigner {
+  signer: { algorithmIdentifier: Buffer; sign(data: Uint8Array): Buffer | Promise<Buffer> };
+  certDer: Buffer;
+  /** certDer first, then its chain. */
+  certs: Buffer[];
+}
+
+const signerCache = new WeakMap<ProtocolContext, Map<string, { value: AnswerSigner; until: number }>>();
+
+/**
+ * The `cmp-signer` service identity under `issuerId` (system profile: digitalSignature, id-kp-cmcRA),
+ * created on first use and renewed by the key store; the issuing CA's own key if that fails.
+ */
+export async function answerSigner(ctx: ProtocolContext, issuerId: string): Promise<AnswerSigner> {
+  let signers = signerCache.get(ctx);
+  if (!signers) signerCache.set(ctx, (signers = new Map()));
+  const hit = signers.get(issuerId);
+  if (hit && hit.until > Date.now()) return hit.value;
+  let value: AnswerSigner;
+  try {
+    const id = await ctx.keys.serviceIdentity({ name: `signer-${issuerId}`, systemProfile: 'cmp-signer', subject: 'CN=Certgate CMP signer', key: { type: 'EC', curve: 'P-256' }, issuerId });
+    value = { signer: id.key.signer, certDer: Buffer.from(id.certDer), certs: [id.certDer, ...id.chain].map((c) => Buffer.from(c)) };
+  } catch (e) {
+    ctx.log.warn({ err: e, issuerId }, 'cmp: no CMP signer identity; answers are signed by the CA');
+    const issuer = await ctx.issuers.get(issuerId);
+    if (!issuer) throw new Error(`issuer ${issuerId} is gone`);
+    const key = await ctx.keys.forIssuer(issuerId);
+    const chain = issuer.chain.length ? issuer.chain : [issuer.certDer];
+    value = { signer: key.signer, certDer: Buffer.from(issuer.certDer), certs: chain.map((c) => Buffer.from(c)) };
+  }
+  // Re-asked every minute: the key store renews the identity before it expires.
+  signers.set(issuerId, { value, until: Date.now() + 60_000 });
+  return value;
+}
+
+/** Signs an answer; extraCerts carry the signer's chain, then `extraCerts` not already in it. */
 async function sign(ctx: ProtocolContext, issuerId: string, header: PKIHeader, body: PKIBody, extraCerts: Buffer[]): Promise<Buffer> {
-  const issuer = await ctx.issuers.get(issuerId);
-  if (!issuer) throw new Error(`issuer ${issuerId} is gone`);
-  const key = await ctx.keys.forIssuer(issuerId);
-  const algDer = key.signer.algorithmIdentifier;
-  const parsed = parseCertificate(issuer.certDer);
+  const s = await answerSigner(ctx, issuerId);
+  const algDer = s.signer.algorithmIdentifier;
+  const parsed = parseCertificate(s.certDer);
   const h: PKIHeader = {
     ...header,
     sender: Buffer.concat([Buffer.from([0xa4]), derLength(parsed.subject.length), parsed.subject]),
     protectionAlg: decodeAlgorithmIdentifier(algDer, readTlv(algDer)),
     senderKID: parsed.ski,
   };
-  const protection = await key.signer.sign(protectedPartOf(h, body));
-  const chain = issuer.chain.length ? issuer.chain : [issuer.certDer];
-  const certs = [...chain.map((c) => Buffer.from(c)), ...extraCerts.filter((c) => !chain.some((x) => Buffer.from(x).equals(c)))];
+  const protection = await s.signer.sign(protectedPartOf(h, body));
+  const certs = [...s.certs, ...extraCerts.filter((c) => !s.certs.some((x) => x.equals(c)))];
   return encodePKIMessage({ header: h, body, protection, extraCerts: certs });
 }
 

@@ -3,7 +3,7 @@
  * sender's MAC cannot be used) or HTTP 400 when the body is not a PKIMessage — never a 5xx — and
  * no certificate is written.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificates } from '../../src/db/schema.ts';
@@ -32,12 +32,18 @@ describe.each(drivers)('CMP bad input (%s)', (driver) => {
     expect(r.type).toBe('application/pkixcmp');
     const m = decodeAnswer(r.der);
     expect(failInfoOf(m)).toEqual([bit]);
-    if (signed) expect(verifiesWith(m, issuingDer())).toBe(true);
+    if (signed) {
+      // Signed by the CMP signer identity (first in extraCerts), which the issuing CA certified.
+      const signer = new X509Certificate(m.extraCerts![0]);
+      expect(signer.checkIssued(new X509Certificate(issuingDer()))).toBe(true);
+      expect(signer.verify(new X509Certificate(issuingDer()).publicKey)).toBe(true);
+      expect(verifiesWith(m, m.extraCerts![0])).toBe(true);
+    }
     expect(await certCount()).toBe(before);
     return m;
   };
 
-  it('wrong MAC: badMessageCheck, answered with the CA signature (the secret is not trusted)', async () => {
+  it('wrong MAC: badMessageCheck, signed by the CMP signer identity (the secret is not trusted)', async () => {
     await refused(protect(header(), crmfBody('ir', 'wrong-mac', newKey()), { ...mac, secret: mac.secret + 'x' }), 'badMessageCheck', true);
   });
 

@@ -85,10 +85,14 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
     expect((await tx('c2.pem')).state).toBe('confirmed');
   });
 
-  it('cr signed by the issued certificate; answer signed by the CA and verified by openssl', async () => {
+  it('cr signed by the issued certificate; the answer signed by the CMP signer identity, verified by openssl', async () => {
     key('k3.pem');
-    await cmp(['-cmd', 'cr', ...sigArgs('c2.pem', 'k2.pem'), '-newkey', f('k3.pem'), '-subject', '/CN=cmp-two.example', '-sans', 'cmp-two.example', '-certout', f('c3.pem')]);
+    await cmp(['-cmd', 'cr', ...sigArgs('c2.pem', 'k2.pem'), '-newkey', f('k3.pem'), '-subject', '/CN=cmp-two.example', '-sans', 'cmp-two.example', '-certout', f('c3.pem'), '-rspout', f('cp.der')]);
     verify('c3.pem');
+    const cp = decodePKIMessage(readFileSync(f('cp.der')));
+    const signer = opensslOk(['x509', '-inform', 'DER', '-noout', '-text'], { input: cp.extraCerts![0] });
+    expect(signer).toContain('CMP signer');
+    expect(signer).toMatch(/CMC Registration Authority|1\.3\.6\.1\.5\.5\.7\.3\.28/);
     expect((await row('c3.pem')).principal).toContain('cmp:cert:dev-issuing:');
   });
 
