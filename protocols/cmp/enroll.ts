@@ -3,7 +3,8 @@
  * the pipeline; the answer is ip, cp or kup (RFC 9483 §4.1). Proof of possession by signature is
  * checked here; a PKCS#10's signature by the pipeline.
  */
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { importSpki, keyInfoFromKeyObject, spkiAlgorithmOid, type KeyInfo } from '../../src/pki/keyinfo.ts';
 import type { EnrollmentRequest, Identifier, IssuanceResult, PublicKeyInput, SubjectAttribute, ValidityRequest } from '../../src/issuance/request.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
 import { parseCertificate, parseExtensions } from '../../src/pki/certificate.ts';
@@ -33,18 +34,22 @@ interface Parsed {
 const answerType = { ir: 'ip', cr: 'cp', kur: 'kup', p10cr: 'cp' } as const;
 export type EnrollBody = keyof typeof answerType;
 
-function checkPop(m: CertReqMsg, spki: Buffer): void {
+/** Checks the POP; returns the loaded key's KeyInfo so the pipeline need not load it again. */
+function checkPop(m: CertReqMsg, spki: Buffer): KeyInfo {
   const pop = m.popo;
   if (!pop) throw new CmpFailure('badPOP', 'proof of possession missing');
   if (pop.kind !== 'signature') throw new CmpFailure('badPOP', `proof of possession by ${pop.kind} is not supported (sign the request)`);
   if (pop.poposkInput) throw new CmpFailure('badPOP', 'POPOSigningKeyInput is not supported: the template must carry subject and key');
   let key;
+  let algOid;
   try {
-    key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    algOid = spkiAlgorithmOid(spki);
+    key = importSpki(spki);
   } catch {
     throw new CmpFailure('badCertTemplate', 'the template public key is not a valid SubjectPublicKeyInfo');
   }
   if (!verifySignature(pop.algorithm, key, m.certReqDer, pop.signature)) throw new CmpFailure('badPOP', 'proof of possession signature does not verify');
+  return keyInfoFromKeyObject(key, algOid);
 }
 
 function templateSans(extensions: Buffer | undefined): Identifier[] | undefined {
@@ -60,10 +65,10 @@ function parseCrmf(ex: Exchange, type: 'ir' | 'cr' | 'kur'): Parsed {
   const m = reqs[0];
   const t = m.certReq.certTemplate;
   if (!t.publicKey) throw new CmpFailure('badCertTemplate', 'central key generation is not supported: put the public key in the template');
-  checkPop(m, t.publicKey);
+  const keyInfo = checkPop(m, t.publicKey);
   const out: Parsed = {
     certReqId: m.certReq.certReqId,
-    key: { kind: 'spki', der: t.publicKey, pop: 'verified-by-protocol' },
+    key: { kind: 'spki', der: t.publicKey, pop: 'verified-by-protocol', keyInfo },
     subject: t.subject ? decodeName(t.subject) : undefined,
     sans: templateSans(t.extensions),
     validity: t.validity && (t.validity.notBefore || t.validity.notAfter) ? { notBefore: t.validity.notBefore, notAfter: t.validity.notAfter } : undefined,

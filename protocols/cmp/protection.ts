@@ -2,15 +2,15 @@
  * Message protection (RFC 9810 §5.1.3, RFC 9481 §6): checks a request's MAC (PasswordBasedMac,
  * PBMAC1) or signature, and protects an answer the way its request was protected.
  */
-import { randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import type { CertificateRecord, ProtocolContext } from '../../src/protocol-context.ts';
 import { decodeAlgorithmIdentifier } from '../../src/pki/algorithm-identifier.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
 import type { PKIBody } from '../../src/pki/cmp-body.ts';
 import type { PKIHeader } from '../../src/pki/cmp-header.ts';
 import { encodePKIMessage, protectedPartOf, type DecodedPKIMessage } from '../../src/pki/cmp-message.ts';
-import { PASSWORD_BASED_MAC, encodePbmParameter, hmacByOid, owfByOid, pbmMac, pbmParameterFromDer, type PBMParameter } from '../../src/pki/cmp-pbm.ts';
-import { PBMAC1, encodePbmac1Parameter, pbmac1Mac, pbmac1ParameterFromDer, type Pbmac1Parameter } from '../../src/pki/cmp-pbmac1.ts';
+import { PASSWORD_BASED_MAC, encodePbmParameter, hmacByOid, owfByOid, pbmKey, pbmMac, pbmParameterFromDer, type PBMParameter } from '../../src/pki/cmp-pbm.ts';
+import { PBMAC1, encodePbmac1Parameter, pbmac1Key, pbmac1Mac, pbmac1ParameterFromDer, type Pbmac1Parameter } from '../../src/pki/cmp-pbmac1.ts';
 import { readTlv } from '../../src/pki/der.ts';
 import { isSupportedSignatureAlgorithm, verifySignature } from '../../src/pki/signature.ts';
 import { CmpFailure } from './failures.ts';
@@ -162,9 +162,29 @@ function derLength(n: number): Buffer {
   return Buffer.from([0x80 | bytes.length, ...bytes]);
 }
 
-function freshScheme(s: MacScheme): MacScheme {
-  const salt = randomBytes(16);
-  return s.kind === 'pbm' ? { kind: 'pbm', params: { ...s.params, salt } } : { kind: 'pbmac1', params: { ...s.params, salt } };
+/**
+ * Answer MACs use a salt of our own per reference and algorithm, so the derived key (500-10,000
+ * hash iterations) is computed once, not per answer. The verifier accepts any salt, so a per-message
+ * salt would add nothing against forgery; the iterations still guard the secret against guessing.
+ */
+const answerKeys = new WeakMap<ProtocolContext, Map<string, { salt: Buffer; key: Buffer }>>();
+
+function answerMac(ctx: ProtocolContext, s: Extract<Sender, { kind: 'mac' }>, data: (h: PKIHeader) => Buffer, header: PKIHeader): { header: PKIHeader; mac: Buffer } {
+  let cache = answerKeys.get(ctx);
+  if (!cache) answerKeys.set(ctx, (cache = new Map()));
+  const p = s.scheme.params;
+  const id = `${s.ref}|${s.scheme.kind}|${p.iterationCount}|${s.scheme.kind === 'pbm' ? s.scheme.params.owf.oid : s.scheme.params.prf.oid}|${createHash('sha256').update(s.secret).digest('hex')}`;
+  let entry = cache.get(id);
+  const scheme: MacScheme = s.scheme.kind === 'pbm' ? { kind: 'pbm', params: { ...s.scheme.params, salt: entry?.salt ?? randomBytes(16) } } : { kind: 'pbmac1', params: { ...s.scheme.params, salt: entry?.salt ?? randomBytes(16) } };
+  if (!entry) {
+    entry = { salt: scheme.params.salt, key: scheme.kind === 'pbm' ? pbmKey(scheme.params, s.secret) : pbmac1Key(scheme.params, s.secret) };
+    if (cache.size > 10_000) cache.clear();
+    cache.set(id, entry);
+  }
+  const params = scheme.kind === 'pbm' ? encodePbmParameter(scheme.params) : encodePbmac1Parameter(scheme.params);
+  const h: PKIHeader = { ...header, protectionAlg: { oid: scheme.kind === 'pbm' ? PASSWORD_BASED_MAC : PBMAC1, params } };
+  const macHash = hmacByOid[scheme.params.mac.oid];
+  return { header: h, mac: createHmac(macHash, entry.key).update(data(h)).digest() };
 }
 
 /**
@@ -181,11 +201,8 @@ export async function protect(
 ): Promise<Buffer> {
   const s = how.sender;
   if (s?.kind === 'mac') {
-    const scheme = freshScheme(s.scheme);
-    const params = scheme.kind === 'pbm' ? encodePbmParameter(scheme.params) : encodePbmac1Parameter(scheme.params);
-    const h: PKIHeader = { ...header, protectionAlg: { oid: scheme.kind === 'pbm' ? PASSWORD_BASED_MAC : PBMAC1, params } };
-    const protection = computeMac(scheme, s.secret, protectedPartOf(h, body));
-    return encodePKIMessage({ header: h, body, protection, extraCerts: extraCerts.length ? extraCerts : undefined });
+    const { header: h, mac } = answerMac(ctx, s, (x) => protectedPartOf(x, body), header);
+    return encodePKIMessage({ header: h, body, protection: mac, extraCerts: extraCerts.length ? extraCerts : undefined });
   }
   return sign(ctx, how.issuerId, header, body, extraCerts);
 }

@@ -66,14 +66,20 @@ export function encodePbmParameter(p: PBMParameter): Buffer {
   return seq(octetString(p.salt), encodeAlgorithmIdentifier(p.owf), integer(p.iterationCount), encodeAlgorithmIdentifier(p.mac));
 }
 
-/** The MAC over `data`; throws on an unknown OWF or MAC algorithm (callers check the count range first). */
-export function pbmMac(p: PBMParameter, secret: Uint8Array, data: Uint8Array): Buffer {
+/** The base key (the HMAC key); throws on an unknown OWF (callers check the count range first). */
+export function pbmKey(p: PBMParameter, secret: Uint8Array): Buffer {
   const owf = owfByOid[p.owf.oid];
-  const mac = hmacByOid[p.mac.oid];
-  if (!owf || !mac) throw new Error('PBMParameter: unsupported OWF or MAC algorithm');
+  if (!owf) throw new Error('PBMParameter: unsupported OWF');
   if (!Number.isInteger(p.iterationCount) || p.iterationCount < 1) throw new Error('PBMParameter: bad iteration count');
   let key = createHash(owf).update(secret).update(p.salt).digest();
   // crypto.hash (one-shot, no Hash object) is ~3x faster for these 32-byte inputs.
   for (let i = 1; i < p.iterationCount; i++) key = hash(owf, key, 'buffer');
-  return createHmac(mac, key).update(data).digest();
+  return key;
+}
+
+/** The MAC over `data`; throws on an unknown OWF or MAC algorithm. */
+export function pbmMac(p: PBMParameter, secret: Uint8Array, data: Uint8Array): Buffer {
+  const mac = hmacByOid[p.mac.oid];
+  if (!mac) throw new Error('PBMParameter: unsupported MAC algorithm');
+  return createHmac(mac, pbmKey(p, secret)).update(data).digest();
 }

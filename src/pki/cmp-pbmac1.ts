@@ -65,12 +65,16 @@ export function encodePbmac1Parameter(p: Pbmac1Parameter): Buffer {
 
 const hashLength: Record<string, number> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
 
-export function pbmac1Mac(p: Pbmac1Parameter, secret: Uint8Array, data: Uint8Array): Buffer {
+/** The PBKDF2-derived HMAC key. */
+export function pbmac1Key(p: Pbmac1Parameter, secret: Uint8Array): Buffer {
   const prf = hmacByOid[p.prf.oid];
   const mac = hmacByOid[p.mac.oid];
   if (!prf || !mac) throw new Error('PBMAC1: unsupported PRF or MAC');
   const len = p.keyLength ?? hashLength[mac];
   if (len < 16 || len > 64) throw new Error('PBMAC1: unsupported key length');
-  const key = pbkdf2Sync(secret, p.salt, p.iterationCount, len, prf);
-  return createHmac(mac, key).update(data).digest();
+  return pbkdf2Sync(secret, p.salt, p.iterationCount, len, prf);
+}
+
+export function pbmac1Mac(p: Pbmac1Parameter, secret: Uint8Array, data: Uint8Array): Buffer {
+  return createHmac(hmacByOid[p.mac.oid], pbmac1Key(p, secret)).update(data).digest();
 }
