@@ -70,7 +70,10 @@ describe.each(drivers)('CMP mutated messages (%s)', (driver) => {
     const r = rng(0xc0ffee);
     const statuses = new Map<number, number>();
     for (let i = 0; i < 300; i++) {
-      const body = mutate(seeds[i % seeds.length], r);
+      const seed = seeds[i % seeds.length];
+      let body = mutate(seed, r);
+      while (body.equals(seed)) body = mutate(seed, r); // a tag set to the value it had is no mutation
+
       const res = await env.post(body);
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       expect([200, 400], `mutation ${i}`).toContain(res.status);
