@@ -90,6 +90,11 @@ function parseCrmf(ex: Exchange, type: 'ir' | 'cr' | 'kur'): Parsed {
   return out;
 }
 
+/**
+ * The pipeline principal. A certificate holder (signature protection) may only ask for the names its
+ * certificate carries: its SANs become the authorized identifiers. A reference (MAC) may ask for any
+ * name its profile allows, as a shared secret vouches for a device, not for names.
+ */
 function principalOf(ex: Exchange, profile: string): EnrollmentRequest['principal'] {
   const s = ex.sender!;
   return {
@@ -97,6 +102,7 @@ function principalOf(ex: Exchange, profile: string): EnrollmentRequest['principa
     protocol: 'cmp',
     authenticatedBy: s.kind === 'mac' ? 'hmac' : 'cms-signature',
     allowedProfiles: [profile],
+    authorizedIdentifiers: s.kind === 'signature' ? s.record.sans : undefined,
   };
 }
 

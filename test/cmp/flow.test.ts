@@ -96,6 +96,15 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
     expect((await row('c3.pem')).principal).toContain('cmp:cert:dev-issuing:');
   });
 
+  it('cr by a holder for a name its certificate does not carry: notAuthorized, nothing issued', async () => {
+    key('k3x.pem');
+    const r = await opensslAsync(['cmp', ...server(), '-path', 'cmp', '-cmd', 'cr', ...sigArgs('c2.pem', 'k2.pem'), '-newkey', f('k3x.pem'), '-subject', '/CN=someone-else.example', '-sans', 'someone-else.example', '-certout', f('c3x.pem')]);
+    expect(r.status).not.toBe(0);
+    expect(r.output).toContain('notAuthorized');
+    const [none] = await env.t.ctx.db.select().from(certificates).where(eq(certificates.subject, 'CN=someone-else.example'));
+    expect(none).toBeUndefined();
+  });
+
   it('kur signed by the certificate it replaces: new key, same subject', async () => {
     key('k4.pem');
     await cmp(['-cmd', 'kur', ...sigArgs('c2.pem', 'k2.pem'), '-newkey', f('k4.pem'), '-certout', f('c4.pem')]);
