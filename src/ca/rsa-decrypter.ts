@@ -118,7 +118,7 @@ const select = (mask: number, a: number, b: number): number => (a & mask) | (b &
  * the last `altLength` octets of `altMessage` when EM is malformed (or, with `fixedLength`, when M
  * is not exactly `altLength` octets long). No branch depends on EM.
  */
-export function unpadPkcs1(em: Uint8Array, altMessage: Uint8Array, altLength: number, fixedLength: boolean): Buffer {
+function unpadPkcs1(em: Uint8Array, altMessage: Uint8Array, altLength: number, fixedLength: boolean): Buffer {
   const k = em.length;
   let good = equal(em[0], 0) & equal(em[1], 2);
   let looking = -1;
