@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { adminRunner } from '../../src/cli/runner.ts';
-import type { AdminClient } from '../../src/cli/admin-client.ts';
+import type { AdminApiClient as AdminClient } from '../../src/cli/runner.ts';
 import type { Config } from '../../src/config.ts';
 import type { SecretView } from './secrets.ts';
 
