@@ -18,7 +18,7 @@ import { ensureServerTls } from './tls.ts';
 /** Builds the one Hono app: health, metrics, CA and CRL files, admin API, then every protocol. */
 export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promise<Hono<AppEnv>> {
   const app = new Hono<AppEnv>();
-  app.use('*', requestContext(ctx.log, ctx.metrics, ctx.config.accessLog));
+  app.use('*', requestContext(ctx.log, ctx.metrics, ctx.config.accessLog, ctx.config.trustedProxies));
   const limit = bodyLimit({
     maxSize: ctx.config.bodyLimit,
     onError: (c) => c.text(`request body larger than ${ctx.config.bodyLimit} bytes`, 413),

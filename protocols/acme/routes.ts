@@ -9,6 +9,7 @@ import type { Context as HonoContext, Hono } from 'hono';
 import { flattenedVerify, type JWK } from 'jose';
 import type { Logger } from 'pino';
 import { unseal } from '../../src/ca/seal.ts';
+import { clientAddress } from '../../src/http/client-address.ts';
 import type { Context } from '../../src/context.ts';
 import { certificates } from '../../src/db/schema.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
@@ -87,15 +88,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   };
   const requestUrl = (c: C) => `${baseOf(c)}${new URL(c.req.url).pathname}`;
 
-  const clientIp = (c: C): string => {
-    const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-    const remote = incoming?.socket?.remoteAddress ?? 'local';
-    if (ctx.config.trustedProxies.includes(remote)) {
-      const xff = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-      if (xff) return xff;
-    }
-    return remote;
-  };
+  const clientIp = (c: C): string => clientAddress(c, ctx.config.trustedProxies);
 
   /** Link headers are appended (the index link is already there); the rest set. */
   const withLinks = (c: C, headers: Record<string, string>) => {

@@ -12,9 +12,10 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Context } from '../../src/context.ts';
 import type { AppEnv } from '../../src/protocol.ts';
 import { unseal } from '../../src/ca/seal.ts';
+import { clientAddress } from '../../src/http/client-address.ts';
 import { parseSignedData } from '../../src/pki/cms-signed-data.ts';
 import { aesPurpose, type ClientStore } from './clients.ts';
-import { clientAddress, decryptRequestData, emKeyMatches, ipAllowed, type AesMode, type PasswordCache } from './crypto.ts';
+import { decryptRequestData, emKeyMatches, ipAllowed, type AesMode, type PasswordCache } from './crypto.ts';
 import { EmcaFailure, M } from './messages.ts';
 import {
   checkCsr,
@@ -419,9 +420,8 @@ export interface V4Deps {
 }
 
 /** The caller's address: TCP peer (X-Forwarded-For only through a trusted proxy). */
-export function peerAddress(c: HonoContext<AppEnv>, trustedProxies: string[]): string | undefined {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return clientAddress(env?.incoming?.socket?.remoteAddress, c.req.header('x-forwarded-for'), trustedProxies);
+export function peerAddress(c: HonoContext<AppEnv>, trustedProxies: string[]): string {
+  return clientAddress(c, trustedProxies);
 }
 
 export function mountV4(app: Hono<AppEnv>, d: V4Deps): void {

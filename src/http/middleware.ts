@@ -3,11 +3,20 @@ import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
 import type { AppEnv } from '../protocol.ts';
+import { clientAddress } from './client-address.ts';
 
 const safeId = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Request id (a client's X-Request-Id if sane, else a new UUID), JSON access log and latency metric. */
-export function requestContext(log: Logger, metrics: Metrics, accessLog: 'all' | 'errors' | 'off' = 'all'): MiddlewareHandler<AppEnv> {
+/**
+ * Request id (a client's X-Request-Id if sane, else a new UUID), JSON access log (with the client
+ * address, through trusted proxies) and latency metric.
+ */
+export function requestContext(
+  log: Logger,
+  metrics: Metrics,
+  accessLog: 'all' | 'errors' | 'off' = 'all',
+  trustedProxies: string[] = [],
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const given = c.req.header('x-request-id');
     const id = given && safeId.test(given) ? given : randomUUID();
@@ -22,7 +31,7 @@ export function requestContext(log: Logger, metrics: Metrics, accessLog: 'all' |
     metrics.httpSeconds.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);
     const status = c.res.status;
     if (accessLog === 'off' || (accessLog === 'errors' && status < 400)) return;
-    const line = { reqId: id, method: c.req.method, path: c.req.path, status, ms: Math.round(ms * 100) / 100 };
+    const line = { reqId: id, ip: clientAddress(c, trustedProxies), method: c.req.method, path: c.req.path, status, ms: Math.round(ms * 100) / 100 };
     if (status >= 500) log.error(line, 'request');
     else log.info(line, 'request');
   };
