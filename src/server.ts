@@ -11,6 +11,7 @@ import { adminRoutes } from './admin/routes.ts';
 import type { Context } from './context.ts';
 import { jsonError, loggableError } from './http/errors.ts';
 import { requestContext } from './http/middleware.ts';
+import { urlStringGuard } from './http/url-guard.ts';
 import { toPem } from './pki/pem.ts';
 import type { AppEnv, ProtocolModule } from './protocol.ts';
 import { ensureServerTls } from './tls.ts';
@@ -19,6 +20,7 @@ import { ensureServerTls } from './tls.ts';
 export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promise<Hono<AppEnv>> {
   const app = new Hono<AppEnv>();
   app.use('*', requestContext(ctx.log, ctx.metrics, ctx.config.accessLog, ctx.config.trustedProxies));
+  app.use('*', urlStringGuard());
   const limit = bodyLimit({
     maxSize: ctx.config.bodyLimit,
     onError: (c) => c.text(`request body larger than ${ctx.config.bodyLimit} bytes`, 413),

@@ -10,6 +10,7 @@ import { seal } from '../../src/ca/seal.ts';
 import type { Context } from '../../src/context.ts';
 import type { AppEnv } from '../../src/protocol.ts';
 import { acmeEabKeys } from './schema.ts';
+import { parseClientJson } from '../../src/http/body.ts';
 
 /** Creates an EAB key; returns the key id and the base64url HMAC key (shown once). */
 export async function createEabKey(ctx: Context, createdBy: string, note?: string): Promise<{ kid: string; hmacKey: string }> {
@@ -38,7 +39,7 @@ export function mountEabAdmin(app: Hono<AppEnv>, ctx: Context): void {
     const text = await c.req.text();
     if (text) {
       try {
-        const j = JSON.parse(text) as { note?: unknown };
+        const j = parseClientJson(text) as { note?: unknown };
         if (j.note !== undefined && (typeof j.note !== 'string' || j.note.length > 200)) return c.json({ error: 'BadRequest', message: '"note" must be a string of at most 200 characters' }, 400);
         note = j.note as string | undefined;
       } catch {

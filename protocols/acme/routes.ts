@@ -53,6 +53,7 @@ import { acmeAccounts, acmeEabKeys, acmeOrders, acmeRateLimits } from './schema.
 import type { AcmeSettings } from './settings.ts';
 import type { Validator } from './validation/index.ts';
 import { waitAtMost } from './wait.ts';
+import { parseClientJson } from '../../src/http/body.ts';
 
 type C = HonoContext<AppEnv>;
 
@@ -278,7 +279,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     }
     let inner: unknown;
     try {
-      inner = JSON.parse(Buffer.from(payload).toString('utf8'));
+      inner = parseClientJson(Buffer.from(payload).toString('utf8'));
     } catch {
       throw problem('malformed', 'the external account binding payload is not a JWK');
     }
@@ -360,7 +361,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       const payload = verifySignature(inner, newKey, alg);
       let kc: { account?: unknown; oldKey?: unknown };
       try {
-        kc = JSON.parse(payload.toString('utf8'));
+        kc = parseClientJson(payload.toString('utf8')) as typeof kc;
       } catch {
         throw problem('malformed', 'the key change payload is not JSON');
       }

@@ -16,6 +16,7 @@ import type { Context } from '../../src/context.ts';
 import { httpStatusFor, isIssuanceError } from '../../src/issuance/errors.ts';
 import type { AppEnv } from '../../src/protocol.ts';
 import type { ClientStore } from './clients.ts';
+import { parseClientJson, readRawBody } from '../../src/http/body.ts';
 
 async function operator(c: HonoContext<AppEnv>, ctx: Context): Promise<Operator | undefined> {
   const h = c.req.header('authorization') ?? '';
@@ -48,12 +49,11 @@ export function mountAdmin(app: Hono<AppEnv>, ctx: Context, clients: ClientStore
     }
   };
   const body = async (c: HonoContext<AppEnv>): Promise<Record<string, unknown>> => {
-    try {
-      const b = await c.req.json();
-      return b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
-    } catch {
-      return {};
-    }
+    // Bad JSON (depth, NUL, lone surrogates) is a BadRequest; an empty or non-object body is {}.
+    const text = new TextDecoder().decode(await readRawBody(c));
+    if (!text.trim()) return {};
+    const b = parseClientJson(text);
+    return b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
   };
   const strList = (v: unknown): string[] | undefined =>
     v === undefined ? undefined : Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];

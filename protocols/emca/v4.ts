@@ -31,6 +31,7 @@ import {
   type Format,
   type IssueOutcome,
 } from './service.ts';
+import { parseClientJson, readJsonBody } from '../../src/http/body.ts';
 
 export interface Envelope {
   status: string;
@@ -448,9 +449,9 @@ async function handle(c: HonoContext<AppEnv>, d: V4Deps, handler: Handler): Prom
   // 1. Outer envelope.
   let outer: unknown;
   try {
-    outer = await c.req.json();
+    outer = await readJsonBody(c);
   } catch (e) {
-    if ((e as Error)?.name === 'BodyLimitError') throw new EmcaFailure(M.tooLarge, 413);
+    if ((e as Error)?.name === 'BodyLimitError' || (e as { rule?: string }).rule === 'input.body.size') throw new EmcaFailure(M.tooLarge, 413);
     throw new EmcaFailure(M.invalidParameter);
   }
   if (!outer || typeof outer !== 'object' || Array.isArray(outer)) throw new EmcaFailure(M.invalidParameter);
@@ -470,7 +471,7 @@ async function handle(c: HonoContext<AppEnv>, d: V4Deps, handler: Handler): Prom
   if (!plain) throw new EmcaFailure(M.invalidInput);
   let innerObj: unknown;
   try {
-    innerObj = JSON.parse(plain.toString('utf8'));
+    innerObj = parseClientJson(plain.toString('utf8'));
   } catch {
     throw new EmcaFailure(M.invalidInput);
   }

@@ -39,6 +39,7 @@ import {
   tokenCreateSchema,
 } from './openapi.ts';
 import type { Operator, Role } from './tokens.ts';
+import { parseClientJson, readRawBody } from '../http/body.ts';
 
 type C = HonoContext<AppEnv>;
 type CertRow = typeof certificates.$inferSelect;
@@ -511,16 +512,12 @@ function unauthorized(c: C, message: string, error?: 'invalid_token') {
 }
 
 async function readJson(c: C, optional: boolean): Promise<unknown> {
-  const text = await c.req.text();
+  const text = new TextDecoder().decode(await readRawBody(c));
   if (!text.trim()) {
     if (optional) return {};
     throw new BadRequest('body: a JSON request body is required');
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new BadRequest('body: not valid JSON');
-  }
+  return parseClientJson(text);
 }
 
 async function readBody<S extends z.ZodType>(c: C, schema: S, optional = false): Promise<z.output<S>> {

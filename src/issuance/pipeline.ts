@@ -271,6 +271,8 @@ export class IssuancePipeline {
       throw new ProfileViolation('issuer', `profile "${profile.name}" is signed by issuer "${profile.issuer}", not "${req.issuerId}"`);
     }
     const issuer = wanted ? await this.d.issuers.get(wanted) : this.d.issuers.defaultIssuer();
+    // An issuer the client named and that does not exist is the client's mistake; a profile's or the default issuer missing is ours.
+    if (!issuer && req.issuerId) throw new BadRequest(`unknown issuer "${req.issuerId}"`, 'issuer');
     if (!issuer) throw new Unavailable(wanted ? `issuer "${wanted}" is not available` : 'no default issuer is configured');
     // Offline-root practice: a root signs end-entity certificates only where a profile names it
     // (its own delegated OCSP responders and subordinate CAs excepted).

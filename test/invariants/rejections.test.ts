@@ -147,8 +147,9 @@ describe.each(drivers)('invariant 5: a rejected request changes nothing (%s)', (
     {
       name: 'an issuer that does not exist',
       request: () => csrReq('tls-server', good().der, { issuerId: 'no-such-ca' }),
-      code: 'Unavailable',
-      message: /issuer "no-such-ca" is not available/,
+      // The client named it: its mistake (4xx), not an outage (503).
+      code: 'BadRequest',
+      message: /unknown issuer "no-such-ca"/,
     },
     {
       name: 'an issuer other than the one the profile names',
