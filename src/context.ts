@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import { CertificateWriter } from './db/certificate-writer.ts';
 import { openDatabase, type Database, type Db } from './db/client.ts';
 import { Events } from './events.ts';
+import { loggableError } from './http/errors.ts';
 import { IssuancePipeline } from './issuance/pipeline.ts';
 import { RevocationService } from './issuance/revocation.ts';
 import { Metrics } from './metrics.ts';
@@ -42,7 +43,9 @@ export interface ContextOptions {
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
-  const log = opts.logger ?? pino({ level: config.logLevel, base: { service: 'certgate' }, redact: ['*.password', '*.kek', '*.secret', '*.token'] });
+  const root = opts.logger ?? pino({ level: config.logLevel, base: { service: 'certgate' }, redact: ['*.password', '*.kek', '*.secret', '*.token'] });
+  // One serializer for errors, whoever logs them: no SQL parameters or error properties reach the log.
+  const log = root.child({}, { serializers: { err: loggableError, error: loggableError } });
   const kek = loadKek(config.dataDir, config.kek);
   const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   const db = database.db;
