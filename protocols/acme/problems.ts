@@ -2,7 +2,7 @@
  * RFC 8555 §6.7 problem documents (RFC 7807 bodies) with ACME error types and subproblems.
  */
 import type { Identifier } from '../../src/issuance/request.ts';
-import { IssuanceError } from '../../src/issuance/errors.ts';
+import type { IssuanceError, ReasonCode } from '../../src/issuance/errors.ts';
 
 export type ProblemType =
   | 'accountDoesNotExist'
@@ -92,26 +92,34 @@ export function subproblem(type: ProblemType, detail: string, identifier: { type
   return { type: problemUrn(type), detail, identifier: identifier as Identifier };
 }
 
+/**
+ * Pipeline reason code → ACME problem type (RFC 8555 §6.7) and HTTP status. `policy` is refined by
+ * its rule (a typed field, not the message): key rules are badPublicKey, lint rules badCSR.
+ */
+export const problemFor: Record<ReasonCode, { type: ProblemType; status?: number }> = {
+  badCsr: { type: 'badCSR' },
+  badPop: { type: 'badCSR' },
+  policy: { type: 'rejectedIdentifier' },
+  unknownProfile: { type: 'invalidProfile' },
+  forbiddenProfile: { type: 'invalidProfile' },
+  notAuthorizedForIdentifier: { type: 'unauthorized' },
+  validity: { type: 'malformed' },
+  duplicateKey: { type: 'badCSR' },
+  issuerUnavailable: { type: 'serverInternal', status: 503 },
+  pending: { type: 'serverInternal', status: 503 },
+  rateLimited: { type: 'rateLimited' },
+  internal: { type: 'serverInternal' },
+  malformed: { type: 'malformed' },
+  notFound: { type: 'malformed', status: 404 },
+  conflict: { type: 'malformed', status: 409 },
+  unauthorized: { type: 'unauthorized' },
+  forbidden: { type: 'unauthorized' },
+};
+
 /** Maps a pipeline error onto the ACME problem a client understands. */
 export function fromIssuanceError(e: IssuanceError): AcmeProblem {
-  switch (e.code) {
-    case 'BadCsr':
-      return problem('badCSR', e.message);
-    case 'ProfileViolation':
-      if (e.rule?.startsWith('key')) return problem('badPublicKey', e.message);
-      if (e.rule === 'authorization') return problem('unauthorized', e.message);
-      if (e.rule === 'duplicateKey') return problem('badCSR', e.message);
-      return problem('rejectedIdentifier', e.message);
-    case 'BadRequest':
-      return problem('malformed', e.message);
-    case 'Unauthorized':
-    case 'Forbidden':
-      return problem('unauthorized', e.message);
-    case 'NotFound':
-      return problem('malformed', e.message, { status: 404 });
-    case 'Conflict':
-      return problem('malformed', e.message, { status: 409 });
-    case 'Unavailable':
-      return problem('serverInternal', e.message, { status: 503 });
-  }
+  if (e.code === 'policy' && (e.rule === 'keys' || e.rule?.startsWith('keys.') || e.rule === 'keyUsage.keyType')) return problem('badPublicKey', e.message);
+  if (e.code === 'policy' && e.rule?.startsWith('lint.')) return problem('badCSR', e.message);
+  const p = problemFor[e.code];
+  return problem(p.type, e.message, p.status ? { status: p.status } : undefined);
 }

@@ -416,7 +416,8 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     }
     const certgateProfile = settings.profiles[profileName];
     const profile = await ctx.profiles.get(certgateProfile);
-    if (!profile || profile.enabled === false) throw problem('invalidProfile', `profile "${profileName}" is not available`);
+    // A system profile (OCSP signing, RA signers, CAs) is never an ACME client's; the pipeline refuses it too.
+    if (!profile || profile.enabled === false || profile.audience === 'system') throw problem('invalidProfile', `profile "${profileName}" is not available`);
     // Refuse early what the profile would refuse at finalize.
     const refused = identifiers.filter((i) => {
       const rule = i.type === 'ip' ? profile.san.ip : profile.san.dns;
@@ -711,7 +712,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       try {
         await ctx.revocation.revoke({ serial: row.serial, issuerId: row.issuerId }, reason, actor);
       } catch (e) {
-        if (isIssuanceError(e) && e.code === 'Conflict') throw problem('alreadyRevoked', 'the certificate is already revoked');
+        if (isIssuanceError(e) && e.code === 'conflict') throw problem('alreadyRevoked', 'the certificate is already revoked');
         throw e;
       }
       return c.body(null, 200);

@@ -13,7 +13,7 @@
 import type { Context as HonoContext, Hono } from 'hono';
 import type { Operator } from '../../src/admin/tokens.ts';
 import type { Context } from '../../src/context.ts';
-import { httpStatusFor, isIssuanceError } from '../../src/issuance/errors.ts';
+import { adminErrorFor, isIssuanceError } from '../../src/issuance/errors.ts';
 import type { AppEnv } from '../../src/protocol.ts';
 import type { ClientStore } from './clients.ts';
 import { parseClientJson, readRawBody } from '../../src/http/body.ts';
@@ -26,7 +26,10 @@ async function operator(c: HonoContext<AppEnv>, ctx: Context): Promise<Operator 
 }
 
 function errorResponse(c: HonoContext<AppEnv>, ctx: Context, e: unknown) {
-  if (isIssuanceError(e)) return c.json({ error: e.code, message: e.message }, httpStatusFor[e.code]);
+  if (isIssuanceError(e)) {
+    const { status, error } = adminErrorFor[e.code];
+    return c.json({ error, reason: e.code, message: e.message }, status);
+  }
   ctx.log.error({ err: e, reqId: c.get('requestId') }, 'emca admin: unhandled error');
   return c.json({ error: 'InternalError', message: 'internal error', requestId: c.get('requestId') }, 500);
 }

@@ -24,6 +24,8 @@ const YEAR = 365 * 86400;
 export const signingProfile: ProfileInput = {
   name: SIGNING_PROFILE,
   description: 'emCA API clients: the certificate whose key signs (PKCS#7) every request of one external application',
+  // A credential other parties trust on Certgate's behalf: issued by the operator's paths only.
+  audience: 'system',
   keys: { rsa: { minBits: 2048, maxBits: 4096 }, ec: { curves: ['P-256', 'P-384'] }, ed25519: false },
   subject: {
     attributes: [
@@ -296,7 +298,8 @@ export class ClientStore {
 
   private async issueCredential(clientId: string, userName: string, actor: string, validity?: string | number, keyKind?: string) {
     await this.ensureSigningProfile();
-    const principal: Principal = { id: actor, protocol: 'emca', authenticatedBy: 'bearer-token' };
+    // The operator registers the client: an operator path, the only kind that may use a system profile.
+    const principal: Principal = { id: actor, protocol: 'internal', authenticatedBy: 'bearer-token' };
     const spec = keyKind === 'RSA-2048' ? ({ type: 'RSA', bits: 2048 } as const) : ({ type: 'EC', curve: 'P-256' } as const);
     const result = await this.ctx.pipeline.issue({
       principal,

@@ -3,19 +3,18 @@
  * pipeline (with artefacts in the format each method returns), the CMS signer check, certificate
  * look-ups scoped to the calling client, lifecycle changes through ctx.revocation, profile ids.
  */
-import { randomUUID, timingSafeEqual, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { randomUUID, timingSafeEqual, createPublicKey, type KeyObject } from 'node:crypto';
 import { and, eq, gt, lte, sql } from 'drizzle-orm';
 import type { Context } from '../../src/context.ts';
 import { seal, unseal } from '../../src/ca/seal.ts';
 import { certificates } from '../../src/db/schema.ts';
-import { IssuanceError, isIssuanceError } from '../../src/issuance/errors.ts';
+import { IssuanceError, isIssuanceError, type ReasonCode } from '../../src/issuance/errors.ts';
 import type { EnrollmentRequest, Identifier, IssuanceResult, KeySpec, Principal, SubjectAttribute, ValidityRequest } from '../../src/issuance/request.ts';
 import { normaliseSerial } from '../../src/issuance/revocation.ts';
 import { parseDateTime, parseDuration } from '../../src/issuance/validity.ts';
-import { parseCertificate } from '../../src/pki/certificate.ts';
-import { buildCertsOnly, canonicalSerial, parseSignedData, signerCertificate, verifySigner } from '../../src/pki/cms-signed-data.ts';
+import { parseCertificate, verifyCertificateSignature } from '../../src/pki/certificate.ts';
+import { buildCertsOnly, canonicalSerial, parseSignedData, verifySigner } from '../../src/pki/cms-signed-data.ts';
 import { parseCsr } from '../../src/pki/csr.ts';
-import { readOid, readTlv } from '../../src/pki/der.ts';
 import { decodeName } from '../../src/pki/name.ts';
 import { fromPem } from '../../src/pki/pem.ts';
 import { buildPkcs12 } from '../../src/pki/pkcs12.ts';
@@ -112,7 +111,7 @@ export class EmcaService {
     } else if (!cert.ski || !cert.ski.equals(signer.sid.keyId)) return fail('signer key id is not the registered certificate');
     let ok = false;
     try {
-      ok = verifySigner(sd, signer, key);
+      ok = verifySigner(sd, 0, key).ok;
     } catch (e) {
       return fail((e as Error).message);
     }
@@ -152,18 +151,10 @@ export class EmcaService {
       throw new EmcaFailure(M.signatureFailed);
     }
     if (sd.signers.length !== 1 || !sd.content) throw new EmcaFailure(M.signatureFailed);
-    const signer = sd.signers[0];
-    const certDer = signerCertificate(sd, signer, (d) => parseCertificate(d));
-    if (!certDer) throw new EmcaFailure(M.signatureFailed);
-    const cert = parseCertificate(certDer);
-    let ok = false;
-    try {
-      ok = verifySigner(sd, signer, cert.spki);
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw new EmcaFailure(M.signatureFailed);
-    const issuer = this.ctx.issuers.list().find((i) => i.subjectDer.equals(Buffer.from(cert.issuer)) && verifyCertSignature(cert, i.spki));
+    const verified = verifySigner(sd, 0);
+    if (!verified.ok || !verified.certDer) throw new EmcaFailure(M.signatureFailed);
+    const cert = parseCertificate(verified.certDer);
+    const issuer = this.ctx.issuers.list().find((i) => i.subjectDer.equals(Buffer.from(cert.issuer)) && verifyCertificateSignature(cert, i.spki));
     if (!issuer) throw new EmcaFailure(M.untrusted);
     const now = Date.now();
     if (cert.notAfter.getTime() <= now || cert.notBefore.getTime() > now) throw new EmcaFailure(M.certExpired);
@@ -207,7 +198,7 @@ export class EmcaService {
 
   async profileVisible(caller: Caller, name: string): Promise<Profile | undefined> {
     const p = await this.ctx.profiles.get(name);
-    if (!p || !p.enabled) return undefined;
+    if (!p || !p.enabled || p.audience === 'system') return undefined;
     if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(name)) return undefined;
     return p;
   }
@@ -243,7 +234,7 @@ export class EmcaService {
     const def = this.ctx.issuers.defaultIssuer();
     const out: { profileId: string; profileName: string }[] = [];
     for (const p of await this.ctx.profiles.list()) {
-      if (!p.enabled || p.basicConstraints.ca) continue;
+      if (!p.enabled || p.basicConstraints.ca || p.audience === 'system') continue;
       if ((p.issuer ?? def?.id) !== issuer.id) continue;
       if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(p.name)) continue;
       out.push({ profileId: String(ids.get(p.name)), profileName: p.name });
@@ -422,7 +413,7 @@ export class EmcaService {
     try {
       await this.ctx.revocation.revoke({ serial: row.serial, issuerId: row.issuerId }, reason, caller.principal.id);
     } catch (e) {
-      if (isIssuanceError(e) && e.code === 'Conflict') throw new EmcaFailure(M.alreadyRevoked);
+      if (isIssuanceError(e) && e.code === 'conflict') throw new EmcaFailure(M.alreadyRevoked);
       throw e;
     }
     return row;
@@ -434,7 +425,7 @@ export class EmcaService {
     try {
       await this.ctx.revocation.suspend({ serial: row.serial, issuerId: row.issuerId }, caller.principal.id);
     } catch (e) {
-      if (isIssuanceError(e) && e.code === 'Conflict') throw new EmcaFailure(M.notActive);
+      if (isIssuanceError(e) && e.code === 'conflict') throw new EmcaFailure(M.notActive);
       throw e;
     }
     return row;
@@ -446,7 +437,7 @@ export class EmcaService {
     try {
       await this.ctx.revocation.reinstate({ serial: row.serial, issuerId: row.issuerId }, caller.principal.id);
     } catch (e) {
-      if (isIssuanceError(e) && e.code === 'Conflict') throw new EmcaFailure(M.notSuspended);
+      if (isIssuanceError(e) && e.code === 'conflict') throw new EmcaFailure(M.notSuspended);
       throw e;
     }
     return row;
@@ -682,67 +673,52 @@ export function parseSanValues(s: unknown): Identifier[] {
     });
 }
 
+type MapSpec = Pick<IssueSpec, 'profileBy' | 'key'> & { custom?: boolean };
+type Message = (typeof M)[keyof typeof M];
+
+/** `policy` rules → message, by the rule's first part (`lint.` stripped: a lint names the same parts). */
+function policyMessage(rule: string, spec: MapSpec): Message {
+  const r = rule.startsWith('lint.') ? rule.slice(5) : rule;
+  if (r.startsWith('keys') || r === 'keyUsage.keyType') return spec.key.kind === 'generate' ? M.invalidKey : M.invalidCsr;
+  if (r.startsWith('san')) return spec.custom ? M.invalidSanValues : M.invalidSubject;
+  if (r.startsWith('subject')) return spec.custom ? M.invalidSubjectDnOids : M.invalidSubject;
+  if (r.startsWith('validity')) return M.invalidValidity;
+  if (r === 'issuer') return M.invalidCaName;
+  return M.invalidParameter;
+}
+
+/** `validity` rules that concern the start of the window (emCA's validFrom). */
+const validFromRules = new Set(['validity.order', 'validity.notBefore', 'validity.issuer', 'validity.dateTime']);
+
+/**
+ * Pipeline reason code → emCA failure (the message strings of ../shared/spec/emca-api.md and the
+ * HTTP status). Refined by the typed rule and by which request field named the profile — never
+ * by the message text.
+ */
+export const emcaFailureFor: Record<ReasonCode, (rule: string, spec: MapSpec) => EmcaFailure> = {
+  badCsr: () => new EmcaFailure(M.invalidCsr),
+  badPop: () => new EmcaFailure(M.invalidCsr),
+  policy: (rule, spec) => new EmcaFailure(policyMessage(rule, spec)),
+  unknownProfile: (_r, spec) => new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName),
+  forbiddenProfile: (_r, spec) => new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName),
+  notAuthorizedForIdentifier: () => new EmcaFailure(M.invalidParameter),
+  validity: (rule) => new EmcaFailure(validFromRules.has(rule) ? M.invalidValidFrom : M.invalidValidity),
+  duplicateKey: (rule) => new EmcaFailure(rule === 'rekey.newKey' ? M.invalidCsr : M.invalidParameter),
+  issuerUnavailable: () => new EmcaFailure(M.internal, 503),
+  pending: () => new EmcaFailure(M.pending),
+  rateLimited: () => new EmcaFailure(M.internal, 503),
+  internal: () => new EmcaFailure(M.internal, 503),
+  malformed: (rule, spec) => new EmcaFailure(rule ? policyMessage(rule, spec) : M.invalidParameter),
+  notFound: (rule) => new EmcaFailure(rule === 'issuer' ? M.invalidCaName : M.notFound),
+  conflict: (rule) => new EmcaFailure(rule === 'replaces.revoked' ? M.alreadyRevoked : M.invalidParameter),
+  unauthorized: () => new EmcaFailure(M.invalidRequestDetails),
+  forbidden: () => new EmcaFailure(M.invalidParameter),
+};
+
 /** Pipeline errors → the emCA strings. */
-export function mapIssuanceError(e: unknown, spec: Pick<IssueSpec, 'profileBy' | 'key'> & { custom?: boolean }, ctx: Context): Error {
+export function mapIssuanceError(e: unknown, spec: MapSpec, ctx: Context): Error {
   if (e instanceof EmcaFailure) return e;
   if (!(e instanceof IssuanceError)) return e as Error;
-  const rule = e.rule ?? '';
-  const msg = e.message;
-  ctx.log.info({ code: e.code, rule, msg }, 'emca: issuance refused');
-  switch (e.code) {
-    case 'NotFound':
-      if (/profile/.test(msg)) return new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName);
-      return new EmcaFailure(M.notFound);
-    case 'Forbidden':
-      if (rule === 'principal.profiles') return new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName);
-      return new EmcaFailure(M.invalidParameter);
-    case 'BadCsr':
-      return new EmcaFailure(M.invalidCsr);
-    case 'ProfileViolation':
-      if (rule.startsWith('keys')) return new EmcaFailure(spec.key.kind === 'generate' ? M.invalidKey : M.invalidCsr);
-      if (rule.startsWith('san')) return new EmcaFailure(spec.custom ? M.invalidSanValues : M.invalidSubject);
-      if (rule.startsWith('subject')) return new EmcaFailure(spec.custom ? M.invalidSubjectDnOids : M.invalidSubject);
-      if (rule === 'issuer') return new EmcaFailure(M.invalidCaName);
-      return new EmcaFailure(M.invalidParameter);
-    case 'BadRequest':
-      if (/^validity/.test(msg)) return new EmcaFailure(/notBefore|outside the issuing CA/.test(msg) ? M.invalidValidFrom : M.invalidValidity);
-      if (/date-time/.test(msg)) return new EmcaFailure(M.invalidValidFrom);
-      if (/SAN|san\./.test(msg) || rule.startsWith('san')) return new EmcaFailure(spec.custom ? M.invalidSanValues : M.invalidSubject);
-      if (/subject|DN/.test(msg)) return new EmcaFailure(spec.custom ? M.invalidSubjectDnOids : M.invalidSubject);
-      if (/profile/.test(msg)) return new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName);
-      return new EmcaFailure(M.invalidParameter);
-    case 'Conflict':
-      if (rule === 'rekey.newKey') return new EmcaFailure(M.invalidCsr);
-      if (/revoked/.test(msg)) return new EmcaFailure(M.alreadyRevoked);
-      return new EmcaFailure(M.invalidParameter);
-    case 'Unauthorized':
-      return new EmcaFailure(M.invalidRequestDetails);
-    case 'Unavailable':
-      return new EmcaFailure(M.internal, 503);
-  }
-  return new EmcaFailure(M.internal, 503);
+  ctx.log.info({ code: e.code, rule: e.rule, msg: e.message }, 'emca: issuance refused');
+  return emcaFailureFor[e.code](e.rule ?? '', spec);
 }
-
-/** Whether a certificate's signature verifies under an issuer's public key. */
-export function verifyCertSignature(cert: ReturnType<typeof parseCertificate>, issuerSpki: Uint8Array): boolean {
-  try {
-    const algT = readTlv(cert.signatureAlgorithm, 0);
-    const oidT = readTlv(cert.signatureAlgorithm, algT.start);
-    const oid = readOid(cert.signatureAlgorithm, oidT);
-    const key = createPublicKey({ key: Buffer.from(issuerSpki), format: 'der', type: 'spki' });
-    const hash: Record<string, string | null> = {
-      '1.2.840.10045.4.3.2': 'sha256',
-      '1.2.840.10045.4.3.3': 'sha384',
-      '1.2.840.10045.4.3.4': 'sha512',
-      '1.2.840.113549.1.1.11': 'sha256',
-      '1.2.840.113549.1.1.12': 'sha384',
-      '1.2.840.113549.1.1.13': 'sha512',
-      '1.3.101.112': null,
-    };
-    if (!(oid in hash)) return false;
-    return cryptoVerify(hash[oid], cert.tbs, key, Buffer.from(cert.signature));
-  } catch {
-    return false;
-  }
-}
-

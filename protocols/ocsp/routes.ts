@@ -139,7 +139,7 @@ export function mountOcspAdmin(app: Hono<AppEnv>, ctx: Context, svc: OcspService
         c.set('operator', op);
         return await fn(c, op);
       } catch (e) {
-        if (isIssuanceError(e) && e.code === 'Unauthorized') c.header('WWW-Authenticate', 'Bearer');
+        if (isIssuanceError(e) && e.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer');
         return jsonError(c, e, (err) => ctx.log.error({ err, reqId: c.get('requestId') }, 'ocsp admin: unhandled error'));
       }
     };

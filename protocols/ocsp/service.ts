@@ -7,6 +7,7 @@ import { SoftwareSigner, type Signer } from '../../src/ca/signer.ts';
 import type { Context } from '../../src/context.ts';
 import { certificates, issuers as issuersTable, revocations } from '../../src/db/schema.ts';
 import type { StatusChange } from '../../src/events.ts';
+import { isIssuanceError, type ReasonCode } from '../../src/issuance/errors.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
 import { OcspRequestError, encodeCertId, parseOcspRequest, type OcspCertId } from '../../src/pki/ocsp-request.ts';
 import {
@@ -355,7 +356,7 @@ export class OcspService {
       return await this.signLive(state, singles, state.settings.nonce === 'ignore' ? undefined : nonceExt, now);
     } catch (err) {
       this.ctx.log.error({ err, issuer: state.issuer.id }, 'ocsp: could not answer');
-      return isUnavailable(err) ? TRY_LATER : INTERNAL;
+      return errorResponseFor(err);
     }
   }
 
@@ -627,6 +628,34 @@ function serialKey(issuerId: string, serial: string): string {
   return issuerId + '|' + serial;
 }
 
-function isUnavailable(e: unknown): boolean {
-  return !!e && typeof e === 'object' && (e as { code?: string }).code === 'Unavailable';
+/**
+ * Pipeline reason code → OCSP response status (RFC 6960 §4.2.1) when an answer cannot be built:
+ * an issuer or the store that is unavailable is tryLater; anything else that reaches here is ours.
+ * (A malformed request never gets this far: it is malformedRequest at decoding.)
+ */
+export const ocspStatusFor: Record<ReasonCode, 'malformedRequest' | 'internalError' | 'tryLater'> = {
+  badCsr: 'malformedRequest',
+  badPop: 'malformedRequest',
+  policy: 'internalError',
+  unknownProfile: 'internalError',
+  forbiddenProfile: 'internalError',
+  notAuthorizedForIdentifier: 'internalError',
+  validity: 'internalError',
+  duplicateKey: 'internalError',
+  issuerUnavailable: 'tryLater',
+  pending: 'tryLater',
+  rateLimited: 'tryLater',
+  internal: 'internalError',
+  malformed: 'malformedRequest',
+  notFound: 'internalError',
+  conflict: 'internalError',
+  unauthorized: 'internalError',
+  forbidden: 'internalError',
+};
+
+const statusResponses = { malformedRequest: MALFORMED, internalError: INTERNAL, tryLater: TRY_LATER };
+
+/** The OCSP error response for an error met while answering. */
+function errorResponseFor(e: unknown) {
+  return isIssuanceError(e) ? statusResponses[ocspStatusFor[e.code]] : INTERNAL;
 }

@@ -9,6 +9,7 @@ import * as x509ext from '../pki/extensions.ts';
 import { revocationReasons } from '../pki/oids.ts';
 import type { Issuer } from './issuer.ts';
 import type { IssuerRegistry } from './registry.ts';
+import { NotFound } from '../issuance/errors.ts';
 
 export interface CrlOptions {
   publicUrl: string;
@@ -193,7 +194,7 @@ export class CrlPublisher {
 
   private async requireIssuer(issuerId: string): Promise<Issuer> {
     const issuer = await this.registry.get(issuerId);
-    if (!issuer) throw new Error(`unknown issuer ${issuerId}`);
+    if (!issuer) throw new NotFound(`unknown issuer ${issuerId}`);
     return issuer;
   }
 
@@ -293,7 +294,7 @@ async function nextNumber(tx: Tx, issuerId: string): Promise<number> {
     .set({ crlNumber: sql`${issuers.crlNumber} + 1` })
     .where(eq(issuers.id, issuerId))
     .returning({ number: issuers.crlNumber });
-  if (!n) throw new Error(`unknown issuer ${issuerId}`);
+  if (!n) throw new NotFound(`unknown issuer ${issuerId}`);
   return n.number;
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { IssuanceError } from '../issuance/errors.ts';
 
 /**
  * The key-encryption key that seals issuer private keys at rest. Given as CERTGATE_KEK (base64 or
@@ -23,6 +24,6 @@ export function loadKek(dataDir: string, configured?: string): Buffer {
 
 function decodeSecret(text: string, where: string): Buffer {
   const buf = /^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0 ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
-  if (buf.length < 32) throw new Error(`${where}: the key-encryption key must be at least 32 bytes (base64 or hex)`);
+  if (buf.length < 32) throw new IssuanceError('internal', `${where}: the key-encryption key must be at least 32 bytes (base64 or hex)`);
   return buf;
 }

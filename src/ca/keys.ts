@@ -1,6 +1,6 @@
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { BadRequest } from '../issuance/errors.ts';
+import { ProfileViolation } from '../issuance/errors.ts';
 import type { KeySpec } from '../issuance/request.ts';
 
 const gen = promisify(generateKeyPair);
@@ -24,7 +24,7 @@ export async function generateKey(spec: KeySpec): Promise<{ privateKey: KeyObjec
     case 'EC':
       return gen('ec', { namedCurve: spec.curve });
     case 'RSA':
-      if (spec.bits < 2048 || spec.bits > 8192) throw new BadRequest('server-generated RSA keys must be 2048-8192 bits');
+      if (spec.bits < 2048 || spec.bits > 8192) throw new ProfileViolation('keys.rsa', 'server-generated RSA keys must be 2048-8192 bits');
       return gen('rsa', { modulusLength: spec.bits, publicExponent: 0x10001 });
     case 'Ed25519':
       return gen('ed25519', {});

@@ -8,7 +8,7 @@ import * as x509ext from '../pki/extensions.ts';
 import { decodeName, encodeName, formatName, type EncodedAttribute } from '../pki/name.ts';
 import { attributeOid } from '../pki/oids.ts';
 import type { KeySpec } from '../issuance/request.ts';
-import { BadRequest, NotFound } from '../issuance/errors.ts';
+import { BadRequest, IssuanceError, NotFound } from '../issuance/errors.ts';
 import { hashHex, issuerUrls, type Issuer, type IssuerOptions } from './issuer.ts';
 import { generateKey } from './keys.ts';
 import { seal, unseal } from './seal.ts';
@@ -62,12 +62,12 @@ export class IssuerRegistry {
           : r.privateKeySealed
             ? SoftwareSigner.fromPkcs8(unseal(this.kek, r.privateKeySealed, keyPurpose(r.id)))
             : undefined;
-        if (!signer) throw new Error(`issuer ${r.id}: no key (HSM keys need the PKCS#11 signer)`);
+        if (!signer) throw new IssuanceError('issuerUnavailable', `issuer ${r.id}: no key (HSM keys need the PKCS#11 signer)`);
         const parent = r.parentId && r.parentId !== r.id ? next.get(r.parentId) : undefined;
         next.set(r.id, this.toIssuer(r, signer, parent));
         pending.splice(i--, 1);
       }
-      if (pending.length === before) throw new Error(`issuers with missing parents: ${pending.map((p) => p.id).join(', ')}`);
+      if (pending.length === before) throw new IssuanceError('internal', `issuers with missing parents: ${pending.map((p) => p.id).join(', ')}`);
     }
     this.byId = next;
   }

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { IssuanceError } from '../issuance/errors.ts';
 
 /**
  * Seals secrets (issuer PKCS#8 keys, stored PKCS#12 passwords, token secrets) under the
@@ -20,7 +21,7 @@ export function seal(kek: Uint8Array, plaintext: Uint8Array, purpose: string): B
 
 export function unseal(kek: Uint8Array, sealed: Uint8Array, purpose: string): Buffer {
   const b = Buffer.from(sealed);
-  if (b.length < 1 + 16 + 12 + 16 || b[0] !== VERSION) throw new Error('sealed data has an unknown format');
+  if (b.length < 1 + 16 + 12 + 16 || b[0] !== VERSION) throw new IssuanceError('internal', 'sealed data has an unknown format');
   const salt = b.subarray(1, 17);
   const iv = b.subarray(17, 29);
   const tag = b.subarray(29, 45);
@@ -32,6 +33,6 @@ export function unseal(kek: Uint8Array, sealed: Uint8Array, purpose: string): Bu
     return Buffer.concat([decipher.update(b.subarray(45)), decipher.final()]);
   } catch {
     // Never say more: a wrong KEK and a tampered blob look the same.
-    throw new Error(`cannot unseal ${purpose}: wrong key-encryption key or tampered data`);
+    throw new IssuanceError('internal', `cannot unseal ${purpose}: wrong key-encryption key or tampered data`);
   }
 }

@@ -12,6 +12,11 @@ export interface Signer {
   /** Human-readable key type, e.g. `EC P-256`, `RSA 2048`. */
   readonly keyAlgorithm: string;
   sign(data: Uint8Array): Buffer | Promise<Buffer>;
+  /**
+   * Optional: signs with another hash than the signer's own (RSA PKCS#1 v1.5 and ECDSA only),
+   * for peers that choose the digest, e.g. SCEP clients without SHA-256 (CMS `digest` option).
+   */
+  signWithHash?(hash: 'sha1' | 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Buffer | Promise<Buffer>;
 }
 
 export class SoftwareSigner implements Signer {
@@ -35,6 +40,11 @@ export class SoftwareSigner implements Signer {
   sign(data: Uint8Array): Buffer {
     // ECDSA signatures come back DER-encoded (node's default), as X.509 wants.
     return nodeSign(this.hash, data, this.privateKey);
+  }
+
+  signWithHash(hash: 'sha1' | 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Buffer {
+    if (this.hash === null) throw new Error(`${this.keyAlgorithm} signs without a separate hash`);
+    return nodeSign(hash, data, this.privateKey);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Context as HonoContext } from 'hono';
-import { httpStatusFor, isIssuanceError } from '../issuance/errors.ts';
+import { adminErrorFor, isIssuanceError } from '../issuance/errors.ts';
 import type { AppEnv } from '../protocol.ts';
 
 /**
@@ -8,7 +8,8 @@ import type { AppEnv } from '../protocol.ts';
  */
 export function jsonError(c: HonoContext<AppEnv>, e: unknown, log?: (e: unknown) => void) {
   if (isIssuanceError(e)) {
-    return c.json({ error: e.code, message: e.message, rule: e.rule }, httpStatusFor[e.code]);
+    const { status, error } = adminErrorFor[e.code];
+    return c.json({ error, reason: e.code, message: e.message, rule: e.rule }, status);
   }
   log?.(e);
   return c.json({ error: 'InternalError', message: 'internal error', requestId: c.get('requestId') }, 500);

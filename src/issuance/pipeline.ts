@@ -18,7 +18,9 @@ import { checkKey, enforceProfile, type CertificateTemplate } from '../profiles/
 import type { Profile } from '../profiles/model.ts';
 import type { ProfileStore } from '../profiles/store.ts';
 import type { CsrVerifier } from '../workers/csr-pool.ts';
-import { BadCsr, BadRequest, Conflict, Forbidden, IssuanceError, NotFound, ProfileViolation, Unavailable } from './errors.ts';
+import { lintTbsCertificate } from '../lint/index.ts';
+import { mayUseSystemProfiles, systemReason } from '../profiles/audience.ts';
+import { BadRequest, Conflict, IssuanceError, NotFound, ProfileViolation, Unavailable } from './errors.ts';
 import type { EnrollmentRequest, Identifier, IssuanceResult, IssuedCertificate, SubjectAttribute } from './request.ts';
 import { resolveValidity } from './validity.ts';
 
@@ -92,8 +94,14 @@ export class IssuancePipeline {
 
   private async process(req: EnrollmentRequest, idemKey: string | undefined, approved: boolean): Promise<IssuanceResult> {
     const profile = await this.d.profiles.require(req.profile);
+    // The one audience check (issue 11): protocol clients never get a system profile, whatever
+    // their allow-list says; only the operator's paths (admin, cli, internal) do.
+    const system = systemReason(profile);
+    if (system && !mayUseSystemProfiles(req.principal.protocol)) {
+      throw new IssuanceError('forbiddenProfile', `profile "${profile.name}" is a system profile (${system}); ${req.principal.protocol} clients cannot use it`, 'profile.audience');
+    }
     if (req.principal.allowedProfiles && !req.principal.allowedProfiles.includes(profile.name)) {
-      throw new Forbidden(`not allowed to use profile "${profile.name}"`, 'principal.profiles');
+      throw new IssuanceError('forbiddenProfile', `not allowed to use profile "${profile.name}"`, 'principal.profiles');
     }
 
     // Public key and proof of possession.
@@ -104,7 +112,7 @@ export class IssuancePipeline {
     let generatedKey: Buffer | undefined;
     if (req.key.kind === 'csr') {
       const csr = await this.d.csr.parse(req.key.der);
-      if (!csr.signatureValid) throw new BadCsr('the CSR signature does not verify (no proof of possession)');
+      if (!csr.signatureValid) throw new IssuanceError('badPop', 'the CSR signature does not verify (no proof of possession)', 'csr.signature');
       spki = Buffer.from(csr.spki);
       keyInfo = csr.key;
       csrSubject = csr.subject;
@@ -114,7 +122,7 @@ export class IssuancePipeline {
       try {
         keyInfo = req.key.keyInfo ?? keyInfoFromSpki(spki);
       } catch {
-        throw new BadRequest('the public key is not a valid SubjectPublicKeyInfo');
+        throw new BadRequest('the public key is not a valid SubjectPublicKeyInfo', 'key.spki');
       }
     } else {
       // Generated at signing time, after every check passed and approval (if any) was given.
@@ -128,13 +136,14 @@ export class IssuancePipeline {
       try {
         subject = parseDn(req.subject);
       } catch (e) {
-        throw new BadRequest(`invalid subject DN: ${(e as Error).message}`);
+        throw new BadRequest(`invalid subject DN: ${(e as Error).message}`, 'subject.syntax');
       }
     } else subject = req.subject ?? csrSubject;
     const template = enforceProfile(profile, {
       subject,
       sans: req.sans ?? csrSans,
       authorizedIdentifiers: req.principal.authorizedIdentifiers,
+      key: keyInfo,
     });
 
     const replaced = req.replaces ? await this.findReplaced(req) : undefined;
@@ -156,7 +165,7 @@ export class IssuancePipeline {
     }
     const spkiSha256 = createHash('sha256').update(spki).digest('hex');
     if (replaced?.mode === 'rekey' && replaced.row.spkiSha256 === spkiSha256) {
-      throw new Conflict('a re-key needs a new public key; this one is the key of the certificate being replaced', 'rekey.newKey');
+      throw new IssuanceError('duplicateKey', 'a re-key needs a new public key; this one is the key of the certificate being replaced', 'rekey.newKey');
     }
     await this.checkDuplicates(profile, spkiSha256, template, replaced?.row.id);
 
@@ -167,7 +176,7 @@ export class IssuancePipeline {
       const serial = randomSerial();
       const serialText = serialHex(serial);
       const crlPartition = partitions > 1 ? 1 + (serial.readUInt32BE(1) % partitions) : 0;
-      const der = await this.sign(issuer, serial, validity, template, spki, crlPartition, profile.ocspNoCheck);
+      const der = await this.sign(issuer, serial, validity, template, spki, crlPartition, profile);
       const subjectText = formatName(template.subject.map((a) => ({ type: a.oid, value: a.value })));
       const outcome = await this.d.writer.write(
         {
@@ -222,7 +231,7 @@ export class IssuancePipeline {
         if (existing) return existing;
       }
     }
-    throw new Unavailable('could not store the certificate; try again');
+    throw new IssuanceError('internal', 'could not store the certificate; try again');
   }
 
   private async sign(
@@ -232,8 +241,9 @@ export class IssuancePipeline {
     t: CertificateTemplate,
     spki: Buffer,
     crlPartition: number,
-    ocspNoCheck: boolean,
+    profile: Profile,
   ): Promise<Buffer> {
+    const ocspNoCheck = profile.ocspNoCheck;
     const urls = issuerUrls(this.d.publicUrl, issuer.id, crlPartition);
     const subjectDer = encodeName(t.subject);
     const exts: Uint8Array[] = [x509ext.basicConstraints(t.basicConstraints.ca, t.basicConstraints.pathLength)];
@@ -262,6 +272,15 @@ export class IssuancePipeline {
       spki,
       extensions: exts,
     });
+    // Lint what is signed: the DER itself, decoded again, never the template it came from.
+    lintTbsCertificate(tbs, {
+      profile: profile.name,
+      keyUsage: profile.keyUsage,
+      extendedKeyUsage: t.extendedKeyUsage,
+      ca: profile.basicConstraints.ca,
+      maxValiditySeconds: profile.validity.max + profile.validity.backdate,
+      issuer: { notBefore: issuer.notBefore, notAfter: issuer.notAfter, keyId: issuer.keyId },
+    });
     return assembleSigned(tbs, issuer.signer.algorithmIdentifier, await issuer.signer.sign(tbs));
   }
 
@@ -271,9 +290,11 @@ export class IssuancePipeline {
       throw new ProfileViolation('issuer', `profile "${profile.name}" is signed by issuer "${profile.issuer}", not "${req.issuerId}"`);
     }
     const issuer = wanted ? await this.d.issuers.get(wanted) : this.d.issuers.defaultIssuer();
-    // An issuer the client named and that does not exist is the client's mistake; a profile's or the default issuer missing is ours.
-    if (!issuer && req.issuerId) throw new BadRequest(`unknown issuer "${req.issuerId}"`, 'issuer');
-    if (!issuer) throw new Unavailable(wanted ? `issuer "${wanted}" is not available` : 'no default issuer is configured');
+    if (!issuer) {
+      // An issuer the client named and nobody has is the client's mistake; one the profile names is ours.
+      if (req.issuerId && !profile.issuer) throw new IssuanceError('notFound', `unknown issuer "${req.issuerId}"`, 'issuer');
+      throw new Unavailable(wanted ? `issuer "${wanted}" is not available` : 'no default issuer is configured');
+    }
     // Offline-root practice: a root signs end-entity certificates only where a profile names it
     // (its own delegated OCSP responders and subordinate CAs excepted).
     if (issuer.isRoot && profile.issuer !== issuer.id && !profile.ocspNoCheck && !profile.basicConstraints.ca) {
@@ -294,7 +315,7 @@ export class IssuancePipeline {
     if (rows.length === 0) throw new NotFound(`no certificate with serial ${r.serial}`);
     if (rows.length > 1) throw new BadRequest(`serial ${r.serial} exists under several issuers; name the issuer`);
     const row = rows[0];
-    if (row.status === 'revoked') throw new Conflict(`certificate ${r.serial} is revoked and cannot be ${r.mode === 'rekey' ? 're-keyed' : 'renewed'}`);
+    if (row.status === 'revoked') throw new Conflict(`certificate ${r.serial} is revoked and cannot be ${r.mode === 'rekey' ? 're-keyed' : 'renewed'}`, 'replaces.revoked');
     return { row, mode: r.mode };
   }
 
@@ -303,7 +324,7 @@ export class IssuancePipeline {
       and(extra, eq(certificates.status, 'valid'), gt(certificates.notAfter, new Date()), exceptId ? ne(certificates.id, exceptId) : undefined);
     if (profile.duplicateKey === 'reject') {
       const [dup] = await this.d.db.select({ id: certificates.id }).from(certificates).where(live(eq(certificates.spkiSha256, spkiSha256))).limit(1);
-      if (dup) throw new ProfileViolation('duplicateKey', 'this public key is already certified in a valid certificate; use a new key');
+      if (dup) throw new IssuanceError('duplicateKey', 'this public key is already certified in a valid certificate; use a new key', 'duplicateKey');
     }
     if (profile.duplicateSubject === 'reject') {
       const subject = formatName(t.subject.map((a) => ({ type: a.oid, value: a.value })));
@@ -378,7 +399,7 @@ export class IssuancePipeline {
     try {
       const req = deserializeRequest(row.request);
       const result = await this.process(req, row.idempotencyKey ? `approved:${row.idempotencyKey}` : `approved:${row.id}`, true);
-      if (result.status !== 'issued') throw new Error('approval did not issue');
+      if (result.status !== 'issued') throw new IssuanceError('internal', 'approval did not issue');
       await this.d.db
         .update(pendingRequests)
         .set({ status: 'issued', certificateId: result.certificate.id })

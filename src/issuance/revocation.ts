@@ -23,11 +23,11 @@ export function parseReason(input: string | number | undefined): number {
   if (input === undefined || input === '') return 0;
   if (typeof input === 'number' || /^\d+$/.test(input)) {
     const n = Number(input);
-    if (!permanentReasons.some((r) => revocationReasons[r] === n)) throw new BadRequest(`revocation reason ${n} is not allowed (use 0-5, 9 or 10; 6 is a suspension)`);
+    if (!permanentReasons.some((r) => revocationReasons[r] === n)) throw new BadRequest(`revocation reason ${n} is not allowed (use 0-5, 9 or 10; 6 is a suspension)`, 'revocation.reason');
     return n;
   }
   const name = permanentReasons.find((r) => r.toLowerCase() === input.toLowerCase().replace(/[-_ ]/g, ''));
-  if (!name) throw new BadRequest(`unknown revocation reason "${input}" (one of ${permanentReasons.join(', ')})`);
+  if (!name) throw new BadRequest(`unknown revocation reason "${input}" (one of ${permanentReasons.join(', ')})`, 'revocation.reason');
   return revocationReasons[name];
 }
 

@@ -8,7 +8,15 @@
  *  - instants: a Date, RFC 3339 with `Z` or an offset (fractional seconds allowed), or emCA
  *    `dd:MM:yyyy HH:mm:ss` (UTC).
  */
-import { BadRequest, Unavailable } from './errors.ts';
+import { IssuanceError, Unavailable } from './errors.ts';
+
+/**
+ * A refused validity, code `validity`. Rules: `validity.duration` and `validity.dateTime` (a value
+ * that does not parse), `validity.ambiguous` (duration and notAfter), `validity.order` (notAfter
+ * not after notBefore), `validity.notAfter` (in the past), `validity.notBefore` (so early the
+ * profile maximum has already ended), `validity.issuer` (outside the issuing CA's validity).
+ */
+const invalid = (rule: string, message: string) => new IssuanceError('validity', message, `validity.${rule}`);
 import type { ValidityRequest } from './request.ts';
 import type { Profile } from '../profiles/model.ts';
 
@@ -24,13 +32,13 @@ function q(value: unknown): string {
 }
 
 function positiveSeconds(n: number, what: string): number {
-  if (!Number.isSafeInteger(n)) throw new BadRequest(`validity duration ${what} is too large`);
-  if (n <= 0) throw new BadRequest(`validity duration ${what} must be greater than zero`);
+  if (!Number.isSafeInteger(n)) throw invalid('duration', `validity duration ${what} is too large`);
+  if (n <= 0) throw invalid('duration', `validity duration ${what} must be greater than zero`);
   return n;
 }
 
 /**
- * A duration in whole seconds (> 0). Throws BadRequest naming the problem.
+ * A duration in whole seconds (> 0). Throws IssuanceError `validity` naming the problem.
  *
  * Years and months are refused in ISO 8601 durations: their length in seconds depends on the
  * calendar position, and a certificate validity must mean the same thing to client and CA.
@@ -39,13 +47,13 @@ function positiveSeconds(n: number, what: string): number {
 export function parseDuration(input: string | number): number {
   if (typeof input === 'number') {
     if (!Number.isFinite(input) || !Number.isInteger(input)) {
-      throw new BadRequest(`validity duration ${q(input)} must be a whole number of seconds`);
+      throw invalid('duration', `validity duration ${q(input)} must be a whole number of seconds`);
     }
     return positiveSeconds(input, `${input} seconds`);
   }
-  if (typeof input !== 'string') throw new BadRequest('validity duration must be a string or a number');
+  if (typeof input !== 'string') throw invalid('duration', 'validity duration must be a string or a number');
   const s = input.trim();
-  if (s === '') throw new BadRequest('validity duration is empty');
+  if (s === '') throw invalid('duration', 'validity duration is empty');
 
   // Plain seconds.
   if (/^\d+$/.test(s)) return positiveSeconds(Number(s), `${s} seconds`);
@@ -54,21 +62,21 @@ export function parseDuration(input: string | number): number {
   if (s.includes(':')) {
     const parts = s.split(':');
     if (parts.length !== 4) {
-      throw new BadRequest(`validity duration ${q(input)} must have four parts D:H:M:S, got ${parts.length}`);
+      throw invalid('duration', `validity duration ${q(input)} must have four parts D:H:M:S, got ${parts.length}`);
     }
     const names = ['days', 'hours', 'minutes', 'seconds'] as const;
     const max = [EMCA_MAX_DAYS, 23, 59, 59];
     const values = parts.map((p, i) => {
       if (!/^\d+$/.test(p)) {
-        throw new BadRequest(`validity ${names[i]} must be a decimal integer, got ${q(p)} in ${q(input)}`);
+        throw invalid('duration', `validity ${names[i]} must be a decimal integer, got ${q(p)} in ${q(input)}`);
       }
       const v = Number(p);
-      if (v > max[i]) throw new BadRequest(`validity ${names[i]} must be 0-${max[i]}, got ${p}`);
+      if (v > max[i]) throw invalid('duration', `validity ${names[i]} must be 0-${max[i]}, got ${p}`);
       return v;
     });
     const [d, h, m, ss] = values;
     const total = d * DAY + h * 3600 + m * 60 + ss;
-    if (total <= 0) throw new BadRequest(`validity duration ${q(input)} must be greater than zero`);
+    if (total <= 0) throw invalid('duration', `validity duration ${q(input)} must be greater than zero`);
     return total;
   }
 
@@ -76,16 +84,16 @@ export function parseDuration(input: string | number): number {
   if (/^p/i.test(s)) {
     const u = s.toUpperCase();
     if (/[.,]/.test(u)) {
-      throw new BadRequest(`validity duration ${q(input)}: fractional ISO 8601 components are not supported`);
+      throw invalid('duration', `validity duration ${q(input)}: fractional ISO 8601 components are not supported`);
     }
     const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(u);
     if (!m || u === 'P' || u.endsWith('T')) {
-      throw new BadRequest(
+      throw invalid('duration', 
         `validity duration ${q(input)} is not a valid ISO 8601 duration (expected e.g. P90D, PT12H, P1DT2H3M4S)`,
       );
     }
     if (m[1] !== undefined || m[2] !== undefined) {
-      throw new BadRequest(
+      throw invalid('duration', 
         `validity duration ${q(input)} uses years or months, which have no fixed length; use days (e.g. P365D)`,
       );
     }
@@ -94,7 +102,7 @@ export function parseDuration(input: string | number): number {
     return positiveSeconds(total, q(input));
   }
 
-  throw new BadRequest(
+  throw invalid('duration', 
     `validity duration ${q(input)} is not recognised: expected D:H:M:S, an ISO 8601 duration such as P90D, or a number of seconds`,
   );
 }
@@ -109,15 +117,15 @@ function daysInMonth(y: number, m: number): number {
 
 /** Range checks shared by both instant formats; `label` names the value in messages. */
 function checkFields(label: string, y: number, mo: number, d: number, h: number, mi: number, s: number): void {
-  if (mo < 1 || mo > 12) throw new BadRequest(`${label}: month must be 1-12, got ${mo}`);
+  if (mo < 1 || mo > 12) throw invalid('dateTime', `${label}: month must be 1-12, got ${mo}`);
   const dim = daysInMonth(y, mo);
   if (d < 1 || d > dim) {
-    throw new BadRequest(`${label}: day must be 1-${dim} for ${String(mo).padStart(2, '0')}/${y}, got ${d}`);
+    throw invalid('dateTime', `${label}: day must be 1-${dim} for ${String(mo).padStart(2, '0')}/${y}, got ${d}`);
   }
-  if (h > 23) throw new BadRequest(`${label}: hours must be 0-23, got ${h}`);
-  if (mi > 59) throw new BadRequest(`${label}: minutes must be 0-59, got ${mi}`);
+  if (h > 23) throw invalid('dateTime', `${label}: hours must be 0-23, got ${h}`);
+  if (mi > 59) throw invalid('dateTime', `${label}: minutes must be 0-59, got ${mi}`);
   // RFC 3339 allows a leap second (60); JavaScript time cannot represent it, so it is refused.
-  if (s > 59) throw new BadRequest(`${label}: seconds must be 0-59, got ${s}`);
+  if (s > 59) throw invalid('dateTime', `${label}: seconds must be 0-59, got ${s}`);
 }
 
 function utc(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number {
@@ -133,10 +141,10 @@ function utc(y: number, mo: number, d: number, h: number, mi: number, s: number,
  */
 export function parseDateTime(input: string | Date): Date {
   if (input instanceof Date) {
-    if (Number.isNaN(input.getTime())) throw new BadRequest('date-time is an invalid Date');
+    if (Number.isNaN(input.getTime())) throw invalid('dateTime', 'date-time is an invalid Date');
     return new Date(input.getTime());
   }
-  if (typeof input !== 'string') throw new BadRequest('date-time must be a string or a Date');
+  if (typeof input !== 'string') throw invalid('dateTime', 'date-time must be a string or a Date');
   const s = input.trim();
   const label = `date-time ${q(input)}`;
 
@@ -144,7 +152,7 @@ export function parseDateTime(input: string | Date): Date {
   if (rfc) {
     const [, ys, mos, ds, hs, mis, ss, frac, tz] = rfc;
     if (tz === undefined) {
-      throw new BadRequest(`${label} has no timezone: add "Z" for UTC or an offset such as "+05:30"`);
+      throw invalid('dateTime', `${label} has no timezone: add "Z" for UTC or an offset such as "+05:30"`);
     }
     const [y, mo, d, h, mi, sec] = [ys, mos, ds, hs, mis, ss].map(Number);
     checkFields(label, y, mo, d, h, mi, sec);
@@ -153,8 +161,8 @@ export function parseDateTime(input: string | Date): Date {
     if (tz !== 'Z' && tz !== 'z') {
       const oh = Number(tz.slice(1, 3));
       const om = Number(tz.slice(4, 6));
-      if (oh > 23) throw new BadRequest(`${label}: offset hours must be 0-23, got ${oh}`);
-      if (om > 59) throw new BadRequest(`${label}: offset minutes must be 0-59, got ${om}`);
+      if (oh > 23) throw invalid('dateTime', `${label}: offset hours must be 0-23, got ${oh}`);
+      if (om > 59) throw invalid('dateTime', `${label}: offset minutes must be 0-59, got ${om}`);
       offsetMinutes = (tz[0] === '-' ? -1 : 1) * (oh * 60 + om);
     }
     return new Date(utc(y, mo, d, h, mi, sec, ms) - offsetMinutes * 60_000);
@@ -167,7 +175,7 @@ export function parseDateTime(input: string | Date): Date {
     return new Date(utc(y, mo, d, h, mi, sec, 0));
   }
 
-  throw new BadRequest(
+  throw invalid('dateTime', 
     `${label} is not recognised: expected RFC 3339 (2026-01-02T03:04:05Z) or dd:MM:yyyy HH:mm:ss (UTC)`,
   );
 }
@@ -197,7 +205,7 @@ const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z'
  *    backdate does not eat into the maximum.
  *  - A duration together with notAfter is ambiguous and refused; notBefore alone gets the default
  *    length.
- *  - notAfter must follow notBefore and lie in the future (BadRequest); a requested window is then
+ *  - notAfter must follow notBefore and lie in the future (code `validity`); a requested window is then
  *    clamped to the maximum length and to the issuer's own validity (`clamped: true`). Trimming the
  *    backdate to the issuer's notBefore is not reported as a clamp (the client did not ask for it).
  *  - An issuer whose certificate has already expired cannot issue at all: Unavailable.
@@ -228,7 +236,7 @@ export function resolveValidity(
     notAfter = now + rule.default;
   } else {
     if (req.duration !== undefined && req.notAfter !== undefined) {
-      throw new BadRequest('validity: give either a duration or a notAfter, not both');
+      throw invalid('ambiguous', 'validity: give either a duration or a notAfter, not both');
     }
     if (req.notBefore !== undefined) {
       start = notBefore = sec(parseDateTime(req.notBefore));
@@ -239,9 +247,9 @@ export function resolveValidity(
     else notAfter = start + rule.default;
 
     if (notAfter <= notBefore) {
-      throw new BadRequest(`validity: notAfter ${iso(notAfter)} must be after notBefore ${iso(notBefore)}`);
+      throw invalid('order', `validity: notAfter ${iso(notAfter)} must be after notBefore ${iso(notBefore)}`);
     }
-    if (notAfter <= now) throw new BadRequest(`validity: notAfter ${iso(notAfter)} is in the past`);
+    if (notAfter <= now) throw invalid('notAfter', `validity: notAfter ${iso(notAfter)} is in the past`);
   }
 
   let clamped = false;
@@ -249,7 +257,8 @@ export function resolveValidity(
     notAfter = start + rule.max;
     clamped = true;
     if (notAfter <= now) {
-      throw new BadRequest(
+      throw invalid(
+        'notBefore',
         `validity: notBefore ${iso(notBefore)} is so far in the past that the profile maximum of ${span(rule.max)} ended at ${iso(notAfter)}`,
       );
     }
@@ -263,7 +272,8 @@ export function resolveValidity(
     if (requestedNotBefore) clamped = true;
   }
   if (notAfter <= notBefore) {
-    throw new BadRequest(
+    throw invalid(
+      'issuer',
       `validity: the requested window lies outside the issuing CA's validity ${iso(issuerNotBefore)} .. ${iso(issuerNotAfter)}`,
     );
   }

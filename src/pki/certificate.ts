@@ -1,7 +1,8 @@
 /** X.509 v3 certificates: fast TBSCertificate building, signing envelope, and a fast parser. */
-import { randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { defaultSignatureAlgorithm, signatureSchemeOf, verifySignature } from './algorithms.ts';
 import type { Identifier } from '../issuance/request.ts';
-import { alg, ext } from './oids.ts';
+import { ext } from './oids.ts';
 import {
   Tag,
   bitString,
@@ -10,8 +11,6 @@ import {
   expectTlv,
   explicit,
   integerFromBytes,
-  nullValue,
-  oid,
   readOid,
   readTlv,
   seq,
@@ -92,15 +91,6 @@ export function serialHex(serialBytes: Uint8Array): string {
 // Signature algorithms
 // ---------------------------------------------------------------------------------------------
 
-const ALG = {
-  ecdsaSha256: seq(oid(alg.ecdsaWithSHA256)),
-  ecdsaSha384: seq(oid(alg.ecdsaWithSHA384)),
-  ecdsaSha512: seq(oid(alg.ecdsaWithSHA512)),
-  rsaSha256: seq(oid(alg.sha256WithRSA), nullValue()),
-  ed25519: seq(oid(alg.ed25519)),
-  ed448: seq(oid(alg.ed448)),
-};
-
 /**
  * The signature AlgorithmIdentifier and node:crypto hash name for a signing key (private or
  * public). EC P-256/384/521 → ecdsa-with-SHA256/384/512 (no parameters); RSA → sha256WithRSAEncryption
@@ -110,22 +100,19 @@ export function signatureAlgorithmFor(key: KeyObject): {
   algorithmIdentifier: Buffer;
   hash: 'sha256' | 'sha384' | 'sha512' | null;
 } {
-  switch (key.asymmetricKeyType) {
-    case 'ec': {
-      const curve = key.asymmetricKeyDetails?.namedCurve;
-      if (curve === 'prime256v1') return { algorithmIdentifier: ALG.ecdsaSha256, hash: 'sha256' };
-      if (curve === 'secp384r1') return { algorithmIdentifier: ALG.ecdsaSha384, hash: 'sha384' };
-      if (curve === 'secp521r1') return { algorithmIdentifier: ALG.ecdsaSha512, hash: 'sha512' };
-      throw new Error(`signatureAlgorithmFor: unsupported EC curve ${curve}`);
-    }
-    case 'rsa':
-      return { algorithmIdentifier: ALG.rsaSha256, hash: 'sha256' };
-    case 'ed25519':
-      return { algorithmIdentifier: ALG.ed25519, hash: null };
-    case 'ed448':
-      return { algorithmIdentifier: ALG.ed448, hash: null };
-    default:
-      throw new Error(`signatureAlgorithmFor: unsupported key type ${key.asymmetricKeyType}`);
+  return defaultSignatureAlgorithm(key);
+}
+
+/**
+ * Whether a certificate's (or CRL's) signature verifies under `issuerSpki` (DER
+ * SubjectPublicKeyInfo) with the algorithm its outer signatureAlgorithm names. Never throws.
+ */
+export function verifyCertificateSignature(cert: Pick<ParsedCertificate, 'tbs' | 'signatureAlgorithm' | 'signature'>, issuerSpki: Uint8Array): boolean {
+  try {
+    const key = createPublicKey({ key: Buffer.from(issuerSpki), format: 'der', type: 'spki' });
+    return verifySignature(signatureSchemeOf(cert.signatureAlgorithm), key, cert.tbs, cert.signature);
+  } catch {
+    return false;
   }
 }
 
@@ -177,25 +164,49 @@ export function basicConstraintsIsCa(value: Uint8Array): boolean {
   return first.tag === Tag.BOOLEAN && value[first.start] !== 0;
 }
 
-/** Fast certificate parser over the DER reader. Throws Error on malformed input. */
-export function parseCertificate(der: Uint8Array): ParsedCertificate {
-  const cert = expectTlv(der, 0, Tag.SEQUENCE, 'Certificate');
-  if (cert.end !== der.length) throw new Error('Certificate: trailing data');
-  const tbsT = expectTlv(der, cert.start, Tag.SEQUENCE, 'TBSCertificate');
-  const sigAlgT = expectTlv(der, tbsT.end, Tag.SEQUENCE, 'signatureAlgorithm');
-  const sigT = expectTlv(der, sigAlgT.end, Tag.BIT_STRING, 'signatureValue');
-  if (sigT.end !== cert.end) throw new Error('Certificate: unexpected data after signature');
+/**
+ * A TBSCertificate, decoded (RFC 5280 §4.1):
+ *   TBSCertificate ::= SEQUENCE {
+ *     version [0] EXPLICIT Version DEFAULT v1, serialNumber CertificateSerialNumber,
+ *     signature AlgorithmIdentifier, issuer Name, validity Validity, subject Name,
+ *     subjectPublicKeyInfo SubjectPublicKeyInfo, issuerUniqueID [1] IMPLICIT UniqueIdentifier OPTIONAL,
+ *     subjectUniqueID [2] IMPLICIT UniqueIdentifier OPTIONAL, extensions [3] EXPLICIT Extensions OPTIONAL }
+ * Built by buildTbsCertificate above; read back here (the pre-signing lint reads what is signed).
+ */
+export interface ParsedTbsCertificate {
+  /** 1 (v1) … 3 (v3). */
+  version: number;
+  /** The serialNumber INTEGER content octets, as encoded. */
+  serial: Uint8Array;
+  /** Raw DER AlgorithmIdentifier inside the TBS. */
+  signature: Uint8Array;
+  issuer: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+  /** Tags of the two Time values (UTCTime 0x17 or GeneralizedTime 0x18). */
+  timeTags: [number, number];
+  subject: Uint8Array;
+  spki: Uint8Array;
+  extensions: { oid: string; critical: boolean; value: Uint8Array }[];
+}
 
+/** Decodes a DER TBSCertificate; throws Error on malformed input. */
+export function parseTbsCertificate(der: Uint8Array, tbsT: Tlv = expectTlv(der, 0, Tag.SEQUENCE, 'TBSCertificate')): ParsedTbsCertificate {
   const f = [...children(der, tbsT.start, tbsT.end)];
   let k = 0;
-  if (f[k]?.tag === 0xa0) k++;
+  let version = 1;
+  if (f[k]?.tag === 0xa0) {
+    const v = expectTlv(der, f[k].start, Tag.INTEGER, 'version');
+    version = v.length === 1 ? der[v.start] + 1 : 0;
+    k++;
+  }
   const need = (tag: number, what: string): Tlv => {
     const t = f[k++];
     if (!t || t.tag !== tag) throw new Error(`TBSCertificate: expected ${what}`);
     return t;
   };
   const serialT = need(Tag.INTEGER, 'serialNumber');
-  need(Tag.SEQUENCE, 'signature');
+  const sigT = need(Tag.SEQUENCE, 'signature');
   const issuerT = need(Tag.SEQUENCE, 'issuer');
   const validityT = need(Tag.SEQUENCE, 'validity');
   const subjectT = need(Tag.SEQUENCE, 'subject');
@@ -204,7 +215,7 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   const naT = readTlv(der, nbT.end);
   if (naT.end !== validityT.end) throw new Error('TBSCertificate: malformed validity');
 
-  let extensions: { oid: string; critical: boolean; value: Uint8Array }[] = [];
+  let extensions: ParsedTbsCertificate['extensions'] = [];
   for (; k < f.length; k++) {
     if (f[k].tag === 0xa3) {
       extensions = parseExtensions(der, expectTlv(der, f[k].start, Tag.SEQUENCE, 'Extensions'));
@@ -212,10 +223,34 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
       throw new Error(`TBSCertificate: unexpected element 0x${f[k].tag.toString(16)}`);
     }
   }
+  return {
+    version,
+    serial: der.subarray(serialT.start, serialT.end),
+    signature: tlvBytes(der, sigT),
+    issuer: tlvBytes(der, issuerT),
+    notBefore: decodeTime(der, nbT),
+    notAfter: decodeTime(der, naT),
+    timeTags: [nbT.tag, naT.tag],
+    subject: tlvBytes(der, subjectT),
+    spki: tlvBytes(der, spkiT),
+    extensions,
+  };
+}
+
+/** Fast certificate parser over the DER reader. Throws Error on malformed input. */
+export function parseCertificate(der: Uint8Array): ParsedCertificate {
+  const cert = expectTlv(der, 0, Tag.SEQUENCE, 'Certificate');
+  if (cert.end !== der.length) throw new Error('Certificate: trailing data');
+  const tbsT = expectTlv(der, cert.start, Tag.SEQUENCE, 'TBSCertificate');
+  const sigAlgT = expectTlv(der, tbsT.end, Tag.SEQUENCE, 'signatureAlgorithm');
+  const sigT = expectTlv(der, sigAlgT.end, Tag.BIT_STRING, 'signatureValue');
+  if (sigT.end !== cert.end) throw new Error('Certificate: unexpected data after signature');
+  const tbs = parseTbsCertificate(der, tbsT);
+
   let ski: Buffer | undefined;
   let sans: Identifier[] = [];
   let isCa = false;
-  for (const e of extensions) {
+  for (const e of tbs.extensions) {
     if (e.oid === ext.subjectKeyIdentifier) {
       const o = expectTlv(e.value, 0, Tag.OCTET_STRING, 'SubjectKeyIdentifier');
       ski = Buffer.from(e.value.subarray(o.start, o.end));
@@ -227,18 +262,18 @@ export function parseCertificate(der: Uint8Array): ParsedCertificate {
   }
   if (sigT.length < 1) throw new Error('Certificate: empty signature');
   return {
-    serialHex: Buffer.from(der.subarray(serialT.start, serialT.end)).toString('hex'),
-    issuer: tlvBytes(der, issuerT),
-    subject: tlvBytes(der, subjectT),
-    notBefore: decodeTime(der, nbT),
-    notAfter: decodeTime(der, naT),
-    spki: tlvBytes(der, spkiT),
+    serialHex: Buffer.from(tbs.serial).toString('hex'),
+    issuer: tbs.issuer,
+    subject: tbs.subject,
+    notBefore: tbs.notBefore,
+    notAfter: tbs.notAfter,
+    spki: tbs.spki,
     tbs: tlvBytes(der, tbsT),
     signatureAlgorithm: tlvBytes(der, sigAlgT),
     signature: der.subarray(sigT.start + 1, sigT.end),
     ski,
     sans,
     isCa,
-    extensions,
+    extensions: tbs.extensions,
   };
 }

@@ -1,345 +1,307 @@
 /**
- * CMS SignedData (RFC 5652 §5): parsing (BER accepted: indefinite lengths and constructed OCTET
- * STRINGs, as Bouncy Castle's streaming generator produces) with a small BER reader (pkijs took
- * ~15 ms per message here, this takes well under one), signer-info verification with
- * node:crypto, and a certs-only builder (the "degenerate" SignedData of .p7b files, RFC 5652 §5.2
- * with no signers).
+ * CMS SignedData (RFC 5652 §5): decoding (BER accepted: indefinite lengths and constructed
+ * OCTET STRINGs, as Bouncy Castle's streaming generator writes), encoding with a `Signer`
+ * (signed attributes, several certificates and CRLs, detached or not), the degenerate
+ * certs-only form (.p7b, §5.2 with no signers), and THE signer verification every protocol uses
+ * (emCA request signatures, SCEP pkiMessages, CMP/EST where they carry CMS).
  *
- * node:crypto hashes and verifies; pkijs only decodes RSASSA-PSS parameters. Used by emCA (signed request
- * content), and reusable by EST (/cacerts, certs-only responses) and SCEP (pkiMessage).
+ *   SignedData ::= SEQUENCE {
+ *     version CMSVersion,
+ *     digestAlgorithms DigestAlgorithmIdentifiers,     -- SET OF DigestAlgorithmIdentifier
+ *     encapContentInfo EncapsulatedContentInfo,
+ *     certificates [0] IMPLICIT CertificateSet OPTIONAL,
+ *     crls [1] IMPLICIT RevocationInfoChoices OPTIONAL,
+ *     signerInfos SignerInfos }                        -- SET OF SignerInfo
+ *
+ *   EncapsulatedContentInfo ::= SEQUENCE {
+ *     eContentType ContentType,
+ *     eContent [0] EXPLICIT OCTET STRING OPTIONAL }
  */
-import { createHash, createPublicKey, constants, verify as cryptoVerify, timingSafeEqual, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
-import { decodeOid, explicit, implicitConstructed, integer, oid, seq, set } from './der.ts';
+import { createHash, createPublicKey, timingSafeEqual, KeyObject } from 'node:crypto';
+import type { Signer } from '../ca/signer.ts';
+import {
+  AlgorithmError,
+  digestAlgorithmIdentifier,
+  hashFromOid,
+  signatureAlgorithmIdentifier,
+  signatureOidFor,
+  signatureSchemeOf,
+  verifySignature,
+  type HashName,
+} from './algorithms.ts';
+import { berBytes, berChildren, berOctets, berOid, berSmallInt, berTime, expectBer, readBer } from './ber.ts';
+import { parseCertificate } from './certificate.ts';
+import { CmsError, cmsOids, decodeContentInfo, encodeContentInfo } from './cms-content-info.ts';
+import { identifierMatches, issuerAndSerialOf } from './cms-identifier.ts';
+import { decodeSignerInfo, encodeAttributes, encodeSignerInfo, singleAttribute, type AttributeInput, type ParsedSignerInfo } from './cms-signer-info.ts';
+import { Tag, explicit, implicitConstructed, integer, octetString, oid, seq, set, time } from './der.ts';
 
-export const cmsOids = {
-  data: '1.2.840.113549.1.7.1',
-  signedData: '1.2.840.113549.1.7.2',
-  contentType: '1.2.840.113549.1.9.3',
-  messageDigest: '1.2.840.113549.1.9.4',
-  signingTime: '1.2.840.113549.1.9.5',
-} as const;
-
-const digestByOid: Record<string, string> = {
-  '1.3.14.3.2.26': 'sha1',
-  '2.16.840.1.101.3.4.2.4': 'sha224',
-  '2.16.840.1.101.3.4.2.1': 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-
-/** Signature algorithms whose hash is implied by the OID (else the SignerInfo digestAlgorithm is used). */
-const rsaPkcs1 = new Set([
-  '1.2.840.113549.1.1.1', // rsaEncryption (what OpenSSL and Bouncy Castle write)
-  '1.2.840.113549.1.1.5',
-  '1.2.840.113549.1.1.14',
-  '1.2.840.113549.1.1.11',
-  '1.2.840.113549.1.1.12',
-  '1.2.840.113549.1.1.13',
-]);
-const ecdsa = new Set([
-  '1.2.840.10045.2.1', // id-ecPublicKey (some signers put the key algorithm here)
-  '1.2.840.10045.4.1',
-  '1.2.840.10045.4.3.1',
-  '1.2.840.10045.4.3.2',
-  '1.2.840.10045.4.3.3',
-  '1.2.840.10045.4.3.4',
-]);
-const RSASSA_PSS = '1.2.840.113549.1.1.10';
-const ED25519 = '1.3.101.112';
-
-export class CmsError extends Error {}
-
-export type SignerIdentifier = { kind: 'issuerAndSerial'; issuer: Buffer; serialHex: string } | { kind: 'ski'; keyId: Buffer };
-
-export interface ParsedSignerInfo {
-  sid: SignerIdentifier;
-  digestAlgorithm: string;
-  signatureAlgorithm: string;
-  /** DER of the signatureAlgorithm parameters, when present (RSASSA-PSS). */
-  signatureParams?: Buffer;
-  /** The signed attributes re-tagged as SET OF (what the signature covers), when present. */
-  signedAttrs?: Buffer;
-  contentTypeAttr?: string;
-  messageDigest?: Buffer;
-  signingTime?: Date;
-  signature: Buffer;
-}
+export { CmsError, cmsOids } from './cms-content-info.ts';
+export { canonicalSerial } from './cms-identifier.ts';
+export type { ParsedSignerInfo } from './cms-signer-info.ts';
 
 export interface ParsedSignedData {
   version: number;
-  eContentType: string;
+  /** eContentType. */
+  contentType: string;
   /** The encapsulated content (constructed OCTET STRING pieces joined); undefined when detached. */
   content?: Buffer;
-  /** Embedded certificates, as they were encoded. */
+  digestAlgorithms: string[];
+  /** Embedded certificates (X.509 only), as they were encoded. */
   certificates: Buffer[];
+  /** Embedded CRLs, as they were encoded. */
+  crls: Buffer[];
   signers: ParsedSignerInfo[];
 }
 
-/** Hex of a serial number with leading zero octets dropped (INTEGER content octets). */
-export function canonicalSerial(hex: string): string {
-  const h = hex.toLowerCase().replace(/^(00)+/, '');
-  return h === '' ? '00' : h;
-}
+// ── decode ─────────────────────────────────────────────────────────────────────────────────────
 
-// ── a small BER reader (indefinite lengths, constructed strings) ────────────────────────────
-
-interface Ber {
-  tag: number;
-  constructed: boolean;
-  /** First content octet. */
-  start: number;
-  /** Just past the last content octet (before the end-of-contents octets when indefinite). */
-  end: number;
-  /** Offset of the next TLV. */
-  next: number;
-  /** Offset of the identifier octet. */
-  at: number;
-  indefinite: boolean;
-}
-
-const MAX_DEPTH = 64;
-
-function readBer(buf: Uint8Array, offset: number, limit = buf.length, depth = 0): Ber {
-  if (depth > MAX_DEPTH) throw new Error('BER: nested too deeply');
-  let p = offset;
-  if (p >= limit) throw new Error('BER: truncated (expected a tag)');
-  const first = buf[p++];
-  let tag = first;
-  if ((first & 0x1f) === 0x1f) {
-    let count = 0;
-    let b: number;
-    do {
-      if (p >= limit) throw new Error('BER: truncated tag');
-      b = buf[p++];
-      tag = tag * 256 + b;
-      if (++count > 3) throw new Error('BER: tag too large');
-    } while (b & 0x80);
-  }
-  const constructed = (first & 0x20) !== 0;
-  if (p >= limit) throw new Error('BER: truncated (expected a length)');
-  const l0 = buf[p++];
-  if (l0 === 0x80) {
-    if (!constructed) throw new Error('BER: indefinite length on a primitive value');
-    const start = p;
-    let q = p;
-    for (;;) {
-      if (q + 2 > limit) throw new Error('BER: missing end-of-contents');
-      if (buf[q] === 0 && buf[q + 1] === 0) return { tag, constructed, start, end: q, next: q + 2, at: offset, indefinite: true };
-      q = readBer(buf, q, limit, depth + 1).next;
-    }
-  }
-  let len = l0;
-  if (l0 > 0x80) {
-    const k = l0 & 0x7f;
-    if (k > 4 || p + k > limit) throw new Error('BER: bad length');
-    len = 0;
-    for (let i = 0; i < k; i++) len = len * 256 + buf[p++];
-  }
-  const end = p + len;
-  if (end > limit) throw new Error('BER: truncated value');
-  return { tag, constructed, start: p, end, next: end, at: offset, indefinite: false };
-}
-
-function berChildren(buf: Uint8Array, parent: Ber): Ber[] {
-  const out: Ber[] = [];
-  for (let p = parent.start; p < parent.end; ) {
-    const c = readBer(buf, p, parent.end);
-    out.push(c);
-    p = c.next;
-  }
-  return out;
-}
-
-function expectBer(b: Ber | undefined, tag: number, what: string): Ber {
-  if (!b || b.tag !== tag) throw new Error(`expected ${what}`);
-  return b;
-}
-
-/** The whole encoding of a definite-length TLV (signatures cover DER: indefinite forms are refused there). */
-function rawDefinite(buf: Uint8Array, b: Ber, what: string): Buffer {
-  if (b.indefinite) throw new Error(`${what} is not DER`);
-  return Buffer.from(buf.subarray(b.at, b.next));
-}
-
-/** OCTET STRING contents, primitive or constructed (chunks joined, recursively). */
-function octets(buf: Uint8Array, b: Ber): Buffer {
-  if ((b.tag & 0x1f) !== 0x04) throw new Error('expected an OCTET STRING');
-  if (!b.constructed) return Buffer.from(buf.subarray(b.start, b.end));
-  return Buffer.concat(berChildren(buf, b).map((c) => octets(buf, c)));
-}
-
-function oidOf(buf: Uint8Array, b: Ber): string {
-  if (b.tag !== 0x06 || b.constructed) throw new Error('expected an OBJECT IDENTIFIER');
-  return decodeOid(buf, b.start, b.end);
-}
-
-function algorithm(buf: Uint8Array, b: Ber): { oid: string; params?: Buffer } {
-  const [o, params] = berChildren(buf, expectBer(b, 0x30, 'AlgorithmIdentifier'));
-  return { oid: oidOf(buf, o), params: params && params.tag !== 0x05 ? Buffer.from(buf.subarray(params.at, params.next)) : undefined };
-}
-
-function smallInt(buf: Uint8Array, b: Ber): number {
-  if (b.tag !== 0x02 || b.end - b.start > 4 || b.end === b.start) throw new Error('expected a small INTEGER');
-  let v = 0;
-  for (let i = b.start; i < b.end; i++) v = v * 256 + buf[i];
-  return v;
-}
-
-function berTime(buf: Uint8Array, b: Ber): Date | undefined {
-  const s = Buffer.from(buf.subarray(b.start, b.end)).toString('latin1');
-  const m = b.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(s);
-  if (!m) return undefined;
-  const y = b.tag === 0x17 ? (Number(m[1]) >= 50 ? 1900 : 2000) + Number(m[1]) : Number(m[1]);
-  return new Date(Date.UTC(y, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
-}
-
-/**
- * Parses a ContentInfo holding SignedData (DER or BER). Throws CmsError on anything malformed.
- */
-export function parseSignedData(input: Uint8Array): ParsedSignedData {
+/** Parses a ContentInfo holding SignedData (DER or BER). Throws CmsError on anything malformed. */
+export function parseSignedData(der: Uint8Array): ParsedSignedData {
   try {
-    const buf = input;
-    const ci = readBer(buf, 0);
-    if (ci.next !== buf.length) throw new Error('trailing data after ContentInfo');
-    const [ctype, wrapped] = berChildren(buf, expectBer(ci, 0x30, 'ContentInfo'));
-    if (oidOf(buf, ctype) !== cmsOids.signedData) throw new Error('content type is not signedData');
-    const sdT = expectBer(berChildren(buf, expectBer(wrapped, 0xa0, '[0] content'))[0], 0x30, 'SignedData');
-    const f = berChildren(buf, sdT);
+    const buf = der;
+    const ci = decodeContentInfo(buf);
+    if (ci.contentType !== cmsOids.signedData) throw new Error('content type is not signedData');
+    const f = berChildren(buf, expectBer(ci.content, 0x30, 'SignedData'));
     let k = 0;
-    const version = smallInt(buf, expectBer(f[k++], 0x02, 'version'));
-    expectBer(f[k++], 0x31, 'digestAlgorithms');
+    const version = berSmallInt(buf, f[k++], 'version');
+    const digestAlgorithms = berChildren(buf, expectBer(f[k++], 0x31, 'digestAlgorithms')).map((a) => berOid(buf, berChildren(buf, expectBer(a, 0x30, 'DigestAlgorithmIdentifier'))[0]));
     const eci = berChildren(buf, expectBer(f[k++], 0x30, 'EncapsulatedContentInfo'));
-    const eContentType = oidOf(buf, eci[0]);
+    if (eci.length > 2) throw new Error('unexpected element in EncapsulatedContentInfo');
+    const contentType = berOid(buf, eci[0], 'eContentType');
     let content: Buffer | undefined;
-    if (eci[1]) content = octets(buf, berChildren(buf, expectBer(eci[1], 0xa0, '[0] eContent'))[0]);
+    if (eci[1]) {
+      const inner = berChildren(buf, expectBer(eci[1], 0xa0, '[0] eContent'));
+      if (inner.length !== 1 || (inner[0].tag & 0xdf) !== Tag.OCTET_STRING) throw new Error('eContent is not one OCTET STRING');
+      content = berOctets(buf, inner[0]);
+    }
     const certificates: Buffer[] = [];
     if (f[k]?.tag === 0xa0) {
-      for (const c of berChildren(buf, f[k++])) if (c.tag === 0x30 && !c.indefinite) certificates.push(Buffer.from(buf.subarray(c.at, c.next)));
+      // Other CertificateChoices (attribute certificates, [0]..[3]) are skipped.
+      for (const c of berChildren(buf, f[k++])) if (c.tag === 0x30) certificates.push(berBytes(buf, c));
     }
-    if (f[k]?.tag === 0xa1) k++; // crls
+    const crls: Buffer[] = [];
+    if (f[k]?.tag === 0xa1) {
+      for (const c of berChildren(buf, f[k++])) if (c.tag === 0x30) crls.push(berBytes(buf, c));
+    }
     const signerSet = expectBer(f[k++], 0x31, 'signerInfos');
     if (k !== f.length) throw new Error('unexpected element after signerInfos');
-    const signers = berChildren(buf, signerSet).map((siT) => {
-      const g = berChildren(buf, expectBer(siT, 0x30, 'SignerInfo'));
-      let j = 1; // version
-      const sidT = g[j++];
-      let sid: SignerIdentifier;
-      if (sidT?.tag === 0x30) {
-        const [nameT, serialT] = berChildren(buf, sidT);
-        expectBer(serialT, 0x02, 'serialNumber');
-        sid = {
-          kind: 'issuerAndSerial',
-          issuer: rawDefinite(buf, expectBer(nameT, 0x30, 'issuer Name'), 'issuer Name'),
-          serialHex: canonicalSerial(Buffer.from(buf.subarray(serialT.start, serialT.end)).toString('hex')),
-        };
-      } else if (sidT?.tag === 0x80 || sidT?.tag === 0xa0) {
-        sid = { kind: 'ski', keyId: sidT.tag === 0x80 ? Buffer.from(buf.subarray(sidT.start, sidT.end)) : octets(buf, berChildren(buf, sidT)[0]) };
-      } else throw new Error('bad SignerIdentifier');
-      const digest = algorithm(buf, g[j++]);
-      const out: Partial<ParsedSignerInfo> & { sid: SignerIdentifier } = { sid, digestAlgorithm: digest.oid };
-      if (g[j]?.tag === 0xa0) {
-        const attrsT = g[j++];
-        const der = rawDefinite(buf, attrsT, 'signed attributes');
-        der[0] = 0x31; // [0] IMPLICIT → SET OF (RFC 5652 §5.4)
-        out.signedAttrs = der;
-        for (const a of berChildren(buf, attrsT)) {
-          const [typeT, valuesT] = berChildren(buf, expectBer(a, 0x30, 'Attribute'));
-          const type = oidOf(buf, typeT);
-          const v = berChildren(buf, expectBer(valuesT, 0x31, 'attribute values'))[0];
-          if (!v) continue;
-          if (type === cmsOids.messageDigest) out.messageDigest = octets(buf, v);
-          else if (type === cmsOids.contentType) out.contentTypeAttr = oidOf(buf, v);
-          else if (type === cmsOids.signingTime && (v.tag === 0x17 || v.tag === 0x18)) out.signingTime = berTime(buf, v);
-        }
-      }
-      const sigAlg = algorithm(buf, g[j++]);
-      out.signatureAlgorithm = sigAlg.oid;
-      out.signatureParams = sigAlg.params;
-      out.signature = octets(buf, expectBer(g[j++], 0x04, 'signature') as Ber);
-      return out as ParsedSignerInfo;
-    });
-    return { version, eContentType, content, certificates, signers };
+    const signers = berChildren(buf, signerSet).map((s) => decodeSignerInfo(buf, s));
+    return { version, contentType, content, digestAlgorithms, certificates, crls, signers };
   } catch (e) {
+    if (e instanceof CmsError) throw e;
     throw new CmsError(`not a CMS SignedData: ${(e as Error).message}`);
   }
 }
 
-function sigScheme(s: ParsedSignerInfo, key: KeyObject): (data: Buffer) => boolean {
-  const hash = digestByOid[s.digestAlgorithm];
-  if (!hash) throw new CmsError(`unsupported digest algorithm ${s.digestAlgorithm}`);
-  const alg = s.signatureAlgorithm;
-  if (alg === ED25519) return (d) => cryptoVerify(null, d, key, s.signature);
-  if (rsaPkcs1.has(alg)) return (d) => cryptoVerify(hash, d, { key, padding: constants.RSA_PKCS1_PADDING }, s.signature);
-  if (ecdsa.has(alg)) return (d) => cryptoVerify(hash, d, { key, dsaEncoding: 'der' }, s.signature);
-  if (alg === RSASSA_PSS) {
-    const p = pssParams(s.signatureParams);
-    return (d) => cryptoVerify(p.hash, d, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: p.saltLength }, s.signature);
-  }
-  throw new CmsError(`unsupported signature algorithm ${alg}`);
-}
-
-function pssParams(der?: Buffer): { hash: string; saltLength: number } {
-  if (!der) return { hash: 'sha1', saltLength: 20 };
-  const p = new pkijs.RSASSAPSSParams({ schema: asn1js.fromBER(der).result });
-  return { hash: digestByOid[p.hashAlgorithm.algorithmId] ?? 'sha1', saltLength: p.saltLength };
-}
-
-/**
- * Verifies one signer: the signature over the signed attributes (or the content when there are
- * none), the messageDigest attribute against the content, and the contentType attribute against
- * eContentType. `signerKey` is the signer certificate's SubjectPublicKeyInfo (DER) or its KeyObject. Returns false
- * on any mismatch; throws CmsError only for unsupported algorithms.
- */
-export function verifySigner(sd: ParsedSignedData, signer: ParsedSignerInfo, signerKey: Uint8Array | KeyObject): boolean {
-  if (!sd.content) return false;
-  const key = signerKey instanceof Uint8Array ? createPublicKey({ key: Buffer.from(signerKey), format: 'der', type: 'spki' }) : signerKey;
-  const check = sigScheme(signer, key);
-  const hash = digestByOid[signer.digestAlgorithm];
-  try {
-    if (signer.signedAttrs) {
-      if (!signer.messageDigest) return false;
-      if (signer.contentTypeAttr && signer.contentTypeAttr !== sd.eContentType) return false;
-      const digest = createHash(hash).update(sd.content).digest();
-      if (digest.length !== signer.messageDigest.length || !timingSafeEqual(digest, signer.messageDigest)) return false;
-      return check(signer.signedAttrs);
-    }
-    return check(sd.content);
-  } catch {
-    return false;
-  }
-}
-
 /** The embedded certificate a signer identifier names, if any. */
-export function signerCertificate(sd: ParsedSignedData, signer: ParsedSignerInfo, parse: (der: Buffer) => { serialHex: string; issuer: Uint8Array; ski?: Buffer }): Buffer | undefined {
+export function signerCertificate(sd: ParsedSignedData, signer: ParsedSignerInfo): Buffer | undefined {
   for (const der of sd.certificates) {
-    let c: { serialHex: string; issuer: Uint8Array; ski?: Buffer };
     try {
-      c = parse(der);
+      if (identifierMatches(signer.sid, parseCertificate(der))) return der;
     } catch {
-      continue;
+      // not an X.509 certificate we can read: cannot be the signer's
     }
-    if (signer.sid.kind === 'issuerAndSerial') {
-      if (canonicalSerial(c.serialHex) === signer.sid.serialHex && Buffer.compare(Buffer.from(c.issuer), signer.sid.issuer) === 0) return der;
-    } else if (c.ski && c.ski.equals(signer.sid.keyId)) return der;
   }
   return undefined;
 }
 
-/** A certs-only SignedData ContentInfo (RFC 5652 §5.2 "degenerate" case): the .p7b bundle. DER. */
-export function buildCertsOnly(certs: Uint8Array[]): Buffer {
-  return seq(
-    oid(cmsOids.signedData),
-    explicit(
-      0,
-      seq(
-        integer(1),
-        set(),
-        seq(oid(cmsOids.data)),
-        implicitConstructed(0, ...certs),
-        set(),
-      ),
-    ),
-  );
+// ── verify ─────────────────────────────────────────────────────────────────────────────────────
+
+export interface SignerVerification {
+  ok: boolean;
+  /** The signer's certificate (given, or found among the embedded ones). */
+  certDer?: Buffer;
+  /** Why verification failed: for logs, not for clients. */
+  reason?: string;
 }
+
+/**
+ * Verifies signer `index`: the signature (over the signed attributes, or over the content when
+ * there are none), the messageDigest attribute against the content, the contentType attribute
+ * against eContentType. The signer is `signer` when given — a certificate (DER; it must be the
+ * one the signer identifier names) or a public key the caller has already tied to the signer —
+ * else the embedded certificate the identifier names. Detached signatures need `detachedContent`.
+ * Never throws: every failure is `{ ok: false, reason }`. Certificate validity, chain and
+ * revocation are the caller's business.
+ */
+export function verifySigner(sd: ParsedSignedData, index: number, signer?: Uint8Array | KeyObject, detachedContent?: Uint8Array): SignerVerification {
+  const si = sd.signers[index];
+  if (!si) return { ok: false, reason: `no signer ${index}` };
+  let certDer: Buffer | undefined;
+  let key: KeyObject;
+  try {
+    if (signer instanceof KeyObject) key = signer;
+    else {
+      certDer = signer ? Buffer.from(signer) : signerCertificate(sd, si);
+      if (!certDer) return { ok: false, reason: 'signer certificate not found' };
+      const cert = parseCertificate(certDer);
+      if (!identifierMatches(si.sid, cert)) return { ok: false, certDer, reason: 'signer identifier does not name the certificate' };
+      key = createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' });
+    }
+  } catch (e) {
+    return { ok: false, certDer, reason: `unusable signer certificate: ${(e as Error).message}` };
+  }
+  const content = detachedContent ?? sd.content;
+  if (!content) return { ok: false, certDer, reason: 'no content (detached signature without the content)' };
+  const fail = (reason: string): SignerVerification => ({ ok: false, certDer, reason });
+  const hash = hashFromOid(si.digestAlgorithm);
+  if (!hash) return fail(`unsupported digest algorithm ${si.digestAlgorithm}`);
+  let scheme;
+  try {
+    scheme = signatureSchemeOf(si.signatureAlgorithmDer, hash);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  if (!si.signedAttrsDer) {
+    // RFC 5652 §5.3: without signed attributes the content must be id-data.
+    if (sd.contentType !== cmsOids.data) return fail('signed attributes missing for non-data content');
+    return verifySignature(scheme, key, content, si.signature) ? { ok: true, certDer } : fail('bad signature');
+  }
+  const ctAttr = singleAttribute(si.signedAttrs, cmsOids.contentType);
+  const mdAttr = singleAttribute(si.signedAttrs, cmsOids.messageDigest);
+  if (!ctAttr || !mdAttr) return fail('contentType or messageDigest attribute missing');
+  try {
+    if (berOid(ctAttr, readBer(ctAttr, 0)) !== sd.contentType) return fail('contentType attribute differs from eContentType');
+    const expected = berOctets(mdAttr, expectBer(readBer(mdAttr, 0), Tag.OCTET_STRING, 'messageDigest'));
+    const actual = createHash(hash).update(content).digest();
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return fail('messageDigest does not match the content');
+  } catch (e) {
+    return fail(`malformed attribute: ${(e as Error).message}`);
+  }
+  return verifySignature(scheme, key, si.signedAttrsDer, si.signature) ? { ok: true, certDer } : fail('bad signature');
+}
+
+/** The signingTime attribute of a signer, when present and readable. */
+export function signingTime(si: ParsedSignerInfo): Date | undefined {
+  const v = singleAttribute(si.signedAttrs, cmsOids.signingTime);
+  if (!v) return undefined;
+  try {
+    return berTime(v, readBer(v, 0));
+  } catch {
+    return undefined;
+  }
+}
+
+// ── encode ─────────────────────────────────────────────────────────────────────────────────────
+
+export interface BuildSignedDataOptions {
+  /** The content; absent: no eContent and the digest of the empty string (SCEP failure replies). */
+  content?: Uint8Array;
+  /** eContentType OID; default id-data. */
+  contentType?: string;
+  signer: Signer;
+  /** The signer's certificate (DER): names the signer (IssuerAndSerialNumber) and is embedded first. */
+  signerCert: Uint8Array;
+  /** More certificates to embed (chain, recipient…), in this order after the signer's. */
+  certificates?: Uint8Array[];
+  crls?: Uint8Array[];
+  /** Further signed attributes (contentType, messageDigest and signingTime are added here). */
+  signedAttributes?: AttributeInput[];
+  /** Digest algorithm; default the signer's own hash (SHA-512 for Ed25519, RFC 8419). */
+  digest?: 'sha1' | 'sha256' | 'sha384' | 'sha512';
+  /**
+   * RSA only: the SignerInfo signatureAlgorithm. `rsaEncryption` (default; what OpenSSL writes,
+   * and the only one some SCEP clients such as strongSwan accept) or `sha-with-rsa`
+   * (sha256WithRSAEncryption and so on).
+   */
+  rsaSignatureOid?: 'rsaEncryption' | 'sha-with-rsa';
+  /** Leave eContent out (the digest still covers `content`). */
+  detached?: boolean;
+  /** signingTime value; default now. */
+  signingTime?: Date;
+}
+
+/** Builds a SignedData ContentInfo (DER) with one SignerInfo (version 1, IssuerAndSerialNumber). */
+export async function buildSignedData(opts: BuildSignedDataOptions): Promise<Buffer> {
+  const contentType = opts.contentType ?? cmsOids.data;
+  const content = opts.content ?? new Uint8Array(0);
+  const natural = signerHash(opts.signer);
+  const hash: HashName = opts.digest ?? natural.hash;
+  const reserved = new Set<string>([cmsOids.contentType, cmsOids.messageDigest, cmsOids.signingTime]);
+  for (const a of opts.signedAttributes ?? []) if (reserved.has(a.oid)) throw new CmsError(`buildSignedData: attribute ${a.oid} is added automatically`);
+  const signedAttrs = encodeAttributes([
+    { oid: cmsOids.contentType, values: [oid(contentType)] },
+    { oid: cmsOids.messageDigest, values: [octetString(createHash(hash).update(content).digest())] },
+    { oid: cmsOids.signingTime, values: [time(opts.signingTime ?? new Date())] },
+    ...(opts.signedAttributes ?? []),
+  ]);
+  const signature = await signWith(opts.signer, natural, hash, signedAttrs);
+  const signerInfo = encodeSignerInfo({
+    sid: issuerAndSerialOf(opts.signerCert),
+    digestAlgorithm: digestAlgorithmIdentifier(hash),
+    signedAttrs,
+    signatureAlgorithm: signerInfoAlgorithm(opts.signer, natural, hash, opts.rsaSignatureOid ?? 'rsaEncryption'),
+    signature,
+  });
+  const certs = uniqueDer([opts.signerCert, ...(opts.certificates ?? [])]);
+  const encap = opts.detached || opts.content === undefined ? seq(oid(contentType)) : seq(oid(contentType), explicit(0, octetString(content)));
+  return encodeSignedData({
+    // RFC 5652 §5.1: version 3 when eContentType is not id-data, else 1 (v1 SignerInfos, X.509 certs only).
+    version: contentType === cmsOids.data ? 1 : 3,
+    digestAlgorithms: [digestAlgorithmIdentifier(hash)],
+    encapContentInfo: encap,
+    certificates: certs,
+    crls: opts.crls ?? [],
+    signerInfos: [signerInfo],
+  });
+}
+
+/** A certs-only SignedData ContentInfo (RFC 5652 §5.2 "degenerate" case): the .p7b bundle. DER. */
+export function buildCertsOnly(certs: Uint8Array[], crls: Uint8Array[] = []): Buffer {
+  return encodeSignedData({ version: 1, digestAlgorithms: [], encapContentInfo: seq(oid(cmsOids.data)), certificates: certs, crls, signerInfos: [] });
+}
+
+interface SignedDataInput {
+  version: number;
+  digestAlgorithms: Uint8Array[];
+  encapContentInfo: Uint8Array;
+  certificates: Uint8Array[];
+  crls: Uint8Array[];
+  signerInfos: Uint8Array[];
+}
+
+function encodeSignedData(s: SignedDataInput): Buffer {
+  const parts: Uint8Array[] = [integer(s.version), set(...s.digestAlgorithms), s.encapContentInfo];
+  // CertificateSet and RevocationInfoChoices keep the caller's order (BER SET: clients read chains in order).
+  if (s.certificates.length) parts.push(implicitConstructed(0, ...s.certificates));
+  if (s.crls.length) parts.push(implicitConstructed(1, ...s.crls));
+  parts.push(set(...s.signerInfos));
+  return encodeContentInfo(cmsOids.signedData, seq(...parts));
+}
+
+function uniqueDer(list: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const d of list) if (!out.some((o) => Buffer.from(o).equals(d))) out.push(d);
+  return out;
+}
+
+type Natural = { keyType: 'rsa' | 'ec' | 'ed25519' | 'ed448'; hash: HashName; pss: boolean };
+
+/** The key type and hash the signer signs with when asked nothing (from its AlgorithmIdentifier). */
+function signerHash(signer: Signer): Natural {
+  const scheme = signatureSchemeOf(signer.algorithmIdentifier);
+  const kt = signer.publicKey.asymmetricKeyType;
+  if (scheme.kind === 'eddsa') return { keyType: kt === 'ed448' ? 'ed448' : 'ed25519', hash: 'sha512', pss: false };
+  return { keyType: scheme.kind === 'ecdsa' ? 'ec' : 'rsa', hash: scheme.hash, pss: scheme.kind === 'pss' };
+}
+
+async function signWith(signer: Signer, natural: Natural, hash: HashName, data: Uint8Array): Promise<Buffer> {
+  // EdDSA signs the attributes themselves; the digest only fills messageDigest.
+  if (natural.keyType === 'ed25519' || natural.keyType === 'ed448' || hash === natural.hash) return signer.sign(data);
+  if (natural.pss || !signer.signWithHash || hash === 'sha224') throw new AlgorithmError(`this signer cannot sign with ${hash}`);
+  return signer.signWithHash(hash, data);
+}
+
+function signerInfoAlgorithm(signer: Signer, natural: Natural, hash: HashName, rsaOid: 'rsaEncryption' | 'sha-with-rsa'): Buffer {
+  if (natural.pss) return Buffer.from(signer.algorithmIdentifier);
+  switch (natural.keyType) {
+    case 'rsa':
+      return signatureAlgorithmIdentifier(rsaOid === 'rsaEncryption' ? '1.2.840.113549.1.1.1' : signatureOidFor('rsa', hash));
+    case 'ec':
+      return signatureAlgorithmIdentifier(signatureOidFor('ec', hash));
+    default:
+      return Buffer.from(signer.algorithmIdentifier);
+  }
+}
+

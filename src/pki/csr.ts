@@ -4,11 +4,12 @@
  * Everything malformed or unsupported becomes a `BadCsr` with a message for the client;
  * a challengePassword never appears in a message.
  */
-import { constants, verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { Identifier, SubjectAttribute } from '../issuance/request.ts';
 import { BadCsr } from '../issuance/errors.ts';
-import { alg, ext } from './oids.ts';
-import { Tag, children, decodeInteger, expectTlv, readOid, readTlv, tlvBytes, type Tlv } from './der.ts';
+import { AlgorithmError, readAlgorithmIdentifier, signatureAlgorithmByOid, signatureScheme, verifySignature, type SignatureScheme } from './algorithms.ts';
+import { ext } from './oids.ts';
+import { Tag, children, expectTlv, readOid, readTlv, tlvBytes, type Tlv } from './der.ts';
 import { decodeDirectoryString, decodeName } from './name.ts';
 import { decodeGeneralNames } from './extensions.ts';
 import { parseExtensions } from './certificate.ts';
@@ -33,109 +34,22 @@ export interface ParsedCsr {
   signatureAlgorithm: string;
 }
 
-const MGF1 = '1.2.840.113549.1.1.8';
-const SHA224 = '2.16.840.1.101.3.4.2.4';
-
-const hashByOid: Record<string, string> = {
-  [alg.sha1]: 'sha1',
-  [SHA224]: 'sha224',
-  [alg.sha256]: 'sha256',
-  [alg.sha384]: 'sha384',
-  [alg.sha512]: 'sha512',
-};
-
-type SigScheme =
-  | { kind: 'rsa'; hash: string }
-  | { kind: 'ecdsa'; hash: string }
-  | { kind: 'pss'; hash: string; saltLength: number }
-  | { kind: 'eddsa' };
-
-const simpleSchemes: Record<string, SigScheme> = {
-  [alg.sha1WithRSA]: { kind: 'rsa', hash: 'sha1' },
-  '1.2.840.113549.1.1.14': { kind: 'rsa', hash: 'sha224' },
-  [alg.sha256WithRSA]: { kind: 'rsa', hash: 'sha256' },
-  [alg.sha384WithRSA]: { kind: 'rsa', hash: 'sha384' },
-  [alg.sha512WithRSA]: { kind: 'rsa', hash: 'sha512' },
-  [alg.ecdsaWithSHA1]: { kind: 'ecdsa', hash: 'sha1' },
-  '1.2.840.10045.4.3.1': { kind: 'ecdsa', hash: 'sha224' },
-  [alg.ecdsaWithSHA256]: { kind: 'ecdsa', hash: 'sha256' },
-  [alg.ecdsaWithSHA384]: { kind: 'ecdsa', hash: 'sha384' },
-  [alg.ecdsaWithSHA512]: { kind: 'ecdsa', hash: 'sha512' },
-  [alg.ed25519]: { kind: 'eddsa' },
-  [alg.ed448]: { kind: 'eddsa' },
-};
-
 function bad(msg: string): never {
   throw new BadCsr(msg);
 }
 
-/** AlgorithmIdentifier { OID, params? } inside an explicit tag or bare. */
-function readAlgId(buf: Uint8Array, t: Tlv): { oid: string; params?: Tlv } {
-  if (t.tag !== Tag.SEQUENCE) bad('malformed CSR: AlgorithmIdentifier is not a SEQUENCE');
-  const o = expectTlv(buf, t.start, Tag.OID, 'algorithm');
-  const params = o.end < t.end ? readTlv(buf, o.end) : undefined;
-  if (params && params.end !== t.end) bad('malformed CSR: AlgorithmIdentifier has trailing data');
-  return { oid: readOid(buf, o), params };
-}
-
-function hashOf(buf: Uint8Array, t: Tlv, what: string): string {
-  const a = readAlgId(buf, t);
-  const h = hashByOid[a.oid];
-  if (!h) bad(`unsupported ${what} hash algorithm ${a.oid}`);
-  if (a.params && a.params.tag !== Tag.NULL) bad(`malformed ${what} hash parameters`);
-  return h;
-}
-
-/** RSASSA-PSS-params (RFC 4055 §3.1). Node's MGF1 always uses the message hash, so they must match. */
-function pssScheme(buf: Uint8Array, params: Tlv | undefined): SigScheme {
-  let hash = 'sha1';
-  let mgfHash = 'sha1';
-  let saltLength = 20;
-  if (params) {
-    if (params.tag !== Tag.SEQUENCE) bad('malformed RSASSA-PSS parameters');
-    for (const f of children(buf, params.start, params.end)) {
-      const inner = readTlv(buf, f.start);
-      if (inner.end !== f.end) bad('malformed RSASSA-PSS parameters');
-      if (f.tag === 0xa0) hash = hashOf(buf, inner, 'RSASSA-PSS');
-      else if (f.tag === 0xa1) {
-        const m = readAlgId(buf, inner);
-        if (m.oid !== MGF1 || !m.params) bad(`unsupported RSASSA-PSS mask generation function ${m.oid}`);
-        mgfHash = hashOf(buf, m.params, 'MGF1');
-      } else if (f.tag === 0xa2) {
-        if (inner.tag !== Tag.INTEGER) bad('malformed RSASSA-PSS saltLength');
-        const v = decodeInteger(buf, inner.start, inner.end);
-        if (v < 0n || v > 1024n) bad('RSASSA-PSS saltLength out of range');
-        saltLength = Number(v);
-      } else if (f.tag === 0xa3) {
-        if (inner.tag !== Tag.INTEGER || decodeInteger(buf, inner.start, inner.end) !== 1n) {
-          bad('unsupported RSASSA-PSS trailerField');
-        }
-      } else bad('malformed RSASSA-PSS parameters');
-    }
-  }
-  if (mgfHash !== hash) bad(`unsupported RSASSA-PSS parameters: MGF1 hash ${mgfHash} differs from ${hash}`);
-  return { kind: 'pss', hash, saltLength };
-}
-
-function checkSignature(scheme: SigScheme, key: KeyObject, data: Uint8Array, sig: Uint8Array): boolean {
-  const kt = key.asymmetricKeyType;
+/** The signature scheme of the CSR's AlgorithmIdentifier, from the one table (algorithms.ts). */
+function csrScheme(der: Uint8Array, sigAlgT: Tlv): { oid: string; scheme: SignatureScheme } {
+  let oidStr = '';
   try {
-    switch (scheme.kind) {
-      case 'rsa':
-        if (kt !== 'rsa') return false;
-        return verify(scheme.hash, data, { key, padding: constants.RSA_PKCS1_PADDING }, sig);
-      case 'pss':
-        if (kt !== 'rsa' && kt !== 'rsa-pss') return false;
-        return verify(scheme.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.saltLength }, sig);
-      case 'ecdsa':
-        if (kt !== 'ec') return false;
-        return verify(scheme.hash, data, key, sig);
-      case 'eddsa':
-        if (kt !== 'ed25519' && kt !== 'ed448') return false;
-        return verify(null, data, key, sig);
-    }
-  } catch {
-    return false;
+    oidStr = readAlgorithmIdentifier(der, sigAlgT).oid;
+    const a = signatureAlgorithmByOid(oidStr);
+    // rsaEncryption / id-ecPublicKey name no hash: CMS-only spellings, not for a PKCS#10 signature.
+    if (!a || (a.hash === 'digest' && a.params !== 'pss')) bad(`unsupported CSR signature algorithm ${oidStr}`);
+    return { oid: oidStr, scheme: signatureScheme(der, sigAlgT) };
+  } catch (e) {
+    if (e instanceof AlgorithmError) bad(oidStr ? e.message : `malformed CSR: ${e.message}`);
+    throw e;
   }
 }
 
@@ -259,14 +173,10 @@ function parseDer(der: Uint8Array): ParsedCsr {
   }
 
   // Signature
-  const sigAlg = readAlgId(der, sigAlgT);
-  let scheme: SigScheme | undefined = simpleSchemes[sigAlg.oid];
-  if (sigAlg.oid === alg.rsassaPss) scheme = pssScheme(der, sigAlg.params);
-  if (!scheme) bad(`unsupported CSR signature algorithm ${sigAlg.oid}`);
-  if (scheme.kind === 'eddsa' && sigAlg.params) bad('malformed CSR: EdDSA signature algorithm must have no parameters');
+  const sigAlg = csrScheme(der, sigAlgT);
   if (sigT.length < 1 || der[sigT.start] !== 0) bad('malformed CSR signature BIT STRING');
   const signature = der.subarray(sigT.start + 1, sigT.end);
-  const signatureValid = checkSignature(scheme, publicKey, tlvBytes(der, infoT), signature);
+  const signatureValid = verifySignature(sigAlg.scheme, publicKey, tlvBytes(der, infoT), signature);
 
   return {
     der,

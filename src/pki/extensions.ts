@@ -23,6 +23,8 @@ import {
   nullValue,
   octetString,
   oid,
+  readOid,
+  readTlv,
   seq,
 } from './der.ts';
 
@@ -76,9 +78,43 @@ export function keyUsage(names: string[]): Buffer {
   return extension(ext.keyUsage, true, bitString(bytes, unused));
 }
 
+/** KeyUsage extnValue (a named BIT STRING) → the usage names asserted (contentCommitment as nonRepudiation). */
+export function decodeKeyUsage(value: Uint8Array): string[] {
+  const b = expectTlv(value, 0, Tag.BIT_STRING, 'KeyUsage');
+  if (b.end !== value.length || b.length < 1) throw new Error('KeyUsage: malformed BIT STRING');
+  const out: string[] = [];
+  for (const [name, bit] of Object.entries(keyUsageBits)) {
+    if (name === 'contentCommitment') continue;
+    const byte = b.start + 1 + (bit >> 3);
+    if (byte < b.end && value[byte] & (0x80 >> (bit & 7))) out.push(name);
+  }
+  return out;
+}
+
 export function extKeyUsage(oids: string[]): Buffer {
   if (oids.length === 0) throw new Error('extKeyUsage: at least one purpose is required');
   return extension(ext.extKeyUsage, false, seq(...oids.map((o) => oid(o))));
+}
+
+/** ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId → dotted OIDs. */
+export function decodeExtKeyUsage(value: Uint8Array): string[] {
+  const s = expectTlv(value, 0, Tag.SEQUENCE, 'ExtKeyUsageSyntax');
+  if (s.end !== value.length) throw new Error('ExtKeyUsageSyntax: trailing data');
+  return [...children(value, s.start, s.end)].map((t) => readOid(value, t));
+}
+
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }. */
+export function decodeBasicConstraints(value: Uint8Array): { ca: boolean; pathLength?: number } {
+  const s = expectTlv(value, 0, Tag.SEQUENCE, 'BasicConstraints');
+  if (s.end !== value.length) throw new Error('BasicConstraints: trailing data');
+  let ca = false;
+  let pathLength: number | undefined;
+  for (const t of children(value, s.start, s.end)) {
+    if (t.tag === Tag.BOOLEAN) ca = t.length === 1 && value[t.start] !== 0;
+    else if (t.tag === Tag.INTEGER) pathLength = value.subarray(t.start, t.end).reduce((n, b) => n * 256 + b, 0);
+    else throw new Error('BasicConstraints: unexpected element');
+  }
+  return pathLength === undefined ? { ca } : { ca, pathLength };
 }
 
 export function subjectKeyIdentifier(keyId: Uint8Array): Buffer {
@@ -87,6 +123,21 @@ export function subjectKeyIdentifier(keyId: Uint8Array): Buffer {
 
 export function authorityKeyIdentifier(keyId: Uint8Array): Buffer {
   return extension(ext.authorityKeyIdentifier, false, seq(implicitPrimitive(0, keyId)));
+}
+
+/** AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] KeyIdentifier OPTIONAL, … } → keyIdentifier. */
+export function decodeAuthorityKeyIdentifier(value: Uint8Array): Uint8Array | undefined {
+  const s = expectTlv(value, 0, Tag.SEQUENCE, 'AuthorityKeyIdentifier');
+  if (s.end !== value.length) throw new Error('AuthorityKeyIdentifier: trailing data');
+  for (const t of children(value, s.start, s.end)) if (t.tag === 0x80) return value.subarray(t.start, t.end);
+  return undefined;
+}
+
+/** SubjectKeyIdentifier ::= KeyIdentifier (OCTET STRING). */
+export function decodeSubjectKeyIdentifier(value: Uint8Array): Uint8Array {
+  const o = expectTlv(value, 0, Tag.OCTET_STRING, 'SubjectKeyIdentifier');
+  if (o.end !== value.length) throw new Error('SubjectKeyIdentifier: trailing data');
+  return value.subarray(o.start, o.end);
 }
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value (without unused-bits octet). */
@@ -259,6 +310,57 @@ export function crlDistributionPoints(urls: string[]): Buffer {
 /** FreshestCRL (delta CRL locations), same syntax as CRLDistributionPoints. */
 export function freshestCrl(urls: string[]): Buffer {
   return distributionPoints(ext.freshestCrl, urls);
+}
+
+/**
+ * CRLDistributionPoints / FreshestCRL extnValue → the fullName URIs of every DistributionPoint:
+ *   CRLDistributionPoints ::= SEQUENCE OF DistributionPoint
+ *   DistributionPoint ::= SEQUENCE { distributionPoint [0] DistributionPointName OPTIONAL, reasons [1], cRLIssuer [2] }
+ *   DistributionPointName ::= CHOICE { fullName [0] GeneralNames, nameRelativeToCRLIssuer [1] }
+ * Name forms other than a URI are counted in `other` so a caller can refuse them.
+ */
+export function decodeDistributionPoints(value: Uint8Array): { uris: string[]; other: number } {
+  const s = expectTlv(value, 0, Tag.SEQUENCE, 'CRLDistributionPoints');
+  if (s.end !== value.length) throw new Error('CRLDistributionPoints: trailing data');
+  const uris: string[] = [];
+  let other = 0;
+  for (const dp of children(value, s.start, s.end)) {
+    if (dp.tag !== Tag.SEQUENCE) throw new Error('DistributionPoint is not a SEQUENCE');
+    for (const f of children(value, dp.start, dp.end)) {
+      if (f.tag !== 0xa0) continue;
+      const name = readTlv(value, f.start);
+      if (name.tag !== 0xa0) {
+        other++;
+        continue;
+      }
+      for (const g of children(value, name.start, name.end)) {
+        if (g.tag === 0x86) uris.push(Buffer.from(value.subarray(g.start, g.end)).toString('latin1'));
+        else other++;
+      }
+    }
+  }
+  return { uris, other };
+}
+
+/**
+ * AuthorityInfoAccessSyntax ::= SEQUENCE OF AccessDescription
+ *   AccessDescription ::= SEQUENCE { accessMethod OBJECT IDENTIFIER, accessLocation GeneralName }
+ * → method OID and URI (undefined when the location is not a URI).
+ */
+export function decodeAuthorityInfoAccess(value: Uint8Array): { method: string; uri?: string }[] {
+  const s = expectTlv(value, 0, Tag.SEQUENCE, 'AuthorityInfoAccessSyntax');
+  if (s.end !== value.length) throw new Error('AuthorityInfoAccessSyntax: trailing data');
+  const out: { method: string; uri?: string }[] = [];
+  for (const ad of children(value, s.start, s.end)) {
+    if (ad.tag !== Tag.SEQUENCE) throw new Error('AccessDescription is not a SEQUENCE');
+    const m = expectTlv(value, ad.start, Tag.OID, 'accessMethod');
+    const loc = readTlv(value, m.end);
+    out.push({
+      method: readOid(value, m),
+      uri: loc.tag === 0x86 ? Buffer.from(value.subarray(loc.start, loc.end)).toString('latin1') : undefined,
+    });
+  }
+  return out;
 }
 
 export function authorityInfoAccess(a: { ocsp?: string[]; caIssuers?: string[] }): Buffer {

@@ -73,6 +73,11 @@ export const ekuOids: Record<string, string> = {
   emailProtection: '1.3.6.1.5.5.7.3.4',
   timeStamping: '1.3.6.1.5.5.7.3.8',
   OCSPSigning: '1.3.6.1.5.5.7.3.9',
+  /** RFC 6402 §2.10: a CMC/CMP certification authority and registration authority (CMP RA signer). */
+  cmcCA: '1.3.6.1.5.5.7.3.27',
+  cmcRA: '1.3.6.1.5.5.7.3.28',
+  /** RFC 9480 §2.10: CMP key generation authority. */
+  cmKGA: '1.3.6.1.5.5.7.3.32',
   anyExtendedKeyUsage: '2.5.29.37.0',
 };
 

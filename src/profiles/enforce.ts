@@ -3,19 +3,20 @@
  * Pure functions: a requested subject and SANs in, a CertificateTemplate out, or a ProfileViolation
  * naming the broken rule and the offending value.
  *
- * Rule names (ProfileViolation.rule):
+ * Rule names (IssuanceError.rule; code `policy` unless noted):
  *   keys.rsa · keys.ec · keys.ed25519 · keys.algorithm
  *   subject.unknown · subject.<T>.required · subject.<T>.maxOccurs · subject.<T>.maxLength
  *   subject.<T>.pattern · subject.<T>.encoding · subject.C.format           (<T>: CN, O, serialNumber …)
  *   san.dns · san.ip · san.email · san.uri · san.dns.wildcard · san.<type>.wildcard
- *   san.maxCount · san.required · authorization
+ *   san.maxCount · san.required · keyUsage.keyType
+ *   authorization (code notAuthorizedForIdentifier)
  * Malformed SANs throw BadRequest with rule `san.<type>.syntax` (bad input, not a policy decision).
  * A broken profile (unknown EKU name, unknown attribute type, bad pattern, fixed rule without value)
- * throws a plain Error: that is a configuration bug, not the client's fault.
+ * throws code `internal`, rule `profile.config`: a configuration bug, not the client's fault.
  */
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
-import { BadRequest, ProfileViolation } from '../issuance/errors.ts';
+import { BadRequest, IssuanceError, ProfileViolation } from '../issuance/errors.ts';
 import type { Identifier, IdentifierType, SubjectAttribute } from '../issuance/request.ts';
 import { attributeOid, attributeShortName, ekuOids } from '../pki/oids.ts';
 import type { AttributeRule, KeyUsageName, Profile } from './model.ts';
@@ -50,6 +51,8 @@ export interface EnforceInput {
   sans: Identifier[];
   /** When given, every SAN (and a CN that is a DNS name or IP) must be one of these. */
   authorizedIdentifiers?: Identifier[];
+  /** The public key: key usages follow its type (keyUsageForKey). */
+  key?: KeyInfo;
 }
 
 /** Quote a value for a message, cut short so messages stay readable. */
@@ -59,6 +62,15 @@ function q(value: string): string {
 
 function violation(profile: Profile, rule: string, text: string): ProfileViolation {
   return new ProfileViolation(rule, `${text} (profile '${profile.name}', rule ${rule})`);
+}
+
+/** A profile that cannot be applied: the operator's configuration bug, never the client's fault. */
+function broken(text: string): IssuanceError {
+  return new IssuanceError('internal', text, 'profile.config');
+}
+
+function notAuthorized(profile: Profile, text: string): IssuanceError {
+  return new IssuanceError('notAuthorizedForIdentifier', `${text} (profile '${profile.name}', rule authorization)`, 'authorization');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,10 +167,10 @@ function compileRules(profile: Profile): Map<string, CompiledRule> {
   const rules = new Map<string, CompiledRule>();
   for (const rule of profile.subject.attributes) {
     const oid = attributeOid(rule.type);
-    if (!oid) throw new Error(`profile '${profile.name}' lists unknown subject attribute type '${rule.type}'`);
-    if (rules.has(oid)) throw new Error(`profile '${profile.name}' lists subject attribute '${rule.type}' twice`);
+    if (!oid) throw broken(`profile '${profile.name}' lists unknown subject attribute type '${rule.type}'`);
+    if (rules.has(oid)) throw broken(`profile '${profile.name}' lists subject attribute '${rule.type}' twice`);
     if (rule.rule === 'fixed' && rule.value === undefined) {
-      throw new Error(`profile '${profile.name}' fixes subject attribute '${rule.type}' without a value`);
+      throw broken(`profile '${profile.name}' fixes subject attribute '${rule.type}' without a value`);
     }
     let pattern: RegExp | undefined;
     if (rule.pattern !== undefined) {
@@ -166,7 +178,7 @@ function compileRules(profile: Profile): Map<string, CompiledRule> {
         // The pattern must match the whole value, anchored or not.
         pattern = new RegExp(`^(?:${rule.pattern})$`, 'u');
       } catch (e) {
-        throw new Error(`profile '${profile.name}' has an invalid pattern for '${rule.type}': ${(e as Error).message}`);
+        throw broken(`profile '${profile.name}' has an invalid pattern for '${rule.type}': ${(e as Error).message}`);
       }
     }
     const name = attributeShortName(oid) ?? oid;
@@ -473,14 +485,14 @@ function checkAuthorization(
 ): void {
   const ok = new Set(authorized.map(normaliseAuthorized));
   for (const san of sans) {
-    if (!ok.has(sanKey(san))) throw violation(profile, 'authorization', `not authorized for ${sanKey(san)}`);
+    if (!ok.has(sanKey(san))) throw notAuthorized(profile, `not authorized for ${sanKey(san)}`);
   }
   // A CN naming a host is read by older TLS clients: it needs the same authorization as a SAN.
   for (const attr of subject) {
     if (attr.oid !== '2.5.4.3') continue;
     const id = commonNameIdentifier(attr.value);
     if (id && !ok.has(sanKey(id))) {
-      throw violation(profile, 'authorization', `not authorized for ${sanKey(id)} (subject CN)`);
+      throw notAuthorized(profile, `not authorized for ${sanKey(id)} (subject CN)`);
     }
   }
 }
@@ -496,10 +508,32 @@ export function resolveEkus(profile: Profile): string[] {
   const oids = profile.extendedKeyUsage.map((name) => {
     if (/^\d+(\.\d+)+$/.test(name)) return name;
     const oid = ekuByLower[name.toLowerCase()];
-    if (!oid) throw new Error(`profile '${profile.name}' names unknown extended key usage '${name}'`);
+    if (!oid) throw broken(`profile '${profile.name}' names unknown extended key usage '${name}'`);
     return oid;
   });
   return [...new Set(oids)];
+}
+
+/** Key usages each key type can serve (RFC 5480 §3, RFC 8410 §5, CA/B BR §7.1.2.7.11). */
+const usagesForKey: Record<'RSA' | 'EC' | 'Ed25519', ReadonlySet<KeyUsageName>> = {
+  RSA: new Set(['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyCertSign', 'cRLSign']),
+  EC: new Set(['digitalSignature', 'nonRepudiation', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly']),
+  Ed25519: new Set(['digitalSignature', 'nonRepudiation', 'keyCertSign', 'cRLSign']),
+};
+
+/**
+ * The profile's key usages that this key can serve: keyEncipherment and dataEncipherment go to
+ * RSA keys only, keyAgreement to EC keys only. So `tls-server` gives RSA keys digitalSignature +
+ * keyEncipherment and EC keys digitalSignature. A profile left with nothing for the key refuses it.
+ */
+export function keyUsageForKey(profile: Profile, usages: KeyUsageName[], key: KeyInfo): KeyUsageName[] {
+  const able = key.type === 'RSA' || key.type === 'EC' || key.type === 'Ed25519' ? usagesForKey[key.type] : undefined;
+  if (!able) return usages;
+  const kept = usages.filter((u) => able.has(u));
+  if (kept.length === 0 && usages.length > 0) {
+    throw violation(profile, 'keyUsage.keyType', `a ${key.type} key can serve none of the profile's key usages (${usages.join(', ')})`);
+  }
+  return kept;
 }
 
 /**
@@ -511,11 +545,12 @@ export function enforceProfile(profile: Profile, input: EnforceInput): Certifica
   const subject = enforceSubject(profile, input.subject);
   const sans = enforceSans(profile, input.sans, subject);
   if (input.authorizedIdentifiers) checkAuthorization(profile, input.authorizedIdentifiers, sans, subject);
+  const keyUsage = [...new Set(profile.keyUsage)];
   const bc = profile.basicConstraints;
   return {
     subject,
     sans,
-    keyUsage: [...new Set(profile.keyUsage)],
+    keyUsage: input.key ? keyUsageForKey(profile, keyUsage, input.key) : keyUsage,
     extendedKeyUsage,
     basicConstraints: bc.pathLength === undefined ? { ca: bc.ca } : { ca: bc.ca, pathLength: bc.pathLength },
     policies: [...profile.policies],

@@ -81,6 +81,12 @@ export const profileSchema = z.object({
       maxCount: 100,
       copyCommonName: false,
     }),
+  /**
+   * Key usages granted. They follow the key type (RFC 5480 §3, RFC 8410 §5, BR 7.1.2.7.11):
+   * keyEncipherment and dataEncipherment go to RSA keys only, keyAgreement to EC keys only, and
+   * Ed25519 keys keep digitalSignature, nonRepudiation, keyCertSign and cRLSign. So one profile
+   * serves RSA (digitalSignature + keyEncipherment) and EC (digitalSignature) alike.
+   */
   keyUsage: z.array(z.enum(keyUsageNames)).default(['digitalSignature']),
   /** Extended key usages by name (serverAuth, clientAuth, codeSigning, emailProtection, timeStamping, OCSPSigning) or OID. */
   extendedKeyUsage: z.array(z.string()).default([]),
@@ -103,6 +109,12 @@ export const profileSchema = z.object({
     .default({ default: 90 * 86400, max: 397 * 86400, allowCustom: true, backdate: 60 }),
   /** Add id-pkix-ocsp-nocheck and leave out CRL DP / AIA OCSP (delegated OCSP responders, RFC 6960 4.2.2.2.1). */
   ocspNoCheck: z.boolean().default(false),
+  /**
+   * Who may be issued this profile (src/profiles/audience.ts): `end-entity` (protocol clients) or
+   * `system` (OCSP responders, RA and protocol signers, CAs: operator and internal paths only).
+   * Optional: the audience is derived from the extensions and this field can only raise it.
+   */
+  audience: z.enum(['end-entity', 'system']).optional(),
   manualApproval: z.boolean().default(false),
   /** Whether a public key already in a valid certificate may be certified again. */
   duplicateKey: z.enum(['allow', 'reject']).default('allow'),

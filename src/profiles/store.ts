@@ -1,7 +1,8 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { profiles } from '../db/schema.ts';
-import { NotFound, BadRequest, Conflict } from '../issuance/errors.ts';
+import { BadRequest, Conflict, IssuanceError } from '../issuance/errors.ts';
+import { profileAudience } from './audience.ts';
 import { profileSchema, type Profile } from './model.ts';
 
 /**
@@ -25,21 +26,21 @@ export class ProfileStore {
       this.cache.delete(name);
       return undefined;
     }
-    const profile = profileSchema.parse(row.definition);
+    const profile = withAudience(profileSchema.parse(row.definition));
     this.cache.set(name, { profile, at: Date.now() });
     return profile;
   }
 
   async require(name: string): Promise<Profile> {
     const p = await this.get(name);
-    if (!p) throw new NotFound(`unknown profile "${name}"`);
-    if (!p.enabled) throw new BadRequest(`profile "${name}" is disabled`);
+    if (!p) throw new IssuanceError('unknownProfile', `unknown profile "${name}"`);
+    if (!p.enabled) throw new IssuanceError('forbiddenProfile', `profile "${name}" is disabled`, 'profile.disabled');
     return p;
   }
 
   async list(): Promise<(Profile & { builtin: boolean })[]> {
     const rows = await this.db.select().from(profiles).orderBy(profiles.name);
-    return rows.map((r) => ({ ...profileSchema.parse(r.definition), builtin: r.builtin }));
+    return rows.map((r) => ({ ...withAudience(profileSchema.parse(r.definition)), builtin: r.builtin }));
   }
 
   /** Validates and stores a new profile; a name in use is a Conflict. */
@@ -62,14 +63,14 @@ export class ProfileStore {
       .set({ definition: profile, updatedAt: new Date() })
       .where(eq(profiles.name, name))
       .returning({ name: profiles.name });
-    if (r.length === 0) throw new NotFound(`unknown profile "${name}"`);
+    if (r.length === 0) throw new IssuanceError('unknownProfile', `unknown profile "${name}"`);
     this.cache.delete(name);
     return profile;
   }
 
   async delete(name: string): Promise<void> {
     const r = await this.db.delete(profiles).where(eq(profiles.name, name)).returning({ name: profiles.name });
-    if (r.length === 0) throw new NotFound(`unknown profile "${name}"`);
+    if (r.length === 0) throw new IssuanceError('unknownProfile', `unknown profile "${name}"`);
     this.cache.delete(name);
   }
 
@@ -82,11 +83,17 @@ export class ProfileStore {
   }
 }
 
+/** The profile as read, with its derived audience filled in (a stored definition may omit it). */
+function withAudience(p: Profile): Profile {
+  return { ...p, audience: profileAudience(p) };
+}
+
 function validate(input: unknown): Profile {
   const r = profileSchema.safeParse(input);
   if (!r.success) {
     throw new BadRequest(
       'invalid profile: ' + r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+      'profile.definition',
     );
   }
   return r.data;

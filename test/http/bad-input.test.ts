@@ -80,8 +80,8 @@ describe.each(drivers)('bad input is a 4xx in the protocol format, nothing writt
     for (const extra of ['"idempotencyKey":"k\\u0000"', '"idempotencyKey":"k\\ud800"', '"subject":{"CN":"a\\u0000b"}', '"profile\\u0000":1']) {
       expect(JSON.parse(await unchanged(() => issue(extra), 400))).toMatchObject({ error: 'BadRequest' });
     }
-    const r = JSON.parse(await unchanged(() => issue('"issuerId":"no-such-issuer"'), 400));
-    expect(r).toMatchObject({ error: 'BadRequest' });
+    const r = JSON.parse(await unchanged(() => issue('"issuerId":"no-such-issuer"'), 404));
+    expect(r).toMatchObject({ error: 'NotFound' });
     expect(r.message).toMatch(/no-such-issuer/);
   });
 

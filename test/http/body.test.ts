@@ -7,7 +7,7 @@ const rule = (fn: () => unknown): string | undefined => {
   try {
     fn();
   } catch (e) {
-    return isIssuanceError(e) && e.code === 'BadRequest' ? (e.rule ?? 'BadRequest') : `other: ${String(e)}`;
+    return isIssuanceError(e) && e.code === 'malformed' ? (e.rule ?? 'BadRequest') : `other: ${String(e)}`;
   }
   return undefined;
 };

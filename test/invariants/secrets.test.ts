@@ -74,7 +74,7 @@ describe.each(drivers)('invariant 5: no secrets in logs, errors or the audit tra
     }
     // The pipeline's own errors, called directly.
     for (const der of [tampered, weak.der]) {
-      const e = await expectIssuanceError(ctx.pipeline.issue({ principal: operator, profile: 'tls-server', key: { kind: 'csr', der } }), der === tampered ? 'BadCsr' : 'ProfileViolation', /./);
+      const e = await expectIssuanceError(ctx.pipeline.issue({ principal: operator, profile: 'tls-server', key: { kind: 'csr', der } }), der === tampered ? 'badPop' : 'policy', /./);
       bodies.push(e.message);
     }
     // A bad token, a broken body, a secret in a query string, a revocation.

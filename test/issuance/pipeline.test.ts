@@ -57,7 +57,7 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       const before = await rowCounts(t.ctx.db);
       const e = await expectIssuanceError(
         t.ctx.pipeline.issue({ principal: operator, profile: 'tls-server', key: { kind: 'csr', der: oldCsr.der }, replaces: { serial: first.certificate.serial, mode: 'rekey' } }),
-        'Conflict',
+        'duplicateKey',
         /re-key needs a new public key/,
       );
       expect(e.rule).toBe('rekey.newKey');
@@ -66,7 +66,7 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       const sameKey = makeCsr({ keyFile: oldCsr.keyFile, subject: '/CN=rekey.example.com', sans: ['DNS:rekey.example.com'] });
       await expectIssuanceError(
         t.ctx.pipeline.issue({ principal: operator, profile: 'tls-server', key: { kind: 'csr', der: sameKey.der }, replaces: { serial: first.certificate.serial, mode: 'rekey' } }),
-        'Conflict',
+        'duplicateKey',
         /new public key/,
       );
       const newCsr = makeCsr({ subject: '/CN=rekey.example.com', sans: ['DNS:rekey.example.com'] });
@@ -81,12 +81,12 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       await t.ctx.revocation.revoke({ serial: first.certificate.serial }, 'superseded', 'operator:test');
       await expectIssuanceError(
         t.ctx.pipeline.issue({ principal: operator, profile: 'tls-server', key: { kind: 'csr', der: csr.der }, replaces: { serial: first.certificate.serial, mode: 'renew' } }),
-        'Conflict',
+        'conflict',
         /is revoked and cannot be renewed/,
       );
       await expectIssuanceError(
         t.ctx.pipeline.issue({ principal: operator, profile: 'tls-server', key: { kind: 'csr', der: makeCsr({ sans: ['DNS:gone.example.com'] }).der }, replaces: { serial: first.certificate.serial, mode: 'rekey' } }),
-        'Conflict',
+        'conflict',
         /cannot be re-keyed/,
       );
     });
@@ -98,7 +98,7 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       const csr = makeCsr({ subject: '/CN=a.dupkey.example', sans: ['DNS:a.dupkey.example'] });
       const first = await issueCsr(t.ctx, 'dup-key', csr.der);
       const other = makeCsr({ keyFile: csr.keyFile, subject: '/CN=b.dupkey.example', sans: ['DNS:b.dupkey.example'] });
-      const e = await expectIssuanceError(t.ctx.pipeline.issue({ principal: operator, profile: 'dup-key', key: { kind: 'csr', der: other.der } }), 'ProfileViolation', /public key is already certified/);
+      const e = await expectIssuanceError(t.ctx.pipeline.issue({ principal: operator, profile: 'dup-key', key: { kind: 'csr', der: other.der } }), 'duplicateKey', /public key is already certified/);
       expect(e.rule).toBe('duplicateKey');
       // A new key is fine.
       await issueCsr(t.ctx, 'dup-key', makeCsr({ subject: '/CN=c.dupkey.example', sans: ['DNS:c.dupkey.example'] }).der);
@@ -109,7 +109,7 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
     it('once the holder is revoked, the key may be certified again', async () => {
       const csr = makeCsr({ subject: '/CN=x.dupkey.example', sans: ['DNS:x.dupkey.example'] });
       const first = await issueCsr(t.ctx, 'dup-key', csr.der);
-      await expectIssuanceError(t.ctx.pipeline.issue({ principal: operator, profile: 'dup-key', key: { kind: 'csr', der: csr.der } }), 'ProfileViolation', /already certified/);
+      await expectIssuanceError(t.ctx.pipeline.issue({ principal: operator, profile: 'dup-key', key: { kind: 'csr', der: csr.der } }), 'duplicateKey', /already certified/);
       await t.ctx.revocation.revoke({ serial: first.certificate.serial }, 'superseded', 'operator:test');
       await issueCsr(t.ctx, 'dup-key', csr.der);
     });
@@ -119,7 +119,7 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       await issueCsr(t.ctx, 'dup-subject', makeCsr({ subject: '/O=Example/CN=same.example', sans: ['DNS:same.example'] }).der);
       const e = await expectIssuanceError(
         t.ctx.pipeline.issue({ principal: operator, profile: 'dup-subject', key: { kind: 'csr', der: makeCsr({ subject: '/O=Example/CN=same.example', sans: ['DNS:same.example'] }).der } }),
-        'ProfileViolation',
+        'policy',
         /a valid certificate for subject "[^"]*CN=same\.example[^"]*" already exists/,
       );
       expect(e.rule).toBe('duplicateSubject');
@@ -164,8 +164,8 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       const done = expectIssued(await t.ctx.pipeline.issue({ principal: operator, profile: 'approval', key: { kind: 'csr', der: makeCsr({ sans: ['DNS:held.example'] }).der }, idempotencyKey: 'held-1' }));
       expect(done.certificate.serial).toBe(approved.certificate.serial);
 
-      await expectIssuanceError(t.ctx.pipeline.approve(r.requestId, 'officer:dave'), 'Conflict', /already issued/);
-      await expectIssuanceError(t.ctx.pipeline.reject(r.requestId, 'officer:dave', 'too late'), 'Conflict', /already issued/);
+      await expectIssuanceError(t.ctx.pipeline.approve(r.requestId, 'officer:dave'), 'conflict', /already issued/);
+      await expectIssuanceError(t.ctx.pipeline.reject(r.requestId, 'officer:dave', 'too late'), 'conflict', /already issued/);
     });
 
     it('two officers approving at once issue once', async () => {
@@ -175,7 +175,7 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       const outcomes = await Promise.allSettled([t.ctx.pipeline.approve(r.requestId, 'officer:a'), t.ctx.pipeline.approve(r.requestId, 'officer:b')]);
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
       const failed = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
-      expect(failed.reason).toMatchObject({ code: 'Conflict' });
+      expect(failed.reason).toMatchObject({ code: 'conflict' });
       expect((await rowCounts(t.ctx.db)).certificates).toBe(before.certificates + 1);
     });
 
@@ -185,10 +185,10 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       const before = await rowCounts(t.ctx.db);
       expect(await t.ctx.pipeline.reject(r.requestId, 'officer:carol', 'not our domain')).toMatchObject({ status: 'rejected', reason: 'not our domain' });
       expect(await t.ctx.pipeline.getRequest(r.requestId)).toMatchObject({ status: 'rejected', requestId: r.requestId, reason: 'not our domain' });
-      await expectIssuanceError(t.ctx.pipeline.approve(r.requestId, 'officer:dave'), 'Conflict', /already rejected/);
-      await expectIssuanceError(t.ctx.pipeline.reject(r.requestId, 'officer:dave', 'again'), 'Conflict', /already rejected/);
+      await expectIssuanceError(t.ctx.pipeline.approve(r.requestId, 'officer:dave'), 'conflict', /already rejected/);
+      await expectIssuanceError(t.ctx.pipeline.reject(r.requestId, 'officer:dave', 'again'), 'conflict', /already rejected/);
       expect((await rowCounts(t.ctx.db)).certificates).toBe(before.certificates);
-      await expectIssuanceError(t.ctx.pipeline.getRequest('no-such-request'), 'NotFound', /no request no-such-request/);
+      await expectIssuanceError(t.ctx.pipeline.getRequest('no-such-request'), 'notFound', /no request no-such-request/);
     });
 
     it('concurrent submissions with one idempotency key hold one request', async () => {
@@ -212,7 +212,7 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       const two = await hold('two.twin.example');
       expectIssued(await t.ctx.pipeline.approve(one, 'officer:carol'));
       const before = await rowCounts(t.ctx.db);
-      await expectIssuanceError(t.ctx.pipeline.approve(two, 'officer:carol'), 'ProfileViolation', /subject "CN=twin\.example" already exists/);
+      await expectIssuanceError(t.ctx.pipeline.approve(two, 'officer:carol'), 'policy', /subject "CN=twin\.example" already exists/);
       expect((await rowCounts(t.ctx.db)).certificates).toBe(before.certificates);
       const [row] = await t.ctx.db.select().from(pendingRequests).where(eq(pendingRequests.id, two));
       expect(row).toMatchObject({ status: 'pending', decidedBy: null });
@@ -223,7 +223,7 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       const before = await rowCounts(t.ctx.db);
       await expectIssuanceError(
         t.ctx.pipeline.issue({ principal: operator, profile: 'approval', key: { kind: 'csr', der: makeCsr({ sans: ['IP:192.0.2.1'] }).der } }),
-        'ProfileViolation',
+        'policy',
         /192\.0\.2\.1/,
       );
       expect(await rowCounts(t.ctx.db)).toEqual(before);
@@ -261,7 +261,7 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
       expect(createPrivateKey({ key: Buffer.from(rsa.privateKey!), format: 'der', type: 'pkcs8' }).asymmetricKeyDetails?.modulusLength).toBe(2048);
       await expectIssuanceError(
         t.ctx.pipeline.issue({ ...req, key: { kind: 'generate', spec: { type: 'Ed25519' } }, idempotencyKey: 'pkcs12-app-3' }),
-        'ProfileViolation',
+        'policy',
         /Ed25519 keys are not allowed/,
       );
       // A CSR-based certificate carries no private key.
