@@ -53,7 +53,7 @@ import { acmeAccounts, acmeEabKeys, acmeOrders, acmeRateLimits } from './schema.
 import type { AcmeSettings } from './settings.ts';
 import type { Validator } from './validation/index.ts';
 import { waitAtMost } from './wait.ts';
-import { parseClientJson } from '../../src/http/body.ts';
+import { parseClientJson, readRawBody } from '../../src/http/body.ts';
 
 type C = HonoContext<AppEnv>;
 
@@ -123,7 +123,8 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   const bodyText = async (c: C): Promise<string> => {
     const ct = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (ct !== JOSE) throw problem('malformed', `Content-Type must be ${JOSE}`, { status: 415 });
-    return c.req.text();
+    // An upload the client abandoned is its own mistake (BadRequest → malformed), not a server error.
+    return new TextDecoder().decode(await readRawBody(c));
   };
 
   /** Reads and authenticates the JWS body of a POST. */

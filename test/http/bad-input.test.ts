@@ -64,6 +64,8 @@ describe.each(drivers)('bad input is a 4xx in the protocol format, nothing writt
     '/api/v1/emca/clients/%00',
     '/api/v1/certificates/%00',
     '/api/v1/profiles/x%00y',
+    '/api/v1/certificates?offset=99999999999999999999999999',
+    '/api/v1/certificates?limit=99999999999999999999999999',
   ])('admin GET %s → 400 JSON', async (path) => {
     const text = await unchanged(() => get(path), 400);
     expect(JSON.parse(text)).toMatchObject({ error: 'BadRequest' });
@@ -115,6 +117,20 @@ describe.each(drivers)('bad input is a 4xx in the protocol format, nothing writt
       expect(JSON.parse(await unchanged(() => postJson('/emca/v5/auth/token', body), 400))).toMatchObject({ status: 'failure' });
     }
   });
+
+  it('emCA: a numeric profile id beyond any integer column → invalid profile id, not a database error', async () => {
+    const r = await app.request('/emca/v5/profiles/99999999999999999999999999', { headers: { Authorization: `Bearer ${await v5Token()}` } }, env);
+    expect(r.status, await r.clone().text()).toBeLessThan(500);
+    expect(await r.json()).toMatchObject({ status: 'failure' });
+    const v4 = await call(app, client, 'createCertificateById', { profileId: '99999999999999999999999999', applicationId: 'big-id', subscriberId: 's', signature: cmsSign(makeCsr('/CN=big id'), client) });
+    expect(v4.status).toBe(200);
+    expect(v4.body).toMatchObject({ status: 'failure', result: 'Invalid Certificate Profile Id' });
+  });
+
+  const v5Token = async () => {
+    const r = await postJson('/emca/v5/auth/token', JSON.stringify({ username: 'badin', password: client.password }));
+    return ((await r.json()) as { token: string }).token;
+  };
 
   it('emCA admin: NUL in a registration name → 400 JSON', async () => {
     const text = await unchanged(() => postJson('/api/v1/emca/clients', JSON.stringify({ name: 'x\u0000', ips: ['127.0.0.1'] }), { Authorization: `Bearer ${admin}` }), 400);
