@@ -1,0 +1,135 @@
+/**
+ * EnvelopedData (RFC 5652 §6) with RSA key transport, and the two calls protocols use:
+ * `encryptEnveloped` (GCM ciphers produce AuthEnvelopedData, RFC 5083) and `decryptEnveloped`
+ * (either form; the content-encryption key comes from a `Decrypter` with implicit rejection).
+ *
+ *   EnvelopedData ::= SEQUENCE {
+ *     version CMSVersion,
+ *     originatorInfo [0] IMPLICIT OriginatorInfo OPTIONAL,
+ *     recipientInfos RecipientInfos,               -- SET SIZE (1..MAX) OF RecipientInfo
+ *     encryptedContentInfo EncryptedContentInfo,
+ *     unprotectedAttrs [1] IMPLICIT UnprotectedAttributes OPTIONAL }
+ *
+ * No padding oracle: every failure of `decryptEnveloped` — malformed structure, no matching
+ * recipient, wrong key (an RSA padding error becomes a pseudo-random key), bad content padding,
+ * failed GCM tag — is the same CmsDecryptError with the same message.
+ */
+import { createPublicKey } from 'node:crypto';
+import type { Decrypter, RsaScheme } from '../protocol-context.ts';
+import { contentCiphers, type ContentCipher } from './algorithms.ts';
+import { berChildren, berSmallInt, expectBer, type Ber } from './ber.ts';
+import { parseCertificate } from './certificate.ts';
+import { decodeAuthEnvelopedData, encodeAuthEnvelopedData } from './cms-auth-enveloped-data.ts';
+import { cmsOids, decodeContentInfo, encodeContentInfo } from './cms-content-info.ts';
+import { decryptContent, decodeEncryptedContentInfo, encodeEncryptedContentInfo, encryptContent, generateContentKey, type EncryptedContentInfo } from './cms-encrypted-content-info.ts';
+import { identifierMatches, issuerAndSerialOf } from './cms-identifier.ts';
+import { decodeRecipientInfo, encodeKeyTransRecipientInfo, type KeyTransRecipientInfo } from './cms-recipient-info.ts';
+import { integer, seq, set } from './der.ts';
+import { keyIdentifier } from './extensions.ts';
+
+export type { ContentCipher } from './algorithms.ts';
+
+/** The one error of decryptEnveloped. Its message never says what went wrong. */
+export class CmsDecryptError extends Error {
+  constructor() {
+    super('CMS decryption failed');
+    this.name = 'CmsDecryptError';
+  }
+}
+
+export interface EnvelopedData {
+  version: number;
+  recipients: KeyTransRecipientInfo[];
+  eci: EncryptedContentInfo;
+}
+
+export function decodeEnvelopedData(buf: Uint8Array, b: Ber): EnvelopedData {
+  const f = berChildren(buf, expectBer(b, 0x30, 'EnvelopedData'));
+  let k = 0;
+  const version = berSmallInt(buf, f[k++], 'version');
+  if (f[k]?.tag === 0xa0) k++; // originatorInfo
+  const recipients = berChildren(buf, expectBer(f[k++], 0x31, 'recipientInfos'))
+    .map((r) => decodeRecipientInfo(buf, r))
+    .filter((r): r is KeyTransRecipientInfo => r !== undefined);
+  const eci = decodeEncryptedContentInfo(buf, f[k++]);
+  if (f[k]?.tag === 0xa1) k++; // unprotectedAttrs
+  if (k !== f.length) throw new Error('unexpected element in EnvelopedData');
+  return { version, recipients, eci };
+}
+
+export function encodeEnvelopedData(recipientInfos: Uint8Array[], eci: EncryptedContentInfo): Buffer {
+  // RFC 5652 §6.1: version 0 — no originatorInfo or unprotectedAttrs, every ktri version 0.
+  return seq(integer(0), set(...recipientInfos), encodeEncryptedContentInfo(eci));
+}
+
+export interface EnvelopeRecipient {
+  /** The recipient's certificate (DER): its RSA key and IssuerAndSerialNumber. */
+  certDer: Uint8Array;
+  /** Key transport; default PKCS#1 v1.5 (what SCEP clients expect). */
+  scheme?: RsaScheme;
+}
+
+/**
+ * Encrypts `content` to each recipient: a ContentInfo DER holding EnvelopedData (CBC ciphers) or
+ * AuthEnvelopedData (GCM ciphers).
+ */
+export function encryptEnveloped(content: Uint8Array, recipients: EnvelopeRecipient[], cipher: ContentCipher, opts: { contentType?: string } = {}): Buffer {
+  if (recipients.length === 0) throw new Error('encryptEnveloped: no recipients');
+  const cek = generateContentKey(cipher);
+  const infos = recipients.map((r) => {
+    const key = createPublicKey({ key: Buffer.from(parseCertificate(r.certDer).spki), format: 'der', type: 'spki' });
+    return encodeKeyTransRecipientInfo(issuerAndSerialOf(r.certDer), key, r.scheme ?? { kind: 'pkcs1-v1_5' }, cek);
+  });
+  const { eci, mac } = encryptContent(cipher, cek, content, opts.contentType ?? cmsOids.data);
+  cek.fill(0);
+  if (mac) return encodeContentInfo(cmsOids.authEnvelopedData, encodeAuthEnvelopedData(infos, eci, mac));
+  return encodeContentInfo(cmsOids.envelopedData, encodeEnvelopedData(infos, eci));
+}
+
+export interface DecryptedEnvelope {
+  content: Buffer;
+  cipher: ContentCipher;
+  /** The type of the decrypted content (id-data for SCEP and most uses). */
+  contentType: string;
+}
+
+/**
+ * Decrypts an EnvelopedData or AuthEnvelopedData ContentInfo (BER accepted) with `decrypter`.
+ * The recipient is the KeyTransRecipientInfo naming `recipientCert` (IssuerAndSerialNumber or
+ * subject key identifier) when given, else the one whose subject key identifier is the
+ * decrypter's key's (RFC 5280 method 1), else the only one. Throws CmsDecryptError, always the
+ * same, on any failure.
+ */
+export async function decryptEnveloped(der: Uint8Array, decrypter: Decrypter, opts: { recipientCert?: Uint8Array } = {}): Promise<DecryptedEnvelope> {
+  try {
+    const ci = decodeContentInfo(der);
+    let env: { recipients: KeyTransRecipientInfo[]; eci: EncryptedContentInfo; mac?: Buffer; aad?: Buffer };
+    if (ci.contentType === cmsOids.envelopedData) env = decodeEnvelopedData(der, ci.content);
+    else if (ci.contentType === cmsOids.authEnvelopedData) {
+      env = decodeAuthEnvelopedData(der, ci.content);
+      if (contentCiphers[env.eci.cipher].mode !== 'gcm') throw new Error('AuthEnvelopedData needs an authenticated cipher');
+    } else throw new Error('not an enveloped content type');
+    if (contentCiphers[env.eci.cipher].mode === 'gcm' && !env.mac) throw new Error('GCM in EnvelopedData has no tag');
+    const recipient = pickRecipient(env.recipients, decrypter, opts.recipientCert);
+    const cek = await decrypter.decrypt(recipient.encryptedKey, recipient.scheme, contentCiphers[env.eci.cipher].keyLength);
+    const content = decryptContent(env.eci, cek, env.mac, env.aad);
+    cek.fill(0);
+    return { content, cipher: env.eci.cipher, contentType: env.eci.contentType };
+  } catch {
+    throw new CmsDecryptError();
+  }
+}
+
+function pickRecipient(list: KeyTransRecipientInfo[], decrypter: Decrypter, recipientCert?: Uint8Array): KeyTransRecipientInfo {
+  const ownSki = keyIdentifier(decrypter.publicKey.export({ format: 'der', type: 'spki' }));
+  if (recipientCert) {
+    const c = parseCertificate(recipientCert);
+    const found = list.find((r) => identifierMatches(r.rid, { serialHex: c.serialHex, issuer: c.issuer, ski: c.ski }) || (r.rid.kind === 'ski' && r.rid.keyId.equals(ownSki)));
+    if (!found) throw new Error('no recipient info for this certificate');
+    return found;
+  }
+  const bySki = list.find((r) => r.rid.kind === 'ski' && r.rid.keyId.equals(ownSki));
+  if (bySki) return bySki;
+  if (list.length === 1) return list[0];
+  throw new Error('cannot tell which recipient info is ours');
+}
