@@ -122,12 +122,12 @@ async function fuzzTarget(server: Certgate, target: FuzzTarget, a: Args, temp: (
       if (o.kind === 'status') {
         if (o.status >= 500) {
           row.c5xx++;
-          if (row.examples.length < 8) row.examples.push(`${o.status} ${describe(input)}`);
+          if (row.examples.filter((e) => /^5\d\d /.test(e)).length < 8) row.examples.push(`${o.status} ${describe(input)}`);
         } else if (o.status >= 400) row.c4xx++;
         else row.ok++;
       } else if (o.kind === 'hang') {
         row.hangs++;
-        if (row.examples.length < 8) row.examples.push(`hang ${describe(input)}`);
+        if (row.examples.filter((e) => e.startsWith('hang')).length < 5) row.examples.push(`hang ${describe(input)}`);
       } else if (o.kind === 'aborted') row.aborted++;
       else {
         row.connErrors++;

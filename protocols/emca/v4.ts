@@ -31,13 +31,24 @@ import {
   type Format,
   type IssueOutcome,
 } from './service.ts';
-import { parseClientJson, readJsonBody } from '../../src/http/body.ts';
+import { badString, parseClientJson, readJsonBody } from '../../src/http/body.ts';
 
 export interface Envelope {
   status: string;
   result: string | null;
   subscriberId: string | null;
   requestId: string | null;
+}
+
+/**
+ * Signed content read as text (a request id, a serial, pseudo-JSON): NUL or a lone surrogate there
+ * cannot be a valid value and cannot be looked up in PostgreSQL, so it is invalid input.
+ */
+function signedText(content: Buffer, trim = true): string {
+  const text = content.toString('utf8');
+  const s = trim ? text.trim() : text;
+  if (badString(s)) throw new EmcaFailure(M.invalidInput);
+  return s;
 }
 
 const failure = (result: string): Envelope => ({ status: 'failure', result, subscriberId: null, requestId: null });
@@ -113,7 +124,7 @@ function createPkcs12(by: 'name' | 'id'): Handler {
   return async (args) => {
     const { caller, svc } = args;
     const { profile, applicationId, subscriberId, validity, content } = await issuanceInputs(args, by);
-    const p = parsePkcs12Content(content.toString('utf8'));
+    const p = parsePkcs12Content(signedText(content, false));
     const o = await svc.issue(caller, {
       profile,
       profileBy: by,
@@ -146,7 +157,7 @@ function pseudoJson(text: string): Record<string, string> {
 
 const getPkcs12: Handler = async ({ caller, svc, inner }) => {
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  const f = pseudoJson(content.toString('utf8'));
+  const f = pseudoJson(signedText(content, false));
   if (!f.serialnumber || f.pfxpin === undefined) throw new EmcaFailure(M.invalidParameter);
   const pfx = await svc.storedPfx(caller, f.serialnumber, f.pfxpin);
   return ok(pfx, f.subscriberid ?? null);
@@ -154,13 +165,13 @@ const getPkcs12: Handler = async ({ caller, svc, inner }) => {
 
 const getCertificate: Handler = async ({ caller, svc, inner }) => {
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  const row = await svc.ownCertificate(caller, content.toString('utf8').trim());
+  const row = await svc.ownCertificate(caller, signedText(content));
   const sub = (row.metadata as Record<string, unknown>)?.subscriberId;
   return ok(Buffer.from(row.der).toString('base64'), typeof sub === 'string' ? sub : null);
 };
 
 const getCertificateByRequestId: Handler = async ({ caller, svc, inner }) => {
-  const content = (await svc.verifyClientSignature(caller.client, inner.get('signature'))).toString('utf8').trim();
+  const content = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
   if (!content) throw new EmcaFailure(M.invalidRequestId);
   // A multi-CSR request id list `ID1|req1~ID2|req2` answers item by item.
   if (content.includes('|')) {
@@ -198,7 +209,7 @@ const revoke: Handler = async ({ caller, svc, inner }) => {
   if (mode === undefined) throw new EmcaFailure(M.invalidParameter);
   if (!permanentModes.has(mode)) throw new EmcaFailure(M.invalidRevokeMode);
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  await svc.revoke(caller, content.toString('utf8').trim(), mode);
+  await svc.revoke(caller, signedText(content), mode);
   return ok(M.revoked);
 };
 
@@ -207,14 +218,14 @@ const suspend: Handler = async ({ caller, svc, inner }) => {
   const mode = revokeMode(inner.get('revokeMode'));
   if (mode !== undefined && mode !== 6) throw new EmcaFailure(M.invalidRevokeMode);
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  await svc.suspend(caller, content.toString('utf8').trim());
+  await svc.suspend(caller, signedText(content));
   return ok(M.suspended);
 };
 
 const reinstate: Handler = async ({ caller, svc, inner }) => {
   if (!inner.has('remarks')) throw new EmcaFailure(M.invalidParameter);
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  await svc.reinstate(caller, content.toString('utf8').trim());
+  await svc.reinstate(caller, signedText(content));
   return ok(M.reinstated);
 };
 
@@ -300,7 +311,7 @@ const createMultiple: Handler = async ({ caller, svc, inner }) => {
   const applicationId = inner.str('applicationId');
   const subscriberId = inner.str('subscriberId');
   const validity = validityFrom(inner.get('validity'), inner.get('validFrom'));
-  const content = (await svc.verifyClientSignature(caller.client, inner.get('signature'))).toString('utf8').trim();
+  const content = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
   const items = content.split('~').map((p) => p.trim()).filter(Boolean);
   if (items.length === 0) throw new EmcaFailure(M.invalidCsr);
   const parsed: { id: string; csr: Buffer }[] = [];
@@ -336,7 +347,7 @@ const createMultiple: Handler = async ({ caller, svc, inner }) => {
 };
 
 const getExpirySoon: Handler = async ({ caller, svc, inner }) => {
-  const content = (await svc.verifyClientSignature(caller.client, inner.get('signature'))).toString('utf8').trim();
+  const content = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
   const field = inner.optStr('noOfDaysToExpirySoon');
   if (field !== undefined && field !== '' && field !== content) throw new EmcaFailure(M.invalidParameter);
   if (!/^\d{1,5}$/.test(content) || Number(content) <= 0) throw new EmcaFailure(M.invalidParameter);
@@ -347,13 +358,13 @@ const getExpirySoon: Handler = async ({ caller, svc, inner }) => {
 };
 
 const getProfileInfo: Handler = async ({ caller, svc, inner }) => {
-  const name = (await svc.verifyClientSignature(caller.client, inner.get('signature'))).toString('utf8').trim();
+  const name = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
   const info = await svc.profileInfo(caller, name);
   return ok(JSON.stringify(info), inner.optStr('subscriberId') ?? null);
 };
 
 const getProfileList: Handler = async ({ caller, svc, inner }) => {
-  const ca = (await svc.verifyClientSignature(caller.client, inner.get('signature'))).toString('utf8').trim();
+  const ca = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
   return ok(JSON.stringify(await svc.profileList(caller, ca)));
 };
 

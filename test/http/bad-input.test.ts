@@ -127,6 +127,14 @@ describe.each(drivers)('bad input is a 4xx in the protocol format, nothing writt
     expect(v4.body).toMatchObject({ status: 'failure', result: 'Invalid Certificate Profile Id' });
   });
 
+  it('emCA V4: NUL in signed content read as text (a request id) → invalid input, not a database error', async () => {
+    const before = await counts();
+    const r = await call(app, client, 'getCertificateByRequestId', { signature: cmsSign(Buffer.from('req\u0000id'), client) });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: 'failure', result: 'Invalid input data' });
+    expect(await counts()).toEqual(before);
+  });
+
   const v5Token = async () => {
     const r = await postJson('/emca/v5/auth/token', JSON.stringify({ username: 'badin', password: client.password }));
     return ((await r.json()) as { token: string }).token;
