@@ -16,6 +16,8 @@ import { encodeCertId, encodeOcspRequest } from '../src/pki/ocsp-request.ts';
 import { parseOcspResponse } from '../src/pki/ocsp-response.ts';
 import { toPem } from '../src/pki/pem.ts';
 import { startServer } from '../src/server.ts';
+import { createProtocolContext } from '../src/protocol-context-impl.ts';
+import { sealedKeys } from '../src/db/schema.ts';
 import { fmt } from './support.ts';
 
 /**
@@ -128,7 +130,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       const { Hono } = await import('hono');
       const { serve } = await import('@hono/node-server');
       const bare = new Hono();
-      await ocsp.mount(bare as never, ctx);
+      await ocsp.mount(bare as never, createProtocolContext(ctx, 'ocsp'));
       const s = serve({ fetch: bare.fetch, hostname: '127.0.0.1', port: 0 });
       await new Promise<void>((r) => (s.listening ? r() : s.once('listening', () => r())));
       const bareUrl = `http://127.0.0.1:${(s.address() as { port: number }).port}`;
@@ -150,7 +152,8 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     // Peers, over the same certificates and the same delegated P-256 responder.
     const issuer = issuers.p256;
     const [resp] = await ctx.db.select().from(ocspResponders).where(eq(ocspResponders.issuerId, issuer.id));
-    const files = writePeerFiles(dir, ctx, issuer, resp, serials.p256);
+    const [sealed] = await ctx.db.select().from(sealedKeys).where(eq(sealedKeys.keyRef, resp.keyRef!));
+    const files = writePeerFiles(dir, unseal(ctx.kek, sealed.sealed, resp.keyRef!), issuer, resp, serials.p256);
     let opensslRate: number | undefined;
     let cfsslRate: number | undefined;
     {
@@ -300,8 +303,8 @@ async function wrk(url: string, bodies: Buffer[], seconds: number, dir: string):
   return { rate, errors, requests };
 }
 
-function writePeerFiles(dir: string, ctx: Context, issuer: Issuer, resp: typeof ocspResponders.$inferSelect, serials: string[]) {
-  const key = unseal(ctx.kek, resp.keySealed, `ocsp-responder-key:${resp.id}`);
+/** The responder's files for the comparison responder (the bench reads its key from the key store's table). */
+function writePeerFiles(dir: string, key: Buffer, issuer: Issuer, resp: typeof ocspResponders.$inferSelect, serials: string[]) {
   const responderKey = join(dir, 'responder.key');
   writeFileSync(responderKey, toPem(key, 'PRIVATE KEY'), { mode: 0o600 });
   const responderCert = join(dir, 'responder.pem');

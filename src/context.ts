@@ -4,6 +4,7 @@ import { TokenService } from './admin/tokens.ts';
 import { ensureDevHierarchy } from './ca/bootstrap.ts';
 import { CrlPublisher } from './ca/crl-publisher.ts';
 import { loadKek } from './ca/kek.ts';
+import { SoftwareKeyStore } from './ca/keystore.ts';
 import { IssuerRegistry } from './ca/registry.ts';
 import type { Config } from './config.ts';
 import { CertificateWriter } from './db/certificate-writer.ts';
@@ -11,6 +12,7 @@ import { openDatabase, type Database, type Db } from './db/client.ts';
 import { Events } from './events.ts';
 import { loggableError } from './http/errors.ts';
 import { IssuancePipeline } from './issuance/pipeline.ts';
+import { PersistHooks } from './issuance/persist-hooks.ts';
 import { RevocationService } from './issuance/revocation.ts';
 import { Metrics } from './metrics.ts';
 import { builtinProfiles } from './profiles/builtin.ts';
@@ -28,8 +30,12 @@ export interface Context {
   metrics: Metrics;
   audit: AuditLog;
   issuers: IssuerRegistry;
+  /** Private keys: issuers', OCSP responders', protocols' service identities. */
+  keys: SoftwareKeyStore;
   profiles: ProfileStore;
   pipeline: IssuancePipeline;
+  /** Protocols' onPersist hooks, run by the certificate writer in the insert's statement or transaction. */
+  persistHooks: PersistHooks;
   revocation: RevocationService;
   crls: CrlPublisher;
   tokens: TokenService;
@@ -52,7 +58,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const events = new Events();
   const metrics = new Metrics(config.metricsEnabled);
   const audit = new AuditLog(db);
-  const issuers = new IssuerRegistry(db, kek, config.publicUrl);
+  const keys = new SoftwareKeyStore(db, kek);
+  const issuers = new IssuerRegistry(db, keys, config.publicUrl);
   const profiles = new ProfileStore(db);
   try {
     if (opts.bootstrap !== false) {
@@ -67,7 +74,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     await database.close().catch(() => {});
     throw e;
   }
-  const writer = new CertificateWriter(database, database.kind === 'pglite' ? 1 : 4);
+  const persistHooks = new PersistHooks();
+  const writer = new CertificateWriter(database, database.kind === 'pglite' ? 1 : 4, 256, persistHooks);
   const csr = new CsrVerifier(config.cryptoWorkers);
   const pipeline = new IssuancePipeline({ db, issuers, profiles, writer, audit, events, metrics, kek, publicUrl: config.publicUrl, csr });
   const revocation = new RevocationService(db, audit, events, metrics);
@@ -88,8 +96,10 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     metrics,
     audit,
     issuers,
+    keys,
     profiles,
     pipeline,
+    persistHooks,
     revocation,
     crls,
     tokens,

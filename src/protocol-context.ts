@@ -4,11 +4,12 @@ import type { Logger } from 'pino';
 import type { AuditRecord } from './audit.ts';
 import type { Signer } from './ca/signer.ts';
 import type { Config } from './config.ts';
+import type { AppEnv } from './http/app-env.ts';
 import type { Database, Tx } from './db/client.ts';
 import type { IssuedEvent, StatusChange } from './events.ts';
-import type { EnrollmentRequest, IssuanceResult, IssuedCertificate, KeySpec } from './issuance/request.ts';
+import type { EnrollmentRequest, Identifier, IssuanceResult, IssuedCertificate, KeySpec } from './issuance/request.ts';
 import type { Metrics } from './metrics.ts';
-import type { Profile } from './profiles/model.ts';
+import type { Profile, ProfileInput } from './profiles/model.ts';
 
 /**
  * THE SEAM (issue "narrow protocol seam"): everything a protocol adapter under protocols/ may
@@ -49,12 +50,7 @@ export interface ProtocolContext {
 }
 
 /** Hono variables available to protocol routes (request id; operator after admin auth). */
-export type ProtocolAppEnv = {
-  Variables: {
-    requestId: string;
-    operator?: { id: string; name: string; role: 'administrator' | 'officer' | 'auditor' };
-  };
-};
+export type ProtocolAppEnv = AppEnv;
 
 // ── pipeline ─────────────────────────────────────────────────────────────────
 
@@ -70,7 +66,17 @@ export interface ProtocolPipeline {
    * the insert. Never a database trigger.
    */
   onPersist(hook: PersistHook): void;
+  /**
+   * The same, as SQL composed into the certificate INSERT itself (one round trip; for hot paths
+   * such as ACME finalization). `fragment(rows)` returns ONE data-modifying statement (UPDATE …
+   * FROM rows, INSERT … SELECT … FROM rows) on the protocol's own tables, where `rows` is a relation
+   * of this protocol's inserted certificates with columns id, issuer_id, serial, principal,
+   * idempotency_key, metadata (jsonb). Registering the same `key` again replaces the fragment.
+   */
+  onPersistSql(key: string, fragment: PersistSql): void;
 }
+
+export type PersistSql = (rows: string) => string;
 
 export interface PersistedCertificate {
   certificate: IssuedCertificate;
@@ -90,6 +96,33 @@ export interface ProtocolRevocation {
   revoke(issuerId: string, serial: string, reason: number, actor: string): Promise<void>;
   suspend(issuerId: string, serial: string, actor: string): Promise<void>;
   reinstate(issuerId: string, serial: string, actor: string): Promise<void>;
+  /**
+   * Status changes (revoke, suspend, reinstate) recorded after `afterId` by any instance, oldest
+   * first: a status protocol's cross-instance safety net (OCSP cache invalidation).
+   */
+  changesSince(afterId: number, limit?: number): Promise<{ id: number; issuerId: string; serial: string }[]>;
+  /** Runs after every committed status change, before the changing call returns (e.g. to flush a NOTIFY). */
+  afterChange(fn: () => Promise<void>): void;
+}
+
+/** A certificate's status as status protocols (OCSP) need it: one small read. */
+export interface CertificateStatus {
+  status: 'valid' | 'revoked' | 'hold';
+  revokedAt?: Date;
+  revocationReason?: number;
+  notAfter: Date;
+}
+
+/** Filters for a principal's own certificates (emCA look-ups and expiry lists). */
+export interface CertificateFilter {
+  serials?: string[];
+  status?: 'valid' | 'revoked' | 'hold';
+  notAfterFrom?: Date;
+  notAfterTo?: Date;
+  /** Each key's metadata value must equal the string given. */
+  metadata?: Record<string, string>;
+  /** Default and maximum 1000. */
+  limit?: number;
 }
 
 export interface CertificateRecord extends IssuedCertificate {
@@ -108,6 +141,11 @@ export interface CertificateQueries {
   /** The certificate stored for this DER (exact match), e.g. a TLS client certificate or CMS signer. */
   byDer(der: Uint8Array): Promise<CertificateRecord | undefined>;
   byIdempotencyKey(protocol: string, principalId: string, key: string): Promise<CertificateRecord | undefined>;
+  /** Every certificate with this serial, whatever its issuer (ACME ARI CertIDs name the serial and the AKI). */
+  bySerialAnyIssuer(serial: string): Promise<CertificateRecord[]>;
+  statusBySerial(issuerId: string, serial: string): Promise<CertificateStatus | undefined>;
+  /** A principal's certificates, ordered by notAfter. */
+  ofPrincipal(principalId: string, filter?: CertificateFilter): Promise<CertificateRecord[]>;
 }
 
 export interface IssuerView {
@@ -125,6 +163,8 @@ export interface IssuerView {
   keyAlgorithm: string;
   /** The issuer's key in the key store (sign; decrypt for RSA). */
   keyRef: string;
+  /** The issuer that signed this one (undefined for a root). */
+  parentId?: string;
 }
 
 export interface IssuerQueries {
@@ -133,11 +173,18 @@ export interface IssuerQueries {
   default(): IssuerView | undefined;
   /** The issuer whose certificate signed `certDer` (by AKI/issuer name and signature), if one of ours. */
   issuerOf(certDer: Uint8Array): Promise<IssuerView | undefined>;
+  /** Re-reads the issuers (another instance may have created, retired or re-keyed one). */
+  reload(): Promise<void>;
 }
 
 export interface ProfileQueries {
   get(name: string): Promise<Profile | undefined>;
   list(): Promise<Profile[]>;
+  /**
+   * Creates a profile the protocol itself needs (e.g. emCA's client-signing profile) when no profile
+   * of that name exists; never changes an existing one (operators own profiles once they exist).
+   */
+  ensure(definition: ProfileInput): Promise<void>;
 }
 
 // ── keys ─────────────────────────────────────────────────────────────────────
@@ -180,13 +227,21 @@ export interface KeyStoreHandle {
    * Ensures (creates on first call, renews when less than a third of its life remains) a service
    * identity named `name` (unique per protocol) from `systemProfile` (e.g. `scep-ra`, `cmp-ra`).
    */
-  serviceIdentity(opts: { name: string; systemProfile: string; subject: string; key: KeySpec; issuerId?: string }): Promise<ServiceIdentity>;
+  serviceIdentity(opts: { name: string; systemProfile: string; subject: string; key: KeySpec; issuerId?: string; sans?: Identifier[] }): Promise<ServiceIdentity>;
+  /** Generates a key of this protocol's own (e.g. an OCSP responder's) in the key store; keep `keyRef`. */
+  generate(spec: KeySpec, label: string): Promise<KeyHandle>;
+  /** A key this protocol generated (or adopted), by reference; another protocol's or an issuer's is refused. */
+  open(keyRef: string): Promise<KeyHandle>;
+  /** Moves into the key store a private key the protocol held itself before the key store existed (PKCS#8 DER). */
+  adopt(pkcs8: Uint8Array, label: string): Promise<KeyHandle>;
 }
 
 /** Seal/unseal secrets under the KEK, with purposes scoped to this protocol. */
 export interface SecretBox {
   seal(purpose: string, plaintext: Uint8Array): Buffer;
   unseal(purpose: string, sealed: Uint8Array): Buffer;
+  /** A key derived from the KEK for this purpose (HKDF-SHA256), e.g. a token MAC key shared by every instance. */
+  derive(purpose: string, length: number): Buffer;
 }
 
 // ── storage ──────────────────────────────────────────────────────────────────

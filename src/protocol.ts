@@ -4,7 +4,8 @@ import type { Hono } from 'hono';
 import type { OpenApiFragment } from './admin/openapi.ts';
 import type { AdminClient } from './cli/admin-client.ts';
 import type { Config } from './config.ts';
-import type { Context } from './context.ts';
+import type { AppEnv } from './http/app-env.ts';
+import type { ProtocolContext } from './protocol-context.ts';
 
 /**
  * A protocol adapter (protocols/<name>/). The composition root (bin/certgate.mjs, tests) hands
@@ -12,12 +13,16 @@ import type { Context } from './context.ts';
  */
 export interface ProtocolModule {
   name: string;
-  /** Adds the protocol's routes to the app (paths are absolute, e.g. `/acme/...`). */
-  mount(app: Hono<AppEnv>, ctx: Context): void | Promise<void>;
+  /**
+   * Adds the protocol's routes to the app (paths are absolute, e.g. `/acme/...`). The protocol
+   * reaches the core only through `pctx` (src/protocol-context.ts); its admin routes go on
+   * `pctx.adminRouter()`, mounted at `/api/v1/<name>` after this returns.
+   */
+  mount(app: Hono<AppEnv>, pctx: ProtocolContext): void | Promise<void>;
   /** Lines for the start-up banner: what a client points at. */
   endpoints?(baseUrls: { http: string; https: string }): { label: string; url: string }[];
   /** Background work (validation workers, refresh jobs); stopped on shutdown. */
-  start?(ctx: Context): void | Promise<void>;
+  start?(pctx: ProtocolContext): void | Promise<void>;
   stop?(): void | Promise<void>;
   /** The protocol's own `certgate` subcommands; they reach the data through the admin client. */
   registerCommands?(program: Command, loadConfig: () => Config, openAdminClient: (config: Config) => Promise<AdminClient>): void;
@@ -26,15 +31,7 @@ export interface ProtocolModule {
    * when it took the request. For answers that are a cache lookup (OCSP), where the framework's
    * per-request objects would cost more than the work.
    */
-  nodeHandler?(ctx: Context): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  nodeHandler?(pctx: ProtocolContext): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Paths the protocol adds to the admin API's OpenAPI document (absolute from the server root). */
   openapi?: OpenApiFragment;
 }
-
-/** Hono environment shared by every route: the request id and, after auth, the admin operator. */
-export type AppEnv = {
-  Variables: {
-    requestId: string;
-    operator?: import('./admin/tokens.ts').Operator;
-  };
-};

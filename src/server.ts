@@ -13,11 +13,19 @@ import { jsonError, loggableError } from './http/errors.ts';
 import { requestContext } from './http/middleware.ts';
 import { urlStringGuard } from './http/url-guard.ts';
 import { toPem } from './pki/pem.ts';
-import type { AppEnv, ProtocolModule } from './protocol.ts';
+import type { AppEnv } from './http/app-env.ts';
+import type { ProtocolModule } from './protocol.ts';
+import type { ProtocolContext } from './protocol-context.ts';
+import { createProtocolContext, mountAdminRouter } from './protocol-context-impl.ts';
 import { ensureServerTls } from './tls.ts';
 
 /** Builds the one Hono app: health, metrics, CA and CRL files, admin API, then every protocol. */
 export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promise<Hono<AppEnv>> {
+  return (await assemble(ctx, protocols)).app;
+}
+
+/** The app, and the ProtocolContext each protocol was mounted with (one per protocol). */
+async function assemble(ctx: Context, protocols: ProtocolModule[]): Promise<{ app: Hono<AppEnv>; seams: Map<ProtocolModule, ProtocolContext> }> {
   const app = new Hono<AppEnv>();
   app.use('*', requestContext(ctx.log, ctx.metrics, ctx.config.accessLog, ctx.config.trustedProxies));
   app.use('*', urlStringGuard());
@@ -78,8 +86,14 @@ export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promi
   });
 
   app.route('/api/v1', adminRoutes(ctx, protocols.flatMap((p) => (p.openapi ? [p.openapi] : []))));
-  for (const p of protocols) await p.mount(app, ctx);
-  return app;
+  const seams = new Map<ProtocolModule, ProtocolContext>();
+  for (const p of protocols) {
+    const pctx = createProtocolContext(ctx, p.name);
+    await p.mount(app, pctx);
+    mountAdminRouter(app, pctx);
+    seams.set(p, pctx);
+  }
+  return { app, seams };
 }
 
 export interface RunningServer {
@@ -95,11 +109,11 @@ export interface RunningServer {
 export const serverInfoFile = (dataDir: string) => join(dataDir, 'server.json');
 
 export async function startServer(ctx: Context, protocols: ProtocolModule[], opts: { https?: boolean } = {}): Promise<RunningServer> {
-  const app = await buildApp(ctx, protocols);
+  const { app, seams } = await assemble(ctx, protocols);
   const { host, httpPort, httpsPort } = ctx.config;
   // Hot paths first (node:http level), then the Hono app.
   const honoListener = getRequestListener(app.fetch, { hostname: host });
-  const fast = protocols.flatMap((p) => p.nodeHandler?.(ctx) ?? []);
+  const fast = protocols.flatMap((p) => p.nodeHandler?.(seams.get(p)!) ?? []);
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     for (const f of fast) if (f(req, res)) return;
     void honoListener(req, res);
@@ -115,7 +129,7 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
     https = await listen(createHttpsServer(options, handler).listen(httpsPort, host));
     httpsUrl = `https://${urlHost(host)}:${(https.address() as AddressInfo).port}`;
   }
-  for (const p of protocols) await p.start?.(ctx);
+  for (const p of protocols) await p.start?.(seams.get(p)!);
 
   // Scheduled jobs: CRL freshness (one instance at a time through an advisory lock).
   const tick = () =>

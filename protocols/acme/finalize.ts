@@ -7,8 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { and, eq, lt } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { Context } from '../../src/context.ts';
-import { certificates } from '../../src/db/schema.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
 import type { EnrollmentRequest, Identifier } from '../../src/issuance/request.ts';
 import { parseCsr, type ParsedCsr } from '../../src/pki/csr.ts';
@@ -83,6 +82,19 @@ const READ = `select ${ORDER_COLUMNS} from acme_orders where id = $1::text`;
 const FAIL = `update acme_orders set status = 'invalid', error = $2::jsonb, csr = null where id = $1::text and status in ('ready', 'processing') returning id`;
 const DONE = `update acme_orders set status = 'valid', certificate_id = $2::text, csr = null, error = null where id = $1::text and status in ('ready', 'processing') returning id`;
 
+/**
+ * The pipeline onPersist hook (SQL form, composed into the certificate INSERT): an order turns
+ * valid in the statement that stores its certificate (ACME enrollments carry the order id in
+ * metadata.acmeOrder) — no moment in which the certificate exists while its order still says ready
+ * or processing, and no statement of its own. A certificate issued later (held for approval)
+ * completes its order the same way. Only the order's own account's certificate completes it.
+ */
+export const orderIssuedHook = (rows: string) =>
+  `update acme_orders o set status = 'valid', certificate_id = r.id, csr = null, error = null
+   from ${rows} r
+   where o.id = r.metadata ->> 'acmeOrder' and o.status in ('ready', 'processing')
+     and r.principal = 'acme:account:' || o.account_id`;
+
 /** What issuance changed on the order, as stored (undefined: still processing, or changed elsewhere). */
 export type Outcome = Pick<OrderRow, 'status' | 'certificateId' | 'error'> | undefined;
 
@@ -102,7 +114,7 @@ export class IssuanceRunner {
   readonly issued = new Map<string, IssuedRef>();
 
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: ProtocolContext,
     private readonly log: Logger,
   ) {}
 
@@ -117,10 +129,10 @@ export class IssuanceRunner {
   async finalize(order: OrderRow, csrDer: Buffer, csr: ParsedCsr, waitMs: number): Promise<OrderRow | undefined> {
     const outcome = await waitAtMost(this.run({ ...order, csr: csrDer }, csr), waitMs);
     if (outcome) return { ...order, ...outcome };
-    const [row] = await this.ctx.database.query<Record<string, unknown>>(MARK_PROCESSING, [order.id, csrDer]);
+    const [row] = await this.ctx.store.query<Record<string, unknown>>(MARK_PROCESSING, [order.id, csrDer]);
     if (row) return orderFromJson(row);
     // Finished (or changed elsewhere) in between: the order as it is now.
-    const [now] = await this.ctx.database.query<Record<string, unknown>>(READ, [order.id]);
+    const [now] = await this.ctx.store.query<Record<string, unknown>>(READ, [order.id]);
     return now && now.status !== 'ready' ? orderFromJson(now) : undefined;
   }
 
@@ -148,7 +160,7 @@ export class IssuanceRunner {
 
   /** Picks up orders left processing by a crashed or stopped instance. */
   async recover(olderThanSeconds: number): Promise<number> {
-    const stale = await this.ctx.db
+    const stale = await this.ctx.store.db
       .select()
       .from(acmeOrders)
       .where(and(eq(acmeOrders.status, 'processing'), lt(acmeOrders.processingSince, new Date(Date.now() - olderThanSeconds * 1000))))
@@ -158,7 +170,7 @@ export class IssuanceRunner {
   }
 
   private async fail(order: OrderRow, error: ProblemJson): Promise<Outcome> {
-    const rows = await this.ctx.database.query(FAIL, [order.id, JSON.stringify(error)]);
+    const rows = await this.ctx.store.query(FAIL, [order.id, JSON.stringify(error)]);
     return rows.length ? { status: 'invalid', certificateId: null, error } : undefined;
   }
 
@@ -198,11 +210,7 @@ export class IssuanceRunner {
     if (order.replaces) {
       const ref = parseCertId(order.replaces);
       if (ref) {
-        const [old] = await this.ctx.db
-          .select({ serial: certificates.serial, issuerId: certificates.issuerId, status: certificates.status })
-          .from(certificates)
-          .where(eq(certificates.serial, ref.serial))
-          .limit(1);
+        const [old] = await this.ctx.certificates.bySerialAnyIssuer(ref.serial);
         if (old && old.status === 'valid') req.replaces = { serial: old.serial, issuerId: old.issuerId, mode: 'renew' };
       }
     }
@@ -211,12 +219,12 @@ export class IssuanceRunner {
       if (result.status === 'issued') {
         if (this.issued.size >= 10_000) this.issued.clear();
         this.issued.set(result.certificate.id, { der: Buffer.from(result.certificate.der), issuerId: result.certificate.issuerId, principal: req.principal.id });
-        // A fresh certificate completed its order in the statement that stored it (trigger
-        // acme_order_issued, drizzle/0005). One found by the idempotency key may predate that.
+        // A fresh certificate completed its order in the statement that stored it (orderIssuedHook).
+        // One found by the idempotency key may predate that.
         if (!result.replayed) return { status: 'valid', certificateId: result.certificate.id, error: null };
-        const rows = await this.ctx.database.query(DONE, [order.id, result.certificate.id]);
+        const rows = await this.ctx.store.query(DONE, [order.id, result.certificate.id]);
         if (rows.length) return { status: 'valid', certificateId: result.certificate.id, error: null };
-        const [now] = await this.ctx.database.query<Record<string, unknown>>(READ, [order.id]);
+        const [now] = await this.ctx.store.query<Record<string, unknown>>(READ, [order.id]);
         return now?.status === 'valid' && now.certificate_id === result.certificate.id ? { status: 'valid', certificateId: result.certificate.id, error: null } : undefined;
       }
       if (result.status === 'rejected') {

@@ -1,8 +1,8 @@
 import type { ProtocolModule } from '../../src/protocol.ts';
-import type { Context } from '../../src/context.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { registerAcmeCommands } from './cli.ts';
 import { mountEabAdmin } from './eab.ts';
-import { IssuanceRunner } from './finalize.ts';
+import { IssuanceRunner, orderIssuedHook } from './finalize.ts';
 import { NonceService } from './nonce.ts';
 import { mountAcme } from './routes.ts';
 import { loadAcmeSettings, type AcmeSettings, type AcmeSettingsInput } from './settings.ts';
@@ -28,28 +28,29 @@ export interface AcmeModule extends ProtocolModule {
  * (CERTGATE_ACME_*) when mounted; `overrides` (tests) take precedence.
  */
 export function createAcmeProtocol(overrides: AcmeSettingsInput = {}, env: NodeJS.ProcessEnv = process.env): AcmeModule {
-  let state: { settings: AcmeSettings; validator: Validator; runner: IssuanceRunner; nonces: NonceService; ctx: Context } | undefined;
+  let state: { settings: AcmeSettings; validator: Validator; runner: IssuanceRunner; nonces: NonceService; pctx: ProtocolContext } | undefined;
   let timer: NodeJS.Timeout | undefined;
   return {
     name: 'acme',
     registerCommands: registerAcmeCommands,
-    async mount(app, ctx) {
+    async mount(app, pctx) {
       const settings = loadAcmeSettings(env, overrides);
-      const log = ctx.log.child({ protocol: 'acme' });
-      const nonces = new NonceService(ctx.database, ctx.kek, settings.nonceLifetime);
+      const log = pctx.log;
+      const nonces = new NonceService(pctx.store, pctx.secrets, settings.nonceLifetime);
       await nonces.init();
-      const validator = new Validator(ctx.database, settings, log);
-      const runner = new IssuanceRunner(ctx, log);
-      state = { settings, validator, runner, nonces, ctx };
-      mountEabAdmin(app, ctx);
-      mountAcme(app, { ctx, settings, nonces, validator, runner, log });
+      const validator = new Validator(pctx.store, settings, log);
+      const runner = new IssuanceRunner(pctx, log);
+      pctx.pipeline.onPersistSql('order-issued', orderIssuedHook);
+      state = { settings, validator, runner, nonces, pctx };
+      mountEabAdmin(pctx);
+      mountAcme(app, { ctx: pctx, settings, nonces, validator, runner, log });
     },
     endpoints(base) {
       return [{ label: 'ACME directory', url: `${state?.settings.baseUrl ?? base.https}/acme/directory` }];
     },
-    start(ctx) {
+    start(pctx) {
       timer = setInterval(() => {
-        this.sweep().catch((err) => ctx.log.error({ err }, 'acme: scheduled sweep failed'));
+        this.sweep().catch((err) => pctx.log.error({ err }, 'acme: scheduled sweep failed'));
       }, 60_000);
       timer.unref();
     },
@@ -59,7 +60,7 @@ export function createAcmeProtocol(overrides: AcmeSettingsInput = {}, env: NodeJ
       await state.runner.recover(120);
       await state.validator.recover();
       const w = Math.floor(Date.now() / 1000 / state.settings.rateWindow) - 1;
-      await state.ctx.db.delete(acmeRateLimits).where(lt(acmeRateLimits.window, w));
+      await state.pctx.store.db.delete(acmeRateLimits).where(lt(acmeRateLimits.window, w));
     },
     async stop() {
       if (timer) clearInterval(timer);

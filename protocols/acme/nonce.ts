@@ -9,7 +9,7 @@
 import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { eq, lt } from 'drizzle-orm';
 import type { JWK } from 'jose';
-import { seal, unseal } from '../../src/ca/seal.ts';
+import type { SecretBox } from '../../src/protocol-context.ts';
 import type { Database, Db } from '../../src/db/client.ts';
 import { acmeAccounts, acmeNonces, acmeSecrets } from './schema.ts';
 
@@ -75,7 +75,7 @@ export class NonceService {
   /** An embedded (PGlite) database is private to this process (see LocalState). */
   constructor(
     private readonly database: Pick<Database, 'db' | 'kind' | 'query'>,
-    private readonly kek: Buffer,
+    private readonly secrets: SecretBox,
     private readonly lifetimeSeconds: number,
   ) {
     this.db = database.db;
@@ -115,11 +115,11 @@ export class NonceService {
     }
     const read = async () => {
       const [row] = await this.db.select().from(acmeSecrets).where(eq(acmeSecrets.name, SECRET));
-      return row ? unseal(this.kek, Buffer.from(row.sealed), SECRET) : undefined;
+      return row ? this.secrets.unseal(SECRET, Buffer.from(row.sealed)) : undefined;
     };
     let k = await read();
     if (!k) {
-      await this.db.insert(acmeSecrets).values({ name: SECRET, sealed: seal(this.kek, randomBytes(32), SECRET) }).onConflictDoNothing();
+      await this.db.insert(acmeSecrets).values({ name: SECRET, sealed: this.secrets.seal(SECRET, randomBytes(32)) }).onConflictDoNothing();
       k = await read();
     }
     this.key = Buffer.from(k!);

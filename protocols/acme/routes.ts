@@ -8,14 +8,12 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Context as HonoContext, Hono } from 'hono';
 import { flattenedVerify, type JWK } from 'jose';
 import type { Logger } from 'pino';
-import { unseal } from '../../src/ca/seal.ts';
 import { clientAddress } from '../../src/http/client-address.ts';
-import type { Context } from '../../src/context.ts';
-import { certificates } from '../../src/db/schema.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
+import { keyIdentifier } from '../../src/pki/extensions.ts';
 import { toPem } from '../../src/pki/pem.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolAppEnv as AppEnv, ProtocolContext } from '../../src/protocol-context.ts';
 import { certId, parseCertId, renewalWindow } from './ari.ts';
 import { checkCsr, type IssuanceRunner } from './finalize.ts';
 import { HOLDER_REASONS, holdsAuthorizationsFor } from './revocation.ts';
@@ -58,7 +56,7 @@ import { parseClientJson, readRawBody } from '../../src/http/body.ts';
 type C = HonoContext<AppEnv>;
 
 export interface AcmeDeps {
-  ctx: Context;
+  ctx: ProtocolContext;
   settings: AcmeSettings;
   nonces: NonceService;
   validator: Validator;
@@ -73,7 +71,7 @@ const REVOCATION_REASONS = new Set([0, 1, 2, 3, 4, 5, 9, 10]);
 
 export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   const { ctx, settings, nonces } = d;
-  const db = ctx.db;
+  const db = ctx.store.db;
 
   const baseOf = (c: C) => settings.baseUrl ?? new URL(c.req.url).origin;
   // URL builders per base (bounded: the base may come from the Host header).
@@ -176,7 +174,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     const map: Record<string, string> = {};
     for (const [name, target] of Object.entries(settings.profiles)) {
       const p = await ctx.profiles.get(target);
-      if (p && p.enabled !== false) map[name] = p.description ?? target;
+      if (p && p.enabled !== false && p.audience !== 'system') map[name] = p.description ?? target;
     }
     profileDescriptions = { at: Date.now(), map };
     return map;
@@ -271,7 +269,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     const [k] = await db.select().from(acmeEabKeys).where(eq(acmeEabKeys.kid, header.kid.slice(0, 200)));
     if (!k || k.disabled) throw problem('unauthorized', 'unknown external account binding key id');
     if (k.accountId) throw problem('unauthorized', 'the external account binding key is already bound to an account');
-    const secret = unseal(ctx.kek, k.hmacKeySealed, `acme-eab:${k.kid}`);
+    const secret = ctx.secrets.unseal(`acme-eab:${k.kid}`, k.hmacKeySealed);
     let payload: Uint8Array;
     try {
       payload = (await flattenedVerify(jws, new Uint8Array(secret), { algorithms: [header.alg] })).payload;
@@ -503,9 +501,9 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       if (body.replaces !== undefined) {
         const ref = typeof body.replaces === 'string' ? parseCertId(body.replaces) : undefined;
         if (!ref) throw problem('malformed', '"replaces" is not an RFC 9773 certificate identifier');
-        const [old] = await db.select({ principal: certificates.principal }).from(certificates).where(eq(certificates.serial, ref.serial)).limit(1);
+        const [old] = await ctx.certificates.bySerialAnyIssuer(ref.serial);
         if (!old) throw problem('malformed', '"replaces" names no certificate of this CA', { status: 404 });
-        if (old.principal !== `acme:account:${account.id}`) throw problem('unauthorized', '"replaces" names a certificate of another account');
+        if (old.principalId !== `acme:account:${account.id}`) throw problem('unauthorized', '"replaces" names a certificate of another account');
         const [dup] = await db
           .select({ id: acmeOrders.id })
           .from(acmeOrders)
@@ -516,7 +514,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       }
       await rateLimit(`order-acct:${account.id}`, settings.rateOrdersPerAccount, 'new orders for this account');
       await rateLimit(`order-ip:${clientIp(c)}`, settings.rateOrdersPerIp, 'new orders from this address');
-      const order = await createOrder(ctx.database, { ...input, replaces });
+      const order = await createOrder(ctx.store, { ...input, replaces });
       return send(c, 201, orderJson(order, urls), { Location: urls.order(order.id) });
     }),
   );
@@ -630,7 +628,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       const running = d.validator.submit(authz, ch, v.account!.thumbprint);
       const outcome = await waitAtMost(running, settings.pollWaitMs);
       if (outcome) return send(c, 200, challengeJson(outcome, urls), up);
-      const shown = (await markProcessing(ctx.database, ch.id)) ?? (await readChallenge(ctx.database, ch.id)) ?? ch;
+      const shown = (await markProcessing(ctx.store, ch.id)) ?? (await readChallenge(ctx.store, ch.id)) ?? ch;
       return send(c, 200, challengeJson(shown, urls), shown.status === 'processing' ? { ...up, ...retryAfter() } : up);
     }),
   );
@@ -643,17 +641,13 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       const wellFormed = /^[0-9a-f-]{36}$/.test(id);
       // Just issued here: known without a read (a stored certificate never changes).
       const known = wellFormed ? d.runner.issued.get(id) : undefined;
-      const v = await auth(
-        c,
-        'kid',
-        wellFormed && !known ? { sql: `(select json_build_object('der', encode(der, 'base64'), 'issuerId', issuer_id, 'principal', principal) from certificates where id = $X::text)`, id } : undefined,
-      );
+      const v = await auth(c, 'kid');
       const urls = urlsOf(c);
       if (v.payload.length) throw problem('malformed', 'a certificate is downloaded with POST-as-GET (empty payload)');
       const alt = c.req.param('alt');
       if (alt !== undefined && alt !== '1') throw problem('malformed', 'no such certificate chain', { status: 404 });
-      const x = v.extra as { der: string; issuerId: string; principal: string } | undefined;
-      const row = known ?? (x ? { der: Buffer.from(x.der.replace(/\s+/g, ''), 'base64'), issuerId: x.issuerId, principal: x.principal } : undefined);
+      const stored = wellFormed && !known ? await ctx.certificates.byId(id) : undefined;
+      const row = known ?? (stored ? { der: Buffer.from(stored.der), issuerId: stored.issuerId, principal: stored.principalId } : undefined);
       if (!row || !row.principal.startsWith('acme:account:')) throw problem('malformed', 'no such certificate', { status: 404 });
       if (row.principal !== `acme:account:${v.account!.id}`) throw problem('unauthorized', 'the certificate belongs to another account');
       const issuer = await ctx.issuers.get(row.issuerId);
@@ -685,16 +679,12 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       if (typeof reason !== 'number' || !Number.isInteger(reason) || !REVOCATION_REASONS.has(reason)) {
         throw problem('badRevocationReason', 'the revocation reason must be one of 0, 1, 2, 3, 4, 5, 9, 10');
       }
-      const rows = await db
-        .select({ id: certificates.id, der: certificates.der, issuerId: certificates.issuerId, serial: certificates.serial, principal: certificates.principal, status: certificates.status })
-        .from(certificates)
-        .where(eq(certificates.serial, parsed.serialHex));
-      const row = rows.find((r) => Buffer.from(r.der).equals(der));
+      const row = await ctx.certificates.byDer(der);
       if (!row) throw problem('malformed', 'this certificate was not issued by this server', { status: 404 });
       let actor: string;
       if (v.account) {
         actor = `acme:account:${v.account.id}`;
-        if (row.principal !== actor) {
+        if (row.principalId !== actor) {
           // RFC 8555 §7.6: an account holding authorizations for every name may revoke too.
           if (!(await holdsAuthorizationsFor(db, v.account.id, parsed.sans))) {
             throw problem('unauthorized', 'this account did not request the certificate and holds no valid authorization for every identifier in it');
@@ -711,7 +701,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       }
       if (row.status === 'revoked') throw problem('alreadyRevoked', 'the certificate is already revoked');
       try {
-        await ctx.revocation.revoke({ serial: row.serial, issuerId: row.issuerId }, reason, actor);
+        await ctx.revocation.revoke(row.issuerId, row.serial, reason, actor);
       } catch (e) {
         if (isIssuanceError(e) && e.code === 'conflict') throw problem('alreadyRevoked', 'the certificate is already revoked');
         throw e;
@@ -721,19 +711,25 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   );
 
   // ── renewal information (RFC 9773) ─────────────────────────────────────────────────────────
+  /** An issuer's key identifier (the AKI of what it signs), kept per issuer certificate. */
+  const keyIds = new Map<string, { certDer: Buffer; keyId: Buffer }>();
+  const issuerKeyId = (issuerId: string): Buffer | undefined => {
+    const i = ctx.issuers.list().find((x) => x.id === issuerId);
+    if (!i) return undefined;
+    let k = keyIds.get(issuerId);
+    if (!k || !k.certDer.equals(i.certDer)) {
+      const parsed = parseCertificate(i.certDer);
+      keyIds.set(issuerId, (k = { certDer: i.certDer, keyId: parsed.ski ?? keyIdentifier(parsed.spki) }));
+    }
+    return k.keyId;
+  };
   app.get(
     '/acme/renewal-info/:id',
     h(async (c) => {
       const ref = parseCertId((c.req.param('id') ?? ''));
       if (!ref) throw problem('malformed', 'not an RFC 9773 certificate identifier');
-      const rows = await db
-        .select({ serial: certificates.serial, issuerId: certificates.issuerId, notBefore: certificates.notBefore, notAfter: certificates.notAfter, status: certificates.status })
-        .from(certificates)
-        .where(eq(certificates.serial, ref.serial));
-      const row = rows.find((r) => {
-        const i = ctx.issuers.list().find((x) => x.id === r.issuerId);
-        return i && i.keyId.equals(ref.aki);
-      });
+      const rows = await ctx.certificates.bySerialAnyIssuer(ref.serial);
+      const row = rows.find((r) => issuerKeyId(r.issuerId)?.equals(ref.aki));
       if (!row) throw problem('malformed', 'no certificate with this identifier', { status: 404 });
       const w = renewalWindow(row);
       return send(c, 200, { suggestedWindow: { start: w.start.toISOString(), end: w.end.toISOString() } }, { 'Retry-After': String(settings.ariRetryAfter) });

@@ -10,22 +10,14 @@
  *   POST   /api/v1/emca/clients/:ref/enable
  *   POST   /api/v1/emca/clients/:ref/rotate   new password, emKey, AES key, signing PFX → secrets, once
  */
-import type { Context as HonoContext, Hono } from 'hono';
-import type { Operator } from '../../src/admin/tokens.ts';
-import type { Context } from '../../src/context.ts';
+import type { Context as HonoContext } from 'hono';
+import type { Operator } from '../../src/http/app-env.ts';
 import { adminErrorFor, isIssuanceError } from '../../src/issuance/errors.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolAppEnv as AppEnv, ProtocolContext } from '../../src/protocol-context.ts';
 import type { ClientStore } from './clients.ts';
 import { parseClientJson, readRawBody } from '../../src/http/body.ts';
 
-async function operator(c: HonoContext<AppEnv>, ctx: Context): Promise<Operator | undefined> {
-  const h = c.req.header('authorization') ?? '';
-  const m = /^Bearer\s+(\S+)$/i.exec(h);
-  if (!m) return undefined;
-  return ctx.tokens.verify(m[1]);
-}
-
-function errorResponse(c: HonoContext<AppEnv>, ctx: Context, e: unknown) {
+function errorResponse(c: HonoContext<AppEnv>, ctx: ProtocolContext, e: unknown) {
   if (isIssuanceError(e)) {
     const { status, error } = adminErrorFor[e.code];
     return c.json({ error, reason: e.code, message: e.message }, status);
@@ -34,19 +26,18 @@ function errorResponse(c: HonoContext<AppEnv>, ctx: Context, e: unknown) {
   return c.json({ error: 'InternalError', message: 'internal error', requestId: c.get('requestId') }, 500);
 }
 
-export function mountAdmin(app: Hono<AppEnv>, ctx: Context, clients: ClientStore): void {
-  const base = '/api/v1/emca/clients';
-  const guard = (write: boolean) => async (c: HonoContext<AppEnv>): Promise<Operator | Response> => {
-    const op = await operator(c, ctx);
-    if (!op) return c.json({ error: 'Unauthorized', message: 'a valid bearer token is required' }, 401);
-    if (write && op.role !== 'administrator') return c.json({ error: 'Forbidden', message: 'administrator role required' }, 403);
-    return op;
-  };
+/** `/api/v1/emca/clients…` on the protocol's admin router: any operator reads, administrators write. */
+export function mountAdmin(ctx: ProtocolContext, clients: ClientStore): void {
+  const app = ctx.adminRouter();
+  const base = '/clients';
+  const admin = ctx.http.requireRole('administrator');
   const run = (write: boolean, fn: (c: HonoContext<AppEnv>, op: Operator) => Promise<Response>) => async (c: HonoContext<AppEnv>) => {
-    const op = await guard(write)(c);
-    if (op instanceof Response) return op;
+    if (write) {
+      const refused = await admin(c, async () => {});
+      if (refused) return refused;
+    }
     try {
-      return await fn(c, op);
+      return await fn(c, c.get('operator')!);
     } catch (e) {
       return errorResponse(c, ctx, e);
     }

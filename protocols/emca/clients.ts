@@ -6,11 +6,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import type { Context } from '../../src/context.ts';
-import { certificates } from '../../src/db/schema.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { BadRequest, Conflict, NotFound } from '../../src/issuance/errors.ts';
 import type { Principal } from '../../src/issuance/request.ts';
-import { seal } from '../../src/ca/seal.ts';
 import { buildPkcs12 } from '../../src/pki/pkcs12.ts';
 import type { ProfileInput } from '../../src/profiles/model.ts';
 import { aesModes, deriveEmKey, hashEmKey, hashPassword, parseCidr, type AesMode } from './crypto.ts';
@@ -103,6 +101,8 @@ export function viewClient(r: EmcaClientRow): ClientView {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+/** RFC 5280 CRLReason superseded. */
+const SUPERSEDED = 4;
 
 function checkMode(m: string | undefined): AesMode {
   const mode = (m ?? 'ECB').toUpperCase().replace(/_IV_PREFIX$/, '');
@@ -121,7 +121,7 @@ function checkIps(ips: string[] | undefined): string[] {
   });
 }
 
-async function checkProfiles(ctx: Context, profiles: string[] | undefined): Promise<string[]> {
+async function checkProfiles(ctx: ProtocolContext, profiles: string[] | undefined): Promise<string[]> {
   const out: string[] = [];
   for (const p of profiles ?? []) {
     if (!(await ctx.profiles.get(p))) throw new BadRequest(`unknown profile "${p}"`);
@@ -138,40 +138,33 @@ function checkEmKey(k: string | undefined): string | undefined {
 }
 
 export class ClientStore {
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly ctx: ProtocolContext) {}
 
   async ensureSigningProfile(): Promise<void> {
-    if (await this.ctx.profiles.get(SIGNING_PROFILE)) return;
-    try {
-      await this.ctx.profiles.create(signingProfile);
-    } catch (e) {
-      if (!(e instanceof Conflict)) throw e;
-    }
+    await this.ctx.profiles.ensure(signingProfile);
   }
 
   async list(): Promise<ClientView[]> {
-    const rows = await this.ctx.db.select().from(emcaClients).orderBy(emcaClients.userName);
+    const rows = await this.ctx.store.db.select().from(emcaClients).orderBy(emcaClients.userName);
     return rows.map(viewClient);
   }
 
   async byUserName(userName: string): Promise<EmcaClientRow | undefined> {
-    const [row] = await this.ctx.db.select().from(emcaClients).where(eq(emcaClients.userName, userName));
+    const [row] = await this.ctx.store.db.select().from(emcaClients).where(eq(emcaClients.userName, userName));
     return row;
   }
 
-  /** The client with the current status of its signing certificate, in one query (the V4 hot path). */
+  /** The client with the current status of its signing certificate (the V4 hot path). */
   async forCall(userName: string): Promise<(EmcaClientRow & { signingStatus: string | null }) | undefined> {
-    const [r] = await this.ctx.db
-      .select({ client: emcaClients, signingStatus: certificates.status })
-      .from(emcaClients)
-      .leftJoin(certificates, eq(certificates.id, emcaClients.signingCertificateId))
-      .where(eq(emcaClients.userName, userName));
-    return r ? { ...r.client, signingStatus: r.signingStatus } : undefined;
+    const client = await this.byUserName(userName);
+    if (!client) return undefined;
+    const st = client.signingIssuerId && client.signingSerial ? await this.ctx.certificates.statusBySerial(client.signingIssuerId, client.signingSerial) : undefined;
+    return { ...client, signingStatus: st?.status ?? null };
   }
 
   /** By id or by user name. */
   async find(ref: string): Promise<EmcaClientRow> {
-    const [byId] = await this.ctx.db.select().from(emcaClients).where(eq(emcaClients.id, ref));
+    const [byId] = await this.ctx.store.db.select().from(emcaClients).where(eq(emcaClients.id, ref));
     const row = byId ?? (await this.byUserName(ref));
     if (!row) throw new NotFound(`no emCA client "${ref}"`);
     return row;
@@ -192,14 +185,14 @@ export class ClientStore {
     const emKey = givenEmKey ?? deriveEmKey(input.name, password);
     const aesKey = randomBytes(32);
     const cred = await this.issueCredential(id, input.name, actor, input.signingValidity, input.signingKey);
-    const inserted = await this.ctx.db
+    const inserted = await this.ctx.store.db
       .insert(emcaClients)
       .values({
         id,
         userName: input.name,
         passwordHash: await hashPassword(password),
         emKeyHash: hashEmKey(emKey),
-        aesKeySealed: seal(this.ctx.kek, aesKey, aesPurpose(id)),
+        aesKeySealed: this.ctx.secrets.seal(aesPurpose(id), aesKey),
         aesMode,
         allowedIps: ips,
         allowedProfiles: profiles,
@@ -211,7 +204,7 @@ export class ClientStore {
       .onConflictDoNothing()
       .returning({ id: emcaClients.id });
     if (inserted.length === 0) {
-      await this.ctx.revocation.revoke({ serial: cred.serial, issuerId: cred.issuerId }, 'superseded', actor).catch(() => {});
+      await this.ctx.revocation.revoke(cred.issuerId, cred.serial, SUPERSEDED, actor).catch(() => {});
       throw new Conflict(`an emCA client named "${input.name}" already exists`);
     }
     await this.ctx.audit.record({ actor, action: 'emca.client.add', target: id, details: { userName: input.name, ips, profiles, aesMode } });
@@ -237,12 +230,12 @@ export class ClientStore {
     const emKey = givenEmKey ?? deriveEmKey(row.userName, password);
     const aesKey = randomBytes(32);
     const cred = await this.issueCredential(row.id, row.userName, actor, opts.signingValidity);
-    await this.ctx.db
+    await this.ctx.store.db
       .update(emcaClients)
       .set({
         passwordHash: await hashPassword(password),
         emKeyHash: hashEmKey(emKey),
-        aesKeySealed: seal(this.ctx.kek, aesKey, aesPurpose(row.id)),
+        aesKeySealed: this.ctx.secrets.seal(aesPurpose(row.id), aesKey),
         signingIssuerId: cred.issuerId,
         signingSerial: cred.serial,
         signingCertificateId: cred.certificateId,
@@ -251,7 +244,7 @@ export class ClientStore {
       .where(eq(emcaClients.id, row.id));
     if (row.signingSerial && row.signingIssuerId) {
       await this.ctx.revocation
-        .revoke({ serial: row.signingSerial, issuerId: row.signingIssuerId }, 'superseded', actor)
+        .revoke(row.signingIssuerId, row.signingSerial, SUPERSEDED, actor)
         .catch((err) => this.ctx.log.warn({ err: (err as Error).message, client: row.id }, 'emca: could not revoke the old signing certificate'));
     }
     await this.ctx.audit.record({ actor, action: 'emca.client.rotate', target: row.id, details: { userName: row.userName } });
@@ -271,7 +264,7 @@ export class ClientStore {
 
   async setDisabled(ref: string, disabled: boolean, actor: string): Promise<ClientView> {
     const row = await this.find(ref);
-    const [after] = await this.ctx.db
+    const [after] = await this.ctx.store.db
       .update(emcaClients)
       .set({ disabled, updatedAt: new Date() })
       .where(eq(emcaClients.id, row.id))
@@ -291,7 +284,7 @@ export class ClientStore {
     if (patch.profiles !== undefined) set.allowedProfiles = await checkProfiles(this.ctx, patch.profiles);
     if (patch.aesMode !== undefined) set.aesMode = checkMode(patch.aesMode);
     if (patch.legacyPfx !== undefined) set.legacyPfx = !!patch.legacyPfx;
-    const [after] = await this.ctx.db.update(emcaClients).set(set).where(eq(emcaClients.id, row.id)).returning();
+    const [after] = await this.ctx.store.db.update(emcaClients).set(set).where(eq(emcaClients.id, row.id)).returning();
     await this.ctx.audit.record({ actor, action: 'emca.client.update', target: row.id, details: { ...patch } });
     return viewClient(after);
   }

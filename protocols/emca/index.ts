@@ -1,6 +1,7 @@
 import type { OpenApiFragment } from '../../src/admin/openapi.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
 import { mountAdmin } from './admin.ts';
+import { loadEmcaSettings } from './settings.ts';
 import { registerEmcaCommands } from './cli.ts';
 import { emcaOpenApi, emcaOpenApiDocument } from './openapi.ts';
 import { ClientStore } from './clients.ts';
@@ -8,16 +9,6 @@ import { PasswordCache } from './crypto.ts';
 import { EmcaService } from './service.ts';
 import { mountV4 } from './v4.ts';
 import { mountV5 } from './v5.ts';
-
-/** Settings read from the environment (documented in protocols/emca/README.md). */
-function settings() {
-  const limit = Number(process.env.CERTGATE_EMCA_BODY_LIMIT ?? '');
-  return {
-    bodyLimit: Number.isInteger(limit) && limit > 0 ? limit : 256 * 1024,
-    emKeyRequired: !['0', 'false', 'no', 'off'].includes((process.env.CERTGATE_EMCA_EMKEY_REQUIRED ?? 'true').toLowerCase()),
-    v5TokenMaxMinutes: Number(process.env.CERTGATE_EMCA_V5_TOKEN_MAX_MINUTES ?? '') || 24 * 60,
-  };
-}
 
 /**
  * The emCA adapter: Open API V4 (`/emCAServices/rest/*`), V5 JSON (`/emca/v5/*`), client admin API,
@@ -28,13 +19,13 @@ export const emcaProtocol: ProtocolModule = {
   registerCommands: (program, loadConfig, open) => registerEmcaCommands(program, loadConfig, open as never),
   openapi: emcaOpenApi as OpenApiFragment,
   async mount(app, ctx) {
-    const s = settings();
+    const s = loadEmcaSettings();
     const clients = new ClientStore(ctx);
     await clients.ensureSigningProfile();
     const svc = new EmcaService(ctx);
     await svc.profileIds();
     const passwords = new PasswordCache();
-    mountAdmin(app, ctx, clients);
+    mountAdmin(ctx, clients);
     mountV4(app, { ctx, svc, clients, passwords, bodyLimit: s.bodyLimit, emKeyRequired: s.emKeyRequired });
     mountV5(app, { ctx, svc, clients, passwords, tokenMaxMinutes: s.v5TokenMaxMinutes });
     app.get('/emca/openapi.json', (c) => c.json(emcaOpenApiDocument(ctx.config.publicUrl)));

@@ -5,9 +5,7 @@
  */
 import { randomUUID, timingSafeEqual, createPublicKey, type KeyObject } from 'node:crypto';
 import { and, eq, gt, lte, sql } from 'drizzle-orm';
-import type { Context } from '../../src/context.ts';
-import { seal, unseal } from '../../src/ca/seal.ts';
-import { certificates } from '../../src/db/schema.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { IssuanceError, isIssuanceError, type ReasonCode } from '../../src/issuance/errors.ts';
 import type { EnrollmentRequest, Identifier, IssuanceResult, KeySpec, Principal, SubjectAttribute, ValidityRequest } from '../../src/issuance/request.ts';
 import { normaliseSerial } from '../../src/issuance/revocation.ts';
@@ -66,9 +64,11 @@ export type IssueOutcome =
 const sealPfxPassword = (txId: string) => `emca-pfx-password:${txId}`;
 const pfxPurpose = (certId: string) => `emca-pfx:${certId}`;
 const pinPurpose = (certId: string) => `emca-pfx-pin:${certId}`;
+/** RFC 5280 CRLReason superseded. */
+const SUPERSEDED = 4;
 
 export class EmcaService {
-  constructor(readonly ctx: Context) {}
+  constructor(readonly ctx: ProtocolContext) {}
 
   // ── signature ─────────────────────────────────────────────────────────────
 
@@ -100,7 +100,7 @@ export class EmcaService {
         ? client.signingStatus === null
           ? []
           : [{ status: client.signingStatus }]
-        : await this.ctx.db.select({ status: certificates.status }).from(certificates).where(eq(certificates.id, client.signingCertificateId));
+        : await this.ctx.certificates.byId(client.signingCertificateId).then((c) => (c ? [c] : []));
     if (!row) return fail('signing certificate not found');
     const signing = await this.signingCert(client.signingCertificateId);
     if (!signing) return fail('signing certificate not found');
@@ -127,7 +127,7 @@ export class EmcaService {
   private async signingCert(id: string) {
     const hit = this.signingCache.get(id);
     if (hit) return hit;
-    const [row] = await this.ctx.db.select({ der: certificates.der }).from(certificates).where(eq(certificates.id, id));
+    const row = await this.ctx.certificates.byId(id);
     if (!row) return undefined;
     const cert = parseCertificate(row.der);
     const entry = { cert, key: createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' }) };
@@ -154,14 +154,11 @@ export class EmcaService {
     const verified = verifySigner(sd, 0);
     if (!verified.ok || !verified.certDer) throw new EmcaFailure(M.signatureFailed);
     const cert = parseCertificate(verified.certDer);
-    const issuer = this.ctx.issuers.list().find((i) => i.subjectDer.equals(Buffer.from(cert.issuer)) && verifyCertificateSignature(cert, i.spki));
+    const issuer = await this.ctx.issuers.issuerOf(verified.certDer);
     if (!issuer) throw new EmcaFailure(M.untrusted);
     const now = Date.now();
     if (cert.notAfter.getTime() <= now || cert.notBefore.getTime() > now) throw new EmcaFailure(M.certExpired);
-    const [row] = await this.ctx.db
-      .select({ status: certificates.status })
-      .from(certificates)
-      .where(and(eq(certificates.issuerId, issuer.id), eq(certificates.serial, cert.serialHex)));
+    const row = await this.ctx.certificates.statusBySerial(issuer.id, cert.serialHex);
     if (!row) throw new EmcaFailure(M.untrusted);
     if (row.status !== 'valid') throw new EmcaFailure(M.certRevoked);
   }
@@ -171,12 +168,12 @@ export class EmcaService {
   /** Gives every profile a numeric id (first sight), returns name → id. */
   async profileIds(): Promise<Map<string, number>> {
     const profiles = await this.ctx.profiles.list();
-    let rows = await this.ctx.db.select().from(emcaProfileIds);
+    let rows = await this.ctx.store.db.select().from(emcaProfileIds);
     const known = new Set(rows.map((r) => r.profile));
     const missing = profiles.filter((p) => !known.has(p.name));
     if (missing.length) {
-      await this.ctx.db.insert(emcaProfileIds).values(missing.map((p) => ({ profile: p.name }))).onConflictDoNothing();
-      rows = await this.ctx.db.select().from(emcaProfileIds);
+      await this.ctx.store.db.insert(emcaProfileIds).values(missing.map((p) => ({ profile: p.name }))).onConflictDoNothing();
+      rows = await this.ctx.store.db.select().from(emcaProfileIds);
     }
     return new Map(rows.map((r) => [r.profile, r.id]));
   }
@@ -188,7 +185,7 @@ export class EmcaService {
     if (/^\d+$/.test(s)) {
       // Beyond the integer column: no such id (and not a database error).
       if (Number(s) > 2147483647) throw new EmcaFailure(M.invalidProfileId);
-      const [row] = await this.ctx.db.select().from(emcaProfileIds).where(eq(emcaProfileIds.id, Number(s)));
+      const [row] = await this.ctx.store.db.select().from(emcaProfileIds).where(eq(emcaProfileIds.id, Number(s)));
       if (row) return row.profile;
       const ids = await this.profileIds();
       for (const [name, id] of ids) if (id === Number(s)) return name;
@@ -213,7 +210,7 @@ export class EmcaService {
     if (p.keys.rsa) keyAlgorithms.push(`RSA-${p.keys.rsa.minBits}..${p.keys.rsa.maxBits}`);
     for (const c of p.keys.ec?.curves ?? []) keyAlgorithms.push(`EC-${c}`);
     if (p.keys.ed25519) keyAlgorithms.push('Ed25519');
-    const issuer = p.issuer ? await this.ctx.issuers.get(p.issuer) : this.ctx.issuers.defaultIssuer();
+    const issuer = p.issuer ? await this.ctx.issuers.get(p.issuer) : this.ctx.issuers.default();
     return {
       profileId: String(ids.get(p.name) ?? ''),
       profileName: p.name,
@@ -233,7 +230,7 @@ export class EmcaService {
     const issuer = this.ctx.issuers.list().find((i) => i.name === caName || i.id === caName || i.subject === caName);
     if (!issuer) throw new EmcaFailure(M.invalidCaName);
     const ids = await this.profileIds();
-    const def = this.ctx.issuers.defaultIssuer();
+    const def = this.ctx.issuers.default();
     const out: { profileId: string; profileName: string }[] = [];
     for (const p of await this.ctx.profiles.list()) {
       if (!p.enabled || p.basicConstraints.ca || p.audience === 'system') continue;
@@ -295,7 +292,7 @@ export class EmcaService {
 
   private async recordTransaction(caller: Caller, spec: IssueSpec, requestId: string): Promise<void> {
     const id = randomUUID();
-    await this.ctx.db
+    await this.ctx.store.db
       .insert(emcaTransactions)
       .values({
         id,
@@ -305,7 +302,7 @@ export class EmcaService {
         format: spec.format,
         requestId,
         subscriberId: spec.subscriberId ?? null,
-        pfxPasswordSealed: spec.pfxPassword !== undefined ? seal(this.ctx.kek, Buffer.from(spec.pfxPassword, 'utf8'), sealPfxPassword(id)) : null,
+        pfxPasswordSealed: spec.pfxPassword !== undefined ? this.ctx.secrets.seal(sealPfxPassword(id), Buffer.from(spec.pfxPassword, 'utf8')) : null,
         replacesSerial: spec.replaces?.serial ?? null,
         replacesIssuerId: spec.replaces?.issuerId ?? null,
       })
@@ -314,12 +311,9 @@ export class EmcaService {
 
   /** The rekeyed certificate is superseded once its replacement exists. */
   private async retireReplaced(caller: Caller, r: { serial: string; issuerId: string }): Promise<void> {
-    const [row] = await this.ctx.db
-      .select({ status: certificates.status })
-      .from(certificates)
-      .where(and(eq(certificates.issuerId, r.issuerId), eq(certificates.serial, r.serial)));
+    const row = await this.ctx.certificates.statusBySerial(r.issuerId, r.serial);
     if (!row || row.status === 'revoked') return;
-    await this.ctx.revocation.revoke(r, 'superseded', caller.principal.id).catch(() => {});
+    await this.ctx.revocation.revoke(r.issuerId, r.serial, SUPERSEDED, caller.principal.id).catch(() => {});
   }
 
   /** The artefact of an issued result in the method's format; a PFX is kept (sealed) and the same one returned again. */
@@ -327,8 +321,8 @@ export class EmcaService {
     const cert = result.certificate;
     if (format === 'cer') return Buffer.from(cert.der).toString('base64');
     if (format === 'p7b') return buildCertsOnly([cert.der, ...result.chain]).toString('base64');
-    const [stored] = await this.ctx.db.select().from(emcaPfx).where(eq(emcaPfx.certificateId, cert.id));
-    if (stored) return unseal(this.ctx.kek, stored.pfxSealed, pfxPurpose(cert.id)).toString('base64');
+    const [stored] = await this.ctx.store.db.select().from(emcaPfx).where(eq(emcaPfx.certificateId, cert.id));
+    if (stored) return this.ctx.secrets.unseal(pfxPurpose(cert.id), stored.pfxSealed).toString('base64');
     // The applicationId was already used for a certificate from a CSR: there is no key to put in a PFX.
     if (!result.privateKey || pfxPassword === undefined) throw new EmcaFailure(M.invalidParameter);
     const encryption = caller.client.legacyPfx ? 'legacy' : 'aes';
@@ -340,25 +334,25 @@ export class EmcaService {
       friendlyName: cert.subject.slice(0, 64),
       encryption,
     });
-    await this.ctx.db
+    await this.ctx.store.db
       .insert(emcaPfx)
       .values({
         certificateId: cert.id,
         clientId: caller.client.id,
         issuerId: cert.issuerId,
         serial: cert.serial,
-        pfxSealed: seal(this.ctx.kek, pfx, pfxPurpose(cert.id)),
-        passwordSealed: seal(this.ctx.kek, Buffer.from(pfxPassword, 'utf8'), pinPurpose(cert.id)),
+        pfxSealed: this.ctx.secrets.seal(pfxPurpose(cert.id), pfx),
+        passwordSealed: this.ctx.secrets.seal(pinPurpose(cert.id), Buffer.from(pfxPassword, 'utf8')),
         encryption,
       })
       .onConflictDoNothing();
-    const [winner] = await this.ctx.db.select().from(emcaPfx).where(eq(emcaPfx.certificateId, cert.id));
-    return unseal(this.ctx.kek, winner.pfxSealed, pfxPurpose(cert.id)).toString('base64');
+    const [winner] = await this.ctx.store.db.select().from(emcaPfx).where(eq(emcaPfx.certificateId, cert.id));
+    return this.ctx.secrets.unseal(pfxPurpose(cert.id), winner.pfxSealed).toString('base64');
   }
 
   /** getCertificateByRequestID: the state of a request this client made. */
   async byRequestId(caller: Caller, requestId: string): Promise<{ state: 'pending' } | { state: 'rejected' } | { state: 'issued'; artefact: string; subscriberId: string | null }> {
-    const [tx] = await this.ctx.db
+    const [tx] = await this.ctx.store.db
       .select()
       .from(emcaTransactions)
       .where(and(eq(emcaTransactions.requestId, requestId), eq(emcaTransactions.clientId, caller.client.id)));
@@ -371,14 +365,14 @@ export class EmcaService {
     }
     if (r.status === 'pending') return { state: 'pending' };
     if (r.status === 'rejected') return { state: 'rejected' };
-    const pw = tx.pfxPasswordSealed ? unseal(this.ctx.kek, tx.pfxPasswordSealed, sealPfxPassword(tx.id)).toString('utf8') : undefined;
+    const pw = tx.pfxPasswordSealed ? this.ctx.secrets.unseal(sealPfxPassword(tx.id), tx.pfxPasswordSealed).toString('utf8') : undefined;
     const artefact = await this.artefact(caller, r, tx.format as Format, pw);
     if (tx.replacesSerial && tx.replacesIssuerId) await this.retireReplaced(caller, { serial: tx.replacesSerial, issuerId: tx.replacesIssuerId });
     return { state: 'issued', artefact, subscriberId: tx.subscriberId };
   }
 
   async transactionsByRequest(caller: Caller, requestId: string): Promise<EmcaTransactionRow | undefined> {
-    const [tx] = await this.ctx.db
+    const [tx] = await this.ctx.store.db
       .select()
       .from(emcaTransactions)
       .where(and(eq(emcaTransactions.requestId, requestId), eq(emcaTransactions.clientId, caller.client.id)));
@@ -396,11 +390,7 @@ export class EmcaService {
     }
     // Java BigInteger.toString(16) drops leading zeros: match on the canonical form.
     const candidates = [serial, serial.replace(/^(00)+/, ''), '00' + serial.replace(/^(00)+/, '')];
-    const rows = await this.ctx.db
-      .select()
-      .from(certificates)
-      .where(and(eq(certificates.principal, caller.principal.id), sql`${certificates.serial} in (${sql.join(candidates.map((c) => sql`${c}`), sql`, `)})`))
-      .limit(2);
+    const rows = await this.ctx.certificates.ofPrincipal(caller.principal.id, { serials: [...new Set(candidates)], limit: 2 });
     if (rows.length !== 1) throw new EmcaFailure(M.notFound);
     return rows[0];
   }
@@ -413,7 +403,7 @@ export class EmcaService {
     const row = await this.ownCertificate(caller, serial);
     if (row.status === 'revoked') throw new EmcaFailure(M.alreadyRevoked);
     try {
-      await this.ctx.revocation.revoke({ serial: row.serial, issuerId: row.issuerId }, reason, caller.principal.id);
+      await this.ctx.revocation.revoke(row.issuerId, row.serial, reason, caller.principal.id);
     } catch (e) {
       if (isIssuanceError(e) && e.code === 'conflict') throw new EmcaFailure(M.alreadyRevoked);
       throw e;
@@ -425,7 +415,7 @@ export class EmcaService {
     const row = await this.ownCertificate(caller, serial);
     if (row.status !== 'valid') throw new EmcaFailure(M.notActive);
     try {
-      await this.ctx.revocation.suspend({ serial: row.serial, issuerId: row.issuerId }, caller.principal.id);
+      await this.ctx.revocation.suspend(row.issuerId, row.serial, caller.principal.id);
     } catch (e) {
       if (isIssuanceError(e) && e.code === 'conflict') throw new EmcaFailure(M.notActive);
       throw e;
@@ -437,7 +427,7 @@ export class EmcaService {
     const row = await this.ownCertificate(caller, serial);
     if (row.status !== 'hold') throw new EmcaFailure(M.notSuspended);
     try {
-      await this.ctx.revocation.reinstate({ serial: row.serial, issuerId: row.issuerId }, caller.principal.id);
+      await this.ctx.revocation.reinstate(row.issuerId, row.serial, caller.principal.id);
     } catch (e) {
       if (isIssuanceError(e) && e.code === 'conflict') throw new EmcaFailure(M.notSuspended);
       throw e;
@@ -454,19 +444,14 @@ export class EmcaService {
   async expiringSoon(caller: Caller, days: number, subscriberId?: string) {
     const now = new Date();
     const until = new Date(now.getTime() + days * 86400_000);
-    const where = [
-      eq(certificates.principal, caller.principal.id),
-      eq(certificates.status, 'valid'),
-      gt(certificates.notAfter, now),
-      lte(certificates.notAfter, until),
-    ];
-    if (subscriberId) where.push(sql`${certificates.metadata}->>'subscriberId' = ${subscriberId}`);
-    const rows = await this.ctx.db
-      .select({ serial: certificates.serial, notAfter: certificates.notAfter, metadata: certificates.metadata })
-      .from(certificates)
-      .where(and(...where))
-      .orderBy(certificates.notAfter)
-      .limit(1000);
+    const rows = (
+      await this.ctx.certificates.ofPrincipal(caller.principal.id, {
+        status: 'valid',
+        notAfterFrom: now,
+        notAfterTo: until,
+        metadata: subscriberId ? { subscriberId } : undefined,
+      })
+    ).filter((r) => r.notAfter.getTime() > now.getTime());
     return rows.map((r) => ({
       serialNumber: canonicalSerial(r.serial),
       notAfter: emcaDate(r.notAfter),
@@ -477,12 +462,12 @@ export class EmcaService {
   /** getPKCS12: the kept PFX of one of the caller's certificates, when the PIN matches. */
   async storedPfx(caller: Caller, serial: string, pin: string): Promise<string> {
     const row = await this.ownCertificate(caller, serial);
-    const [p] = await this.ctx.db.select().from(emcaPfx).where(eq(emcaPfx.certificateId, row.id));
+    const [p] = await this.ctx.store.db.select().from(emcaPfx).where(eq(emcaPfx.certificateId, row.id));
     if (!p || p.clientId !== caller.client.id) throw new EmcaFailure(M.notFound);
-    const expected = unseal(this.ctx.kek, p.passwordSealed, pinPurpose(row.id));
+    const expected = this.ctx.secrets.unseal(pinPurpose(row.id), p.passwordSealed);
     const given = Buffer.from(pin, 'utf8');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new EmcaFailure(M.invalidPfxPassword);
-    return unseal(this.ctx.kek, p.pfxSealed, pfxPurpose(row.id)).toString('base64');
+    return this.ctx.secrets.unseal(pfxPurpose(row.id), p.pfxSealed).toString('base64');
   }
 }
 
@@ -718,7 +703,7 @@ export const emcaFailureFor: Record<ReasonCode, (rule: string, spec: MapSpec) =>
 };
 
 /** Pipeline errors → the emCA strings. */
-export function mapIssuanceError(e: unknown, spec: MapSpec, ctx: Context): Error {
+export function mapIssuanceError(e: unknown, spec: MapSpec, ctx: Pick<ProtocolContext, 'log'>): Error {
   if (e instanceof EmcaFailure) return e;
   if (!(e instanceof IssuanceError)) return e as Error;
   ctx.log.info({ code: e.code, rule: e.rule, msg: e.message }, 'emca: issuance refused');

@@ -9,8 +9,8 @@
  */
 import type { Context as HonoContext, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { Context } from '../../src/context.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
+import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
 import { unseal } from '../../src/ca/seal.ts';
 import { clientAddress } from '../../src/http/client-address.ts';
 import { parseSignedData } from '../../src/pki/cms-signed-data.ts';
@@ -423,7 +423,7 @@ export const v4MethodPaths = [
 ];
 
 export interface V4Deps {
-  ctx: Context;
+  ctx: ProtocolContext;
   svc: EmcaService;
   clients: ClientStore;
   passwords: PasswordCache;
@@ -477,7 +477,7 @@ async function handle(c: HonoContext<AppEnv>, d: V4Deps, handler: Handler): Prom
   if ((d.emKeyRequired || emKey !== undefined) && !emKeyMatches(emKey, client.emKeyHash)) throw new EmcaFailure(M.invalidRequestDetails);
 
   // 2-3. Decrypt and parse.
-  const aesKey = unseal(d.ctx.kek, client.aesKeySealed, aesPurpose(client.id));
+  const aesKey = d.ctx.secrets.unseal(aesPurpose(client.id), client.aesKeySealed);
   const plain = decryptRequestData(aesKey, client.aesMode as AesMode, requestData);
   if (!plain) throw new EmcaFailure(M.invalidInput);
   let innerObj: unknown;

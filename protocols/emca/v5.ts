@@ -11,8 +11,8 @@ import { hkdfSync } from 'node:crypto';
 import { and, eq, lt } from 'drizzle-orm';
 import type { Context as HonoContext, Hono } from 'hono';
 import { SignJWT, jwtVerify } from 'jose';
-import type { Context } from '../../src/context.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
+import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
 import { toPem } from '../../src/pki/pem.ts';
 import { buildCertsOnly } from '../../src/pki/cms-signed-data.ts';
 import type { ClientStore } from './clients.ts';
@@ -33,7 +33,7 @@ import { peerAddress } from './v4.ts';
 import { readJsonBody } from '../../src/http/body.ts';
 
 export interface V5Deps {
-  ctx: Context;
+  ctx: ProtocolContext;
   svc: EmcaService;
   clients: ClientStore;
   passwords: PasswordCache;
@@ -54,7 +54,7 @@ const statusFor: Record<string, 400 | 401 | 403 | 404 | 409> = {
   [M.notSuspended]: 409,
 };
 
-function fail(c: HonoContext, e: unknown, ctx: Context) {
+function fail(c: HonoContext, e: unknown, ctx: ProtocolContext) {
   if (e instanceof EmcaFailure) {
     const status = e.status !== 200 ? e.status : (statusFor[e.result] ?? 400);
     return c.json({ status: 'failure', result: e.result }, status);
@@ -96,7 +96,8 @@ const optStr = (b: Record<string, unknown>, k: string): string | undefined => {
 
 export function mountV5(app: Hono<AppEnv>, d: V5Deps): void {
   const { ctx, svc } = d;
-  const secret = new Uint8Array(hkdfSync('sha256', ctx.kek, Buffer.from('emca-v5'), 'certgate:emca-v5-jwt', 32));
+  // Every instance derives the same token MAC key from the KEK (through the seam, never the KEK itself).
+  const secret = new Uint8Array(ctx.secrets.derive('emca-v5-jwt', 32));
   const v5 = app as unknown as Hono<V5Env>;
 
   /** X-Nonce: optional; a value seen in the last five minutes is refused (replay). */
@@ -104,8 +105,8 @@ export function mountV5(app: Hono<AppEnv>, d: V5Deps): void {
     const n = c.req.header('x-nonce');
     if (n === undefined) return;
     if (!/^[A-Za-z0-9._~+/=-]{8,128}$/.test(n)) throw new EmcaFailure(M.invalidParameter);
-    await ctx.db.delete(emcaNonces).where(lt(emcaNonces.expiresAt, new Date()));
-    const r = await ctx.db.insert(emcaNonces).values({ nonce: n, expiresAt: new Date(Date.now() + 300_000) }).onConflictDoNothing().returning();
+    await ctx.store.db.delete(emcaNonces).where(lt(emcaNonces.expiresAt, new Date()));
+    const r = await ctx.store.db.insert(emcaNonces).values({ nonce: n, expiresAt: new Date(Date.now() + 300_000) }).onConflictDoNothing().returning();
     if (r.length === 0) throw new EmcaFailure(M.invalidRequestDetails);
   }
 
@@ -152,7 +153,7 @@ export function mountV5(app: Hono<AppEnv>, d: V5Deps): void {
       } catch {
         throw new EmcaFailure(M.invalidRequestDetails);
       }
-      const [client] = sub ? await ctx.db.select().from(emcaClients).where(and(eq(emcaClients.id, sub), eq(emcaClients.disabled, false))) : [];
+      const [client] = sub ? await ctx.store.db.select().from(emcaClients).where(and(eq(emcaClients.id, sub), eq(emcaClients.disabled, false))) : [];
       if (!client) throw new EmcaFailure(M.invalidRequestDetails);
       if (!ipAllowed(peerAddress(c, ctx.config.trustedProxies), client.allowedIps)) throw new EmcaFailure(M.invalidRequestDetails);
       await checkNonce(c);

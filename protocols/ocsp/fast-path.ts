@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Context } from '../../src/context.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { ocspErrorResponse } from '../../src/pki/ocsp-response.ts';
 import { decodeGetPath, getCacheHeaders, notModified } from './routes.ts';
 import type { Answer, OcspService } from './service.ts';
@@ -14,7 +14,7 @@ const INTERNAL = ocspErrorResponse('internalError');
  * most of its cost. Same answers as routes.ts (which still serves `app.request` and HTTPS-less
  * tests); metrics and the access-log policy are kept.
  */
-export function ocspFastPath(ctx: Context, svc: OcspService, accessLog: 'all' | 'errors' | 'off' = 'errors'): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function ocspFastPath(ctx: ProtocolContext, svc: OcspService, accessLog: 'all' | 'errors' | 'off' = 'errors'): (req: IncomingMessage, res: ServerResponse) => boolean {
   const max = svc.server.maxRequestBytes;
   // Labelled histogram children resolved once: label hashing per request would be a visible share.
   const timers = new Map<string, { observe(v: number): void }>();

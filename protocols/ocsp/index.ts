@@ -1,5 +1,5 @@
 import type { OpenApiFragment } from '../../src/admin/openapi.ts';
-import type { Context } from '../../src/context.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
 import { registerOcspCommands } from './cli.ts';
 import { ocspFastPath } from './fast-path.ts';
@@ -13,9 +13,13 @@ export { OcspService } from './service.ts';
 export { ResponderManager } from './responders.ts';
 
 export interface OcspModule extends ProtocolModule {
-  /** The responder of the context it was mounted on (tests, CLI wiring). */
-  service(ctx: Context): OcspService | undefined;
-  manager(ctx: Context): ResponderManager | undefined;
+  /**
+   * The responder mounted on this database (tests, benchmarks): pass the core context or the
+   * protocol context's `store` — anything holding the database handle `db`. One per database, however
+   * often the module is mounted on it.
+   */
+  service(on: { db: object }): OcspService | undefined;
+  manager(on: { db: object }): ResponderManager | undefined;
 }
 
 /**
@@ -23,27 +27,27 @@ export interface OcspModule extends ProtocolModule {
  * `/api/v1/ocsp/`. Settings come from CERTGATE_OCSP_* (see settings.ts) unless given.
  */
 export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & { defaults?: Partial<ServerSettings['defaults']> } } = {}): OcspModule {
-  const byCtx = new Map<Context, { svc: OcspService; mgr: ResponderManager }>();
+  const byDb = new Map<object, { svc: OcspService; mgr: ResponderManager }>();
   let started: OcspService[] = [];
   return {
     name: 'ocsp',
     registerCommands: (program, loadConfig, open) => registerOcspCommands(program, loadConfig, open),
     openapi: ocspOpenApi as OpenApiFragment,
-    async mount(app, ctx) {
-      let entry = byCtx.get(ctx);
+    async mount(app, pctx) {
+      let entry = byDb.get(pctx.store.db);
       if (!entry) {
-        const svc = new OcspService(ctx, serverSettingsFromEnv(process.env, opts.settings));
-        const mgr = new ResponderManager(ctx, svc);
+        const svc = new OcspService(pctx, serverSettingsFromEnv(process.env, opts.settings));
+        const mgr = new ResponderManager(pctx, svc);
         await svc.init();
         entry = { svc, mgr };
-        byCtx.set(ctx, entry);
+        byDb.set(pctx.store.db, entry);
       }
-      mountOcspRoutes(app, ctx, entry.svc);
-      mountOcspAdmin(app, ctx, entry.svc, entry.mgr);
+      mountOcspRoutes(app, pctx, entry.svc);
+      mountOcspAdmin(app, pctx, entry.svc, entry.mgr);
     },
-    nodeHandler(ctx) {
-      const e = byCtx.get(ctx);
-      return e ? ocspFastPath(ctx, e.svc, ocspAccessLog(process.env.CERTGATE_OCSP_ACCESS_LOG, ctx.config.accessLog)) : undefined;
+    nodeHandler(pctx) {
+      const e = byDb.get(pctx.store.db);
+      return e ? ocspFastPath(pctx, e.svc, ocspAccessLog(process.env.CERTGATE_OCSP_ACCESS_LOG, pctx.config.accessLog)) : undefined;
     },
     endpoints(base) {
       return [
@@ -51,8 +55,8 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
         { label: 'OCSP management', url: `${base.http}/api/v1/ocsp/issuers` },
       ];
     },
-    async start(ctx) {
-      const e = byCtx.get(ctx);
+    async start(pctx) {
+      const e = byDb.get(pctx.store.db);
       if (!e) return;
       await e.svc.start();
       started.push(e.svc);
@@ -62,11 +66,11 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
       started = [];
       for (const svc of s) await svc.stop();
       // Unsubscribe contexts that were mounted but never started too.
-      for (const [, e] of byCtx) await e.svc.stop();
-      byCtx.clear();
+      for (const [, e] of byDb) await e.svc.stop();
+      byDb.clear();
     },
-    service: (ctx) => byCtx.get(ctx)?.svc,
-    manager: (ctx) => byCtx.get(ctx)?.mgr,
+    service: (on) => byDb.get(on.db)?.svc,
+    manager: (on) => byDb.get(on.db)?.mgr,
   };
 }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
-import { seal } from '../../src/ca/seal.ts';
-import type { Context } from '../../src/context.ts';
+import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { BadRequest, Conflict, NotFound, Unavailable } from '../../src/issuance/errors.ts';
 import type { KeySpec } from '../../src/issuance/request.ts';
 import { toPem } from '../../src/pki/pem.ts';
+import { parseReason } from '../../src/issuance/revocation.ts';
 import { LOCK_OCSP_ROTATE, type OcspService } from './service.ts';
 import { ocspIssuerSettings, ocspResponders } from './schema.ts';
 import { issuerSettingsPatch, type IssuerSettings } from './settings.ts';
@@ -48,7 +48,7 @@ export function responderView(r: ResponderRow): ResponderView {
  */
 export class ResponderManager {
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: ProtocolContext,
     private readonly svc: OcspService,
   ) {
     svc.rotateDue = () => this.rotateDue();
@@ -61,19 +61,20 @@ export class ResponderManager {
     const settings = await this.settings(issuerId);
     const days = opts.validityDays ?? settings.responderValidityDays;
     if (!Number.isInteger(days) || days < 1 || days > 365) throw new BadRequest('validityDays must be a whole number from 1 to 365');
-    const spec = responderKeySpec(settings.responderKey, issuer.signer.keyAlgorithm);
+    const spec = responderKeySpec(settings.responderKey, issuer.keyAlgorithm);
     const cn = `OCSP Responder ${issuer.name}`.slice(0, 64);
+    // The key is made in the key store; the pipeline certifies its public key (never sees the private one).
+    const key = await this.ctx.keys.generate(spec, `responder:${issuerId}`);
     const result = await this.ctx.pipeline.issue({
       principal: { id: actor, protocol: 'internal', authenticatedBy: 'local' },
       profile: 'ocsp-signing',
-      key: { kind: 'generate', spec },
+      key: { kind: 'spki', der: key.signer.publicKey.export({ format: 'der', type: 'spki' }), pop: 'verified-by-protocol' },
       subject: [{ type: 'CN', value: cn }],
       issuerId,
       validity: { duration: days * 86400 },
       metadata: { purpose: 'ocsp-responder' },
     });
     if (result.status !== 'issued') throw new Unavailable(`the responder certificate request is ${result.status} (profile ocsp-signing needs approval?)`);
-    if (!result.privateKey) throw new Unavailable('the pipeline returned no private key');
     const id = randomUUID();
     const c = result.certificate;
     const row = {
@@ -82,14 +83,14 @@ export class ResponderManager {
       certificateId: c.id,
       serial: c.serial,
       certDer: Buffer.from(c.der),
-      keySealed: seal(this.ctx.kek, result.privateKey, `ocsp-responder-key:${id}`),
-      keyAlgorithm: spec.type === 'RSA' ? `RSA ${spec.bits}` : spec.type === 'EC' ? `EC ${spec.curve}` : spec.type,
+      keyRef: key.keyRef,
+      keyAlgorithm: key.signer.keyAlgorithm,
       notBefore: c.notBefore,
       notAfter: c.notAfter,
       status: 'active',
       createdBy: actor,
     };
-    await this.ctx.db.transaction(async (tx) => {
+    await this.ctx.store.db.transaction(async (tx) => {
       await tx
         .update(ocspResponders)
         .set({ status: 'retired', updatedAt: new Date() })
@@ -99,12 +100,12 @@ export class ResponderManager {
     await this.ctx.audit.record({ actor, action: 'ocsp.responder.create', target: `${issuerId}:${c.serial}`, details: { responder: id, notAfter: c.notAfter.toISOString() } });
     await this.svc.reload(false);
     this.svc.notifyConfigChanged();
-    const [stored] = await this.ctx.db.select().from(ocspResponders).where(eq(ocspResponders.id, id));
+    const [stored] = await this.ctx.store.db.select().from(ocspResponders).where(eq(ocspResponders.id, id));
     return responderView(stored);
   }
 
   async list(issuerId?: string): Promise<ResponderView[]> {
-    const rows = await this.ctx.db
+    const rows = await this.ctx.store.db
       .select()
       .from(ocspResponders)
       .where(issuerId ? eq(ocspResponders.issuerId, issuerId) : undefined)
@@ -113,7 +114,7 @@ export class ResponderManager {
   }
 
   async get(id: string): Promise<ResponderView> {
-    const [row] = await this.ctx.db.select().from(ocspResponders).where(eq(ocspResponders.id, id));
+    const [row] = await this.ctx.store.db.select().from(ocspResponders).where(eq(ocspResponders.id, id));
     if (!row) throw new NotFound(`no OCSP responder "${id}"`);
     return responderView(row);
   }
@@ -124,11 +125,11 @@ export class ResponderManager {
    * until one is created.
    */
   async revoke(id: string, actor: string, reason: string | number | undefined, replace: boolean): Promise<{ revoked: ResponderView; replacement?: ResponderView }> {
-    const [row] = await this.ctx.db.select().from(ocspResponders).where(eq(ocspResponders.id, id));
+    const [row] = await this.ctx.store.db.select().from(ocspResponders).where(eq(ocspResponders.id, id));
     if (!row) throw new NotFound(`no OCSP responder "${id}"`);
     if (row.status === 'revoked') throw new Conflict(`OCSP responder ${id} is already revoked`);
-    await this.ctx.revocation.revoke({ serial: row.serial, issuerId: row.issuerId }, reason ?? 'superseded', actor);
-    await this.ctx.db.update(ocspResponders).set({ status: 'revoked', updatedAt: new Date() }).where(eq(ocspResponders.id, id));
+    await this.ctx.revocation.revoke(row.issuerId, row.serial, parseReason(reason ?? 'superseded'), actor);
+    await this.ctx.store.db.update(ocspResponders).set({ status: 'revoked', updatedAt: new Date() }).where(eq(ocspResponders.id, id));
     await this.ctx.audit.record({ actor, action: 'ocsp.responder.revoke', target: `${row.issuerId}:${row.serial}`, details: { responder: id } });
     let replacement: ResponderView | undefined;
     if (replace && row.status === 'active') replacement = await this.create(row.issuerId, actor);
@@ -141,7 +142,7 @@ export class ResponderManager {
 
   /** Effective settings of an issuer (server defaults overlaid with its stored settings). */
   async settings(issuerId: string): Promise<IssuerSettings> {
-    const [row] = await this.ctx.db.select().from(ocspIssuerSettings).where(eq(ocspIssuerSettings.issuerId, issuerId));
+    const [row] = await this.ctx.store.db.select().from(ocspIssuerSettings).where(eq(ocspIssuerSettings.issuerId, issuerId));
     return { ...this.svc.server.defaults, ...((row?.settings as Partial<IssuerSettings>) ?? {}) };
   }
 
@@ -150,9 +151,9 @@ export class ResponderManager {
     if (!(await this.ctx.issuers.get(issuerId))) throw new NotFound(`no issuer "${issuerId}"`);
     const parsed = issuerSettingsPatch.safeParse(patch);
     if (!parsed.success) throw new BadRequest(`invalid OCSP settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
-    const [row] = await this.ctx.db.select().from(ocspIssuerSettings).where(eq(ocspIssuerSettings.issuerId, issuerId));
+    const [row] = await this.ctx.store.db.select().from(ocspIssuerSettings).where(eq(ocspIssuerSettings.issuerId, issuerId));
     const merged = { ...((row?.settings as Partial<IssuerSettings>) ?? {}), ...parsed.data };
-    await this.ctx.db
+    await this.ctx.store.db
       .insert(ocspIssuerSettings)
       .values({ issuerId, settings: merged, updatedBy: actor, updatedAt: new Date() })
       .onConflictDoUpdate({ target: ocspIssuerSettings.issuerId, set: { settings: merged, updatedBy: actor, updatedAt: new Date() } });
@@ -167,7 +168,7 @@ export class ResponderManager {
    * or due (less than rotateFraction of their life left). One instance at a time (advisory lock).
    */
   async rotateDue(): Promise<void> {
-    await this.ctx.database.withLock(
+    await this.ctx.store.withLock(
       LOCK_OCSP_ROTATE,
       async () => {
         const now = Date.now();
@@ -175,7 +176,7 @@ export class ResponderManager {
           if (issuer.status !== 'active' || issuer.notAfter.getTime() <= now) continue;
           const settings = await this.settings(issuer.id);
           if (settings.signing !== 'delegated') continue;
-          const [active] = await this.ctx.db
+          const [active] = await this.ctx.store.db
             .select()
             .from(ocspResponders)
             .where(and(eq(ocspResponders.issuerId, issuer.id), eq(ocspResponders.status, 'active')))

@@ -1,10 +1,9 @@
 import type { Context as HonoContext, Hono } from 'hono';
-import type { Operator } from '../../src/admin/tokens.ts';
-import type { Context } from '../../src/context.ts';
+import type { Operator } from '../../src/http/app-env.ts';
 import { jsonError } from '../../src/http/errors.ts';
-import { BadRequest, Forbidden, Unauthorized, isIssuanceError } from '../../src/issuance/errors.ts';
+import { BadRequest } from '../../src/issuance/errors.ts';
 import { ocspErrorResponse } from '../../src/pki/ocsp-response.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { ProtocolAppEnv as AppEnv, ProtocolContext } from '../../src/protocol-context.ts';
 import { ocspOpenApiDocument } from './openapi.ts';
 import type { ResponderManager } from './responders.ts';
 import type { Answer, OcspService } from './service.ts';
@@ -19,7 +18,7 @@ type C = HonoContext<AppEnv>;
 const param = (c: C, k: string): string => c.req.param(k) ?? '';
 
 /** POST /ocsp and GET /ocsp/<base64> (RFC 6960 appendix A, RFC 5019 §5). */
-export function mountOcspRoutes(app: Hono<AppEnv>, ctx: Context, svc: OcspService): void {
+export function mountOcspRoutes(app: Hono<AppEnv>, ctx: ProtocolContext, svc: OcspService): void {
   const max = svc.server.maxRequestBytes;
 
   const post = async (c: C) => {
@@ -120,26 +119,24 @@ export function decodeGetPath(url: string, max: number): Buffer | undefined {
 
 type Need = 'read' | 'write';
 
-async function authenticate(ctx: Context, c: C, need: Need): Promise<Operator> {
-  const h = c.req.header('authorization') ?? '';
-  const m = /^Bearer\s+(\S+)$/i.exec(h);
-  if (!m) throw new Unauthorized('a bearer token is required');
-  const op = await ctx.tokens.verify(m[1]);
-  if (!op) throw new Unauthorized('the bearer token is invalid, expired or disabled');
-  if (need === 'write' && op.role !== 'administrator' && op.role !== 'officer') throw new Forbidden(`role ${op.role} may not change OCSP settings`);
-  return op;
-}
-
-export function mountOcspAdmin(app: Hono<AppEnv>, ctx: Context, svc: OcspService, mgr: ResponderManager): void {
+/**
+ * The management API on the protocol's admin router (`/api/v1/ocsp/…`, behind the admin-token
+ * guard): any operator reads; officers and administrators change settings and responders. The
+ * OpenAPI document stays public on the app, as the core's.
+ */
+export function mountOcspAdmin(app: Hono<AppEnv>, ctx: ProtocolContext, svc: OcspService, mgr: ResponderManager): void {
+  const router = ctx.adminRouter();
+  const officer = ctx.http.requireRole('officer');
   const handle =
     (need: Need, fn: (c: C, op: Operator) => Promise<Response>) =>
     async (c: C): Promise<Response> => {
+      if (need === 'write') {
+        const refused = await officer(c, async () => {});
+        if (refused) return refused;
+      }
       try {
-        const op = await authenticate(ctx, c, need);
-        c.set('operator', op);
-        return await fn(c, op);
+        return await fn(c, c.get('operator')!);
       } catch (e) {
-        if (isIssuanceError(e) && e.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer');
         return jsonError(c, e, (err) => ctx.log.error({ err, reqId: c.get('requestId') }, 'ocsp admin: unhandled error'));
       }
     };
@@ -164,43 +161,43 @@ export function mountOcspAdmin(app: Hono<AppEnv>, ctx: Context, svc: OcspService
   };
 
   app.get('/api/v1/ocsp/openapi.json', (c) => c.json(ocspOpenApiDocument(ctx.config.publicUrl)));
-  app.get(
-    '/api/v1/ocsp/issuers',
+  router.get(
+    '/issuers',
     handle('read', async (c) => c.json({ issuers: await Promise.all(ctx.issuers.list().map((i) => issuerView(i.id))), stats: svc.stats })),
   );
-  app.get(
-    '/api/v1/ocsp/issuers/:id',
+  router.get(
+    '/issuers/:id',
     handle('read', async (c) => {
       const id = param(c, 'id');
       if (!(await ctx.issuers.get(id))) return c.json({ error: 'NotFound', message: `no issuer "${id}"` }, 404);
       return c.json(await issuerView(id));
     }),
   );
-  app.put(
-    '/api/v1/ocsp/issuers/:id/settings',
+  router.put(
+    '/issuers/:id/settings',
     handle('write', async (c, op) => c.json({ issuerId: param(c, 'id'), settings: await mgr.updateSettings(param(c, 'id'), await body(c), actor(op)) })),
   );
-  app.get('/api/v1/ocsp/issuers/:id/responders', handle('read', async (c) => c.json({ responders: await mgr.list(param(c, 'id')) })));
+  router.get('/issuers/:id/responders', handle('read', async (c) => c.json({ responders: await mgr.list(param(c, 'id')) })));
   // Create, or rotate (a new one replaces the active one).
-  app.post(
-    '/api/v1/ocsp/issuers/:id/responders',
+  router.post(
+    '/issuers/:id/responders',
     handle('write', async (c, op) => {
       const b = await body(c);
       const validityDays = b.validityDays === undefined ? undefined : Number(b.validityDays);
       return c.json(await mgr.create(param(c, 'id'), actor(op), { validityDays }), 201);
     }),
   );
-  app.get('/api/v1/ocsp/responders/:rid', handle('read', async (c) => c.json(await mgr.get(param(c, 'rid')))));
-  app.post(
-    '/api/v1/ocsp/responders/:rid/revoke',
+  router.get('/responders/:rid', handle('read', async (c) => c.json(await mgr.get(param(c, 'rid')))));
+  router.post(
+    '/responders/:rid/revoke',
     handle('write', async (c, op) => {
       const b = await body(c);
       const reason = typeof b.reason === 'string' || typeof b.reason === 'number' ? b.reason : undefined;
       return c.json(await mgr.revoke(param(c, 'rid'), actor(op), reason, b.replace !== false));
     }),
   );
-  app.post(
-    '/api/v1/ocsp/cache/flush',
+  router.post(
+    '/cache/flush',
     handle('write', async (c) => {
       const n = svc.cache.size;
       svc.flushAll();

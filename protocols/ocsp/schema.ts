@@ -1,12 +1,12 @@
 import { index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
-import { bytea } from '../../src/db/schema.ts';
+import { bytea } from '../../src/db/columns.ts';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 /**
  * Delegated OCSP responder certificates (id-kp-OCSPSigning), one active per issuer. The
  * certificate is issued through the pipeline (profile `ocsp-signing`), so it is also a row of
- * `certificates`; its private key is sealed under the KEK (purpose `ocsp-responder-key:<id>`).
+ * `certificates`; its private key is in the key store (`key_ref`).
  */
 export const ocspResponders = pgTable(
   'ocsp_responders',
@@ -17,7 +17,10 @@ export const ocspResponders = pgTable(
     certificateId: text('certificate_id').notNull(),
     serial: text('serial').notNull(),
     certDer: bytea('cert_der').notNull(),
-    keySealed: bytea('key_sealed').notNull(),
+    /** The responder's key in the key store (src/ca/keystore.ts, through ProtocolContext.keys). */
+    keyRef: text('key_ref'),
+    /** Before the key store: the PKCS#8 sealed here; moved into the key store on first use (then null). */
+    keySealed: bytea('key_sealed'),
     keyAlgorithm: text('key_algorithm').notNull(),
     notBefore: ts('not_before').notNull(),
     notAfter: ts('not_after').notNull(),

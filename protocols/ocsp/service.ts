@@ -1,14 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { and, asc, eq, gt } from 'drizzle-orm';
-import type { Issuer } from '../../src/ca/issuer.ts';
-import { subjectPublicKeyBits } from '../../src/ca/registry.ts';
-import { unseal } from '../../src/ca/seal.ts';
-import { SoftwareSigner, type Signer } from '../../src/ca/signer.ts';
-import type { Context } from '../../src/context.ts';
-import { certificates, issuers as issuersTable, revocations } from '../../src/db/schema.ts';
+import type { Signer } from '../../src/ca/signer.ts';
+import type { IssuerView, ProtocolContext } from '../../src/protocol-context.ts';
 import type { StatusChange } from '../../src/events.ts';
 import { isIssuanceError, type ReasonCode } from '../../src/issuance/errors.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
+import { keyIdentifier } from '../../src/pki/extensions.ts';
+import { subjectPublicKeyBits } from '../../src/pki/keyinfo.ts';
 import { OcspRequestError, encodeCertId, parseOcspRequest, type OcspCertId } from '../../src/pki/ocsp-request.ts';
 import {
   encodeOcspResponse,
@@ -41,9 +39,16 @@ export interface CachedResponse {
   refreshing?: boolean;
 }
 
+/** An issuer as the responder needs it: the seam's view plus what CertIDs and responder ids hash. */
+export interface OcspIssuer extends IssuerView {
+  subjectDer: Buffer;
+  spki: Buffer;
+  keyId: Buffer;
+}
+
 /** Everything needed to answer for one issuer: its settings and who signs. */
 export interface IssuerState {
-  issuer: Issuer;
+  issuer: OcspIssuer;
   settings: IssuerSettings;
   signer: Signer;
   /** Identifies the signer: a change flushes this issuer's cached responses. */
@@ -98,7 +103,8 @@ export class OcspService {
   private invalidations = 0;
   /** Fills in flight by cache key (single flight), with the certificate they are for. */
   private readonly filling = new Map<string, { p: Promise<CachedResponse>; sk: string }>();
-  private signers = new Map<string, SoftwareSigner>();
+  private signers = new Map<string, Signer>();
+  private issuerCache = new Map<string, OcspIssuer>();
   private lastRegistryReload = 0;
   private lastRevocationId = -1;
   private seenRevocations = new Set<number>();
@@ -115,7 +121,7 @@ export class OcspService {
   readonly stats = { hits: 0, misses: 0, live: 0, malformed: 0, unauthorized: 0 };
 
   constructor(
-    readonly ctx: Context,
+    readonly ctx: ProtocolContext,
     readonly server: ServerSettings,
   ) {}
 
@@ -144,8 +150,8 @@ export class OcspService {
 
   /** Background work: LISTEN (PostgreSQL), the freshness poll, refresh and responder rotation. */
   async start(): Promise<void> {
-    if (this.ctx.database.kind === 'postgres') {
-      this.pg = (this.ctx.db as unknown as { $client: import('postgres').Sql }).$client;
+    if (this.ctx.store.kind === 'postgres') {
+      this.pg = (this.ctx.store.db as unknown as { $client: import('postgres').Sql }).$client;
       try {
         this.listenHandle = await this.pg.listen(NOTIFY_CHANNEL, (payload) => this.onNotify(payload));
       } catch (err) {
@@ -192,8 +198,8 @@ export class OcspService {
 
   /** Rebuilds every issuer's state from the registry and this module's tables. */
   async reload(reloadRegistry = true): Promise<void> {
-    if (reloadRegistry) await this.ctx.issuers.load();
-    const db = this.ctx.db;
+    if (reloadRegistry) await this.ctx.issuers.reload();
+    const db = this.ctx.store.db;
     const [settingRows, responderRows] = await Promise.all([
       db.select().from(ocspIssuerSettings),
       db.select().from(ocspResponders).where(eq(ocspResponders.status, 'active')).orderBy(asc(ocspResponders.notBefore)),
@@ -202,7 +208,7 @@ export class OcspService {
     const now = Date.now();
     const responderBy = new Map<string, (typeof responderRows)[number]>();
     for (const r of responderRows) if (r.notAfter.getTime() > now && r.notBefore.getTime() <= now + 60_000) responderBy.set(r.issuerId, r);
-    const all = this.ctx.issuers.list();
+    const all = this.ctx.issuers.list().map((v) => this.ocspIssuer(v));
     const next = new Map<string, IssuerState>();
     const nextHash = new Map<string, IssuerState>();
     for (const issuer of all) {
@@ -215,7 +221,7 @@ export class OcspService {
       if (resp) {
         let s = this.signers.get(resp.id);
         if (!s) {
-          s = SoftwareSigner.fromPkcs8(unseal(this.ctx.kek, resp.keySealed, `ocsp-responder-key:${resp.id}`));
+          s = (await this.responderKey(resp)).signer;
           this.signers.set(resp.id, s);
         }
         signer = s;
@@ -228,7 +234,7 @@ export class OcspService {
           this.warnedFallback.add(issuer.id);
           this.ctx.log.warn({ issuer: issuer.id }, 'ocsp: no active responder certificate; the issuer signs until one is created');
         }
-        signer = issuer.signer;
+        signer = (await this.ctx.keys.forIssuer(issuer.id)).signer;
         signerKey = `issuer:${issuer.id}:${issuer.keyId.toString('hex')}`;
         spki = issuer.spki;
       }
@@ -263,18 +269,44 @@ export class OcspService {
     this.fingerprint = await this.configFingerprint();
   }
 
+  /** The seam's issuer view with its parsed name, key and key id (kept while its certificate is the same). */
+  private ocspIssuer(v: IssuerView): OcspIssuer {
+    const hit = this.issuerCache.get(v.id);
+    if (hit && hit.certDer.equals(v.certDer) && hit.status === v.status) return hit;
+    const parsed = parseCertificate(v.certDer);
+    const o = { ...v, subjectDer: Buffer.from(parsed.subject), spki: Buffer.from(parsed.spki), keyId: parsed.ski ?? keyIdentifier(parsed.spki) };
+    this.issuerCache.set(v.id, o);
+    return o;
+  }
+
+  /**
+   * A responder's key from the key store. A responder created before the key store kept its sealed
+   * PKCS#8 in its own row: that key moves into the key store once, and the row keeps only its reference.
+   */
+  private async responderKey(resp: typeof ocspResponders.$inferSelect) {
+    if (resp.keyRef) return this.ctx.keys.open(resp.keyRef);
+    if (!resp.keySealed) throw new Error(`OCSP responder ${resp.id} has no key`);
+    const pkcs8 = this.ctx.secrets.unseal(`ocsp-responder-key:${resp.id}`, resp.keySealed);
+    const key = await this.ctx.keys.adopt(pkcs8, `responder:${resp.issuerId}`);
+    pkcs8.fill(0);
+    await this.ctx.store.db.update(ocspResponders).set({ keyRef: key.keyRef, keySealed: null }).where(eq(ocspResponders.id, resp.id));
+    return key;
+  }
+
   state(issuerId: string): IssuerState | undefined {
     return this.states.get(issuerId);
   }
 
   private async configFingerprint(): Promise<string> {
-    const db = this.ctx.db;
-    const [a, b, c] = await Promise.all([
+    const db = this.ctx.store.db;
+    const [a, b] = await Promise.all([
       db.select({ id: ocspResponders.id, s: ocspResponders.status, u: ocspResponders.updatedAt }).from(ocspResponders).orderBy(asc(ocspResponders.id)),
       db.select({ id: ocspIssuerSettings.issuerId, u: ocspIssuerSettings.updatedAt }).from(ocspIssuerSettings).orderBy(asc(ocspIssuerSettings.issuerId)),
-      db.select({ id: issuersTable.id, s: issuersTable.status }).from(issuersTable).orderBy(asc(issuersTable.id)),
     ]);
-    return JSON.stringify([a.map((r) => [r.id, r.s, r.u.getTime()]), b.map((r) => [r.id, r.u.getTime()]), c.map((r) => [r.id, r.s])]);
+    // Issuers another instance created or retired: the registry re-read through the seam.
+    await this.ctx.issuers.reload();
+    const c = this.ctx.issuers.list().sort((x, y) => x.id.localeCompare(y.id));
+    return JSON.stringify([a.map((r) => [r.id, r.s, r.u.getTime()]), b.map((r) => [r.id, r.u.getTime()]), c.map((r) => [r.id, r.status])]);
   }
 
   /** Reloads when another instance changed responders, settings or issuers. */
@@ -374,14 +406,10 @@ export class OcspService {
 
   /** The status of a certificate of this issuer, from the database. */
   async loadState(st: IssuerState, serial: string): Promise<CertState> {
-    const [row] = await this.ctx.db
-      .select({ status: certificates.status, revokedAt: certificates.revokedAt, reason: certificates.revocationReason })
-      .from(certificates)
-      .where(and(eq(certificates.issuerId, st.issuer.id), eq(certificates.serial, serial)))
-      .limit(1);
+    const row = await this.ctx.certificates.statusBySerial(st.issuer.id, serial);
     if (!row) return st.childSerials.has(serial) ? { kind: 'good' } : { kind: 'unknown' };
     if (row.status === 'valid') return { kind: 'good' };
-    const reason = row.status === 'hold' ? 6 : row.reason ?? undefined;
+    const reason = row.status === 'hold' ? 6 : row.revocationReason ?? undefined;
     return { kind: 'revoked', time: row.revokedAt ?? new Date(0), reason: reason === 0 ? undefined : reason };
   }
 
@@ -535,12 +563,7 @@ export class OcspService {
   /** Cross-instance safety net: certificates changed since the last poll lose their cached responses. */
   async pollRevocations(): Promise<number> {
     const floor = Math.max(0, this.lastRevocationId - 200);
-    const rows = await this.ctx.db
-      .select({ id: revocations.id, issuerId: revocations.issuerId, serial: revocations.serial })
-      .from(revocations)
-      .where(gt(revocations.id, floor))
-      .orderBy(asc(revocations.id))
-      .limit(5000);
+    const rows = await this.ctx.revocation.changesSince(floor, 5000);
     let n = 0;
     const first = this.lastRevocationId < 0;
     for (const r of rows) {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { roles, type Role } from './tokens.ts';
 import { profileSchema } from '../profiles/model.ts';
+import { reasonCodes } from '../issuance/errors.ts';
 
 // ── input schemas ─────────────────────────────────────────────────────────────────────────────
 
@@ -401,7 +402,14 @@ export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = [
   const errorSchema = {
     type: 'object',
     required: ['error', 'message'],
-    properties: { error: str, message: str, rule: str, requestId: str },
+    properties: {
+      error: str,
+      /** The closed set of reason codes (src/issuance/errors.ts). */
+      reason: { type: 'string', enum: [...reasonCodes], description: 'Reason code of the refusal (docs/issuance.md, Refusals)' },
+      message: str,
+      rule: { type: 'string', description: 'The profile, policy or lint rule broken, e.g. san.dns.wildcard, profile.audience, lint.keyUsage.keyType' },
+      requestId: str,
+    },
   };
   const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
 

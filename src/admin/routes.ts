@@ -13,6 +13,7 @@ import { keySpecFor } from '../ca/keys.ts';
 import type { Context } from '../context.ts';
 import { certificates, crls, pendingRequests, principals } from '../db/schema.ts';
 import { jsonError } from '../http/errors.ts';
+import { roleGuard } from '../http/require-role.ts';
 import { BadRequest, Conflict, NotFound } from '../issuance/errors.ts';
 import type { EnrollmentRequest, Identifier, IssuanceResult, ValidityRequest } from '../issuance/request.ts';
 import { normaliseSerial } from '../issuance/revocation.ts';
@@ -21,7 +22,7 @@ import { children, decodeInteger, readTlv, Tag } from '../pki/der.ts';
 import { decodeName, formatName, parseDn, toEncodedAttributes, type EncodedAttribute } from '../pki/name.ts';
 import { ext as extOid, revocationReasons } from '../pki/oids.ts';
 import { fromPem, toPem } from '../pki/pem.ts';
-import type { AppEnv } from '../protocol.ts';
+import type { AppEnv } from '../http/app-env.ts';
 import {
   auditQuerySchema,
   certificateQuerySchema,
@@ -38,13 +39,12 @@ import {
   revokeSchema,
   tokenCreateSchema,
 } from './openapi.ts';
-import type { Operator, Role } from './tokens.ts';
+import type { Operator } from './tokens.ts';
 import { parseClientJson, readRawBody } from '../http/body.ts';
 
 type C = HonoContext<AppEnv>;
 type CertRow = typeof certificates.$inferSelect;
 
-const rank: Record<Role, number> = { auditor: 0, officer: 1, administrator: 2 };
 const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function adminRoutes(ctx: Context, fragments: OpenApiFragment[] = []): Hono<AppEnv> {
@@ -57,18 +57,9 @@ export function adminRoutes(ctx: Context, fragments: OpenApiFragment[] = []): Ho
   /**
    * Authentication and least privilege in one guard per route: a valid bearer token of an
    * enabled operator (else 401 with a Bearer challenge), whose role is at least `role` (else
-   * 403). Scoped to these routes: protocols mounting their own /api/v1/... routes keep theirs.
+   * 403). The same guard (src/http/require-role.ts) protects every protocol's admin router.
    */
-  const need = (role: Role, what: string): MiddlewareHandler<AppEnv> => async (c, next) => {
-    const header = c.req.header('authorization');
-    const m = header ? /^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)\s*$/i.exec(header) : null;
-    if (!m) return unauthorized(c, 'a bearer token is required (Authorization: Bearer <token>)');
-    const op = await ctx.tokens.verify(m[1]);
-    if (!op) return unauthorized(c, 'the bearer token is invalid, expired or revoked', 'invalid_token');
-    c.set('operator', op);
-    if (rank[op.role] < rank[role]) return c.json({ error: 'Forbidden', message: `role ${op.role} may not ${what}` }, 403);
-    await next();
-  };
+  const need = roleGuard((token) => ctx.tokens.verify(token));
 
   const actor = (c: C) => `operator:${operatorOf(c).name}`;
   const audit = (c: C, action: string, target: string, details?: Record<string, unknown>) =>
@@ -506,10 +497,6 @@ function operatorOf(c: C): Operator {
   return op;
 }
 
-function unauthorized(c: C, message: string, error?: 'invalid_token') {
-  c.header('WWW-Authenticate', error ? `Bearer realm="certgate", error="${error}"` : 'Bearer realm="certgate"');
-  return c.json({ error: 'Unauthorized', message }, 401);
-}
 
 async function readJson(c: C, optional: boolean): Promise<unknown> {
   const text = new TextDecoder().decode(await readRawBody(c));

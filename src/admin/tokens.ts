@@ -5,14 +5,10 @@ import { seal, unseal } from '../ca/seal.ts';
 import type { Db } from '../db/client.ts';
 import { principals, settings } from '../db/schema.ts';
 
-export type Role = 'administrator' | 'officer' | 'auditor';
-export const roles: Role[] = ['administrator', 'officer', 'auditor'];
+import type { Operator, Role } from '../http/app-env.ts';
 
-export interface Operator {
-  id: string;
-  name: string;
-  role: Role;
-}
+export type { Operator, Role };
+export const roles: Role[] = ['administrator', 'officer', 'auditor'];
 
 const SECRET_KEY = 'admin-token-secret';
 const ISSUER = 'certgate';

@@ -31,6 +31,8 @@ export interface Issuer {
   isDefault: boolean;
   isRoot: boolean;
   signer: Signer;
+  /** The issuer's key in the key store (src/ca/keystore.ts). */
+  keyRef: string;
   /** Issuer certificates from this one up to the root, DER. */
   chain: Buffer[];
   options: IssuerOptions;

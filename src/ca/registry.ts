@@ -11,11 +11,9 @@ import type { KeySpec } from '../issuance/request.ts';
 import { BadRequest, IssuanceError, NotFound } from '../issuance/errors.ts';
 import { hashHex, issuerUrls, type Issuer, type IssuerOptions } from './issuer.ts';
 import { generateKey } from './keys.ts';
-import { seal, unseal } from './seal.ts';
+import { subjectPublicKeyBits } from '../pki/keyinfo.ts';
+import { issuerKeyRef, type SoftwareKeyStore } from './keystore.ts';
 import { SoftwareSigner, type Signer } from './signer.ts';
-
-/** The sealed-blob purpose string binds each sealed key to its issuer id. */
-const keyPurpose = (id: string) => `issuer-key:${id}`;
 
 export interface CreateIssuerInput {
   id: string;
@@ -32,8 +30,8 @@ export interface CreateIssuerInput {
 }
 
 /**
- * Every issuer this deployment holds, with unsealed signers, cached in memory. Issuers are rows
- * in the database; another instance may add one, so a miss reloads.
+ * Every issuer this deployment holds, with its signer from the key store, cached in memory.
+ * Issuers are rows in the database; another instance may add one, so a miss reloads.
  */
 export class IssuerRegistry {
   private byId = new Map<string, Issuer>();
@@ -41,7 +39,7 @@ export class IssuerRegistry {
 
   constructor(
     private readonly db: Db,
-    private readonly kek: Buffer,
+    private readonly keys: SoftwareKeyStore,
     private readonly publicUrl: string,
   ) {}
 
@@ -55,16 +53,18 @@ export class IssuerRegistry {
       for (let i = 0; i < pending.length; i++) {
         const r = pending[i];
         if (r.parentId && r.parentId !== r.id && !next.has(r.parentId)) continue;
-        // Reuse the unsealed signer of an issuer already loaded with the same certificate.
+        // Reuse the signer of an issuer already loaded with the same certificate; rows from before
+        // key references name their sealed key implicitly.
+        const keyRef = r.keyRef ?? issuerKeyRef(r.id);
         const known = this.byId.get(r.id);
-        const signer = known && known.certDer.equals(Buffer.from(r.certDer))
-          ? known.signer
-          : r.privateKeySealed
-            ? SoftwareSigner.fromPkcs8(unseal(this.kek, r.privateKeySealed, keyPurpose(r.id)))
-            : undefined;
-        if (!signer) throw new IssuanceError('issuerUnavailable', `issuer ${r.id}: no key (HSM keys need the PKCS#11 signer)`);
+        let signer: Signer;
+        if (known && known.certDer.equals(Buffer.from(r.certDer))) signer = known.signer;
+        else {
+          this.keys.forget(keyRef);
+          signer = (await this.keys.open(keyRef)).signer;
+        }
         const parent = r.parentId && r.parentId !== r.id ? next.get(r.parentId) : undefined;
-        next.set(r.id, this.toIssuer(r, signer, parent));
+        next.set(r.id, this.toIssuer(r, signer, keyRef, parent));
         pending.splice(i--, 1);
       }
       if (pending.length === before) throw new IssuanceError('internal', `issuers with missing parents: ${pending.map((p) => p.id).join(', ')}`);
@@ -72,7 +72,7 @@ export class IssuerRegistry {
     this.byId = next;
   }
 
-  private toIssuer(r: typeof issuers.$inferSelect, signer: Signer, parent?: Issuer): Issuer {
+  private toIssuer(r: typeof issuers.$inferSelect, signer: Signer, keyRef: string, parent?: Issuer): Issuer {
     const certDer = Buffer.from(r.certDer);
     const parsed = parseCertificate(certDer);
     const keyBits = subjectPublicKeyBits(parsed.spki);
@@ -91,6 +91,7 @@ export class IssuerRegistry {
       isDefault: r.isDefault,
       isRoot: !parent,
       signer,
+      keyRef,
       chain: [certDer, ...(parent?.chain ?? [])],
       options: (r.options ?? {}) as IssuerOptions,
       hashes: {
@@ -178,7 +179,6 @@ export class IssuerRegistry {
       extensions: exts,
     });
     const certDer = assembleSigned(tbs, issuerSigner.algorithmIdentifier, await issuerSigner.sign(tbs));
-    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
     const row = {
       id: input.id,
       name: input.name,
@@ -186,8 +186,8 @@ export class IssuerRegistry {
       certDer,
       subject: formatName(decodeName(subjectDer)),
       keyAlgorithm: signer.keyAlgorithm,
-      privateKeySealed: seal(this.kek, pkcs8, keyPurpose(input.id)),
-      keyRef: null,
+      privateKeySealed: this.keys.sealIssuerKey(input.id, privateKey),
+      keyRef: issuerKeyRef(input.id),
       notBefore: now,
       notAfter,
       status: 'active',
@@ -219,7 +219,8 @@ export class IssuerRegistry {
         certDer: input.certDer,
         subject,
         keyAlgorithm: signer.keyAlgorithm,
-        privateKeySealed: seal(this.kek, input.privateKey.export({ format: 'der', type: 'pkcs8' }), keyPurpose(input.id)),
+        privateKeySealed: this.keys.sealIssuerKey(input.id, input.privateKey),
+        keyRef: issuerKeyRef(input.id),
         notBefore: parsed.notBefore,
         notAfter: parsed.notAfter,
         isDefault: input.isDefault ?? false,
@@ -248,13 +249,7 @@ export class IssuerRegistry {
   }
 }
 
-/** The subjectPublicKey BIT STRING contents (without the unused-bits octet): what OCSP's issuerKeyHash hashes. */
-export function subjectPublicKeyBits(spki: Uint8Array): Buffer {
-  const outer = readTlv(spki, 0);
-  const parts = [...children(spki, outer.start, outer.end)];
-  const bits = parts[1];
-  return Buffer.from(spki.subarray(bits.start + 1, bits.end));
-}
+export { subjectPublicKeyBits };
 
 export function randomSuffix(): string {
   return randomBytes(4).toString('hex');

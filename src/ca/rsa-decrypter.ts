@@ -13,6 +13,7 @@
  */
 import { constants, createHash, createHmac, privateDecrypt, createPublicKey, type KeyObject } from 'node:crypto';
 import type { Decrypter, RsaScheme } from '../protocol-context.ts';
+import { IssuanceError } from '../issuance/errors.ts';
 
 export class SoftwareRsaDecrypter implements Decrypter {
   readonly publicKey: KeyObject;
@@ -22,7 +23,7 @@ export class SoftwareRsaDecrypter implements Decrypter {
   private readonly dHash: Buffer;
 
   constructor(private readonly privateKey: KeyObject) {
-    if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'rsa') throw new Error('SoftwareRsaDecrypter needs an RSA private key');
+    if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'rsa') throw new IssuanceError('internal', 'SoftwareRsaDecrypter needs an RSA private key');
     this.publicKey = createPublicKey(privateKey);
     this.k = Math.ceil((privateKey.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
     const d = Buffer.from(String(privateKey.export({ format: 'jwk' }).d), 'base64url');
@@ -117,7 +118,7 @@ const select = (mask: number, a: number, b: number): number => (a & mask) | (b &
  * the last `altLength` octets of `altMessage` when EM is malformed (or, with `fixedLength`, when M
  * is not exactly `altLength` octets long). No branch depends on EM.
  */
-export function unpadPkcs1(em: Uint8Array, altMessage: Uint8Array, altLength: number, fixedLength: boolean): Buffer {
+function unpadPkcs1(em: Uint8Array, altMessage: Uint8Array, altLength: number, fixedLength: boolean): Buffer {
   const k = em.length;
   let good = equal(em[0], 0) & equal(em[1], 2);
   let looking = -1;

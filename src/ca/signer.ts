@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { signatureAlgorithmFor } from '../pki/certificate.ts';
+import { IssuanceError } from '../issuance/errors.ts';
 
 /**
  * What signs for an issuer. Software keys live in memory only after unsealing; a PKCS#11
@@ -43,7 +44,7 @@ export class SoftwareSigner implements Signer {
   }
 
   signWithHash(hash: 'sha1' | 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Buffer {
-    if (this.hash === null) throw new Error(`${this.keyAlgorithm} signs without a separate hash`);
+    if (this.hash === null) throw new IssuanceError('internal', `${this.keyAlgorithm} signs without a separate hash`);
     return nodeSign(hash, data, this.privateKey);
   }
 }

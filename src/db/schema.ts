@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
+import { bytea } from './columns.ts';
 import {
   bigint,
   bigserial,
   boolean,
-  customType,
   index,
   integer,
   jsonb,
@@ -13,12 +13,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
-/** bytea as Uint8Array on both drivers (PGlite and postgres.js return Uint8Array/Buffer). */
-export const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
-  dataType: () => 'bytea',
-  fromDriver: (v) => (v instanceof Uint8Array ? v : new Uint8Array(v as ArrayBufferLike)),
-  toDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
-});
+export { bytea };
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -193,3 +188,36 @@ export const principals = pgTable('principals', {
   disabled: boolean('disabled').notNull().default(false),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
+
+/**
+ * Private keys of the software key store (src/ca/keystore.ts) other than issuers' (whose sealed key
+ * stays in their row): PKCS#8 sealed under the KEK, the purpose bound to the key reference.
+ */
+export const sealedKeys = pgTable('sealed_keys', {
+  keyRef: text('key_ref').primaryKey(),
+  label: text('label').notNull(),
+  keyAlgorithm: text('key_algorithm').notNull(),
+  sealed: bytea('sealed').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+/**
+ * A protocol's own identity (SCEP RA, CMP signer, EST server): a key in the key store and a
+ * certificate the core issued from a system profile. One row per (protocol, name); renewal
+ * replaces the row's key and certificate.
+ */
+export const serviceIdentities = pgTable(
+  'service_identities',
+  {
+    protocol: text('protocol').notNull(),
+    name: text('name').notNull(),
+    keyRef: text('key_ref').notNull(),
+    certificateId: text('certificate_id').notNull(),
+    issuerId: text('issuer_id').notNull(),
+    certDer: bytea('cert_der').notNull(),
+    notBefore: ts('not_before').notNull(),
+    notAfter: ts('not_after').notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('service_identities_uq').on(t.protocol, t.name)],
+);

@@ -1,6 +1,6 @@
 import type { Context as HonoContext } from 'hono';
 import { adminErrorFor, isIssuanceError } from '../issuance/errors.ts';
-import type { AppEnv } from '../protocol.ts';
+import type { AppEnv } from './app-env.ts';
 
 /**
  * The JSON error body of Certgate's own APIs (admin, health). Protocol routers map errors to

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.ts';
-import type { AppEnv } from '../protocol.ts';
+import type { AppEnv } from './app-env.ts';
 import { clientAddress } from './client-address.ts';
 
 const safeId = /^[A-Za-z0-9._-]{1,64}$/;

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../protocol.ts';
+import type { AppEnv } from './app-env.ts';
 import { badString } from './body.ts';
 
 /**

@@ -68,12 +68,12 @@ export class IssuancePipeline {
 
   private async issueOnce(req: EnrollmentRequest): Promise<IssuanceResult> {
     const key = req.idempotencyKey ? idempotencyScope(req) : undefined;
-    if (!key) return this.process(req, undefined, false);
+    if (!key) return this.process(req, undefined);
     const existing = req.idempotencyKeyUnused ? undefined : await this.lookupIdempotent(key);
     if (existing) return existing;
     const running = this.inFlight.get(key);
     if (running) return running.then((r) => ({ ...r, replayed: true }));
-    const p = this.process(req, key, false).finally(() => this.inFlight.delete(key));
+    const p = this.process(req, key).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, p);
     return p;
   }
@@ -92,7 +92,8 @@ export class IssuancePipeline {
     return undefined;
   }
 
-  private async process(req: EnrollmentRequest, idemKey: string | undefined, approved: boolean): Promise<IssuanceResult> {
+  /** `approvedRequest`: the id of the held request an officer approved (issue it now, hooks told so). */
+  private async process(req: EnrollmentRequest, idemKey: string | undefined, approvedRequest?: string): Promise<IssuanceResult> {
     const profile = await this.d.profiles.require(req.profile);
     // The one audience check (issue 11): protocol clients never get a system profile, whatever
     // their allow-list says; only the operator's paths (admin, cli, internal) do.
@@ -156,7 +157,7 @@ export class IssuancePipeline {
       issuerNotAfter: issuer.notAfter,
     });
 
-    if (profile.manualApproval && !approved) return this.holdForApproval(req, idemKey, template);
+    if (profile.manualApproval && !approvedRequest) return this.holdForApproval(req, idemKey, template);
 
     if (req.key.kind === 'generate') {
       const kp = await generateKey(req.key.spec);
@@ -178,6 +179,18 @@ export class IssuancePipeline {
       const crlPartition = partitions > 1 ? 1 + (serial.readUInt32BE(1) % partitions) : 0;
       const der = await this.sign(issuer, serial, validity, template, spki, crlPartition, profile);
       const subjectText = formatName(template.subject.map((a) => ({ type: a.oid, value: a.value })));
+      const certificate: IssuedCertificate = {
+        id,
+        issuerId: issuer.id,
+        serial: serialText,
+        der,
+        subject: subjectText,
+        sans: template.sans,
+        notBefore: validity.notBefore,
+        notAfter: validity.notAfter,
+        profile: profile.name,
+      };
+      const metadata = req.metadata ?? {};
       const outcome = await this.d.writer.write(
         {
           id,
@@ -196,7 +209,7 @@ export class IssuancePipeline {
           replacesId: replaced?.row.id ?? null,
           privateKeySealed: generatedKey ? seal(this.d.kek, generatedKey, `cert-key:${id}`) : null,
           crlPartition,
-          metadata: req.metadata ?? {},
+          metadata,
         },
         {
           actor: req.principal.id,
@@ -204,26 +217,11 @@ export class IssuancePipeline {
           target: `${issuer.id}:${serialText}`,
           details: { profile: profile.name, protocol: req.principal.protocol, subject: subjectText, replaces: replaced?.row.id },
         },
+        { certificate, principalId: req.principal.id, idempotencyKey: req.idempotencyKey, metadata, pendingRequestId: approvedRequest },
       );
       if (outcome.ok) {
         this.d.events.emitIssued({ issuerId: issuer.id, serial: serialText, certificateId: id, profile: profile.name, protocol: req.principal.protocol });
-        return {
-          status: 'issued',
-          certificate: {
-            id,
-            issuerId: issuer.id,
-            serial: serialText,
-            der,
-            subject: subjectText,
-            sans: template.sans,
-            notBefore: validity.notBefore,
-            notAfter: validity.notAfter,
-            profile: profile.name,
-          },
-          chain: issuer.chain,
-          privateKey: generatedKey,
-          replayed: false,
-        };
+        return { status: 'issued', certificate, chain: issuer.chain, privateKey: generatedKey, replayed: false };
       }
       if (outcome.conflict === 'idempotency') {
         // Another instance won the race for this key: its result is the result.
@@ -277,6 +275,7 @@ export class IssuancePipeline {
       profile: profile.name,
       keyUsage: profile.keyUsage,
       extendedKeyUsage: t.extendedKeyUsage,
+      tlsServer: isTlsServerProfile(profile, t.extendedKeyUsage),
       ca: profile.basicConstraints.ca,
       maxValiditySeconds: profile.validity.max + profile.validity.backdate,
       issuer: { notBefore: issuer.notBefore, notAfter: issuer.notAfter, keyId: issuer.keyId },
@@ -398,7 +397,7 @@ export class IssuancePipeline {
     const row = claimed[0];
     try {
       const req = deserializeRequest(row.request);
-      const result = await this.process(req, row.idempotencyKey ? `approved:${row.idempotencyKey}` : `approved:${row.id}`, true);
+      const result = await this.process(req, row.idempotencyKey ? `approved:${row.idempotencyKey}` : `approved:${row.id}`, row.id);
       if (result.status !== 'issued') throw new IssuanceError('internal', 'approval did not issue');
       await this.d.db
         .update(pendingRequests)
@@ -462,6 +461,14 @@ export function rowToIssued(row: CertRow): IssuedCertificate {
     notAfter: row.notAfter,
     profile: row.profile,
   };
+}
+
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+/** A TLS server profile (the CA/B BR server rules apply): serverAuth alone, or serverAuth with SANs required. */
+function isTlsServerProfile(profile: Profile, ekus: string[]): boolean {
+  return ekus.includes(SERVER_AUTH) && (!ekus.includes(CLIENT_AUTH) || profile.san.required);
 }
 
 /** Idempotency keys are scoped per protocol and principal: two clients never collide. */

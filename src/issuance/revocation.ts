@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq, gt } from 'drizzle-orm';
 import type { AuditLog } from '../audit.ts';
 import type { Db } from '../db/client.ts';
 import { certificates, revocations } from '../db/schema.ts';
@@ -53,6 +53,16 @@ export class RevocationService {
     private readonly events: Events,
     private readonly metrics: Metrics,
   ) {}
+
+  /** The status-change history after `afterId`, oldest first (cross-instance cache invalidation). */
+  async changesSince(afterId: number, limit = 5000): Promise<{ id: number; issuerId: string; serial: string }[]> {
+    return this.db
+      .select({ id: revocations.id, issuerId: revocations.issuerId, serial: revocations.serial })
+      .from(revocations)
+      .where(gt(revocations.id, afterId))
+      .orderBy(asc(revocations.id))
+      .limit(Math.min(Math.max(1, limit), 5000));
+  }
 
   afterChange(hook: Hook): void {
     this.hooks.push(hook);

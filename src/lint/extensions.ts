@@ -5,6 +5,7 @@
  */
 import { decodeAuthorityInfoAccess, decodeAuthorityKeyIdentifier, decodeBasicConstraints, decodeDistributionPoints, decodeSubjectKeyIdentifier } from '../pki/extensions.ts';
 import { accessMethod, ext } from '../pki/oids.ts';
+import { byBytes } from './memo.ts';
 import type { Lint } from './types.ts';
 
 /** URIs already found well formed: every certificate of an issuer repeats the same few. */
@@ -28,6 +29,31 @@ export function uriProblem(uri: string): string | undefined {
   return undefined;
 }
 
+/** Why a cRLDistributionPoints value is not acceptable, or undefined; remembered per encoding. */
+const crlDpProblem = byBytes((value): string | undefined => {
+  const dp = decodeDistributionPoints(value);
+  if (dp.uris.length === 0) return 'cRLDistributionPoints names no URI';
+  for (const u of dp.uris) {
+    const p = uriProblem(u);
+    if (p) return `CRL distribution point "${u.slice(0, 100)}" ${p}`;
+  }
+  return undefined;
+});
+
+/** Why an authorityInfoAccess value is not acceptable, or undefined; remembered per encoding. */
+const aiaProblem = byBytes((value): string | undefined => {
+  for (const ad of decodeAuthorityInfoAccess(value)) {
+    if (ad.method !== accessMethod.ocsp && ad.method !== accessMethod.caIssuers) return `authorityInfoAccess method ${ad.method} is not OCSP or caIssuers`;
+    if (ad.uri === undefined) return 'authorityInfoAccess location is not a URI';
+    const p = uriProblem(ad.uri);
+    if (p) return `authorityInfoAccess location "${ad.uri.slice(0, 100)}" ${p}`;
+  }
+  return undefined;
+});
+
+const akiOf = byBytes(decodeAuthorityKeyIdentifier);
+const basicConstraintsOf = byBytes(decodeBasicConstraints);
+
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 
 export const extensionLints: Lint[] = [
@@ -48,7 +74,7 @@ export const extensionLints: Lint[] = [
       const e = c.ext.get(ext.authorityKeyIdentifier);
       if (!e) return 'authorityKeyIdentifier is missing';
       if (e.critical) return 'authorityKeyIdentifier must not be critical';
-      const id = decodeAuthorityKeyIdentifier(e.value);
+      const id = akiOf(e.value);
       if (!id) return 'authorityKeyIdentifier has no keyIdentifier';
       if (!equal(id, r.issuer.keyId)) return "authorityKeyIdentifier is not the issuer's key identifier";
       return undefined;
@@ -71,7 +97,7 @@ export const extensionLints: Lint[] = [
     check: (c, r) => {
       const e = c.ext.get(ext.basicConstraints);
       if (!e) return r.ca ? 'a CA certificate needs basicConstraints' : undefined;
-      const bc = decodeBasicConstraints(e.value);
+      const bc = basicConstraintsOf(e.value);
       if (bc.ca !== r.ca) return `basicConstraints cA is ${bc.ca} but profile "${r.profile}" says ${r.ca}`;
       if (bc.ca && !e.critical) return 'basicConstraints of a CA certificate must be critical';
       if (!bc.ca && bc.pathLength !== undefined) return 'pathLenConstraint needs cA';
@@ -84,13 +110,7 @@ export const extensionLints: Lint[] = [
     check: (c) => {
       const e = c.ext.get(ext.crlDistributionPoints);
       if (!e) return undefined;
-      const dp = decodeDistributionPoints(e.value);
-      if (dp.uris.length === 0) return 'cRLDistributionPoints names no URI';
-      for (const u of dp.uris) {
-        const p = uriProblem(u);
-        if (p) return `CRL distribution point "${u.slice(0, 100)}" ${p}`;
-      }
-      return undefined;
+      return crlDpProblem(e.value);
     },
   },
   {
@@ -100,13 +120,7 @@ export const extensionLints: Lint[] = [
       const e = c.ext.get(ext.authorityInfoAccess);
       if (!e) return undefined;
       if (e.critical) return 'authorityInfoAccess must not be critical';
-      for (const ad of decodeAuthorityInfoAccess(e.value)) {
-        if (ad.method !== accessMethod.ocsp && ad.method !== accessMethod.caIssuers) return `authorityInfoAccess method ${ad.method} is not OCSP or caIssuers`;
-        if (ad.uri === undefined) return 'authorityInfoAccess location is not a URI';
-        const p = uriProblem(ad.uri);
-        if (p) return `authorityInfoAccess location "${ad.uri.slice(0, 100)}" ${p}`;
-      }
-      return undefined;
+      return aiaProblem(e.value);
     },
   },
 ];

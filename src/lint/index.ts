@@ -7,9 +7,10 @@
 import { IssuanceError } from '../issuance/errors.ts';
 import { parseTbsCertificate } from '../pki/certificate.ts';
 import { decodeExtKeyUsage, decodeGeneralNames, decodeKeyUsage } from '../pki/extensions.ts';
-import { spkiAlgorithmOid } from '../pki/keyinfo.ts';
 import { decodeName } from '../pki/name.ts';
 import { alg, ext } from '../pki/oids.ts';
+import { readOid, readTlv } from '../pki/der.ts';
+import { byBytes } from './memo.ts';
 import { ekuLints } from './eku.ts';
 import { extensionLints } from './extensions.ts';
 import { keyUsageLints } from './key-usage.ts';
@@ -21,6 +22,11 @@ import { validityLints } from './validity.ts';
 export type { Lint, LintRules } from './types.ts';
 
 export const lints: readonly Lint[] = [...serialLints, ...validityLints, ...extensionLints, ...keyUsageLints, ...ekuLints, ...nameLints];
+
+const keyUsageOf = byBytes(decodeKeyUsage);
+const ekuOf = byBytes(decodeExtKeyUsage);
+/** AlgorithmIdentifier DER → key type. */
+const algorithmOf = byBytes((algId): KeyType => keyTypes[readOid(algId, readTlv(algId, readTlv(algId, 0).start))] ?? 'unknown');
 
 const keyTypes: Record<string, KeyType> = {
   [alg.rsaEncryption]: 'RSA',
@@ -41,6 +47,12 @@ function once<T>(f: () => T): () => T {
   };
 }
 
+/** The AlgorithmIdentifier of a SubjectPublicKeyInfo: enough to name the key type. */
+function spkiAlgorithmHeader(spki: Uint8Array): Uint8Array {
+  const a = readTlv(spki, readTlv(spki, 0).start);
+  return spki.subarray(a.start - a.headerLength, a.end);
+}
+
 /** Decodes the TBSCertificate once for every lint. Throws Error when it is not DER. */
 export function lintSubject(tbsDer: Uint8Array): LintSubject {
   const tbs = parseTbsCertificate(tbsDer);
@@ -53,12 +65,12 @@ export function lintSubject(tbsDer: Uint8Array): LintSubject {
   const value = (oid: string) => map.get(oid)?.value;
   return {
     tbs,
-    keyType: keyTypes[spkiAlgorithmOid(tbs.spki)] ?? 'unknown',
+    keyType: algorithmOf(spkiAlgorithmHeader(tbs.spki)),
     ext: map,
     duplicates,
     subject: once(() => decodeName(tbs.subject)),
-    keyUsage: once(() => (value(ext.keyUsage) ? decodeKeyUsage(value(ext.keyUsage)!) : undefined)),
-    extendedKeyUsage: once(() => (value(ext.extKeyUsage) ? decodeExtKeyUsage(value(ext.extKeyUsage)!) : undefined)),
+    keyUsage: once(() => (value(ext.keyUsage) ? keyUsageOf(value(ext.keyUsage)!) : undefined)),
+    extendedKeyUsage: once(() => (value(ext.extKeyUsage) ? ekuOf(value(ext.extKeyUsage)!) : undefined)),
     sans: once(() => (value(ext.subjectAltName) ? decodeGeneralNames(value(ext.subjectAltName)!) : undefined)),
   };
 }

@@ -21,7 +21,7 @@ export const keyUsageLints: Lint[] = [
     check: (c, r) => {
       if (c.ext.has(ext.keyUsage)) return undefined;
       if (r.ca) return 'a CA certificate needs keyUsage';
-      if (c.extendedKeyUsage()?.includes(ekuOids.serverAuth)) return 'a TLS server certificate needs keyUsage';
+      if (r.tlsServer && c.extendedKeyUsage()?.includes(ekuOids.serverAuth)) return 'a TLS server certificate needs keyUsage';
       return undefined;
     },
   },
@@ -33,7 +33,7 @@ export const keyUsageLints: Lint[] = [
   {
     name: 'keyUsage.keyType',
     source: 'RFC 5480 §3, RFC 8410 §5, CA/B BR §7.1.2.7.11',
-    check: (c) => {
+    check: (c, r) => {
       const usages = c.keyUsage();
       if (!usages) return undefined;
       if (c.keyType === 'unknown') return 'the public key algorithm is not known, so its key usage cannot be checked';
@@ -44,7 +44,7 @@ export const keyUsageLints: Lint[] = [
         return 'encipherOnly and decipherOnly need keyAgreement';
       }
       // A TLS server's EC key signs (ECDHE) or agrees (static ECDH); nothing else.
-      if (c.keyType === 'EC' && c.extendedKeyUsage()?.includes(ekuOids.serverAuth) && !signOrAgreeOnly(usages)) {
+      if (c.keyType === 'EC' && r.tlsServer && c.extendedKeyUsage()?.includes(ekuOids.serverAuth) && !signOrAgreeOnly(usages)) {
         return 'an EC TLS server certificate may have digitalSignature and keyAgreement only';
       }
       return undefined;

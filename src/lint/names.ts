@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { ekuOids, ext } from '../pki/oids.ts';
-import type { Lint, LintSubject } from './types.ts';
+import type { Lint, LintRules, LintSubject } from './types.ts';
 
 const LDH = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 
@@ -38,8 +38,8 @@ export function dnsNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-function isServer(c: LintSubject): boolean {
-  return c.extendedKeyUsage()?.includes(ekuOids.serverAuth) ?? false;
+function isServer(c: LintSubject, r: LintRules): boolean {
+  return r.tlsServer && (c.extendedKeyUsage()?.includes(ekuOids.serverAuth) ?? false);
 }
 
 const emptyName = (subject: Uint8Array) => subject.length === 2; // SEQUENCE {} is 30 00
@@ -48,7 +48,7 @@ export const nameLints: Lint[] = [
   {
     name: 'san.present',
     source: 'CA/B BR §7.1.2.7.12',
-    check: (c) => (isServer(c) && !(c.sans()?.length) ? 'a TLS server certificate needs a subjectAltName' : undefined),
+    check: (c, r) => (isServer(c, r) && !(c.sans()?.length) ? 'a TLS server certificate needs a subjectAltName' : undefined),
   },
   {
     name: 'san.notEmpty',
@@ -70,12 +70,13 @@ export const nameLints: Lint[] = [
   {
     name: 'subject.cnInSans',
     source: 'CA/B BR §7.1.2.7.12, §7.1.4.3',
-    check: (c) => {
-      if (!isServer(c)) return undefined;
+    check: (c, r) => {
+      if (!isServer(c, r)) return undefined;
       const sans = c.sans() ?? [];
       for (const a of c.subject()) {
         if (a.type !== 'CN') continue;
-        const cn = a.value.toLowerCase();
+        // A CN may spell an internationalised name with U-labels; the SAN holds its A-labels.
+        const cn = (/[^\x00-\x7f]/.test(a.value) ? domainToASCII(a.value) : a.value).toLowerCase();
         const hit = sans.some((s) => (s.type === 'dns' || s.type === 'ip') && s.value.toLowerCase() === cn);
         if (!hit) return `the subject CN "${a.value.slice(0, 64)}" is not among the subjectAltNames`;
       }

@@ -15,6 +15,12 @@ export interface LintRules {
   keyUsage: readonly string[];
   /** Extended key usage OIDs the profile sets (exactly these, or none). */
   extendedKeyUsage: readonly string[];
+  /**
+   * Whether the CA/B BR TLS server rules apply (SAN present, CN among the SANs, EC key usage):
+   * the profile asserts serverAuth and is a TLS server profile — serverAuth without clientAuth, or
+   * SANs required. A dual-use device profile without required SANs gets the RFC 5280 rules only.
+   */
+  tlsServer: boolean;
   /** basicConstraints cA the profile sets. */
   ca: boolean;
   /** Longest validity in seconds (profile max plus its clock-skew backdate). */

@@ -22,7 +22,7 @@ import { parseCertificate } from './certificate.ts';
 import { decodeAuthEnvelopedData, encodeAuthEnvelopedData } from './cms-auth-enveloped-data.ts';
 import { cmsOids, decodeContentInfo, encodeContentInfo } from './cms-content-info.ts';
 import { decryptContent, decodeEncryptedContentInfo, encodeEncryptedContentInfo, encryptContent, generateContentKey, type EncryptedContentInfo } from './cms-encrypted-content-info.ts';
-import { identifierMatches, issuerAndSerialOf } from './cms-identifier.ts';
+import { identifierMatches, issuerAndSerialOf, type CmsIdentifier } from './cms-identifier.ts';
 import { decodeRecipientInfo, encodeKeyTransRecipientInfo, type KeyTransRecipientInfo } from './cms-recipient-info.ts';
 import { integer, seq, set } from './der.ts';
 import { keyIdentifier } from './extensions.ts';
@@ -57,9 +57,10 @@ export function decodeEnvelopedData(buf: Uint8Array, b: Ber): EnvelopedData {
   return { version, recipients, eci };
 }
 
-export function encodeEnvelopedData(recipientInfos: Uint8Array[], eci: EncryptedContentInfo): Buffer {
-  // RFC 5652 §6.1: version 0 — no originatorInfo or unprotectedAttrs, every ktri version 0.
-  return seq(integer(0), set(...recipientInfos), encodeEncryptedContentInfo(eci));
+/** `allV0`: every RecipientInfo is a version-0 ktri (IssuerAndSerialNumber). */
+export function encodeEnvelopedData(recipientInfos: Uint8Array[], eci: EncryptedContentInfo, allV0: boolean): Buffer {
+  // RFC 5652 §6.1: no originatorInfo or unprotectedAttrs here, so version 0 if every RecipientInfo is v0, else 2.
+  return seq(integer(allV0 ? 0 : 2), set(...recipientInfos), encodeEncryptedContentInfo(eci));
 }
 
 export interface EnvelopeRecipient {
@@ -67,6 +68,12 @@ export interface EnvelopeRecipient {
   certDer: Uint8Array;
   /** Key transport; default PKCS#1 v1.5 (what SCEP clients expect). */
   scheme?: RsaScheme;
+  /**
+   * How the RecipientInfo names the recipient: IssuerAndSerialNumber (default; SCEP) or the
+   * certificate's subject key identifier (EST server-side key generation, RFC 7030 §4.4.1.2;
+   * RFC 5280 method 1 of the key when the certificate has no such extension).
+   */
+  identifyBy?: 'issuerAndSerial' | 'subjectKeyIdentifier';
 }
 
 /**
@@ -77,13 +84,16 @@ export function encryptEnveloped(content: Uint8Array, recipients: EnvelopeRecipi
   if (recipients.length === 0) throw new Error('encryptEnveloped: no recipients');
   const cek = generateContentKey(cipher);
   const infos = recipients.map((r) => {
-    const key = createPublicKey({ key: Buffer.from(parseCertificate(r.certDer).spki), format: 'der', type: 'spki' });
-    return encodeKeyTransRecipientInfo(issuerAndSerialOf(r.certDer), key, r.scheme ?? { kind: 'pkcs1-v1_5' }, cek);
+    const cert = parseCertificate(r.certDer);
+    const key = createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' });
+    const rid: CmsIdentifier = r.identifyBy === 'subjectKeyIdentifier' ? { kind: 'ski', keyId: cert.ski ?? keyIdentifier(cert.spki) } : issuerAndSerialOf(r.certDer);
+    return encodeKeyTransRecipientInfo(rid, key, r.scheme ?? { kind: 'pkcs1-v1_5' }, cek);
   });
   const { eci, mac } = encryptContent(cipher, cek, content, opts.contentType ?? cmsOids.data);
   cek.fill(0);
   if (mac) return encodeContentInfo(cmsOids.authEnvelopedData, encodeAuthEnvelopedData(infos, eci, mac));
-  return encodeContentInfo(cmsOids.envelopedData, encodeEnvelopedData(infos, eci));
+  const allV0 = recipients.every((r) => r.identifyBy !== 'subjectKeyIdentifier');
+  return encodeContentInfo(cmsOids.envelopedData, encodeEnvelopedData(infos, eci, allV0));
 }
 
 export interface DecryptedEnvelope {
@@ -121,14 +131,20 @@ export async function decryptEnveloped(der: Uint8Array, decrypter: Decrypter, op
 }
 
 function pickRecipient(list: KeyTransRecipientInfo[], decrypter: Decrypter, recipientCert?: Uint8Array): KeyTransRecipientInfo {
-  const ownSki = keyIdentifier(decrypter.publicKey.export({ format: 'der', type: 'spki' }));
+  // Our key's identifier (RFC 5280 method 1), computed only when a recipient is named that way.
+  let ownSki: Buffer | undefined;
+  const isOurSki = (r: KeyTransRecipientInfo) => {
+    if (r.rid.kind !== 'ski') return false;
+    ownSki ??= keyIdentifier(decrypter.publicKey.export({ format: 'der', type: 'spki' }));
+    return r.rid.keyId.equals(ownSki);
+  };
   if (recipientCert) {
     const c = parseCertificate(recipientCert);
-    const found = list.find((r) => identifierMatches(r.rid, { serialHex: c.serialHex, issuer: c.issuer, ski: c.ski }) || (r.rid.kind === 'ski' && r.rid.keyId.equals(ownSki)));
+    const found = list.find((r) => identifierMatches(r.rid, c) || isOurSki(r));
     if (!found) throw new Error('no recipient info for this certificate');
     return found;
   }
-  const bySki = list.find((r) => r.rid.kind === 'ski' && r.rid.keyId.equals(ownSki));
+  const bySki = list.find(isOurSki);
   if (bySki) return bySki;
   if (list.length === 1) return list[0];
   throw new Error('cannot tell which recipient info is ours');

@@ -14,6 +14,7 @@
 import { berChildren, berOctets, definiteBytes, expectBer, type Ber } from './ber.ts';
 import { Tag, implicitPrimitive, seq, tlv } from './der.ts';
 import { parseCertificate } from './certificate.ts';
+import { keyIdentifier } from './extensions.ts';
 
 export type CmsIdentifier =
   | {
@@ -65,8 +66,12 @@ export function issuerAndSerialOf(certDer: Uint8Array): CmsIdentifier {
   return { kind: 'issuerAndSerial', issuer: Buffer.from(c.issuer), serialHex: canonicalSerial(c.serialHex), serial };
 }
 
-/** Whether `id` names this certificate. */
-export function identifierMatches(id: CmsIdentifier, cert: { serialHex: string; issuer: Uint8Array; ski?: Buffer }): boolean {
+/**
+ * Whether `id` names this certificate. A key identifier matches the certificate's
+ * subjectKeyIdentifier or, when it has none and `spki` is given, RFC 5280 method 1 of its key.
+ */
+export function identifierMatches(id: CmsIdentifier, cert: { serialHex: string; issuer: Uint8Array; ski?: Buffer; spki?: Uint8Array }): boolean {
   if (id.kind === 'issuerAndSerial') return canonicalSerial(cert.serialHex) === id.serialHex && Buffer.from(cert.issuer).equals(id.issuer);
-  return !!cert.ski && cert.ski.equals(id.keyId);
+  const ski = cert.ski ?? (cert.spki ? keyIdentifier(cert.spki) : undefined);
+  return !!ski && ski.equals(id.keyId);
 }

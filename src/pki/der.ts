@@ -366,10 +366,13 @@ export function tlvBytes(buf: Uint8Array, t: Tlv): Uint8Array {
   return buf.subarray(t.start - t.headerLength, t.end);
 }
 
-/** Dotted string of OID content octets. */
+/**
+ * Dotted string of OID content octets. Arcs are counted in plain numbers and switch to BigInt only
+ * past 2^45 (rare): OIDs are decoded for every extension of every certificate and CSR.
+ */
 export function decodeOid(buf: Uint8Array, start: number, end: number): string {
   if (end <= start) throw new Error('DER: empty OID');
-  const arcs: string[] = [];
+  let out = '';
   let v = 0n;
   let small = 0;
   let big = false;
@@ -384,14 +387,12 @@ export function decodeOid(buf: Uint8Array, start: number, end: number): string {
     if (big) v = (v << 7n) | BigInt(b & 0x7f);
     else small = small * 128 + (b & 0x7f);
     if ((b & 0x80) === 0) {
-      const val = big ? v : BigInt(small);
       if (first) {
-        if (val < 40n) arcs.push('0', String(val));
-        else if (val < 80n) arcs.push('1', String(val - 40n));
-        else arcs.push('2', String(val - 80n));
+        if (big) out = v < 80n ? (v < 40n ? `0.${v}` : `1.${v - 40n}`) : `2.${v - 80n}`;
+        else out = small < 80 ? (small < 40 ? `0.${small}` : `1.${small - 40}`) : `2.${small - 80}`;
         first = false;
       } else {
-        arcs.push(String(val));
+        out += '.' + (big ? v.toString() : String(small));
       }
       v = 0n;
       small = 0;
@@ -400,7 +401,7 @@ export function decodeOid(buf: Uint8Array, start: number, end: number): string {
       throw new Error('DER: truncated OID');
     }
   }
-  return arcs.join('.');
+  return out;
 }
 
 /** Reads an OID TLV at offset. */

@@ -3,7 +3,8 @@
  * OpenSSL 3 (inside Node 20) has single DES only in its legacy provider, which Node does not
  * load. Used for `des-cbc` only; DES-EDE3-CBC goes through node:crypto.
  *
- * Written for clarity over speed (a bit array per block: a SCEP request is a few hundred blocks).
+ * The tables are the standard's, used as written; S and P are combined into one look-up table
+ * (SP) at load time and a block is two 32-bit halves.
  * S-box look-ups index tables with key-dependent values, so this is not free of cache-timing
  * leaks; single DES is broken by brute force anyway and is accepted only for compatibility.
  */
@@ -11,7 +12,6 @@
 // Tables of FIPS 46-3 (bit positions counted from 1 at the most significant bit).
 const IP = [58, 50, 42, 34, 26, 18, 10, 2, 60, 52, 44, 36, 28, 20, 12, 4, 62, 54, 46, 38, 30, 22, 14, 6, 64, 56, 48, 40, 32, 24, 16, 8, 57, 49, 41, 33, 25, 17, 9, 1, 59, 51, 43, 35, 27, 19, 11, 3, 61, 53, 45, 37, 29, 21, 13, 5, 63, 55, 47, 39, 31, 23, 15, 7];
 const FP = [40, 8, 48, 16, 56, 24, 64, 32, 39, 7, 47, 15, 55, 23, 63, 31, 38, 6, 46, 14, 54, 22, 62, 30, 37, 5, 45, 13, 53, 21, 61, 29, 36, 4, 44, 12, 52, 20, 60, 28, 35, 3, 43, 11, 51, 19, 59, 27, 34, 2, 42, 10, 50, 18, 58, 26, 33, 1, 41, 9, 49, 17, 57, 25];
-const E = [32, 1, 2, 3, 4, 5, 4, 5, 6, 7, 8, 9, 8, 9, 10, 11, 12, 13, 12, 13, 14, 15, 16, 17, 16, 17, 18, 19, 20, 21, 20, 21, 22, 23, 24, 25, 24, 25, 26, 27, 28, 29, 28, 29, 30, 31, 32, 1];
 const P = [16, 7, 20, 21, 29, 12, 28, 17, 1, 15, 23, 26, 5, 18, 31, 10, 2, 8, 24, 14, 32, 27, 3, 9, 19, 13, 30, 6, 22, 11, 4, 25];
 const PC1 = [57, 49, 41, 33, 25, 17, 9, 1, 58, 50, 42, 34, 26, 18, 10, 2, 59, 51, 43, 35, 27, 19, 11, 3, 60, 52, 44, 36, 63, 55, 47, 39, 31, 23, 15, 7, 62, 54, 46, 38, 30, 22, 14, 6, 61, 53, 45, 37, 29, 21, 13, 5, 28, 20, 12, 4];
 const PC2 = [14, 17, 11, 24, 1, 5, 3, 28, 15, 6, 21, 10, 23, 19, 12, 4, 26, 8, 16, 7, 27, 20, 13, 2, 41, 52, 31, 37, 47, 55, 30, 40, 51, 45, 33, 48, 44, 49, 39, 56, 34, 53, 46, 42, 50, 36, 29, 32];
@@ -49,58 +49,86 @@ function rotateLeft(half: Bits, n: number): Bits {
   return out;
 }
 
-/** The 16 round keys (48 bits each). Parity bits (every 8th) are ignored, as PC-1 drops them. */
-export function desKeySchedule(key: Uint8Array): Bits[] {
+/**
+ * The 16 round keys, each as its eight 6-bit groups (the S-box inputs it is XORed into).
+ * Parity bits (every 8th) are ignored, as PC-1 drops them.
+ */
+export function desKeySchedule(key: Uint8Array): Uint8Array[] {
   if (key.length !== 8) throw new RangeError('DES key must be 8 octets');
   const k = permute(toBits(key, 0, 8), PC1);
   let c: Bits = k.subarray(0, 28);
   let d: Bits = k.subarray(28, 56);
-  const rounds: Bits[] = [];
+  const rounds: Uint8Array[] = [];
   for (const s of SHIFTS) {
     c = rotateLeft(c, s);
     d = rotateLeft(d, s);
     const cd = new Uint8Array(56);
     cd.set(c, 0);
     cd.set(d, 28);
-    rounds.push(permute(cd, PC2));
+    const k48 = permute(cd, PC2);
+    const groups = new Uint8Array(8);
+    for (let g = 0; g < 8; g++) for (let j = 0; j < 6; j++) groups[g] = (groups[g] << 1) | k48[g * 6 + j];
+    rounds.push(groups);
   }
   return rounds;
 }
 
-/** The cipher function f(R, K) of FIPS 46-3. */
-function feistel(r: Bits, k: Bits): Bits {
-  const x = permute(r, E);
-  for (let i = 0; i < 48; i++) x[i] ^= k[i];
-  const s = new Uint8Array(32);
-  for (let box = 0; box < 8; box++) {
-    const b = x.subarray(box * 6, box * 6 + 6);
-    const row = (b[0] << 1) | b[5];
-    const col = (b[1] << 3) | (b[2] << 2) | (b[3] << 1) | b[4];
-    const v = S_BOXES[box][row * 16 + col];
-    for (let j = 0; j < 4; j++) s[box * 4 + j] = (v >> (3 - j)) & 1;
+/**
+ * SP[box][v]: S-box `box` applied to the 6-bit input v, its 4 output bits put in place in the
+ * 32-bit word and permuted by P — the S and P steps of the cipher function in one look-up.
+ */
+const SP: Uint32Array[] = S_BOXES.map((box, i) => {
+  const t = new Uint32Array(64);
+  for (let v = 0; v < 64; v++) {
+    const out = box[(((v >> 5) << 1) | (v & 1)) * 16 + ((v >> 1) & 15)];
+    const w = out << (28 - 4 * i);
+    let p = 0;
+    for (let j = 0; j < 32; j++) p |= ((w >>> (32 - P[j])) & 1) << (31 - j);
+    t[v] = p >>> 0;
   }
-  return permute(s, P);
+  return t;
+});
+
+/**
+ * The cipher function f(R, K). FIPS 46-3's expansion E selects bits 32,1..5 | 4..9 | … | 28..32,1:
+ * eight 6-bit windows, 4 bits apart, of R rotated right by one; each, XORed with its key group,
+ * indexes SP.
+ */
+function feistel(r: number, k: Uint8Array): number {
+  const x = ((r >>> 1) | (r << 31)) >>> 0; // rotated right: E's first window is bits 32,1..5
+  let f = 0;
+  for (let i = 0; i < 7; i++) f |= SP[i][((x >>> (26 - 4 * i)) & 63) ^ k[i]];
+  f |= SP[7][(((x << 2) | (x >>> 30)) & 63) ^ k[7]];
+  return f >>> 0;
+}
+
+/** A 64-bit permutation (IP or FP) on two 32-bit halves. */
+function permute64(hi: number, lo: number, table: readonly number[]): [number, number] {
+  let a = 0;
+  let b = 0;
+  for (let j = 0; j < 64; j++) {
+    const src = table[j] - 1;
+    const bit = src < 32 ? (hi >>> (31 - src)) & 1 : (lo >>> (63 - src)) & 1;
+    if (j < 32) a |= bit << (31 - j);
+    else b |= bit << (63 - j);
+  }
+  return [a >>> 0, b >>> 0];
 }
 
 /** Encrypts (or, with the schedule reversed, decrypts) one 8-octet block in place at `offset`. */
-function cryptBlock(buf: Uint8Array, offset: number, schedule: Bits[], decrypt: boolean): void {
-  const ip = permute(toBits(buf, offset, 8), IP);
-  let l: Bits = ip.slice(0, 32);
-  let r: Bits = ip.slice(32, 64);
+function cryptBlock(buf: Uint8Array, offset: number, schedule: Uint8Array[], decrypt: boolean): void {
+  const hi = ((buf[offset] << 24) | (buf[offset + 1] << 16) | (buf[offset + 2] << 8) | buf[offset + 3]) >>> 0;
+  const lo = ((buf[offset + 4] << 24) | (buf[offset + 5] << 16) | (buf[offset + 6] << 8) | buf[offset + 7]) >>> 0;
+  let [l, r] = permute64(hi, lo, IP);
   for (let i = 0; i < 16; i++) {
-    const f = feistel(r, schedule[decrypt ? 15 - i : i]);
-    for (let j = 0; j < 32; j++) f[j] ^= l[j];
+    const next = (l ^ feistel(r, schedule[decrypt ? 15 - i : i])) >>> 0;
     l = r;
-    r = f;
+    r = next;
   }
-  const pre = new Uint8Array(64);
-  pre.set(r, 0); // the halves swap after the last round
-  pre.set(l, 32);
-  const out = permute(pre, FP);
-  for (let i = 0; i < 8; i++) {
-    let v = 0;
-    for (let j = 0; j < 8; j++) v = (v << 1) | out[i * 8 + j];
-    buf[offset + i] = v;
+  const [a, b] = permute64(r, l, FP); // the halves swap after the last round
+  for (let i = 0; i < 4; i++) {
+    buf[offset + i] = (a >>> (24 - 8 * i)) & 0xff;
+    buf[offset + 4 + i] = (b >>> (24 - 8 * i)) & 0xff;
   }
 }
 

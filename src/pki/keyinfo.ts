@@ -1,6 +1,6 @@
 /** What kind of public key a SubjectPublicKeyInfo holds. */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { Tag, expectTlv, readOid, readTlv } from './der.ts';
+import { Tag, children, expectTlv, readOid, readTlv } from './der.ts';
 import { alg } from './oids.ts';
 
 export type KeyInfo =
@@ -129,4 +129,12 @@ export function keyInfoFromKeyObject(key: KeyObject, algOid: string): KeyInfo {
     default:
       return { type: 'unknown', oid: algOid };
   }
+}
+
+/** The subjectPublicKey BIT STRING contents (without the unused-bits octet): what OCSP's issuerKeyHash hashes. */
+export function subjectPublicKeyBits(spki: Uint8Array): Buffer {
+  const outer = readTlv(spki, 0);
+  const parts = [...children(spki, outer.start, outer.end)];
+  const bits = parts[1];
+  return Buffer.from(spki.subarray(bits.start + 1, bits.end));
 }

@@ -11,18 +11,16 @@
  * The parser keeps the raw CertID bytes (a response echoes them verbatim) and the raw nonce
  * Extension (RFC 8954: echoed verbatim in responseExtensions).
  */
+import { digestAlgorithms } from './algorithms.ts';
 import { Tag, decodeOid, explicit, integerFromBytes, nullValue, octetString, oid, oidContent, readTlv, seq, tlvList } from './der.ts';
 
 export const OCSP_NONCE_OID = '1.3.6.1.5.5.7.48.1.2';
 export const OCSP_NONCE_MAX = 32;
 
 /** Hash algorithms a CertID may name (by OID), with node:crypto's name and digest length. */
-export const certIdHashes: Record<string, { name: 'sha1' | 'sha256' | 'sha384' | 'sha512'; length: number }> = {
-  '1.3.14.3.2.26': { name: 'sha1', length: 20 },
-  '2.16.840.1.101.3.4.2.1': { name: 'sha256', length: 32 },
-  '2.16.840.1.101.3.4.2.2': { name: 'sha384', length: 48 },
-  '2.16.840.1.101.3.4.2.3': { name: 'sha512', length: 64 },
-};
+export const certIdHashes: Record<string, { name: 'sha1' | 'sha256' | 'sha384' | 'sha512'; length: number }> = Object.fromEntries(
+  (['sha1', 'sha256', 'sha384', 'sha512'] as const).map((name) => [digestAlgorithms[name].oid, { name, length: digestAlgorithms[name].length }]),
+);
 const hashOidByName: Record<string, string> = Object.fromEntries(Object.entries(certIdHashes).map(([o, h]) => [h.name, o]));
 /** The same, keyed by the OID's content octets (latin1): no OID decoding on the hot path. */
 const hashByContent = new Map(Object.entries(certIdHashes).map(([o, h]) => [oidContent(o).toString('latin1'), h]));

@@ -13,6 +13,7 @@ import { createAcmeProtocol, type AcmeModule } from '../../protocols/acme/index.
 import { holdsAuthorizationsFor } from '../../protocols/acme/revocation.ts';
 import { acmeAccounts, acmeAuthorizations, acmeEabKeys, acmeOrders } from '../../protocols/acme/schema.ts';
 import { buildApp } from '../../src/server.ts';
+import { CertificateWriter } from '../../src/db/certificate-writer.ts';
 import { certificates } from '../../src/db/schema.ts';
 import { fromPem } from '../../src/pki/pem.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
@@ -504,23 +505,35 @@ describe.each(drivers)('ACME edge cases (%s)', (driver) => {
     });
   });
 
-  describe('orders completed with their certificate (trigger acme_order_issued)', () => {
+  describe('orders completed with their certificate (onPersist hook, in the insert statement)', () => {
     it('a certificate stored for the order by its own account completes it; one stored under another principal does not', async () => {
       const o = await client.newOrder([{ type: 'dns', value: 'localhost' }]);
       const orderId = o.location!.split('/').pop()!;
       const accountId = client.kid!.split('/').pop()!;
       await t.ctx.db.update(acmeOrders).set({ status: 'ready' }).where(eq(acmeOrders.id, orderId));
       const [issuer] = await t.ctx.db.execute(sql`select id from issuers limit 1`).then((r) => (Array.isArray(r) ? r : (r as unknown as { rows: unknown[] }).rows) as { id: string }[]);
-      const insert = (id: string, principal: string) =>
-        t.ctx.db.insert(certificates).values({
+      // The core's writer with the hooks the mounted ACME module registered.
+      const writer = new CertificateWriter(t.ctx.database, 1, 256, t.ctx.persistHooks);
+      const insert = (id: string, principal: string) => {
+        const cert = {
           id, issuerId: issuer.id, serial: id.replace(/-/g, '').slice(0, 32), der: Buffer.from([0x30, 0]), subject: '', sans: [], notBefore: new Date(), notAfter: new Date(Date.now() + 3600_000),
           profile: 'tls-server', status: 'valid', spkiSha256: 'x', protocol: 'acme', principal, metadata: { acmeOrder: orderId },
+        };
+        return writer.write(cert, { actor: principal, action: 'certificate.issue' }, {
+          certificate: { ...cert, sans: [] }, principalId: principal, metadata: cert.metadata,
         });
+      };
       const status = async () => (await t.ctx.db.select({ s: acmeOrders.status, c: acmeOrders.certificateId }).from(acmeOrders).where(eq(acmeOrders.id, orderId)))[0];
-      await insert('00000000-0000-4000-8000-00000000000a', 'acme:account:someone-else');
+      expect(await insert('00000000-0000-4000-8000-00000000000a', 'acme:account:someone-else')).toEqual({ ok: true });
       expect(await status()).toEqual({ s: 'ready', c: null });
-      await insert('00000000-0000-4000-8000-00000000000b', `acme:account:${accountId}`);
+      expect(await insert('00000000-0000-4000-8000-00000000000b', `acme:account:${accountId}`)).toEqual({ ok: true });
       expect(await status()).toEqual({ s: 'valid', c: '00000000-0000-4000-8000-00000000000b' });
+    });
+
+    it('no trigger is left on the certificates table', async () => {
+      const r = await t.ctx.db.execute(sql`select count(*)::int as n from pg_trigger where tgrelid = 'certificates'::regclass and not tgisinternal`);
+      const [row] = (Array.isArray(r) ? r : (r as unknown as { rows: unknown[] }).rows) as { n: number }[];
+      expect(row.n).toBe(0);
     });
   });
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../src/admin/openapi.ts';
 import { adminRoutes } from '../../src/admin/routes.ts';
 import type { Role } from '../../src/admin/tokens.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 import { buildApp } from '../../src/server.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
 import { call, cleanupWork, openssl, opensslCa, opensslCsr, roleTokens } from './helpers.ts';

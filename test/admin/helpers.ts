@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import type { Role } from '../../src/admin/tokens.ts';
 import type { Context } from '../../src/context.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'certgate-admin-'));
 let n = 0;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/admin/tokens.ts';
 import { auditEvents, certificates, crls, issuers, pendingRequests, principals, profiles } from '../../src/db/schema.ts';
 import type { EnrollmentRequest } from '../../src/issuance/request.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 import { buildApp } from '../../src/server.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
 import { call, cleanupWork, opensslCa, opensslCsr, roleTokens } from './helpers.ts';

@@ -31,7 +31,8 @@ const cases: ProfileCase[] = [
     subject: '/CN=www.example.com',
     sans: ['DNS:www.example.com', 'DNS:api.example.com', 'IP:192.0.2.10'],
     eku: 'TLS Web Server Authentication',
-    ku: 'Digital Signature, Key Encipherment',
+    // An EC key: no keyEncipherment (RFC 5480 §3, BR 7.1.2.7.11).
+    ku: 'Digital Signature',
     sanText: ['DNS:www.example.com', 'DNS:api.example.com', 'IP Address:192.0.2.10'],
     verifyArgs: ['-purpose', 'sslserver', '-verify_hostname', 'api.example.com'],
   },
@@ -50,7 +51,7 @@ const cases: ProfileCase[] = [
     subject: '/O=Example/CN=device-0001',
     sans: ['DNS:device-0001.example.net', 'URI:urn:dev:ops:0001'],
     eku: 'TLS Web Client Authentication, TLS Web Server Authentication',
-    ku: 'Digital Signature, Key Encipherment',
+    ku: 'Digital Signature',
     sanText: ['DNS:device-0001.example.net', 'URI:urn:dev:ops:0001'],
     verifyArgs: ['-purpose', 'sslclient'],
   },

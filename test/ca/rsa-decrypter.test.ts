@@ -102,6 +102,15 @@ describe('no padding oracle', () => {
     expect(await other.decrypt(c1, v15, 16)).not.toEqual(a1);
   });
 
+  it('without expectedLength: a PS of 7 octets or no separator is rejected, not unpadded', async () => {
+    const m = Buffer.alloc(256 - 3 - 7, 0x61);
+    const r = await dec.decrypt(rawEncrypt(block({ psLen: 7, message: m })), v15);
+    expect(r.equals(m)).toBe(false);
+    expect(r.length).toBeLessThan(256 - 10);
+    const ok = Buffer.alloc(256 - 3 - 8, 0x61);
+    expect(await dec.decrypt(rawEncrypt(block({ psLen: 8, message: ok })), v15)).toEqual(ok);
+  });
+
   it('a well-formed block with the wrong message length yields the rejection output, not the message', async () => {
     const c = encV15(randomBytes(24));
     const r = await dec.decrypt(c, v15, 16);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import type { Context } from '../../src/context.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 import { buildApp } from '../../src/server.ts';
 import { emcaProtocol } from '../../protocols/emca/index.ts';
 import type { ClientSecrets } from '../../protocols/emca/clients.ts';

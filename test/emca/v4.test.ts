@@ -9,7 +9,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificates } from '../../src/db/schema.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
 import {
   adminToken,

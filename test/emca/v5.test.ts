@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 import { registerEmcaCommands } from '../../protocols/emca/cli.ts';
 import { emcaOpenApi } from '../../protocols/emca/openapi.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';

@@ -8,7 +8,7 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAcmeProtocol } from '../../protocols/acme/index.ts';
 import { emcaProtocol } from '../../protocols/emca/index.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 import { buildApp } from '../../src/server.ts';
 import { AcmeClient, newKey } from '../acme/client.ts';
 import { adminToken, call, cmsSign, makeCsr, register, removeTempDirs, type Registered } from '../emca/helpers.ts';

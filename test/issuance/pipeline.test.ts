@@ -204,7 +204,7 @@ describe.each(drivers)('issuance pipeline (%s)', (driver) => {
     it('an approval the profile no longer allows fails and leaves the request pending', async () => {
       await t.ctx.profiles.create(profile('approval-unique', { manualApproval: true, duplicateSubject: 'reject' }));
       const hold = async (host: string) => {
-        const r = await t.ctx.pipeline.issue({ principal: operator, profile: 'approval-unique', key: { kind: 'csr', der: makeCsr({ subject: '/CN=twin.example', sans: [`DNS:${host}`] }).der } });
+        const r = await t.ctx.pipeline.issue({ principal: operator, profile: 'approval-unique', key: { kind: 'csr', der: makeCsr({ subject: '/CN=twin.example', sans: ['DNS:twin.example', `DNS:${host}`] }).der } });
         if (r.status !== 'pending') throw new Error('expected pending');
         return r.requestId;
       };

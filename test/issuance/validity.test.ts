@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { parseDuration, parseDateTime, resolveValidity } from '../../src/issuance/validity.ts';
-import { BadRequest, IssuanceError, Unavailable } from '../../src/issuance/errors.ts';
+import { IssuanceError, Unavailable } from '../../src/issuance/errors.ts';
 import { parseProfile } from '../../src/profiles/model.ts';
 import type { ValidityRequest } from '../../src/issuance/request.ts';
 
@@ -92,7 +92,7 @@ describe('parseDuration', () => {
   ];
   it.each(bad)('rejects %j with %s', (input, message) => {
     const e = thrown(() => parseDuration(input));
-    expect(e).toBeInstanceOf(BadRequest);
+    expect(e).toMatchObject({ code: 'validity', rule: 'validity.duration' });
     expect(e.message).toMatch(message);
   });
 });
@@ -167,7 +167,7 @@ describe('parseDateTime', () => {
   ];
   it.each(bad)('rejects %j with %s', (input, message) => {
     const e = thrown(() => parseDateTime(input));
-    expect(e).toBeInstanceOf(BadRequest);
+    expect(e).toMatchObject({ code: 'validity', rule: 'validity.dateTime' });
     expect(e.message).toMatch(message);
   });
 });
@@ -359,13 +359,15 @@ describe('resolveValidity', () => {
   ];
   it.each(bad)('rejects $name', (c) => {
     const e = thrown(() => resolveValidity(rule, c.req, { ...opts, ...c.opts }));
-    expect(e).toBeInstanceOf(BadRequest);
+    expect(e.code).toBe('validity');
+    expect(e.rule).toMatch(/^validity\.(duration|dateTime|ambiguous|order|notAfter|notBefore|issuer)$/);
     expect(e.message).toMatch(c.message);
   });
 
-  it('refuses to issue under an expired issuer (Unavailable, not BadRequest)', () => {
+  it('refuses to issue under an expired issuer (issuerUnavailable, not validity)', () => {
     const e = thrown(() => resolveValidity(rule, undefined, { ...opts, issuerNotAfter: at(-1) }));
     expect(e).toBeInstanceOf(Unavailable);
+    expect(e.code).toBe('issuerUnavailable');
     expect(e.message).toMatch(/expired/);
   });
 });

@@ -113,6 +113,17 @@ describe('encryptEnveloped → openssl cms -decrypt', () => {
   });
 });
 
+describe('recipients named by subject key identifier (EST server-side key generation)', () => {
+  it.each(['aes-256-cbc', 'aes-128-gcm'] as const)('%s: openssl and we find the recipient by its key identifier', async (cipher) => {
+    const der = encryptEnveloped(content, [{ certDer: bob.der }, { certDer: alice.der, identifyBy: 'subjectKeyIdentifier' }], cipher);
+    const printed = opensslOk(['cms', '-cmsout', '-print', '-inform', 'DER'], { input: der });
+    expect(printed).toMatch(/subjectKeyIdentifier/);
+    if (cipher === 'aes-256-cbc') expect(printed).toMatch(/^\s*version: 2$/m);
+    expect(opensslDecrypt(der, alice).stdout).toBe(content.toString('latin1'));
+    expect((await decryptEnveloped(der, alice.decrypter)).content.equals(content)).toBe(true);
+  });
+});
+
 describe('no padding oracle: one error for every failure', () => {
   /** Records what decryptEnveloped asks of the key store. */
   function spy(inner: Decrypter) {

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { requestContext } from '../../src/http/middleware.ts';
 import { Metrics } from '../../src/metrics.ts';
-import type { AppEnv } from '../../src/protocol.ts';
+import type { AppEnv } from '../../src/http/app-env.ts';
 
 function appWith(mode: 'all' | 'errors' | 'off') {
   const lines: Record<string, unknown>[] = [];
