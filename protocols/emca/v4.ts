@@ -11,7 +11,6 @@ import type { Context as HonoContext, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ProtocolContext } from '../../src/protocol-context.ts';
 import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
-import { unseal } from '../../src/ca/seal.ts';
 import { clientAddress } from '../../src/http/client-address.ts';
 import { parseSignedData } from '../../src/pki/cms-signed-data.ts';
 import { aesPurpose, type ClientStore } from './clients.ts';
