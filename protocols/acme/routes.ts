@@ -3,6 +3,7 @@
  * challenges, finalize, certificates, revocation, key change and renewal information. Every
  * answer carries a fresh Replay-Nonce and the directory link; every error is a problem document.
  */
+import { DATABASE_RETRY_AFTER, isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 import { createPublicKey } from 'node:crypto';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Context as HonoContext, Hono } from 'hono';
@@ -102,7 +103,10 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     let p: AcmeProblem;
     if (e instanceof AcmeProblem) p = e;
     else if (isIssuanceError(e)) p = fromIssuanceError(e);
-    else {
+    else if (isDatabaseUnavailable(e)) {
+      d.log.warn({ reqId: c.get('requestId') }, 'acme: database unavailable');
+      p = new AcmeProblem('serverInternal', 'the database is unavailable; retry later', { status: 503, headers: { 'Retry-After': String(DATABASE_RETRY_AFTER) } });
+    } else {
       d.log.error({ err: e, reqId: c.get('requestId') }, 'acme: unexpected error');
       p = problem('serverInternal', `internal error (request ${c.get('requestId') ?? '-'})`);
     }

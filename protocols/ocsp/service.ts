@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Signer } from '../../src/ca/signer.ts';
@@ -220,7 +221,7 @@ export class OcspService {
       let certs: Buffer[] = [];
       if (resp) {
         let s = this.signers.get(resp.id);
-        if (!s) {
+        if (!s || !resp.keyRef) {
           s = (await this.responderKey(resp)).signer;
           this.signers.set(resp.id, s);
         }
@@ -387,6 +388,10 @@ export class OcspService {
       this.stats.live++;
       return await this.signLive(state, singles, state.settings.nonce === 'ignore' ? undefined : nonceExt, now);
     } catch (err) {
+      if (isDatabaseUnavailable(err)) {
+        this.ctx.log.warn({ issuer: state.issuer.id }, 'ocsp: database unavailable, answering tryLater');
+        return TRY_LATER;
+      }
       this.ctx.log.error({ err, issuer: state.issuer.id }, 'ocsp: could not answer');
       return errorResponseFor(err);
     }
