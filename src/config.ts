@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseCidr } from './http/client-address.ts';
 
 /**
  * Every setting Certgate reads, from the environment (documented in README "Settings").
@@ -51,11 +52,12 @@ export const configSchema = z.object({
   schedulerIntervalSeconds: z.coerce.number().positive().default(60),
   /** Lifetime of admin tokens made by `certgate token create`, in seconds. */
   adminTokenTtl: z.coerce.number().int().positive().default(30 * 86400),
-  /** Trust X-Forwarded-For from these proxy addresses (comma-separated). */
+  /** Trust X-Forwarded-For from these proxies: addresses or CIDR ranges, IPv4 or IPv6 (comma-separated). */
   trustedProxies: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)),
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((list) => list.every((e) => { try { return !!parseCidr(e); } catch { return false; } }), 'each entry must be an IP address or CIDR range'),
   metricsEnabled: bool.default(true),
   /** Access log: every request, or only those answered with 4xx/5xx (hot OCSP responders). */
   accessLog: z.enum(['all', 'errors', 'off']).default('all'),

@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import { CertificateWriter } from './db/certificate-writer.ts';
 import { openDatabase, type Database, type Db } from './db/client.ts';
 import { Events } from './events.ts';
+import { loggableError } from './http/errors.ts';
 import { createLogger } from './log.ts';
 import { IssuancePipeline } from './issuance/pipeline.ts';
 import { PersistHooks } from './issuance/persist-hooks.ts';
@@ -54,7 +55,8 @@ export interface ContextOptions {
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
-  const log = opts.logger ?? createLogger(config.logLevel);
+  // One serializer for errors, whoever logs them: no SQL parameters or error properties reach the log.
+  const log = (opts.logger ?? createLogger(config.logLevel)).child({}, { serializers: { err: loggableError, error: loggableError } });
   const create = opts.create !== false;
   // Creating: the KEK first, which makes the data directory 0700. Not creating: the database
   // first, whose absence is the clearer message.

@@ -13,6 +13,7 @@ import type { Context } from './context.ts';
 import { withDeadline } from './db/unavailable.ts';
 import { jsonError, loggableError } from './http/errors.ts';
 import { requestContext } from './http/middleware.ts';
+import { urlStringGuard } from './http/url-guard.ts';
 import { toPem } from './pki/pem.ts';
 import type { AppEnv } from './http/app-env.ts';
 import type { ProtocolModule } from './protocol.ts';
@@ -30,7 +31,8 @@ export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promi
 /** The app, and the ProtocolContext each protocol was mounted with (one per protocol). */
 async function assemble(ctx: Context, protocols: ProtocolModule[]): Promise<{ app: Hono<AppEnv>; seams: Map<ProtocolModule, ProtocolContext> }> {
   const app = new Hono<AppEnv>();
-  app.use('*', requestContext(ctx.log, ctx.metrics, ctx.config.accessLog));
+  app.use('*', requestContext(ctx.log, ctx.metrics, ctx.config.accessLog, ctx.config.trustedProxies));
+  app.use('*', urlStringGuard());
   const limit = bodyLimit({
     maxSize: ctx.config.bodyLimit,
     onError: (c) => c.text(`request body larger than ${ctx.config.bodyLimit} bytes`, 413),

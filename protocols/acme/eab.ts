@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { desc, eq } from 'drizzle-orm';
 import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { acmeEabKeys } from './schema.ts';
+import { parseClientJson } from '../../src/http/body.ts';
 
 /** Creates an EAB key; returns the key id and the base64url HMAC key (shown once). */
 export async function createEabKey(pctx: ProtocolContext, createdBy: string, note?: string): Promise<{ kid: string; hmacKey: string }> {
@@ -28,7 +29,7 @@ export function mountEabAdmin(pctx: ProtocolContext): void {
     const text = await c.req.text();
     if (text) {
       try {
-        const j = JSON.parse(text) as { note?: unknown };
+        const j = parseClientJson(text) as { note?: unknown };
         if (j.note !== undefined && (typeof j.note !== 'string' || j.note.length > 200)) return c.json({ error: 'BadRequest', message: '"note" must be a string of at most 200 characters' }, 400);
         note = j.note as string | undefined;
       } catch {

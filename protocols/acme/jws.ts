@@ -9,6 +9,7 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { ExtraRead, NonceService } from './nonce.ts';
 import { problem } from './problems.ts';
 import { acmeAccounts } from './schema.ts';
+import { parseClientJson } from '../../src/http/body.ts';
 
 export const supportedAlgorithms = ['RS256', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 export type JwsAlg = (typeof supportedAlgorithms)[number];
@@ -48,7 +49,7 @@ export function parseFlattened(text: string | unknown): FlattenedJws {
   let j: unknown = text;
   if (typeof text === 'string') {
     try {
-      j = JSON.parse(text);
+      j = parseClientJson(text);
     } catch {
       throw problem('malformed', 'the request body is not JSON (expected a flattened JWS)');
     }
@@ -67,7 +68,7 @@ export function parseFlattened(text: string | unknown): FlattenedJws {
 export function decodeHeader(jws: FlattenedJws): ProtectedHeader {
   let h: unknown;
   try {
-    h = JSON.parse(Buffer.from(jws.protected, 'base64url').toString('utf8'));
+    h = parseClientJson(Buffer.from(jws.protected, 'base64url').toString('utf8'));
   } catch {
     throw problem('malformed', 'the JWS protected header is not base64url JSON');
   }
@@ -209,7 +210,7 @@ function accountIdOf(header: ProtectedHeader, prefix: string): string {
 function parsePayload(payload: Buffer): unknown {
   if (payload.length === 0) return undefined;
   try {
-    return JSON.parse(payload.toString('utf8'));
+    return parseClientJson(payload.toString('utf8'));
   } catch {
     throw problem('malformed', 'the JWS payload is not JSON');
   }

@@ -9,6 +9,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Context as HonoContext, Hono } from 'hono';
 import { flattenedVerify, type JWK } from 'jose';
 import type { Logger } from 'pino';
+import { clientAddress } from '../../src/http/client-address.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
 import { keyIdentifier } from '../../src/pki/extensions.ts';
@@ -51,6 +52,7 @@ import { acmeAccounts, acmeEabKeys, acmeOrders, acmeRateLimits } from './schema.
 import type { AcmeSettings } from './settings.ts';
 import type { Validator } from './validation/index.ts';
 import { waitAtMost } from './wait.ts';
+import { parseClientJson, readRawBody } from '../../src/http/body.ts';
 
 type C = HonoContext<AppEnv>;
 
@@ -86,15 +88,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   };
   const requestUrl = (c: C) => `${baseOf(c)}${new URL(c.req.url).pathname}`;
 
-  const clientIp = (c: C): string => {
-    const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-    const remote = incoming?.socket?.remoteAddress ?? 'local';
-    if (ctx.config.trustedProxies.includes(remote)) {
-      const xff = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-      if (xff) return xff;
-    }
-    return remote;
-  };
+  const clientIp = (c: C): string => clientAddress(c, ctx.config.trustedProxies);
 
   /** Link headers are appended (the index link is already there); the rest set. */
   const withLinks = (c: C, headers: Record<string, string>) => {
@@ -131,7 +125,8 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   const bodyText = async (c: C): Promise<string> => {
     const ct = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (ct !== JOSE) throw problem('malformed', `Content-Type must be ${JOSE}`, { status: 415 });
-    return c.req.text();
+    // An upload the client abandoned is its own mistake (BadRequest → malformed), not a server error.
+    return new TextDecoder().decode(await readRawBody(c));
   };
 
   /** Reads and authenticates the JWS body of a POST. */
@@ -287,7 +282,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
     }
     let inner: unknown;
     try {
-      inner = JSON.parse(Buffer.from(payload).toString('utf8'));
+      inner = parseClientJson(Buffer.from(payload).toString('utf8'));
     } catch {
       throw problem('malformed', 'the external account binding payload is not a JWK');
     }
@@ -369,7 +364,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
       const payload = verifySignature(inner, newKey, alg);
       let kc: { account?: unknown; oldKey?: unknown };
       try {
-        kc = JSON.parse(payload.toString('utf8'));
+        kc = parseClientJson(payload.toString('utf8')) as typeof kc;
       } catch {
         throw problem('malformed', 'the key change payload is not JSON');
       }

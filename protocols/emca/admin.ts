@@ -17,6 +17,7 @@ import type { Operator } from '../../src/http/app-env.ts';
 import { adminErrorFor, isIssuanceError } from '../../src/issuance/errors.ts';
 import type { ProtocolAppEnv as AppEnv, ProtocolContext } from '../../src/protocol-context.ts';
 import type { ClientStore } from './clients.ts';
+import { parseClientJson, readRawBody } from '../../src/http/body.ts';
 
 function errorResponse(c: HonoContext<AppEnv>, ctx: ProtocolContext, e: unknown) {
   if (isIssuanceError(e)) {
@@ -45,12 +46,11 @@ export function mountAdmin(ctx: ProtocolContext, clients: ClientStore): void {
     }
   };
   const body = async (c: HonoContext<AppEnv>): Promise<Record<string, unknown>> => {
-    try {
-      const b = await c.req.json();
-      return b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
-    } catch {
-      return {};
-    }
+    // Bad JSON (depth, NUL, lone surrogates) is a BadRequest; an empty or non-object body is {}.
+    const text = new TextDecoder().decode(await readRawBody(c));
+    if (!text.trim()) return {};
+    const b = parseClientJson(text);
+    return b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
   };
   const strList = (v: unknown): string[] | undefined =>
     v === undefined ? undefined : Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];

@@ -4,7 +4,6 @@
  * IP/CIDR allow-lists. node:crypto does every primitive.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { BlockList, isIP } from 'node:net';
 
 export type AesMode = 'ECB' | 'CBC' | 'GCM';
 export const aesModes: AesMode[] = ['ECB', 'CBC', 'GCM'];
@@ -120,57 +119,5 @@ export function emKeyMatches(given: string | undefined, storedHash: string): boo
 
 // ── IP allow-lists ───────────────────────────────────────────────────────────
 
-/** `::ffff:10.0.0.1` → `10.0.0.1`; strips an IPv6 zone; undefined when not an IP. */
-export function normaliseIp(ip: string | undefined): string | undefined {
-  if (!ip) return undefined;
-  let s = ip.trim();
-  if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
-  const zone = s.indexOf('%');
-  if (zone >= 0) s = s.slice(0, zone);
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(s);
-  if (m) s = m[1];
-  return isIP(s) ? s : undefined;
-}
-
-/** Validates an IP or CIDR entry; returns it normalised, or throws Error. */
-export function parseCidr(entry: string): string {
-  const s = entry.trim();
-  const [addr, bits, ...rest] = s.split('/');
-  const ip = normaliseIp(addr);
-  if (!ip || rest.length) throw new Error(`"${entry}" is not an IP address or CIDR range`);
-  const fam = isIP(ip);
-  const max = fam === 4 ? 32 : 128;
-  if (bits === undefined) return `${ip}/${max}`;
-  if (!/^\d+$/.test(bits) || Number(bits) > max) throw new Error(`"${entry}": prefix length must be 0-${max}`);
-  return `${ip}/${Number(bits)}`;
-}
-
-export function ipAllowed(ip: string | undefined, cidrs: string[]): boolean {
-  const addr = normaliseIp(ip);
-  if (!addr) return false;
-  const list = new BlockList();
-  for (const c of cidrs) {
-    try {
-      const [a, b] = parseCidr(c).split('/');
-      list.addSubnet(a, Number(b), isIP(a) === 4 ? 'ipv4' : 'ipv6');
-    } catch {
-      /* a malformed stored entry matches nothing */
-    }
-  }
-  return list.check(addr, isIP(addr) === 4 ? 'ipv4' : 'ipv6');
-}
-
-/**
- * The caller's address: the TCP peer, or — only when the peer is a trusted proxy — the
- * right-most X-Forwarded-For entry that is not itself a trusted proxy.
- */
-export function clientAddress(peer: string | undefined, xff: string | undefined, trustedProxies: string[]): string | undefined {
-  const p = normaliseIp(peer);
-  if (!p) return undefined;
-  if (!xff || trustedProxies.length === 0 || !ipAllowed(p, trustedProxies)) return p;
-  const hops = xff.split(',').map((h) => normaliseIp(h)).filter((h): h is string => !!h);
-  for (let i = hops.length - 1; i >= 0; i--) {
-    if (!ipAllowed(hops[i], trustedProxies)) return hops[i];
-  }
-  return hops[0] ?? p;
-}
+// One implementation for every protocol (src/http/client-address.ts).
+export { normaliseIp, parseCidr, ipInRanges as ipAllowed } from '../../src/http/client-address.ts';

@@ -183,6 +183,8 @@ export class EmcaService {
     const s = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
     if (!s) throw new EmcaFailure(M.invalidProfileId);
     if (/^\d+$/.test(s)) {
+      // Beyond the integer column: no such id (and not a database error).
+      if (Number(s) > 2147483647) throw new EmcaFailure(M.invalidProfileId);
       const [row] = await this.ctx.store.db.select().from(emcaProfileIds).where(eq(emcaProfileIds.id, Number(s)));
       if (row) return row.profile;
       const ids = await this.profileIds();

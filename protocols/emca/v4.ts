@@ -12,9 +12,10 @@ import type { Context as HonoContext, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ProtocolContext } from '../../src/protocol-context.ts';
 import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
+import { clientAddress } from '../../src/http/client-address.ts';
 import { parseSignedData } from '../../src/pki/cms-signed-data.ts';
 import { aesPurpose, type ClientStore } from './clients.ts';
-import { clientAddress, decryptRequestData, emKeyMatches, ipAllowed, type AesMode, type PasswordCache } from './crypto.ts';
+import { decryptRequestData, emKeyMatches, ipAllowed, type AesMode, type PasswordCache } from './crypto.ts';
 import { EmcaFailure, M } from './messages.ts';
 import {
   checkCsr,
@@ -30,12 +31,24 @@ import {
   type Format,
   type IssueOutcome,
 } from './service.ts';
+import { badString, parseClientJson, readJsonBody } from '../../src/http/body.ts';
 
 export interface Envelope {
   status: string;
   result: string | null;
   subscriberId: string | null;
   requestId: string | null;
+}
+
+/**
+ * Signed content read as text (a request id, a serial, pseudo-JSON): NUL or a lone surrogate there
+ * cannot be a valid value and cannot be looked up in PostgreSQL, so it is invalid input.
+ */
+function signedText(content: Buffer, trim = true): string {
+  const text = content.toString('utf8');
+  const s = trim ? text.trim() : text;
+  if (badString(s)) throw new EmcaFailure(M.invalidInput);
+  return s;
 }
 
 const failure = (result: string): Envelope => ({ status: 'failure', result, subscriberId: null, requestId: null });
@@ -111,7 +124,7 @@ function createPkcs12(by: 'name' | 'id'): Handler {
   return async (args) => {
     const { caller, svc } = args;
     const { profile, applicationId, subscriberId, validity, content } = await issuanceInputs(args, by);
-    const p = parsePkcs12Content(content.toString('utf8'));
+    const p = parsePkcs12Content(signedText(content, false));
     const o = await svc.issue(caller, {
       profile,
       profileBy: by,
@@ -144,7 +157,7 @@ function pseudoJson(text: string): Record<string, string> {
 
 const getPkcs12: Handler = async ({ caller, svc, inner }) => {
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  const f = pseudoJson(content.toString('utf8'));
+  const f = pseudoJson(signedText(content, false));
   if (!f.serialnumber || f.pfxpin === undefined) throw new EmcaFailure(M.invalidParameter);
   const pfx = await svc.storedPfx(caller, f.serialnumber, f.pfxpin);
   return ok(pfx, f.subscriberid ?? null);
@@ -152,13 +165,13 @@ const getPkcs12: Handler = async ({ caller, svc, inner }) => {
 
 const getCertificate: Handler = async ({ caller, svc, inner }) => {
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  const row = await svc.ownCertificate(caller, content.toString('utf8').trim());
+  const row = await svc.ownCertificate(caller, signedText(content));
   const sub = (row.metadata as Record<string, unknown>)?.subscriberId;
   return ok(Buffer.from(row.der).toString('base64'), typeof sub === 'string' ? sub : null);
 };
 
 const getCertificateByRequestId: Handler = async ({ caller, svc, inner }) => {
-  const content = (await svc.verifyClientSignature(caller.client, inner.get('signature'))).toString('utf8').trim();
+  const content = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
   if (!content) throw new EmcaFailure(M.invalidRequestId);
   // A multi-CSR request id list `ID1|req1~ID2|req2` answers item by item.
   if (content.includes('|')) {
@@ -196,7 +209,7 @@ const revoke: Handler = async ({ caller, svc, inner }) => {
   if (mode === undefined) throw new EmcaFailure(M.invalidParameter);
   if (!permanentModes.has(mode)) throw new EmcaFailure(M.invalidRevokeMode);
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  await svc.revoke(caller, content.toString('utf8').trim(), mode);
+  await svc.revoke(caller, signedText(content), mode);
   return ok(M.revoked);
 };
 
@@ -205,14 +218,14 @@ const suspend: Handler = async ({ caller, svc, inner }) => {
   const mode = revokeMode(inner.get('revokeMode'));
   if (mode !== undefined && mode !== 6) throw new EmcaFailure(M.invalidRevokeMode);
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  await svc.suspend(caller, content.toString('utf8').trim());
+  await svc.suspend(caller, signedText(content));
   return ok(M.suspended);
 };
 
 const reinstate: Handler = async ({ caller, svc, inner }) => {
   if (!inner.has('remarks')) throw new EmcaFailure(M.invalidParameter);
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  await svc.reinstate(caller, content.toString('utf8').trim());
+  await svc.reinstate(caller, signedText(content));
   return ok(M.reinstated);
 };
 
@@ -298,7 +311,7 @@ const createMultiple: Handler = async ({ caller, svc, inner }) => {
   const applicationId = inner.str('applicationId');
   const subscriberId = inner.str('subscriberId');
   const validity = validityFrom(inner.get('validity'), inner.get('validFrom'));
-  const content = (await svc.verifyClientSignature(caller.client, inner.get('signature'))).toString('utf8').trim();
+  const content = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
   const items = content.split('~').map((p) => p.trim()).filter(Boolean);
   if (items.length === 0) throw new EmcaFailure(M.invalidCsr);
   const parsed: { id: string; csr: Buffer }[] = [];
@@ -334,7 +347,7 @@ const createMultiple: Handler = async ({ caller, svc, inner }) => {
 };
 
 const getExpirySoon: Handler = async ({ caller, svc, inner }) => {
-  const content = (await svc.verifyClientSignature(caller.client, inner.get('signature'))).toString('utf8').trim();
+  const content = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
   const field = inner.optStr('noOfDaysToExpirySoon');
   if (field !== undefined && field !== '' && field !== content) throw new EmcaFailure(M.invalidParameter);
   if (!/^\d{1,5}$/.test(content) || Number(content) <= 0) throw new EmcaFailure(M.invalidParameter);
@@ -345,13 +358,13 @@ const getExpirySoon: Handler = async ({ caller, svc, inner }) => {
 };
 
 const getProfileInfo: Handler = async ({ caller, svc, inner }) => {
-  const name = (await svc.verifyClientSignature(caller.client, inner.get('signature'))).toString('utf8').trim();
+  const name = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
   const info = await svc.profileInfo(caller, name);
   return ok(JSON.stringify(info), inner.optStr('subscriberId') ?? null);
 };
 
 const getProfileList: Handler = async ({ caller, svc, inner }) => {
-  const ca = (await svc.verifyClientSignature(caller.client, inner.get('signature'))).toString('utf8').trim();
+  const ca = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
   return ok(JSON.stringify(await svc.profileList(caller, ca)));
 };
 
@@ -419,9 +432,8 @@ export interface V4Deps {
 }
 
 /** The caller's address: TCP peer (X-Forwarded-For only through a trusted proxy). */
-export function peerAddress(c: HonoContext<AppEnv>, trustedProxies: string[]): string | undefined {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return clientAddress(env?.incoming?.socket?.remoteAddress, c.req.header('x-forwarded-for'), trustedProxies);
+export function peerAddress(c: HonoContext<AppEnv>, trustedProxies: string[]): string {
+  return clientAddress(c, trustedProxies);
 }
 
 export function mountV4(app: Hono<AppEnv>, d: V4Deps): void {
@@ -453,9 +465,9 @@ async function handle(c: HonoContext<AppEnv>, d: V4Deps, handler: Handler): Prom
   // 1. Outer envelope.
   let outer: unknown;
   try {
-    outer = await c.req.json();
+    outer = await readJsonBody(c);
   } catch (e) {
-    if ((e as Error)?.name === 'BodyLimitError') throw new EmcaFailure(M.tooLarge, 413);
+    if ((e as Error)?.name === 'BodyLimitError' || (e as { rule?: string }).rule === 'input.body.size') throw new EmcaFailure(M.tooLarge, 413);
     throw new EmcaFailure(M.invalidParameter);
   }
   if (!outer || typeof outer !== 'object' || Array.isArray(outer)) throw new EmcaFailure(M.invalidParameter);
@@ -475,7 +487,7 @@ async function handle(c: HonoContext<AppEnv>, d: V4Deps, handler: Handler): Prom
   if (!plain) throw new EmcaFailure(M.invalidInput);
   let innerObj: unknown;
   try {
-    innerObj = JSON.parse(plain.toString('utf8'));
+    innerObj = parseClientJson(plain.toString('utf8'));
   } catch {
     throw new EmcaFailure(M.invalidInput);
   }

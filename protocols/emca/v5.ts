@@ -31,6 +31,7 @@ import {
   type IssueOutcome,
 } from './service.ts';
 import { peerAddress } from './v4.ts';
+import { readJsonBody } from '../../src/http/body.ts';
 
 export interface V5Deps {
   ctx: ProtocolContext;
@@ -77,7 +78,7 @@ function outcomeJson(o: IssueOutcome, extra: Record<string, unknown> = {}) {
 
 async function json(c: HonoContext): Promise<Record<string, unknown>> {
   try {
-    const b = await c.req.json();
+    const b = await readJsonBody(c);
     if (b && typeof b === 'object' && !Array.isArray(b)) {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(b)) out[k.toLowerCase()] = v;

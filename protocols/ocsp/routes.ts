@@ -7,6 +7,7 @@ import type { ProtocolAppEnv as AppEnv, ProtocolContext } from '../../src/protoc
 import { ocspOpenApiDocument } from './openapi.ts';
 import type { ResponderManager } from './responders.ts';
 import type { Answer, OcspService } from './service.ts';
+import { parseClientJson, readRawBody } from '../../src/http/body.ts';
 
 const CT = 'application/ocsp-response';
 const MALFORMED = ocspErrorResponse('malformedRequest');
@@ -141,14 +142,10 @@ export function mountOcspAdmin(app: Hono<AppEnv>, ctx: ProtocolContext, svc: Ocs
     };
   const actor = (op: Operator) => `operator:${op.name}`;
   const body = async (c: C): Promise<Record<string, unknown>> => {
-    const text = await c.req.text();
+    const text = new TextDecoder().decode(await readRawBody(c));
     if (!text.trim()) return {};
-    try {
-      const v = JSON.parse(text);
-      if (v && typeof v === 'object' && !Array.isArray(v)) return v;
-    } catch {
-      /* below */
-    }
+    const v = parseClientJson(text);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
     throw new BadRequest('the body must be a JSON object');
   };
   const issuerView = async (id: string) => {

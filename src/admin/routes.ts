@@ -40,6 +40,7 @@ import {
   tokenCreateSchema,
 } from './openapi.ts';
 import type { Operator } from './tokens.ts';
+import { parseClientJson, readRawBody } from '../http/body.ts';
 
 type C = HonoContext<AppEnv>;
 type CertRow = typeof certificates.$inferSelect;
@@ -498,16 +499,12 @@ function operatorOf(c: C): Operator {
 
 
 async function readJson(c: C, optional: boolean): Promise<unknown> {
-  const text = await c.req.text();
+  const text = new TextDecoder().decode(await readRawBody(c));
   if (!text.trim()) {
     if (optional) return {};
     throw new BadRequest('body: a JSON request body is required');
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new BadRequest('body: not valid JSON');
-  }
+  return parseClientJson(text);
 }
 
 async function readBody<S extends z.ZodType>(c: C, schema: S, optional = false): Promise<z.output<S>> {

@@ -15,6 +15,12 @@ import { serverInfoFile, startServer, type RunningServer } from '../../src/serve
 import { drivers, makeTestEnv, type TestEnv } from '../support/context.ts';
 import { makeCsr, removeTempDirs } from '../support/openssl.ts';
 import { expectIssuanceError, operator } from '../issuance/helpers.ts';
+import { createAcmeProtocol } from '../../protocols/acme/index.ts';
+import { emcaProtocol } from '../../protocols/emca/index.ts';
+import { ocspProtocol } from '../../protocols/ocsp/index.ts';
+import { buildApp } from '../../src/server.ts';
+import { AcmeClient, newKey } from '../acme/client.ts';
+import { adminToken, call, cmsSign, makeCsr as emcaCsr, register } from '../emca/helpers.ts';
 
 const CHALLENGE = 'Chall3nge-Pa55word-9f2c';
 const QUERY_SECRET = 'q-secret-7d1e5a';
@@ -111,5 +117,70 @@ describe.each(drivers)('invariant 5: no secrets in logs, errors or the audit tra
     }
     expect(logs).not.toMatch(/PRIVATE KEY/);
     for (const b of bodies) expect(b).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
+  });
+
+  /**
+   * Database errors on every protocol path: each table a request writes refuses the insert
+   * (a CHECK constraint that no row meets), so the failed statement — with a sealed private key,
+   * certificate DER, PFX or password hash among its parameters — reaches the error handlers.
+   */
+  it('logs no SQL parameters, key material, PFX bytes or passwords when the database fails', async () => {
+    env = await makeTestEnv(driver);
+    let logs = '';
+    const logger = pino({ level: 'trace' }, { write: (s: string) => void (logs += s) });
+    ctx = await createContext(env.config, { logger });
+    const app = await buildApp(ctx, [ocspProtocol, createAcmeProtocol({}, {}), emcaProtocol]);
+    const admin = await adminToken(ctx);
+    const client = await register(app, admin, { name: 'dberr', ips: ['127.0.0.0/8'] });
+    const block = (table: string) => ctx!.database.query(`alter table ${table} add constraint certgate_test_refuse check (false) not valid`);
+    for (const table of ['certificates', 'pending_requests', 'emca_transactions', 'emca_pfx', 'acme_accounts', 'ocsp_responders', 'audit_events']) await block(table);
+    const auth = { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' };
+    const statuses: number[] = [];
+    const note = async (r: Response | Promise<Response>) => {
+      const res = await r;
+      statuses.push(res.status);
+      const text = await res.text();
+      expect(text).not.toMatch(/params|\n\s+at |certgate_test_refuse/);
+    };
+
+    // Admin issuance (certificate row: DER), OCSP responder creation (sealed key).
+    const csr = makeCsr({ subject: '/CN=dberr.example.com', sans: ['DNS:dberr.example.com'], challengePassword: CHALLENGE });
+    await note(app.request('/api/v1/certificates', { method: 'POST', headers: auth, body: JSON.stringify({ csr: csr.der.toString('base64'), profile: 'tls-server' }) }));
+    await note(app.request('/api/v1/ocsp/issuers/dev-issuing/responders', { method: 'POST', headers: auth, body: '{}' }));
+    // emCA V4: a CSR-based certificate and a server-generated PKCS#12 (sealed key, PFX, PFX password).
+    const base = { profileName: 'tls-client', subscriberId: 's', applicationId: 'dberr-1' };
+    statuses.push((await call(app, client, 'createCertificate', { ...base, signature: cmsSign(emcaCsr(), client) })).status);
+    statuses.push((await call(app, client, 'createPKCS12', { ...base, applicationId: 'dberr-2', signature: cmsSign('CN=x~KeyAlogirthmAndSize=EC-P256~Password=pfx-pin-789', client) })).status);
+    // emCA V5 issuance.
+    const env5 = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
+    const tok = await app.request('/emca/v5/auth/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'dberr', password: client.password }) }, env5);
+    const { token } = (await tok.json()) as { token: string };
+    await note(app.request('/emca/v5/certificates', { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: JSON.stringify({ ...base, applicationId: 'dberr-3', csr: emcaCsr().toString('base64') }) }, env5));
+    // ACME: a new account (the account key's JWK).
+    const acme = await new AcmeClient('http://localhost/acme/directory', await newKey(), (u, i) => Promise.resolve(app.request(u, i, env5))).init();
+    statuses.push((await acme.newAccount({ termsOfServiceAgreed: true, contact: ['mailto:dberr@example.com'] })).status);
+
+    await ctx.close();
+    ctx = undefined;
+    // Every path failed on the database, and said so in the log.
+    expect(statuses.every((s) => s >= 200), String(statuses)).toBe(true);
+    expect(logs).toMatch(/certgate_test_refuse/);
+    const failed = logs.split('\n').filter((l) => l.includes('certgate_test_refuse')).map((l) => JSON.parse(l).msg);
+    for (const path of ['admin API error', 'ocsp admin: unhandled error', 'emca: unhandled error', 'emca v5: unhandled error', 'acme: unexpected error']) expect(failed).toContain(path);
+    expect(failed.filter((m) => m === 'emca: unhandled error')).toHaveLength(2);
+    const leaks: [string, RegExp | string][] = [
+      ['SQL parameters', /params/i],
+      ['bytes as a JSON Buffer', /"type":"Buffer"|"data":\[\d+,\d+/],
+      ['a long base64 run (DER, sealed key, PFX)', /[A-Za-z0-9+/]{160,}/],
+      ['a long hex run (bytea, DER)', /(?:\\x)?[0-9a-fA-F]{96,}/],
+      ['a PEM block', 'BEGIN '],
+      ['the emCA password', client.password],
+      ['the PFX password', 'pfx-pin-789'],
+      ['the challenge password', CHALLENGE],
+    ];
+    for (const [what, re] of leaks) {
+      const hit = typeof re === 'string' ? logs.includes(re) : re.test(logs);
+      expect(hit, `${what} in the logs:\n${logs.split('\n').filter((l) => (typeof re === 'string' ? l.includes(re) : re.test(l))).slice(0, 2).join('\n').slice(0, 1500)}`).toBe(false);
+    }
   });
 });

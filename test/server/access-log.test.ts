@@ -34,3 +34,18 @@ describe('access log', () => {
     if (lines.some((l) => l.path === '/boom')) expect(lines.find((l) => l.path === '/boom')!.reqId).not.toBe('bad id with spaces');
   });
 });
+
+describe('access log client address', () => {
+  it('logs the client behind a trusted proxy, not a forged leftmost X-Forwarded-For', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) });
+    const app = new Hono<AppEnv>();
+    app.use('*', requestContext(pino({ level: 'info' }, sink), new Metrics(), 'all', ['10.0.0.0/8']));
+    app.get('/ok', (c) => c.text('ok'));
+    const env = (peer: string) => ({ incoming: { socket: { remoteAddress: peer } } });
+    await app.request('/ok', { headers: { 'X-Forwarded-For': '6.6.6.6, 203.0.113.9' } }, env('10.2.3.4'));
+    await app.request('/ok', { headers: { 'X-Forwarded-For': '6.6.6.6' } }, env('198.51.100.1'));
+    await new Promise((r) => setImmediate(r));
+    expect(lines.map((l) => l.ip)).toEqual(['203.0.113.9', '198.51.100.1']);
+  });
+});
