@@ -22,13 +22,9 @@ import {
   parsePkcs12Content,
   parseSanValues,
   parseSubjectDnOids,
-  principalFor,
   validityFrom,
-  type Caller,
-  type EmcaService,
-  type Format,
-  type IssueOutcome,
-} from './service.ts';
+} from './fields.ts';
+import { principalFor, type Caller, type EmcaService, type Format, type IssueOutcome } from './service.ts';
 
 export interface Envelope {
   status: string;

@@ -23,12 +23,9 @@ import {
   checkCsr,
   csrFromContent,
   parsePkcs12Content,
-  principalFor,
   validityFrom,
-  type Caller,
-  type EmcaService,
-  type IssueOutcome,
-} from './service.ts';
+} from './fields.ts';
+import { principalFor, type Caller, type EmcaService, type IssueOutcome } from './service.ts';
 import { peerAddress } from './v4.ts';
 
 export interface V5Deps {
