@@ -6,7 +6,7 @@
 import type { Hono } from 'hono';
 import type { ProtocolAppEnv as AppEnv } from '../../src/protocol-context.ts';
 import { certId } from './ari.ts';
-import { accountHandlers } from './http/account.ts';
+import { accountHandlers, keyChangeHandler } from './http/account.ts';
 import { ariHandlers } from './http/ari.ts';
 import { authzHandlers } from './http/authz.ts';
 import { certificateHandlers } from './http/certificate.ts';
@@ -38,7 +38,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   app.post('/acme/new-account', h(acct.newAccount));
   app.post('/acme/acct/:id', h(acct.updateAccount));
   app.post('/acme/acct/:id/orders', h(acct.accountOrders));
-  app.post('/acme/key-change', h(acct.keyChange));
+  app.post('/acme/key-change', h(keyChangeHandler(w)));
 
   app.post('/acme/new-order', h(newOrder));
   app.post('/acme/order/:id', h(order.readOrder));

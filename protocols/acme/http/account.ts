@@ -36,12 +36,12 @@ export function accountHandlers(w: AcmeWeb) {
       });
     }
     let eabKid: string | undefined;
-    if (body.externalAccountBinding !== undefined) eabKid = await verifyEab(body.externalAccountBinding, tp, w.requestUrl(c));
+    if (body.externalAccountBinding !== undefined) eabKid = await verifyEab(w, body.externalAccountBinding, tp, w.requestUrl(c));
     else if (settings.eabRequired) throw problem('externalAccountRequired', 'this server requires an external account binding (RFC 8555 §7.3.4)');
     await w.rateLimit(`acct-ip:${w.clientIp(c)}`, settings.rateAccountsPerIp, 'new accounts from this address');
     const id = newId();
     const row = { id, jwk: v.jwk!, thumbprint: tp, status: 'valid', contact, termsAgreed: body.termsOfServiceAgreed === true, eabKid: eabKid ?? null, createdIp: w.clientIp(c) };
-    const created = await insertAccount(row, eabKid);
+    const created = await insertAccount(db, row, eabKid);
     if (!created) {
       // Another request created the account for this key meanwhile: answer with it.
       const [raced] = await db.select().from(acmeAccounts).where(eq(acmeAccounts.thumbprint, tp));
@@ -49,44 +49,6 @@ export function accountHandlers(w: AcmeWeb) {
     }
     await ctx.audit.record({ actor: `acme:account:${id}`, action: 'acme.account.create', target: id, details: { eabKid, ip: w.clientIp(c) } });
     return w.send(c, 201, accountJson(created, urls), { Location: urls.account(id) });
-  };
-
-  /** Inserts the account and binds its EAB key in one transaction; undefined when the key raced. */
-  const insertAccount = (row: typeof acmeAccounts.$inferInsert, eabKid: string | undefined) =>
-    db.transaction(async (tx) => {
-      const [a] = await tx.insert(acmeAccounts).values(row).onConflictDoNothing().returning();
-      if (!a) return undefined;
-      if (eabKid) {
-        const bound = await tx
-          .update(acmeEabKeys)
-          .set({ accountId: row.id })
-          .where(and(eq(acmeEabKeys.kid, eabKid), sql`${acmeEabKeys.accountId} is null`))
-          .returning({ kid: acmeEabKeys.kid });
-        if (!bound.length) throw problem('unauthorized', 'the external account binding key is already bound to an account');
-      }
-      return a;
-    });
-
-  /** Checks an external account binding (§7.3.4); returns its key id. */
-  const verifyEab = async (eab: unknown, outerThumbprint: string, url: string): Promise<string> => {
-    const jws = parseFlattened(eab);
-    const header = decodeHeader(jws);
-    if (!EAB_ALGS.includes(header.alg)) throw problem('badSignatureAlgorithm', `the external account binding must use ${EAB_ALGS.join(', ')}`, { algorithms: EAB_ALGS });
-    if (header.nonce !== undefined) throw problem('malformed', 'the external account binding must not carry a nonce');
-    if (header.url !== url) throw problem('unauthorized', 'the external account binding "url" is not the newAccount URL');
-    if (typeof header.kid !== 'string' || !header.kid) throw problem('malformed', 'the external account binding has no "kid"');
-    const [k] = await db.select().from(acmeEabKeys).where(eq(acmeEabKeys.kid, header.kid.slice(0, 200)));
-    if (!k || k.disabled) throw problem('unauthorized', 'unknown external account binding key id');
-    if (k.accountId) throw problem('unauthorized', 'the external account binding key is already bound to an account');
-    const secret = ctx.secrets.unseal(`acme-eab:${k.kid}`, k.hmacKeySealed);
-    let payload: Uint8Array;
-    try {
-      payload = (await flattenedVerify(jws, new Uint8Array(secret), { algorithms: [header.alg] })).payload;
-    } catch {
-      throw problem('unauthorized', 'the external account binding MAC does not verify');
-    }
-    if ((await eabThumbprint(payload)) !== outerThumbprint) throw problem('unauthorized', 'the external account binding is for another key');
-    return k.kid;
   };
 
   const updateAccount: Handler = async (c) => {
@@ -105,19 +67,10 @@ export function accountHandlers(w: AcmeWeb) {
       if (Object.keys(set).length) {
         [account] = await db.update(acmeAccounts).set(set).where(eq(acmeAccounts.id, account.id)).returning();
         nonces.forgetAccount(account.id);
-        if (set.status) await deactivated(account.id);
+        if (set.status) await deactivated(w, account.id);
       }
     }
     return w.send(c, 200, accountJson(account, urls), { Location: urls.account(account.id) });
-  };
-
-  /** A deactivated account's open orders become invalid (§7.3.6). */
-  const deactivated = async (id: string) => {
-    await db
-      .update(acmeOrders)
-      .set({ status: 'invalid', error: { type: 'urn:ietf:params:acme:error:unauthorized', detail: 'the account was deactivated', status: 403 } })
-      .where(and(eq(acmeOrders.accountId, id), sql`${acmeOrders.status} in ('pending','ready')`));
-    await ctx.audit.record({ actor: `acme:account:${id}`, action: 'acme.account.deactivate', target: id });
   };
 
   const accountOrders: Handler = async (c) => {
@@ -134,7 +87,63 @@ export function accountHandlers(w: AcmeWeb) {
     return w.send(c, 200, { orders: live.map((o) => urls.order(o.id)) });
   };
 
-  const keyChange: Handler = async (c: C) => {
+  return { newAccount, updateAccount, accountOrders };
+}
+
+/** Inserts the account and binds its EAB key in one transaction; undefined when the key raced. */
+function insertAccount(db: AcmeWeb['db'], row: typeof acmeAccounts.$inferInsert, eabKid: string | undefined) {
+  return db.transaction(async (tx) => {
+    const [a] = await tx.insert(acmeAccounts).values(row).onConflictDoNothing().returning();
+    if (!a) return undefined;
+    if (eabKid) {
+      const bound = await tx
+        .update(acmeEabKeys)
+        .set({ accountId: row.id })
+        .where(and(eq(acmeEabKeys.kid, eabKid), sql`${acmeEabKeys.accountId} is null`))
+        .returning({ kid: acmeEabKeys.kid });
+      if (!bound.length) throw problem('unauthorized', 'the external account binding key is already bound to an account');
+    }
+    return a;
+  });
+}
+
+/** A deactivated account's open orders become invalid (§7.3.6). */
+async function deactivated(w: AcmeWeb, id: string): Promise<void> {
+  const { ctx, db } = w;
+  await db
+    .update(acmeOrders)
+    .set({ status: 'invalid', error: { type: 'urn:ietf:params:acme:error:unauthorized', detail: 'the account was deactivated', status: 403 } })
+    .where(and(eq(acmeOrders.accountId, id), sql`${acmeOrders.status} in ('pending','ready')`));
+  await ctx.audit.record({ actor: `acme:account:${id}`, action: 'acme.account.deactivate', target: id });
+}
+
+/** Checks an external account binding (§7.3.4); returns its key id. */
+async function verifyEab(w: AcmeWeb, eab: unknown, outerThumbprint: string, url: string): Promise<string> {
+  const { ctx, db } = w;
+  const jws = parseFlattened(eab);
+  const header = decodeHeader(jws);
+  if (!EAB_ALGS.includes(header.alg)) throw problem('badSignatureAlgorithm', `the external account binding must use ${EAB_ALGS.join(', ')}`, { algorithms: EAB_ALGS });
+  if (header.nonce !== undefined) throw problem('malformed', 'the external account binding must not carry a nonce');
+  if (header.url !== url) throw problem('unauthorized', 'the external account binding "url" is not the newAccount URL');
+  if (typeof header.kid !== 'string' || !header.kid) throw problem('malformed', 'the external account binding has no "kid"');
+  const [k] = await db.select().from(acmeEabKeys).where(eq(acmeEabKeys.kid, header.kid.slice(0, 200)));
+  if (!k || k.disabled) throw problem('unauthorized', 'unknown external account binding key id');
+  if (k.accountId) throw problem('unauthorized', 'the external account binding key is already bound to an account');
+  const secret = ctx.secrets.unseal(`acme-eab:${k.kid}`, k.hmacKeySealed);
+  let payload: Uint8Array;
+  try {
+    payload = (await flattenedVerify(jws, new Uint8Array(secret), { algorithms: [header.alg] })).payload;
+  } catch {
+    throw problem('unauthorized', 'the external account binding MAC does not verify');
+  }
+  if ((await eabThumbprint(payload)) !== outerThumbprint) throw problem('unauthorized', 'the external account binding is for another key');
+  return k.kid;
+}
+
+/** Key change (§7.3.5): the account's key rolled to the one that signed the inner JWS. */
+export function keyChangeHandler(w: AcmeWeb): Handler {
+  const { ctx, nonces, db } = w;
+  return async (c: C) => {
     const v = await w.auth(c, 'kid');
     const urls = w.urlsOf(c);
     const account = v.account!;
@@ -158,8 +167,6 @@ export function accountHandlers(w: AcmeWeb) {
     await ctx.audit.record({ actor: `acme:account:${account.id}`, action: 'acme.account.key-change', target: account.id, details: { from: oldTp, to: newTp } });
     return w.send(c, 200, accountJson(updated, urls), { Location: urls.account(account.id) });
   };
-
-  return { newAccount, updateAccount, accountOrders, keyChange };
 }
 
 /**

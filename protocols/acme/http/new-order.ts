@@ -31,8 +31,9 @@ const parseTime = (v: unknown, name: string): Date | undefined => {
   return d;
 };
 
-export function newOrderHandlers(w: AcmeWeb) {
-  const { ctx, settings, nonces, db } = w;
+/** Reads a newOrder payload (identifiers, dates, profile), bar `replaces`; both paths use it. */
+function orderInputReader(w: AcmeWeb) {
+  const { ctx, settings } = w;
 
   /** A newOrder payload checked (identifiers, dates, profile), bar `replaces`. Both paths use it. */
   const orderInput = async (payload: unknown, accountId: string): Promise<OrderInput> => {
@@ -67,6 +68,13 @@ export function newOrderHandlers(w: AcmeWeb) {
       });
     }
   };
+
+  return orderInput;
+}
+
+export function newOrderHandlers(w: AcmeWeb) {
+  const { ctx, settings, nonces } = w;
+  const orderInput = orderInputReader(w);
 
   /** The order rate limits, as counters folded into the one statement. */
   const foldedLimits = (c: C, accountId: string): FoldedLimit[] => {
@@ -126,27 +134,11 @@ export function newOrderHandlers(w: AcmeWeb) {
     const v = await authenticate(text, { key: 'kid', url: w.requestUrl(c), accountUrlPrefix: `${urls.base}/acct/`, nonces });
     const account = v.account!;
     const input = await orderInput(v.body, account.id);
-    const replaces = input.body.replaces === undefined ? undefined : await checkReplaces(input.body.replaces, account.id);
+    const replaces = input.body.replaces === undefined ? undefined : await checkReplaces(w, input.body.replaces, account.id);
     await w.rateLimit(`order-acct:${account.id}`, settings.rateOrdersPerAccount, 'new orders for this account');
     await w.rateLimit(`order-ip:${w.clientIp(c)}`, settings.rateOrdersPerIp, 'new orders from this address');
     const order = await createOrder(ctx.store, { ...input, replaces });
     return w.send(c, 201, orderJson(order, urls), { Location: urls.order(order.id) });
-  };
-
-  /** `replaces` names a certificate of this account that no other live order replaces. */
-  const checkReplaces = async (replaces: unknown, accountId: string): Promise<string> => {
-    const ref = typeof replaces === 'string' ? parseCertId(replaces) : undefined;
-    if (!ref) throw problem('malformed', '"replaces" is not an RFC 9773 certificate identifier');
-    const [old] = await ctx.certificates.bySerialAnyIssuer(ref.serial);
-    if (!old) throw problem('malformed', '"replaces" names no certificate of this CA', { status: 404 });
-    if (old.principalId !== `acme:account:${accountId}`) throw problem('unauthorized', '"replaces" names a certificate of another account');
-    const [dup] = await db
-      .select({ id: acmeOrders.id })
-      .from(acmeOrders)
-      .where(and(eq(acmeOrders.replaces, replaces as string), sql`${acmeOrders.status} <> 'invalid'`))
-      .limit(1);
-    if (dup) throw problem('alreadyReplaced', 'another order already replaces this certificate');
-    return replaces as string;
   };
 
   const newOrder: Handler = async (c) => {
@@ -156,4 +148,21 @@ export function newOrderHandlers(w: AcmeWeb) {
   };
 
   return { newOrder };
+}
+
+/** `replaces` names a certificate of this account that no other live order replaces. */
+async function checkReplaces(w: AcmeWeb, replaces: unknown, accountId: string): Promise<string> {
+  const { ctx, db } = w;
+  const ref = typeof replaces === 'string' ? parseCertId(replaces) : undefined;
+  if (!ref) throw problem('malformed', '"replaces" is not an RFC 9773 certificate identifier');
+  const [old] = await ctx.certificates.bySerialAnyIssuer(ref.serial);
+  if (!old) throw problem('malformed', '"replaces" names no certificate of this CA', { status: 404 });
+  if (old.principalId !== `acme:account:${accountId}`) throw problem('unauthorized', '"replaces" names a certificate of another account');
+  const [dup] = await db
+    .select({ id: acmeOrders.id })
+    .from(acmeOrders)
+    .where(and(eq(acmeOrders.replaces, replaces as string), sql`${acmeOrders.status} <> 'invalid'`))
+    .limit(1);
+  if (dup) throw problem('alreadyReplaced', 'another order already replaces this certificate');
+  return replaces as string;
 }

@@ -36,19 +36,7 @@ export function acmeWeb(d: AcmeDeps) {
   const { ctx, settings, nonces } = d;
   const db = ctx.store.db;
 
-  const baseOf = (c: C) => settings.baseUrl ?? new URL(c.req.url).origin;
-  // URL builders per base (bounded: the base may come from the Host header).
-  const urlsByBase = new Map<string, Urls>();
-  const urlsOf = (c: C): Urls => {
-    const base = baseOf(c);
-    let u = urlsByBase.get(base);
-    if (!u) {
-      u = makeUrls(base);
-      if (urlsByBase.size < 16) urlsByBase.set(base, u);
-    }
-    return u;
-  };
-  const requestUrl = (c: C) => `${baseOf(c)}${new URL(c.req.url).pathname}`;
+  const { urlsOf, requestUrl } = urlBuilders(settings);
 
   const clientIp = (c: C): string => {
     const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
@@ -111,6 +99,39 @@ export function acmeWeb(d: AcmeDeps) {
     return authenticate(body, { key, url: requestUrl(c), accountUrlPrefix: `${urlsOf(c).base}/acct/`, nonces, extra });
   };
 
+  const { rateLimit, rateLimited } = rateLimits(db, settings);
+
+  const retryAfter = () => ({ 'Retry-After': String(settings.retryAfter) });
+
+  /** The account a kid-signed request names in its URL must be the signer. */
+  const ownAccount = (v: Verified, id: string): AccountRow => {
+    if (!v.account || v.account.id !== id) throw problem('unauthorized', 'the request is signed by another account');
+    return v.account;
+  };
+
+  return { d, ctx, settings, nonces, db, urlsOf, requestUrl, clientIp, send, h, commonHeaders, bodyText, auth, rateLimit, rateLimited, retryAfter, ownAccount };
+}
+
+/** URL builders for the base the server is reached at (the setting, else the request's origin). */
+function urlBuilders(settings: AcmeSettings) {
+  const baseOf = (c: C) => settings.baseUrl ?? new URL(c.req.url).origin;
+  // URL builders per base (bounded: the base may come from the Host header).
+  const urlsByBase = new Map<string, Urls>();
+  const urlsOf = (c: C): Urls => {
+    const base = baseOf(c);
+    let u = urlsByBase.get(base);
+    if (!u) {
+      u = makeUrls(base);
+      if (urlsByBase.size < 16) urlsByBase.set(base, u);
+    }
+    return u;
+  };
+  const requestUrl = (c: C) => `${baseOf(c)}${new URL(c.req.url).pathname}`;
+  return { urlsOf, requestUrl };
+}
+
+/** Counters per key and window in acme_rate_limits. */
+function rateLimits(db: ProtocolContext['store']['db'], settings: AcmeSettings) {
   const rateLimited = (limit: number, what: string, window: number) => {
     const retry = Math.max(1, Math.ceil((window + 1) * settings.rateWindow - Date.now() / 1000));
     return problem('rateLimited', `too many ${what}: at most ${limit} per ${settings.rateWindow} s; retry after ${retry} s`, {
@@ -129,14 +150,5 @@ export function acmeWeb(d: AcmeDeps) {
       .returning({ count: acmeRateLimits.count });
     if (r.count > limit) throw rateLimited(limit, what, w);
   };
-
-  const retryAfter = () => ({ 'Retry-After': String(settings.retryAfter) });
-
-  /** The account a kid-signed request names in its URL must be the signer. */
-  const ownAccount = (v: Verified, id: string): AccountRow => {
-    if (!v.account || v.account.id !== id) throw problem('unauthorized', 'the request is signed by another account');
-    return v.account;
-  };
-
-  return { d, ctx, settings, nonces, db, urlsOf, requestUrl, clientIp, send, h, commonHeaders, bodyText, auth, rateLimit, rateLimited, retryAfter, ownAccount };
+  return { rateLimit, rateLimited };
 }

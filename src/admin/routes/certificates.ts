@@ -9,7 +9,7 @@ import type { EnrollmentRequest, Identifier, ValidityRequest } from '../../issua
 import { normaliseSerial } from '../../issuance/revocation.ts';
 import { toPem } from '../../pki/pem.ts';
 import { certificateQuerySchema, certRefSchema, issueSchema, revokeSchema } from '../openapi.ts';
-import { check, operatorOf, readBody, uuidRe, type AdminKit } from './kit.ts';
+import { check, operatorOf, readBody, uuidRe, type AdminKit, type C } from './kit.ts';
 import { certJson, resultJson, type CertRow } from './views.ts';
 
 export function mountCertificates(api: Hono<AppEnv>, k: AdminKit): void {
@@ -34,35 +34,7 @@ export function mountCertificates(api: Hono<AppEnv>, k: AdminKit): void {
     return rows[0];
   };
 
-  api.get('/certificates', need('auditor', 'search certificates'), async (c) => {
-    const q = check(certificateQuerySchema, c.req.query(), 'query');
-    const now = new Date();
-    const where: SQL[] = [];
-    if (q.subject) where.push(ilike(certificates.subject, `%${escapeLike(q.subject)}%`));
-    if (q.san) where.push(sanCondition(q.san));
-    if (q.serial) {
-      let serial: string;
-      try {
-        serial = normaliseSerial(q.serial);
-      } catch (e) {
-        throw new BadRequest(`serial: ${(e as Error).message}`, 'serial');
-      }
-      where.push(eq(certificates.serial, serial));
-    }
-    if (q.status === 'expired') where.push(lte(certificates.notAfter, now));
-    else if (q.status === 'valid') where.push(eq(certificates.status, 'valid'), gt(certificates.notAfter, now));
-    else if (q.status) where.push(eq(certificates.status, q.status));
-    if (q.profile) where.push(eq(certificates.profile, q.profile));
-    if (q.issuer) where.push(eq(certificates.issuerId, q.issuer));
-    if (q.expiresBefore) where.push(lte(certificates.notAfter, q.expiresBefore));
-    if (q.expiresAfter) where.push(gt(certificates.notAfter, q.expiresAfter));
-    const cond = where.length ? and(...where) : undefined;
-    const [rows, [{ n }]] = await Promise.all([
-      ctx.db.select().from(certificates).where(cond).orderBy(desc(certificates.createdAt), desc(certificates.id)).limit(q.limit).offset(q.offset),
-      ctx.db.select({ n: count() }).from(certificates).where(cond),
-    ]);
-    return c.json({ total: Number(n), limit: q.limit, offset: q.offset, items: rows.map((r) => certJson(r)) });
-  });
+  api.get('/certificates', need('auditor', 'search certificates'), (c) => searchCertificates(k, c));
 
   api.get('/certificates/:id', need('auditor', 'read certificates'), async (c) =>
     c.json(certJson(await findCertificate(c.req.param('id'), c.req.query('issuer')), true)),
@@ -78,29 +50,7 @@ export function mountCertificates(api: Hono<AppEnv>, k: AdminKit): void {
     return c.text(pem, 200, { 'Content-Type': 'application/x-pem-file' });
   });
 
-  api.post('/certificates', need('officer', 'issue certificates'), async (c) => {
-    const b = await readBody(c, issueSchema);
-    const op = operatorOf(c);
-    const req: EnrollmentRequest = {
-      principal: { id: `operator:${op.name}`, protocol: 'admin', authenticatedBy: 'bearer-token' },
-      profile: b.profile,
-      key: { kind: 'csr', der: csrBytes(b.csr) },
-      subject: b.subject,
-      sans: b.sans?.map(toIdentifier),
-      validity: toValidity(b.validity),
-      idempotencyKey: b.idempotencyKey,
-      issuerId: b.issuerId,
-      metadata: { requestId: c.get('requestId') },
-    };
-    const result = await ctx.pipeline.issue(req);
-    const body = await resultJson(ctx, result);
-    if (result.status === 'issued') return c.json(body, result.replayed ? 200 : 201);
-    if (result.status === 'pending') {
-      c.header('Location', `/api/v1/requests/${result.requestId}`);
-      return c.json(body, 202);
-    }
-    return c.json(body, 200);
-  });
+  api.post('/certificates', need('officer', 'issue certificates'), (c) => issueCertificate(k, c));
 
   const revocationRoute = (action: 'revoke' | 'suspend' | 'reinstate') =>
     need('officer', `${action} certificates`);
@@ -123,6 +73,62 @@ export function mountCertificates(api: Hono<AppEnv>, k: AdminKit): void {
     const b = await readBody(c, certRefSchema, true);
     return c.json(certJson(await ctx.revocation.reinstate({ serial: c.req.param('serial'), issuerId: b.issuerId }, actor(c))));
   });
+}
+
+async function searchCertificates(k: AdminKit, c: C) {
+  const { ctx } = k;
+  const q = check(certificateQuerySchema, c.req.query(), 'query');
+  const now = new Date();
+  const where: SQL[] = [];
+  if (q.subject) where.push(ilike(certificates.subject, `%${escapeLike(q.subject)}%`));
+  if (q.san) where.push(sanCondition(q.san));
+  if (q.serial) {
+    let serial: string;
+    try {
+      serial = normaliseSerial(q.serial);
+    } catch (e) {
+      throw new BadRequest(`serial: ${(e as Error).message}`, 'serial');
+    }
+    where.push(eq(certificates.serial, serial));
+  }
+  if (q.status === 'expired') where.push(lte(certificates.notAfter, now));
+  else if (q.status === 'valid') where.push(eq(certificates.status, 'valid'), gt(certificates.notAfter, now));
+  else if (q.status) where.push(eq(certificates.status, q.status));
+  if (q.profile) where.push(eq(certificates.profile, q.profile));
+  if (q.issuer) where.push(eq(certificates.issuerId, q.issuer));
+  if (q.expiresBefore) where.push(lte(certificates.notAfter, q.expiresBefore));
+  if (q.expiresAfter) where.push(gt(certificates.notAfter, q.expiresAfter));
+  const cond = where.length ? and(...where) : undefined;
+  const [rows, [{ n }]] = await Promise.all([
+    ctx.db.select().from(certificates).where(cond).orderBy(desc(certificates.createdAt), desc(certificates.id)).limit(q.limit).offset(q.offset),
+    ctx.db.select({ n: count() }).from(certificates).where(cond),
+  ]);
+  return c.json({ total: Number(n), limit: q.limit, offset: q.offset, items: rows.map((r) => certJson(r)) });
+}
+
+async function issueCertificate(k: AdminKit, c: C) {
+  const { ctx } = k;
+  const b = await readBody(c, issueSchema);
+  const op = operatorOf(c);
+  const req: EnrollmentRequest = {
+    principal: { id: `operator:${op.name}`, protocol: 'admin', authenticatedBy: 'bearer-token' },
+    profile: b.profile,
+    key: { kind: 'csr', der: csrBytes(b.csr) },
+    subject: b.subject,
+    sans: b.sans?.map(toIdentifier),
+    validity: toValidity(b.validity),
+    idempotencyKey: b.idempotencyKey,
+    issuerId: b.issuerId,
+    metadata: { requestId: c.get('requestId') },
+  };
+  const result = await ctx.pipeline.issue(req);
+  const body = await resultJson(ctx, result);
+  if (result.status === 'issued') return c.json(body, result.replayed ? 200 : 201);
+  if (result.status === 'pending') {
+    c.header('Location', `/api/v1/requests/${result.requestId}`);
+    return c.json(body, 202);
+  }
+  return c.json(body, 200);
 }
 
 function csrBytes(csr: string): Buffer {
