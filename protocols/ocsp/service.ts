@@ -194,7 +194,7 @@ export class OcspService {
       let certs: Buffer[] = [];
       if (resp) {
         let s = this.signers.get(resp.id);
-        if (!s) {
+        if (!s || !resp.keyRef) {
           s = (await this.responderKey(resp)).signer;
           this.signers.set(resp.id, s);
         }

@@ -15,6 +15,10 @@ import { decodeGeneralNames } from './extensions.ts';
 import { parseExtensions } from './certificate.ts';
 import { importSpki, keyInfoFromKeyObject, spkiAlgorithmOid, type KeyInfo } from './keyinfo.ts';
 import { fromPem } from './pem.ts';
+// The encoder's needs (buildCsr, at the end).
+import { createPublicKey, sign as cryptoSign } from 'node:crypto';
+import { signatureAlgorithmFor } from './certificate.ts';
+import { bitString, implicitConstructed, integer, oid, seq, set, utf8String } from './der.ts';
 
 export type { KeyInfo } from './keyinfo.ts';
 
@@ -190,4 +194,24 @@ function parseDer(der: Uint8Array): ParsedCsr {
     signatureValid,
     signatureAlgorithm: sigAlg.oid,
   };
+}
+
+/**
+ * Encodes and signs a PKCS#10 request (RFC 2986 §4):
+ *
+ *   CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm, signature BIT STRING }
+ *   CertificationRequestInfo ::= SEQUENCE { version INTEGER (0), subject Name,
+ *       subjectPKInfo SubjectPublicKeyInfo, attributes [0] IMPLICIT SET OF Attribute }
+ *
+ * For clients Certgate drives itself (tests, benchmarks, the SCEP reference client): subject is a
+ * DER Name, `extensions` DER Extension elements; challengePassword is a UTF8String (RFC 2985).
+ */
+export function buildCsr(o: { subject: Uint8Array; key: KeyObject; challengePassword?: string; extensions?: Uint8Array[] }): Buffer {
+  const attrs: Uint8Array[] = [];
+  if (o.challengePassword !== undefined) attrs.push(seq(oid(ext.challengePassword), set(utf8String(o.challengePassword))));
+  if (o.extensions?.length) attrs.push(seq(oid(ext.extensionRequest), set(seq(...o.extensions))));
+  const spki = createPublicKey(o.key).export({ format: 'der', type: 'spki' });
+  const info = seq(integer(0), o.subject, spki, implicitConstructed(0, ...attrs));
+  const { algorithmIdentifier, hash } = signatureAlgorithmFor(o.key);
+  return seq(info, algorithmIdentifier, bitString(cryptoSign(hash, info, o.key)));
 }

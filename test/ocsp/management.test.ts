@@ -6,7 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
+import { eq } from 'drizzle-orm';
 import { createOcspProtocol } from '../../protocols/ocsp/index.ts';
+import { ocspResponders } from '../../protocols/ocsp/schema.ts';
+import { seal, unseal } from '../../src/ca/seal.ts';
+import { sealedKeys } from '../../src/db/schema.ts';
 import { createContext } from '../../src/context.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
 import { fromPem } from '../../src/pki/pem.ts';
@@ -116,6 +120,27 @@ for (const driver of drivers) {
       expect(Buffer.from(res.certs[0]).equals(fromPem(created.body.certificatePem, 'CERTIFICATE')[0])).toBe(true);
       const o = await openssl(['ocsp', '-issuer', leaf.issuerFile, '-cert', leaf.file, '-url', env.url, '-CAfile', env.rootFile]);
       expect(o.out).toContain('Response verify OK');
+    });
+
+    it('a responder created before the key store (its PKCS#8 sealed in its row) still signs: the key moves into the key store', async () => {
+      const active = (await api('GET', '/ocsp/issuers/dev-issuing', admin)).body.activeResponder;
+      const db = env.t.ctx.db;
+      const [row] = await db.select().from(ocspResponders).where(eq(ocspResponders.id, active.id));
+      const [stored] = await db.select().from(sealedKeys).where(eq(sealedKeys.keyRef, row.keyRef!));
+      expect(stored.label).toBe('ocsp:responder:dev-issuing');
+      // As an older version left it: the key sealed in the row under its old purpose, no reference.
+      const pkcs8 = unseal(env.t.ctx.kek, stored.sealed, row.keyRef!);
+      await db.update(ocspResponders).set({ keyRef: null, keySealed: seal(env.t.ctx.kek, pkcs8, `ocsp-responder-key:${row.id}`) }).where(eq(ocspResponders.id, row.id));
+      await env.ocsp.service(env.t.ctx)!.reload(true);
+      // Same key signs (the responder certificate verifies the response), and the row now names the key store.
+      env.ocsp.service(env.t.ctx)!.flushAll();
+      const leaf = await env.issue();
+      const o = await openssl(['ocsp', '-issuer', leaf.issuerFile, '-cert', leaf.file, '-url', env.url, '-CAfile', env.rootFile]);
+      expect(o.out).toContain('Response verify OK');
+      const [after] = await db.select().from(ocspResponders).where(eq(ocspResponders.id, row.id));
+      expect(after.keySealed).toBeNull();
+      expect(after.keyRef).toMatch(/^sealed:key:/);
+      expect(after.keyRef).not.toBe(row.keyRef);
     });
 
     it('revokes a responder through the revocation service and replaces it', async () => {
