@@ -18,6 +18,11 @@ export const configSchema = z.object({
   // connection — fewer round trips, syscalls and backend wake-ups than one statement per connection
   // (ACME benchmark, 2 cores: 4 instead of 10 gave ~20 % more flows/s at ~15 % less CPU per order).
   dbPoolSize: z.coerce.number().int().positive().default(() => Math.max(4, 2 * availableParallelism())),
+  /**
+   * Seconds to wait for a PostgreSQL connection before a request fails with 503 (postgres.js's
+   * default, 30 s, would hold every request that long while the database is unreachable).
+   */
+  dbConnectTimeout: z.coerce.number().positive().default(3),
   /** Key-encryption secret for issuer private keys (base64 or hex, ≥ 32 bytes); else `<dataDir>/kek`. */
   kek: z.string().optional(),
   host: z.string().default('0.0.0.0'),
@@ -32,6 +37,10 @@ export const configSchema = z.object({
   /** Key type of the generated development hierarchy. */
   caKeyType: z.enum(['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519']).default('ec-p256'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Seconds a client has to send a whole request (headers and body) before it gets 408 and is cut off. */
+  requestTimeout: z.coerce.number().positive().default(30),
+  /** Seconds a client has to send the request headers. */
+  headersTimeout: z.coerce.number().positive().default(10),
   /** Largest request body accepted by any endpoint, in bytes. */
   bodyLimit: z.coerce.number().int().positive().default(1024 * 1024),
   /** Hours a full CRL is valid (nextUpdate - thisUpdate). */
@@ -60,6 +69,7 @@ const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   CERTGATE_DATA_DIR: 'dataDir',
   DATABASE_URL: 'databaseUrl',
   CERTGATE_DB_POOL_SIZE: 'dbPoolSize',
+  CERTGATE_DB_CONNECT_TIMEOUT: 'dbConnectTimeout',
   CERTGATE_KEK: 'kek',
   CERTGATE_HOST: 'host',
   CERTGATE_HTTP_PORT: 'httpPort',
@@ -69,6 +79,8 @@ const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   CERTGATE_CA_KEY_TYPE: 'caKeyType',
   CERTGATE_LOG_LEVEL: 'logLevel',
   CERTGATE_BODY_LIMIT: 'bodyLimit',
+  CERTGATE_REQUEST_TIMEOUT: 'requestTimeout',
+  CERTGATE_HEADERS_TIMEOUT: 'headersTimeout',
   CERTGATE_CRL_VALIDITY_HOURS: 'crlValidityHours',
   CERTGATE_CRL_REFRESH_FRACTION: 'crlRefreshFraction',
   CERTGATE_SCHEDULER_INTERVAL: 'schedulerIntervalSeconds',

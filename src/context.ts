@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { AuditLog } from './audit.ts';
 import { TokenService } from './admin/tokens.ts';
 import { ensureDevHierarchy } from './ca/bootstrap.ts';
@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import { CertificateWriter } from './db/certificate-writer.ts';
 import { openDatabase, type Database, type Db } from './db/client.ts';
 import { Events } from './events.ts';
+import { createLogger } from './log.ts';
 import { IssuancePipeline } from './issuance/pipeline.ts';
 import { PersistHooks } from './issuance/persist-hooks.ts';
 import { RevocationService } from './issuance/revocation.ts';
@@ -44,13 +45,27 @@ export interface Context {
 export interface ContextOptions {
   /** Create the development hierarchy and built-in profiles when missing (default true). */
   bootstrap?: boolean;
+  /**
+   * Create what is missing — data directory, KEK, database (default true: `serve`, `init`). When
+   * false, missing data is a NoDataError and nothing is bootstrapped: every other command.
+   */
+  create?: boolean;
   logger?: Logger;
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
-  const log = opts.logger ?? pino({ level: config.logLevel, base: { service: 'certgate' }, redact: ['*.password', '*.kek', '*.secret', '*.token'] });
-  const kek = loadKek(config.dataDir, config.kek);
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const create = opts.create !== false;
+  // Creating: the KEK first, which makes the data directory 0700. Not creating: the database
+  // first, whose absence is the clearer message.
+  let kek = create ? loadKek(config.dataDir, config.kek) : undefined;
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, connectTimeout: config.dbConnectTimeout, mustExist: !create });
+  try {
+    kek ??= loadKek(config.dataDir, config.kek, { create: false });
+  } catch (e) {
+    await database.close().catch(() => {});
+    throw e;
+  }
   const db = database.db;
   const events = new Events();
   const metrics = new Metrics(config.metricsEnabled);
@@ -59,7 +74,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const issuers = new IssuerRegistry(db, keys, config.publicUrl);
   const profiles = new ProfileStore(db);
   try {
-    if (opts.bootstrap !== false) {
+    if (opts.bootstrap !== false && create) {
       if (await ensureDevHierarchy(database, issuers, config.caKeyType)) log.info('created the development CA hierarchy');
       await profiles.seed(builtinProfiles);
     } else {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Command } from 'commander';
 import type { Hono } from 'hono';
 import type { OpenApiFragment } from './admin/openapi.ts';
-import type { AdminClient } from './cli/admin-client.ts';
+import type { AdminApiClient } from './cli/runner.ts';
 import type { Config } from './config.ts';
 import type { AppEnv } from './http/app-env.ts';
 import type { ProtocolContext } from './protocol-context.ts';
@@ -25,7 +25,7 @@ export interface ProtocolModule {
   start?(pctx: ProtocolContext): void | Promise<void>;
   stop?(): void | Promise<void>;
   /** The protocol's own `certgate` subcommands; they reach the data through the admin client. */
-  registerCommands?(program: Command, loadConfig: () => Config, openAdminClient: (config: Config) => Promise<AdminClient>): void;
+  registerCommands?(program: Command, loadConfig: () => Config, openAdminClient: (config: Config) => Promise<AdminApiClient>): void;
   /**
    * A node:http-level handler for a hot path, tried before Hono on every request; it returns true
    * when it took the request. For answers that are a cache lookup (OCSP), where the framework's

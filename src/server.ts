@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -9,6 +10,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { adminRoutes } from './admin/routes.ts';
 import type { Context } from './context.ts';
+import { withDeadline } from './db/unavailable.ts';
 import { jsonError, loggableError } from './http/errors.ts';
 import { requestContext } from './http/middleware.ts';
 import { toPem } from './pki/pem.ts';
@@ -17,6 +19,8 @@ import type { ProtocolModule } from './protocol.ts';
 import type { ProtocolContext } from './protocol-context.ts';
 import { createProtocolContext, mountAdminRouter } from './protocol-context-impl.ts';
 import { ensureServerTls } from './tls.ts';
+
+const READY_DEADLINE_MS = 1500;
 
 /** Builds the one Hono app: health, metrics, CA and CRL files, admin API, then every protocol. */
 export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promise<Hono<AppEnv>> {
@@ -46,9 +50,10 @@ async function assemble(ctx: Context, protocols: ProtocolModule[]): Promise<{ ap
   app.notFound((c) => c.json({ error: 'NotFound', message: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Answers within READY_DEADLINE_MS whatever the database does (a hung one included).
   app.get('/readyz', async (c) => {
     try {
-      await ctx.db.execute(sql`select 1`);
+      await withDeadline(ctx.db.execute(sql`select 1`), READY_DEADLINE_MS);
       return c.json({ status: 'ready', database: ctx.database.kind });
     } catch {
       return c.json({ status: 'unavailable', database: ctx.database.kind }, 503);
@@ -106,6 +111,14 @@ export interface RunningServer {
 /** Local-CLI handle: the CLI reaches a running server through its admin API with this token. */
 export const serverInfoFile = (dataDir: string) => join(dataDir, 'server.json');
 
+/** What `server.json` holds. `instance` tells this process's file from any other's. */
+export interface ServerInfo {
+  pid: number;
+  instance: string;
+  url: string;
+  token: string;
+}
+
 export async function startServer(ctx: Context, protocols: ProtocolModule[], opts: { https?: boolean } = {}): Promise<RunningServer> {
   const { app, seams } = await assemble(ctx, protocols);
   const { host, httpPort, httpsPort } = ctx.config;
@@ -116,14 +129,15 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
     for (const f of fast) if (f(req, res)) return;
     void honoListener(req, res);
   };
-  const http: ServerType = await listen(createHttpServer(handler).listen(httpPort, host));
+  const timeouts = listenerTimeouts(ctx.config);
+  const http: ServerType = await listen(createHttpServer(timeouts, handler).listen(httpPort, host));
   const httpUrl = `http://${urlHost(host)}:${(http.address() as AddressInfo).port}`;
   let https: ServerType | undefined;
   let httpsUrl: string | undefined;
   if (opts.https !== false) {
     const tls = await ensureServerTls(ctx);
     // Client certificates are requested, not required: EST re-enrolment and mTLS use them.
-    const options = { key: tls.key, cert: tls.certChain, requestCert: true, rejectUnauthorized: false, ca: tls.trust };
+    const options = { ...timeouts, key: tls.key, cert: tls.certChain, requestCert: true, rejectUnauthorized: false, ca: tls.trust };
     https = await listen(createHttpsServer(options, handler).listen(httpsPort, host));
     httpsUrl = `https://${urlHost(host)}:${(https.address() as AddressInfo).port}`;
   }
@@ -138,7 +152,7 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
 
   // The CLI's way in while this process owns the database.
   const op = await ctx.tokens.ensureOperator('local-cli', 'administrator', 'local');
-  const info = { pid: process.pid, url: httpUrl.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]'), token: await ctx.tokens.issue(op, 365 * 86400) };
+  const info: ServerInfo = { pid: process.pid, instance: randomUUID(), url: httpUrl.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]'), token: await ctx.tokens.issue(op, 365 * 86400) };
   mkdirSync(ctx.config.dataDir, { recursive: true });
   writeFileSync(serverInfoFile(ctx.config.dataDir), JSON.stringify(info), { mode: 0o600 });
   chmodSync(serverInfoFile(ctx.config.dataDir), 0o600);
@@ -158,13 +172,28 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
       await Promise.all([close(http), https ? close(https) : Promise.resolve()]);
       for (const p of protocols) await p.stop?.();
       try {
-        const cur = JSON.parse(readFileSync(serverInfoFile(ctx.config.dataDir), 'utf8'));
-        if (cur.pid === process.pid) rmSync(serverInfoFile(ctx.config.dataDir));
+        // Never a server.json this server did not write.
+        const cur = JSON.parse(readFileSync(serverInfoFile(ctx.config.dataDir), 'utf8')) as ServerInfo;
+        if (cur.instance === info.instance) rmSync(serverInfoFile(ctx.config.dataDir));
       } catch {
         /* already gone */
       }
     },
   };
+}
+
+/**
+ * Slow clients are cut off (408, connection closed) once they take longer than
+ * CERTGATE_HEADERS_TIMEOUT to send their headers or CERTGATE_REQUEST_TIMEOUT for the whole request:
+ * Node's defaults (60 s, 300 s) let a trickling body hold a connection open for minutes. Node checks
+ * the deadlines every `connectionsCheckingInterval` (30 s by default), so that follows the shorter one.
+ */
+export function listenerTimeouts(config: Pick<Context['config'], 'requestTimeout' | 'headersTimeout'>) {
+  const requestTimeout = Math.round(config.requestTimeout * 1000);
+  // Node wants headersTimeout ≤ requestTimeout.
+  const headersTimeout = Math.min(Math.round(config.headersTimeout * 1000), requestTimeout);
+  const connectionsCheckingInterval = Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4)));
+  return { requestTimeout, headersTimeout, connectionsCheckingInterval };
 }
 
 function urlHost(h: string): string {

@@ -1,6 +1,6 @@
 /** `certgate acme eab …`: external account binding keys through the admin API (`/api/v1/acme/eab`). */
 import type { Command } from 'commander';
-import type { AdminClient } from '../../src/cli/admin-client.ts';
+import type { AdminApiClient } from '../../src/cli/runner.ts';
 import { adminRunner } from '../../src/cli/runner.ts';
 import type { Config } from '../../src/config.ts';
 
@@ -12,7 +12,7 @@ interface EabKey {
   createdAt: string;
 }
 
-export function registerAcmeCommands(program: Command, loadConfig: () => Config, openAdminClient: (config: Config) => Promise<AdminClient>): void {
+export function registerAcmeCommands(program: Command, loadConfig: () => Config, openAdminClient: (config: Config) => Promise<AdminApiClient>): void {
   const run = adminRunner(() => openAdminClient(loadConfig()));
   const eab = program.command('acme').description('ACME server administration').command('eab').description('external account binding keys');
   eab

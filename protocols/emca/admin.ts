@@ -10,6 +10,8 @@
  *   POST   /api/v1/emca/clients/:ref/enable
  *   POST   /api/v1/emca/clients/:ref/rotate   new password, emKey, AES key, signing PFX → secrets, once
  */
+import { isDatabaseUnavailable } from '../../src/db/unavailable.ts';
+import { jsonError } from '../../src/http/errors.ts';
 import type { Context as HonoContext } from 'hono';
 import type { Operator } from '../../src/http/app-env.ts';
 import { adminErrorFor, isIssuanceError } from '../../src/issuance/errors.ts';
@@ -21,6 +23,7 @@ function errorResponse(c: HonoContext<AppEnv>, ctx: ProtocolContext, e: unknown)
     const { status, error } = adminErrorFor[e.code];
     return c.json({ error, reason: e.code, message: e.message }, status);
   }
+  if (isDatabaseUnavailable(e)) return jsonError(c, e);
   ctx.log.error({ err: e, reqId: c.get('requestId') }, 'emca admin: unhandled error');
   return c.json({ error: 'InternalError', message: 'internal error', requestId: c.get('requestId') }, 500);
 }

@@ -7,6 +7,7 @@
  * the allow-list → the method: mandatory parameters, the PKCS#7 signer check and signed content,
  * then the operation through the pipeline / ctx.revocation. Every outcome is the §4.2 envelope.
  */
+import { DATABASE_RETRY_AFTER, isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 import type { Context as HonoContext, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ProtocolContext } from '../../src/protocol-context.ts';
@@ -433,6 +434,11 @@ export function mountV4(app: Hono<AppEnv>, d: V4Deps): void {
       return c.json(await handle(c, d, handler));
     } catch (e) {
       if (e instanceof EmcaFailure) return c.json(failure(e.result), e.status);
+      if (isDatabaseUnavailable(e)) {
+        ctx.log.warn({ reqId: c.get('requestId'), method }, 'emca: database unavailable');
+        c.header('Retry-After', String(DATABASE_RETRY_AFTER));
+        return c.json(failure(M.internal), 503);
+      }
       ctx.log.error({ err: e, reqId: c.get('requestId'), method }, 'emca: unhandled error');
       return c.json(failure(M.internal), 500);
     }

@@ -7,6 +7,7 @@
  * (the documents name both) and must come from an allowed address. No CMS signatures and no AES
  * envelope: the token stands for the client (TLS protects the transport).
  */
+import { DATABASE_RETRY_AFTER, isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 import { hkdfSync } from 'node:crypto';
 import { and, eq, lt } from 'drizzle-orm';
 import type { Context as HonoContext, Hono } from 'hono';
@@ -54,6 +55,12 @@ function fail(c: HonoContext, e: unknown, ctx: ProtocolContext) {
   if (e instanceof EmcaFailure) {
     const status = e.status !== 200 ? e.status : (statusFor[e.result] ?? 400);
     return c.json({ status: 'failure', result: e.result }, status);
+  }
+  if (isDatabaseUnavailable(e)) {
+    ctx.log.warn('emca v5: database unavailable');
+    c.header('Retry-After', String(DATABASE_RETRY_AFTER));
+    // The spec has no result string for it: the internal one, with the status saying "later".
+    return c.json({ status: 'failure', result: M.internal }, 503);
   }
   ctx.log.error({ err: e }, 'emca v5: unhandled error');
   return c.json({ status: 'failure', result: M.internal }, 500);

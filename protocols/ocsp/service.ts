@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
 import type { Signer } from '../../src/ca/signer.ts';
@@ -16,7 +17,7 @@ import {
 import { ResponseCache, serialKey, type CachedResponse, type CertState } from './cache.ts';
 import { ocspIssuerSettings, ocspResponders } from './schema.ts';
 import type { IssuerSettings, ServerSettings } from './settings.ts';
-import { errorResponseFor, HASH_NAMES, hashKey, MALFORMED, readRequest, UNAUTHORIZED } from './wire.ts';
+import { errorResponseFor, HASH_NAMES, hashKey, MALFORMED, readRequest, TRY_LATER, UNAUTHORIZED } from './wire.ts';
 
 export type { CachedResponse, CertState } from './cache.ts';
 export { ocspStatusFor } from './wire.ts';
@@ -358,6 +359,10 @@ export class OcspService {
       this.stats.live++;
       return await this.signLive(state, singles, state.settings.nonce === 'ignore' ? undefined : nonceExt, now);
     } catch (err) {
+      if (isDatabaseUnavailable(err)) {
+        this.ctx.log.warn({ issuer: state.issuer.id }, 'ocsp: database unavailable, answering tryLater');
+        return TRY_LATER;
+      }
       this.ctx.log.error({ err, issuer: state.issuer.id }, 'ocsp: could not answer');
       return errorResponseFor(err);
     }

@@ -70,17 +70,22 @@ export class TokenService {
       .sign(await this.key());
   }
 
-  /** The operator a token names, or undefined for any invalid, expired or disabled one. */
+  /**
+   * The operator a token names, or undefined for any invalid, expired or disabled one. A database
+   * that cannot be read is an error thrown, not an invalid token: an outage must not answer 401.
+   */
   async verify(token: string): Promise<Operator | undefined> {
+    const key = await this.key();
+    let sub: string | undefined;
     try {
-      const { payload } = await jwtVerify(token, await this.key(), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
-      if (!payload.sub) return undefined;
-      const [row] = await this.db.select().from(principals).where(eq(principals.id, payload.sub));
-      if (!row || row.disabled) return undefined;
-      return { id: row.id, name: row.name, role: row.role as Role };
+      ({ payload: { sub } } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] }));
     } catch {
       return undefined;
     }
+    if (!sub) return undefined;
+    const [row] = await this.db.select().from(principals).where(eq(principals.id, sub));
+    if (!row || row.disabled) return undefined;
+    return { id: row.id, name: row.name, role: row.role as Role };
   }
 
   async disable(name: string): Promise<boolean> {

@@ -1,4 +1,15 @@
-import type { AdminClient } from './admin-client.ts';
+import { NoDataError } from '../data-dir.ts';
+import { DataDirLockedError } from '../data-dir-lock.ts';
+
+/**
+ * What a command needs to reach the data: admin-API calls, and a close. The CLI's client
+ * (admin-client.ts) implements it; protocols' own `certgate` subcommands depend on this interface
+ * only (ProtocolModule.registerCommands), never on that class.
+ */
+export interface AdminApiClient {
+  call<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  close(): Promise<void>;
+}
 
 /** A refusal a command reports with its own exit code (2: the caller's mistake, 1: the server's). */
 export class CliFailure extends Error {
@@ -17,9 +28,9 @@ export type AdminCall = <T>(method: string, path: string, body?: unknown) => Pro
  * `call` that turns 4xx/5xx answers into CliFailure, print any failure as `certgate: <message>` with
  * exit code 2 (client error) or 1, close the client.
  */
-export function adminRunner(open: () => Promise<Pick<AdminClient, 'call' | 'close'>>): (fn: (call: AdminCall) => Promise<void>) => Promise<void> {
+export function adminRunner(open: () => Promise<AdminApiClient>): (fn: (call: AdminCall) => Promise<void>) => Promise<void> {
   return async (fn) => {
-    let client: Pick<AdminClient, 'call' | 'close'> | undefined;
+    let client: AdminApiClient | undefined;
     try {
       client = await open();
       const c = client;
@@ -32,7 +43,7 @@ export function adminRunner(open: () => Promise<Pick<AdminClient, 'call' | 'clos
         return r.body;
       });
     } catch (e) {
-      process.exitCode = e instanceof CliFailure ? e.exitCode : 1;
+      process.exitCode = e instanceof CliFailure ? e.exitCode : e instanceof NoDataError || e instanceof DataDirLockedError ? 2 : 1;
       console.error(`certgate: ${(e as Error).message}`);
     } finally {
       await client?.close().catch(() => {});

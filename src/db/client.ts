@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { NoDataError } from '../data-dir.ts';
 import * as schema from './schema.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -34,8 +35,15 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** postgres.js pool size. */
   poolSize?: number;
+  /** Seconds to wait for a PostgreSQL connection (postgres.js `connect_timeout`). */
+  connectTimeout?: number;
   /** Apply migrations on open (default true). */
   migrate?: boolean;
+  /**
+   * Refuse (NoDataError) rather than create: PGlite needs an existing database directory, and
+   * PostgreSQL a database that already holds Certgate's schema. Default false.
+   */
+  mustExist?: boolean;
 }
 
 /** Opens PostgreSQL (postgres.js) when a URL is given, else PGlite in `<dataDir>/db`; applies migrations. */
@@ -45,10 +53,25 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const sqlClient = postgres(opts.url, {
       max: opts.poolSize ?? 10,
+      connect_timeout: opts.connectTimeout ?? 3,
+      // postgres.js waits before each reconnect, 3^retries/100 s up to 20 s (retries shared by the
+      // pool): in an outage every request queued that long before failing, and recovery lagged as
+      // much. Capped at 0.5 s, requests fail fast and the pool is back within a second of the database.
+      backoff: reconnectDelaySeconds,
       onnotice: () => {},
       // bytea comes back as Buffer; bigint columns are declared mode:number in the schema.
     });
     const db = drizzle(alwaysPrepared(sqlClient), { schema }) as unknown as Db;
+    if (opts.mustExist) {
+      const [row] = await sqlClient`select to_regclass('public.issuers') is not null as ok`.catch(async (e) => {
+        await sqlClient.end({ timeout: 1 });
+        throw e;
+      });
+      if (!row?.ok) {
+        await sqlClient.end({ timeout: 1 });
+        throw new NoDataError(`the PostgreSQL database of DATABASE_URL (${redactUrl(opts.url)}) holds no Certgate schema`, opts.dataDir ?? './data');
+      }
+    }
     const withLock = <T>(key: number, fn: () => Promise<T>, wait = true) => pgAdvisoryLock(sqlClient, key, fn, wait);
     if (opts.migrate !== false) {
       const { migrate } = await import('drizzle-orm/postgres-js/migrator');
@@ -61,6 +84,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     return { db, kind: 'postgres', withLock, query, close: () => sqlClient.end({ timeout: 5 }) };
   }
   const dir = join(opts.dataDir ?? './data', 'db');
+  if (opts.mustExist && !existsSync(join(dir, 'PG_VERSION'))) {
+    throw new NoDataError(`no Certgate database in ${resolve(opts.dataDir ?? './data')} (looked for ${resolve(dir)})`, opts.dataDir ?? './data');
+  }
   mkdirSync(dir, { recursive: true });
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
@@ -99,6 +125,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     return (result?.rows ?? []) as T[];
   };
   return { db, kind: 'pglite', withLock: (_key, fn) => fn(), query, close: () => client.close() };
+}
+
+/** Seconds before a reconnect attempt after `retries` failed ones: 50 ms doubling, at most 0.5 s, jittered. */
+export function reconnectDelaySeconds(retries: number): number {
+  return Math.min(0.05 * 2 ** retries, 0.5) * (0.5 + Math.random() / 2);
 }
 
 /**
@@ -182,5 +213,16 @@ async function pgAdvisoryLock<T>(sqlClient: import('postgres').Sql, key: number,
     }
   } finally {
     reserved.release();
+  }
+}
+
+/** A postgres:// URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'an unparsable URL';
   }
 }

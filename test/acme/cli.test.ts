@@ -12,10 +12,13 @@ const certgate = (...args: string[]) => {
   return spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 120_000 });
 };
 
-describe('certgate acme eab (CLI through the admin API)', () => {
+describe('certgate acme eab (CLI through the admin API)', { timeout: 300_000 }, () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('creates a key shown once, lists it, disables it; an unknown kid is a client error', () => {
+    // Only serve and init create a data directory.
+    const init = certgate('init');
+    expect(init.status, init.stderr).toBe(0);
     const created = certgate('acme', 'eab', 'create', '--note', 'web fleet', '--json');
     expect(created.status, created.stderr).toBe(0);
     const key = JSON.parse(created.stdout) as { kid: string; hmacKey: string };

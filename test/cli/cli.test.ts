@@ -146,6 +146,14 @@ function workflow(label: string) {
 }
 
 describe('certgate CLI (PGlite)', { timeout: 240_000 }, () => {
+  it('init creates the data directory (no other command but serve does)', async () => {
+    const r = await certgate(['init']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`initialised ${dataDir}: PGlite in ${join(dataDir, 'db')}, key-encryption key, CA hierarchy, built-in profiles\n`);
+    const again = await certgate(['init']);
+    expect(again.stdout).toMatch(/is already initialised/);
+  });
+
   it('profile add: a valid file is stored; a bad one is a client error (exit 2) naming the field', async () => {
     const ok = await certgate(['profile', 'add', '--file', join(dir, 'manual.json')]);
     expect(ok.code, ok.stderr).toBe(0);

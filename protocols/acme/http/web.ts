@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import type { Context as HonoContext, Next } from 'hono';
 import type { Logger } from 'pino';
+import { DATABASE_RETRY_AFTER, isDatabaseUnavailable } from '../../../src/db/unavailable.ts';
 import { isIssuanceError } from '../../../src/issuance/errors.ts';
 import type { ProtocolAppEnv as AppEnv, ProtocolContext } from '../../../src/protocol-context.ts';
 import type { IssuanceRunner } from '../finalize.ts';
@@ -61,7 +62,10 @@ export function acmeWeb(d: AcmeDeps) {
     let p: AcmeProblem;
     if (e instanceof AcmeProblem) p = e;
     else if (isIssuanceError(e)) p = fromIssuanceError(e);
-    else {
+    else if (isDatabaseUnavailable(e)) {
+      d.log.warn({ reqId: c.get('requestId') }, 'acme: database unavailable');
+      p = new AcmeProblem('serverInternal', 'the database is unavailable; retry later', { status: 503, headers: { 'Retry-After': String(DATABASE_RETRY_AFTER) } });
+    } else {
       d.log.error({ err: e, reqId: c.get('requestId') }, 'acme: unexpected error');
       p = problem('serverInternal', `internal error (request ${c.get('requestId') ?? '-'})`);
     }

@@ -1,0 +1,126 @@
+/**
+ * The commands that open the data directory themselves: `serve`, `init` (the only two that may
+ * create one) and `migrate`. Each holds the directory's lock while it works (data-dir-lock.ts).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { Config } from '../../config.ts';
+import { createContext } from '../../context.ts';
+import { NoDataError } from '../../data-dir.ts';
+import { acquireDataDirLock, DataDirLockedError, type DataDirLock, type LockHolder } from '../../data-dir-lock.ts';
+import { openDatabase, redactUrl } from '../../db/client.ts';
+import type { ProtocolModule } from '../../protocol.ts';
+import { startServer } from '../../server.ts';
+import { printBanner } from '../banner.ts';
+
+/** A CLI command holding the lock finishes within seconds: `serve` and `init` wait this long for it. */
+const WAIT_FOR_CLI_MS = 30_000;
+
+export function registerServerCommands(program: Command, loadConfig: () => Config, protocols: ProtocolModule[]): void {
+  program
+    .command('serve')
+    .description('run the gateway: HTTP and HTTPS, every protocol, scheduled CRL refresh (creates the data directory on first start)')
+    .option('--no-https', 'serve HTTP only')
+    .action((opts: { https: boolean }) => serve(loadConfig, protocols, opts));
+
+  program
+    .command('init')
+    .description('create the data directory: database, key-encryption key, development CA hierarchy, built-in profiles')
+    .action(async () => {
+      const config = loadConfig();
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      const lock = await lockWaitingForCli(config.dataDir, 'init', 'init');
+      try {
+        const existed = config.databaseUrl ? false : existsSync(join(config.dataDir, 'db', 'PG_VERSION'));
+        const ctx = await createContext(config);
+        await ctx.close();
+        const where = config.databaseUrl ? `PostgreSQL ${redactUrl(config.databaseUrl)}` : `PGlite in ${join(config.dataDir, 'db')}`;
+        console.log(existed ? `${config.dataDir} is already initialised (${where})` : `initialised ${config.dataDir}: ${where}, key-encryption key, CA hierarchy, built-in profiles`);
+      } finally {
+        lock.release();
+      }
+    });
+
+  program
+    .command('migrate')
+    .description('apply database migrations to an existing database and exit (PostgreSQL: an empty database too)')
+    .action(async () => {
+      const config = loadConfig();
+      if (config.databaseUrl) {
+        // Many instances share one PostgreSQL; migrations serialise on an advisory lock.
+        const d = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+        await d.close();
+        console.log(`migrations applied (PostgreSQL ${redactUrl(config.databaseUrl)})`);
+        return;
+      }
+      if (!existsSync(config.dataDir)) throw new NoDataError(`no Certgate data directory at ${config.dataDir}`, config.dataDir);
+      const lock = await lockWaitingForCli(config.dataDir, 'cli', 'migrate');
+      try {
+        const d = await openDatabase({ dataDir: config.dataDir, mustExist: true });
+        await d.close();
+        console.log(`migrations applied (PGlite in ${join(config.dataDir, 'db')})`);
+      } finally {
+        lock.release();
+      }
+    });
+}
+
+/**
+ * `certgate serve`. Signal handlers go in first, so a SIGTERM or SIGINT at any moment — even
+ * during start-up — ends in the same drain: stop accepting, finish in-flight requests, stop the
+ * protocols, close the database, release the lock, exit 0.
+ */
+async function serve(loadConfig: () => Config, protocols: ProtocolModule[], opts: { https: boolean }): Promise<void> {
+  let stop: ((signal: string) => void) | undefined;
+  let pending: string | undefined;
+  const onSignal = (signal: string) => (stop ? stop(signal) : (pending ??= signal));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  const config = loadConfig();
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const lock = await lockWaitingForCli(config.dataDir, 'serve', 'serve');
+  const ctx = await createContext(config).catch((e) => {
+    lock.release();
+    throw e;
+  });
+  const server = await startServer(ctx, protocols, { https: opts.https }).catch(async (e) => {
+    await ctx.close().catch(() => {});
+    lock.release();
+    throw e;
+  });
+  let closing = false;
+  stop = (signal) => {
+    if (closing) return;
+    closing = true;
+    ctx.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      ctx.log.error('in-flight requests did not finish within 15 s: exiting anyway');
+      process.exit(1);
+    }, 15_000);
+    force.unref();
+    void (async () => {
+      await server.stop();
+      await ctx.close();
+      lock.release();
+      ctx.log.info('stopped');
+      process.exit(0);
+    })();
+  };
+  if (pending) return stop(pending);
+  printBanner(ctx, server, protocols);
+}
+
+/** Takes the lock; a CLI command holding it is waited for, a server (or anything else alive) refused. */
+async function lockWaitingForCli(dataDir: string, role: LockHolder['role'], command: string): Promise<DataDirLock> {
+  const deadline = Date.now() + WAIT_FOR_CLI_MS;
+  for (;;) {
+    try {
+      return acquireDataDirLock(dataDir, role, command);
+    } catch (e) {
+      if (!(e instanceof DataDirLockedError) || e.holder.role === 'serve' || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
