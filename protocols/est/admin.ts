@@ -7,6 +7,7 @@
  *   POST /users                          { label, name } → { user, password } once (administrator)
  *   POST /users/:label/:name/disable     (administrator)
  */
+import { DATABASE_RETRY_AFTER, isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 import type { Context as HonoContext } from 'hono';
 import { loggableError } from '../../src/http/errors.ts';
 import { adminErrorFor, isIssuanceError, NotFound } from '../../src/issuance/errors.ts';
@@ -26,6 +27,7 @@ export function mountAdmin(ctx: ProtocolContext, labels: LabelStore, users: User
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   r.onError((e, c) => {
     if (isIssuanceError(e)) return c.json({ error: adminErrorFor[e.code].error, message: e.message }, adminErrorFor[e.code].status);
+    if (isDatabaseUnavailable(e)) return c.json({ error: 'Unavailable', message: 'the database is unavailable; try again later' }, 503, { 'Retry-After': String(DATABASE_RETRY_AFTER) });
     ctx.log.error({ err: loggableError(e) }, 'est admin: unhandled error');
     return c.json({ error: 'InternalError', message: 'internal error' }, 500);
   });

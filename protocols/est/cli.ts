@@ -8,7 +8,7 @@
  *   certgate est user disable --label LABEL --name NAME
  */
 import type { Command } from 'commander';
-import type { AdminClient } from '../../src/cli/admin-client.ts';
+import type { AdminApiClient as AdminClient } from '../../src/cli/runner.ts';
 import { adminRunner } from '../../src/cli/runner.ts';
 import type { Config } from '../../src/config.ts';
 

@@ -2,6 +2,7 @@
  * EST over HTTPS (RFC 7030 §3.2.2): `/.well-known/est/<operation>` (label `default`) and
  * `/.well-known/est/<label>/<operation>`. Every refusal is a status with a text/plain reason.
  */
+import { DATABASE_RETRY_AFTER, isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 import type { Context as HonoContext, Hono } from 'hono';
 import { loggableError } from '../../src/http/errors.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
@@ -43,6 +44,8 @@ export function mountRoutes(app: Hono<AppEnv>, d: EstDeps): void {
     } catch (e) {
       const refusal = e instanceof EstError ? e : isIssuanceError(e) ? fromIssuanceError(e, d.retryAfter) : undefined;
       if (refusal) return c.text(refusal.message, refusal.status, refusal.headers);
+      // An outage is nobody's mistake: "try later", never a 500 (issue 11 item 9).
+      if (isDatabaseUnavailable(e)) return c.text('the database is unavailable; try again later', 503, { 'Retry-After': String(DATABASE_RETRY_AFTER) });
       ctx.log.error({ err: loggableError(e), reqId: c.get('requestId') }, 'est: unhandled error');
       return c.text('internal error', 500);
     }

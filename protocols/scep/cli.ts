@@ -1,6 +1,6 @@
 /** `certgate scep challenge [--label L] [--ttl 1h]`: a one-time challenge password, through the admin API. */
 import type { Command } from 'commander';
-import type { AdminClient } from '../../src/cli/admin-client.ts';
+import type { AdminApiClient as AdminClient } from '../../src/cli/runner.ts';
 import { adminRunner } from '../../src/cli/runner.ts';
 import type { Config } from '../../src/config.ts';
 
