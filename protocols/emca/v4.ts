@@ -24,13 +24,9 @@ import {
   parsePkcs12Content,
   parseSanValues,
   parseSubjectDnOids,
-  principalFor,
   validityFrom,
-  type Caller,
-  type EmcaService,
-  type Format,
-  type IssueOutcome,
-} from './service.ts';
+} from './fields.ts';
+import { principalFor, type Caller, type EmcaService, type Format, type IssueOutcome } from './service.ts';
 import { badString, parseClientJson, readJsonBody } from '../../src/http/body.ts';
 
 export interface Envelope {

@@ -24,12 +24,9 @@ import {
   checkCsr,
   csrFromContent,
   parsePkcs12Content,
-  principalFor,
   validityFrom,
-  type Caller,
-  type EmcaService,
-  type IssueOutcome,
-} from './service.ts';
+} from './fields.ts';
+import { principalFor, type Caller, type EmcaService, type IssueOutcome } from './service.ts';
 import { peerAddress } from './v4.ts';
 import { readJsonBody } from '../../src/http/body.ts';
 

@@ -1,44 +1,26 @@
 import { isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 import { createHash, randomUUID } from 'node:crypto';
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { Signer } from '../../src/ca/signer.ts';
 import type { IssuerView, ProtocolContext } from '../../src/protocol-context.ts';
 import type { StatusChange } from '../../src/events.ts';
-import { isIssuanceError, type ReasonCode } from '../../src/issuance/errors.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
 import { keyIdentifier } from '../../src/pki/extensions.ts';
 import { subjectPublicKeyBits } from '../../src/pki/keyinfo.ts';
-import { OcspRequestError, encodeCertId, parseOcspRequest, type OcspCertId } from '../../src/pki/ocsp-request.ts';
+import { encodeCertId, type OcspCertId } from '../../src/pki/ocsp-request.ts';
 import {
   encodeOcspResponse,
   encodeResponseData,
   encodeSingleResponse,
-  ocspErrorResponse,
   responderIdByKey,
-  type CertStatusInput,
 } from '../../src/pki/ocsp-response.ts';
+import { ResponseCache, serialKey, type CachedResponse, type CertState } from './cache.ts';
 import { ocspIssuerSettings, ocspResponders } from './schema.ts';
 import type { IssuerSettings, ServerSettings } from './settings.ts';
+import { errorResponseFor, HASH_NAMES, hashKey, MALFORMED, readRequest, TRY_LATER, UNAUTHORIZED } from './wire.ts';
 
-/** What the responder knows of one certificate's status. */
-export type CertState = CertStatusInput;
-
-/** A pre-signed response for one CertID (the cache's unit). */
-export interface CachedResponse {
-  key: string;
-  issuerId: string;
-  serial: string;
-  certId: Buffer;
-  der: Buffer;
-  state: CertState;
-  thisUpdate: number;
-  nextUpdate: number;
-  refreshAt: number;
-  etag: string;
-  lastModified: string;
-  expires: string;
-  refreshing?: boolean;
-}
+export type { CachedResponse, CertState } from './cache.ts';
+export { ocspStatusFor } from './wire.ts';
 
 /** An issuer as the responder needs it: the seam's view plus what CertIDs and responder ids hash. */
 export interface OcspIssuer extends IssuerView {
@@ -67,16 +49,9 @@ export interface IssuerState {
 
 export type Answer = CachedResponse | Buffer;
 
-const MALFORMED = ocspErrorResponse('malformedRequest');
-const UNAUTHORIZED = ocspErrorResponse('unauthorized');
-const INTERNAL = ocspErrorResponse('internalError');
-const TRY_LATER = ocspErrorResponse('tryLater');
-
 const NOTIFY_CHANNEL = 'certgate_ocsp';
 /** Advisory lock for responder provisioning/rotation (one instance at a time). */
 export const LOCK_OCSP_ROTATE = 727274105;
-
-const HASH_NAMES = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
 
 /**
  * The OCSP responder: request → status → signed response, with a per-CertID cache of pre-signed
@@ -97,8 +72,7 @@ const HASH_NAMES = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
  * The cached path itself does no database work: a Map lookup and a Buffer write.
  */
 export class OcspService {
-  readonly cache = new Map<string, CachedResponse>();
-  private readonly bySerial = new Map<string, Set<string>>();
+  readonly cache = new ResponseCache(() => this.server.cacheEntries);
   private states = new Map<string, IssuerState>();
   private byHash = new Map<string, IssuerState>();
   private invalidations = 0;
@@ -330,12 +304,9 @@ export class OcspService {
    * a response made for this request only (live-signed with a nonce, several CertIDs, or an error).
    */
   answer(der: Buffer): Answer | Promise<Answer> {
-    let req;
-    try {
-      req = parseOcspRequest(der, this.server.maxRequests);
-    } catch (e) {
+    const req = readRequest(der, this.server.maxRequests, (err) => this.ctx.log.debug({ err }, 'ocsp: unparseable request'));
+    if (!req) {
       this.stats.malformed++;
-      if (!(e instanceof OcspRequestError)) this.ctx.log.debug({ err: e }, 'ocsp: unparseable request');
       return MALFORMED;
     }
     const now = Date.now();
@@ -438,7 +409,7 @@ export class OcspService {
     const before = this.invalidations;
     const state = await this.loadState(st, c.serialHex);
     const entry = await this.makeEntry(st, Buffer.from(c.der), c.serialHex, state);
-    if (this.invalidations === before && this.states.get(st.issuer.id) === st) this.store(entry);
+    if (this.invalidations === before && this.states.get(st.issuer.id) === st) this.cache.store(entry);
     return entry;
   }
 
@@ -489,47 +460,14 @@ export class OcspService {
   // Cache
   // -------------------------------------------------------------------------------------------
 
-  private store(e: CachedResponse): void {
-    const prev = this.cache.get(e.key);
-    if (prev) this.cache.delete(e.key);
-    this.cache.set(e.key, e);
-    const sk = serialKey(e.issuerId, e.serial);
-    let set = this.bySerial.get(sk);
-    if (!set) this.bySerial.set(sk, (set = new Set()));
-    set.add(e.key);
-    while (this.cache.size > this.server.cacheEntries) {
-      const oldest = this.cache.values().next().value as CachedResponse;
-      this.dropEntry(oldest);
-    }
-  }
-
-  private dropEntry(e: CachedResponse): void {
-    this.cache.delete(e.key);
-    const sk = serialKey(e.issuerId, e.serial);
-    const set = this.bySerial.get(sk);
-    if (set) {
-      set.delete(e.key);
-      if (set.size === 0) this.bySerial.delete(sk);
-    }
-  }
-
   /** Drops every cached response for this certificate; `resign` signs fresh ones in the background. */
   invalidate(issuerId: string, serial: string, resign = true): void {
     this.invalidations++;
     // A fill in flight may have read the old status: later requests must not join it.
     const target = serialKey(issuerId, serial);
     for (const [k, f] of this.filling) if (f.sk === target) this.filling.delete(k);
-    const sk = serialKey(issuerId, serial);
-    const set = this.bySerial.get(sk);
-    if (!set) return;
-    const dropped: CachedResponse[] = [];
-    for (const k of set) {
-      const e = this.cache.get(k);
-      if (e) dropped.push(e);
-      this.cache.delete(k);
-    }
-    this.bySerial.delete(sk);
-    if (!resign) return;
+    const dropped = this.cache.takeSerial(issuerId, serial);
+    if (!resign || !dropped.length) return;
     const st = this.states.get(issuerId);
     if (!st) return;
     for (const e of dropped) void this.fill(st, { der: e.certId, serialHex: e.serial }).catch(() => {});
@@ -538,14 +476,13 @@ export class OcspService {
   flushIssuer(issuerId: string): void {
     this.invalidations++;
     this.filling.clear();
-    for (const e of [...this.cache.values()]) if (e.issuerId === issuerId) this.dropEntry(e);
+    this.cache.dropIssuer(issuerId);
   }
 
   flushAll(): void {
     this.invalidations++;
     this.filling.clear();
     this.cache.clear();
-    this.bySerial.clear();
   }
 
   private onStatusChange(e: StatusChange): void {
@@ -575,7 +512,7 @@ export class OcspService {
       if (this.seenRevocations.has(r.id)) continue;
       this.seenRevocations.add(r.id);
       if (r.id > this.lastRevocationId) this.lastRevocationId = r.id;
-      if (!first && this.bySerial.has(serialKey(r.issuerId, r.serial))) {
+      if (!first && this.cache.hasSerial(r.issuerId, r.serial)) {
         this.invalidate(r.issuerId, r.serial);
         n++;
       }
@@ -598,7 +535,7 @@ export class OcspService {
       const before = this.invalidations;
       const state = await this.loadState(st, e.serial);
       const next = await this.makeEntry(st, e.certId, e.serial, state);
-      if (this.cache.get(e.key) === e && this.invalidations === before) this.store(next);
+      if (this.cache.get(e.key) === e && this.invalidations === before) this.cache.store(next);
     } catch (err) {
       this.ctx.log.warn({ err, issuer: e.issuerId }, 'ocsp: refresh failed');
     } finally {
@@ -611,7 +548,7 @@ export class OcspService {
     const now = Date.now();
     const due: CachedResponse[] = [];
     for (const e of this.cache.values()) {
-      if (now >= e.nextUpdate) this.dropEntry(e);
+      if (now >= e.nextUpdate) this.cache.drop(e);
       else if (now >= e.refreshAt && due.length < limit) due.push(e);
     }
     for (const e of due) await this.refresh(e);
@@ -633,7 +570,7 @@ export class OcspService {
         const der = encodeCertId({ hash: h, issuerNameHash: st.hashes[h].name, issuerKeyHash: st.hashes[h].key, serial });
         const entry = await this.makeEntry(st, der, serial, { kind: 'good' });
         if (this.invalidations !== before || this.states.get(issuerId) !== st) return;
-        this.store(entry);
+        this.cache.store(entry);
       }
     } catch (err) {
       this.ctx.log.warn({ err, issuer: issuerId }, 'ocsp: pre-signing failed');
@@ -646,44 +583,4 @@ export class OcspService {
 
   /** Set by the responder manager: creates responders that are missing or due for rotation. */
   rotateDue: () => Promise<void> = async () => {};
-}
-
-function hashKey(h: string, name: Buffer, key: Buffer): string {
-  return h + name.toString('latin1') + key.toString('latin1');
-}
-
-function serialKey(issuerId: string, serial: string): string {
-  return issuerId + '|' + serial;
-}
-
-/**
- * Pipeline reason code → OCSP response status (RFC 6960 §4.2.1) when an answer cannot be built:
- * an issuer or the store that is unavailable is tryLater; anything else that reaches here is ours.
- * (A malformed request never gets this far: it is malformedRequest at decoding.)
- */
-export const ocspStatusFor: Record<ReasonCode, 'malformedRequest' | 'internalError' | 'tryLater'> = {
-  badCsr: 'malformedRequest',
-  badPop: 'malformedRequest',
-  policy: 'internalError',
-  unknownProfile: 'internalError',
-  forbiddenProfile: 'internalError',
-  notAuthorizedForIdentifier: 'internalError',
-  validity: 'internalError',
-  duplicateKey: 'internalError',
-  issuerUnavailable: 'tryLater',
-  pending: 'tryLater',
-  rateLimited: 'tryLater',
-  internal: 'internalError',
-  malformed: 'malformedRequest',
-  notFound: 'internalError',
-  conflict: 'internalError',
-  unauthorized: 'internalError',
-  forbidden: 'internalError',
-};
-
-const statusResponses = { malformedRequest: MALFORMED, internalError: INTERNAL, tryLater: TRY_LATER };
-
-/** The OCSP error response for an error met while answering. */
-function errorResponseFor(e: unknown) {
-  return isIssuanceError(e) ? statusResponses[ocspStatusFor[e.code]] : INTERNAL;
 }

@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { fromIssuanceError } from '../../protocols/acme/problems.ts';
 import { M } from '../../protocols/emca/messages.ts';
-import { emcaFailureFor } from '../../protocols/emca/service.ts';
+import { emcaFailureFor } from '../../protocols/emca/failures.ts';
 import { ocspStatusFor } from '../../protocols/ocsp/service.ts';
 import { jsonError } from '../../src/http/errors.ts';
 import {
