@@ -75,6 +75,12 @@ export function createProtocolContext(ctx: Context, name: string): ProtocolConte
       },
       reload: () => ctx.issuers.load(),
     },
+    crls: {
+      latest: async (issuerId) => {
+        const crl = await ctx.crls.latest(issuerId, 0, false);
+        return crl && { der: crl.der, number: crl.number, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate };
+      },
+    },
     profiles: {
       get: (n) => ctx.profiles.get(n),
       list: () => ctx.profiles.list(),

@@ -36,6 +36,7 @@ export interface ProtocolContext {
   readonly revocation: ProtocolRevocation;
   readonly certificates: CertificateQueries;
   readonly issuers: IssuerQueries;
+  readonly crls: CrlQueries;
   readonly profiles: ProfileQueries;
   readonly keys: KeyStoreHandle;
   readonly secrets: SecretBox;
@@ -175,6 +176,23 @@ export interface IssuerQueries {
   issuerOf(certDer: Uint8Array): Promise<IssuerView | undefined>;
   /** Re-reads the issuers (another instance may have created, retired or re-keyed one). */
   reload(): Promise<void>;
+}
+
+/** An issuer's complete CRL as published (the same DER `/crl/<issuer>.crl` serves). */
+export interface CrlView {
+  der: Buffer;
+  /** The cRLNumber. */
+  number: number;
+  thisUpdate: Date;
+  nextUpdate: Date;
+}
+
+export interface CrlQueries {
+  /**
+   * The newest complete CRL of an issuer (built on first use); undefined for an unknown issuer.
+   * Read-only: a protocol cannot make the core build or sign a CRL on demand beyond that.
+   */
+  latest(issuerId: string): Promise<CrlView | undefined>;
 }
 
 export interface ProfileQueries {

@@ -45,7 +45,7 @@ interface Sender {
 
 /** One CertRep outcome before it is signed. */
 type Outcome =
-  | { status: 'success'; certs: Uint8Array[] }
+  | { status: 'success'; certs: Uint8Array[]; crls?: Uint8Array[] }
   | { status: 'pending' }
   | { status: 'failure'; failInfo: FailInfo; text: string };
 
@@ -141,7 +141,7 @@ export class ScepService {
       case MessageType.GetCert:
         return this.getCert(content);
       case MessageType.GetCRL:
-        return failure(FailInfo.badRequest, 'GetCRL is not offered here: fetch the CRL from the certificate\'s CRL distribution point');
+        return this.getCrl(content);
       default:
         return failure(FailInfo.badRequest, 'unsupported messageType');
     }
@@ -284,7 +284,7 @@ export class ScepService {
     return failure(FailInfo.badRequest, 'the request was rejected');
   }
 
-  // ── CertPoll (GetCertInitial) and GetCert ─────────────────────────────────
+  // ── CertPoll (GetCertInitial), GetCert and GetCRL ─────────────────────────────────
 
   private async poll(label: string, s: Sender, content: Buffer): Promise<Outcome> {
     try {
@@ -327,6 +327,27 @@ export class ScepService {
     return { status: 'success', certs: [cert.der] };
   }
 
+  /**
+   * GetCRL (§3.3.4): the complete CRL of the issuer named in the IssuerAndSerialNumber. Several of
+   * our issuers may share a name (a re-keyed CA): the one that issued this serial wins, else the
+   * first of that name. CRLs are public, so the serial need not be one of ours.
+   */
+  private async getCrl(content: Buffer): Promise<Outcome> {
+    let q;
+    try {
+      q = decodeIssuerAndSerial(content);
+    } catch (e) {
+      if (e instanceof ScepContentError) return failure(FailInfo.badRequest, e.message);
+      throw e;
+    }
+    const named = this.ctx.issuers.list().filter((i) => Buffer.compare(Buffer.from(parseCertificate(i.certDer).subject), q.issuer) === 0);
+    let issuer = named[0];
+    for (const i of named) if (await this.ctx.certificates.bySerial(i.id, q.serialHex)) issuer = i;
+    const crl = issuer && (await this.ctx.crls.latest(issuer.id));
+    if (!crl) return failure(FailInfo.badCertId, 'no issuer of this name here');
+    return { status: 'success', certs: [], crls: [crl.der] };
+  }
+
   // ── errors and the CertRep ────────────────────────────────────────────────
 
   /** A typed refusal of the pipeline, through the shared SCEP table (src/issuance/errors.ts). */
@@ -342,7 +363,7 @@ export class ScepService {
     const status = o.status === 'success' ? PkiStatus.SUCCESS : o.status === 'pending' ? PkiStatus.PENDING : PkiStatus.FAILURE;
     // RFC 8894 §3.3.2: a SUCCESS carries the certificates enveloped for the requester; other
     // answers an empty eContent (as micromdm's scepserver), which every client's verifier accepts.
-    const content = o.status === 'success' ? encryptEnveloped(buildCertsOnly(o.certs), [{ certDer: s.signerCert }], replyCipher(clientCipher)) : Buffer.alloc(0);
+    const content = o.status === 'success' ? encryptEnveloped(buildCertsOnly(o.certs, o.crls), [{ certDer: s.signerCert }], replyCipher(clientCipher)) : Buffer.alloc(0);
     const signedAttributes = encodeCertRepAttributes({
       transactionID: s.attrs.transactionID,
       recipientNonce: s.attrs.senderNonce,

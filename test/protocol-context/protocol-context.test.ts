@@ -14,7 +14,7 @@ import { createProtocolContext } from '../../src/protocol-context-impl.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
 import { buildApp } from '../../src/server.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
-import { makeCsr, opensslOk, tempDir, writePem } from '../support/openssl.ts';
+import { crlSerialsFromText, crlText, makeCsr, opensslOk, tempDir, writePem } from '../support/openssl.ts';
 
 const rows = <T>(r: unknown) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as T[];
 
@@ -153,6 +153,27 @@ describe.each(drivers)('ProtocolContext (%s)', (driver) => {
     forged[forged.length - 5] ^= 1;
     expect(await pctx.issuers.issuerOf(forged)).toBeUndefined();
     expect(await pctx.issuers.issuerOf(Buffer.from('not a certificate'))).toBeUndefined();
+  });
+
+  it("reads an issuer's complete CRL (the one /crl/<issuer>.crl serves), with a revocation in it", async () => {
+    const r = await issue();
+    if (r.status !== 'issued') throw new Error('not issued');
+    const c = r.certificate;
+    const before = await pctx.crls.latest(c.issuerId);
+    if (!before) throw new Error('no CRL');
+    expect(crlSerialsFromText(crlText(before.der))).not.toContain(c.serial.toLowerCase());
+    await pctx.revocation.revoke(c.issuerId, c.serial, 1, 'est:test');
+    const after = await pctx.crls.latest(c.issuerId);
+    if (!after) throw new Error('no CRL');
+    expect(after.number).toBeGreaterThan(before.number);
+    expect(after.nextUpdate.getTime()).toBeGreaterThan(after.thisUpdate.getTime());
+    const text = crlText(after.der);
+    expect(crlSerialsFromText(text)).toContain(c.serial.toLowerCase());
+    expect(text).toMatch(new RegExp(`CRL Number: *\\n *${after.number}\\b`));
+    // The same bytes the public CRL endpoint serves.
+    const served = await app.request(`/crl/${c.issuerId}.crl`);
+    expect(Buffer.from(await served.arrayBuffer()).equals(after.der)).toBe(true);
+    expect(await pctx.crls.latest('no-such-issuer')).toBeUndefined();
   });
 
   it("signs with an issuer's key through the key store, without handing out the key", async () => {

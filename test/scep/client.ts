@@ -130,6 +130,8 @@ export interface CertRep {
   digestAlgorithm: string;
   /** SUCCESS: the certificates inside the decrypted envelope. */
   certs: Buffer[];
+  /** SUCCESS of a GetCRL: the CRLs inside the decrypted envelope. */
+  crls: Buffer[];
   /** The cipher of the reply's envelope. */
   cipher?: ContentCipher;
 }
@@ -142,12 +144,13 @@ export async function readCertRep(der: Uint8Array, me: { signerCert: Uint8Array;
   const si = sd.signers[0];
   const a = decodeCertRepAttributes(si.signedAttrs);
   let certs: Buffer[] = [];
+  let crls: Buffer[] = [];
   let cipher: ContentCipher | undefined;
   if (a.status === 0) {
     if (!sd.content) throw new Error('SUCCESS without content');
     const opened = await decryptEnveloped(sd.content, new SoftwareRsaDecrypter(me.signerKey), { recipientCert: me.signerCert });
     cipher = opened.cipher;
-    certs = parseSignedData(opened.content).certificates;
+    ({ certificates: certs, crls } = parseSignedData(opened.content));
   }
   return {
     status: a.status,
@@ -160,6 +163,7 @@ export async function readCertRep(der: Uint8Array, me: { signerCert: Uint8Array;
     signatureAlgorithm: si.signatureAlgorithm,
     digestAlgorithm: si.digestAlgorithm,
     certs,
+    crls,
     cipher,
   };
 }

@@ -15,7 +15,7 @@ import { parseCertificate } from '../../src/pki/certificate.ts';
 import type { ContentCipher } from '../../src/pki/cms.ts';
 import { encodeName, parseDn, toEncodedAttributes } from '../../src/pki/name.ts';
 import { drivers } from '../support/context.ts';
-import { openssl, writePem } from '../support/openssl.ts';
+import { crlSerialsFromText, crlText, openssl, writeDer, writePem } from '../support/openssl.ts';
 import { device, pemKey, pkiMessage, readCertRep, transactionIdFor, type Digest, type Requester } from './client.ts';
 import { CHALLENGE, startScep, type ScepHarness } from './harness.ts';
 
@@ -282,4 +282,44 @@ describe.each(drivers)('SCEP on %s', (driver) => {
       expect(none.rep).toMatchObject({ status: 2, failInfo: FailInfo.badCertId });
     });
   });
+
+  describe('GetCRL (§3.3.4)', () => {
+    it("returns the issuer's complete CRL, naming a certificate once it is revoked; openssl reads it", async () => {
+      const issued = await send(h, { subject: 'CN=dev-getcrl.example' });
+      const c = parseCertificate(issued.rep.certs[0]);
+      const getCrl = () => send(h, { requester: issued.requester, messageType: MessageType.GetCRL, content: encodeIssuerAndSerial(c.issuer, c.serialHex) });
+      const before = await getCrl();
+      expect(before.rep.status).toBe(0);
+      expect(before.rep.certs).toEqual([]);
+      expect(before.rep.crls).toHaveLength(1);
+      expect(crlSerialsFromText(crlText(before.rep.crls[0]))).not.toContain(c.serialHex.toLowerCase());
+      await h.t.ctx.revocation.revoke({ issuerId: issuerIdOf(h, issued.rep.certs[0]), serial: c.serialHex }, 1, 'test');
+      const after = await getCrl();
+      expect(after.rep.status).toBe(0);
+      const text = crlText(after.rep.crls[0]);
+      expect(crlSerialsFromText(text)).toContain(c.serialHex.toLowerCase());
+      expect(text).toMatch(/Key Compromise/);
+      // Signed by the issuing CA (openssl checks the signature against it).
+      const crlFile = writeDer(h.dir, 'getcrl.crl', after.rep.crls[0]);
+      const v = openssl(['crl', '-inform', 'DER', '-in', crlFile, '-noout', '-CAfile', h.chainFile]);
+      expect(v.status, v.output).toBe(0);
+      expect(v.output).toMatch(/verify OK/);
+    });
+
+    it('an issuer that is not ours is badCertId; a malformed IssuerAndSerialNumber is badRequest', async () => {
+      const asker = device({ subject: 'CN=asker-crl.example' });
+      const stranger = encodeName(toEncodedAttributes(parseDn('CN=Some Other CA,O=Elsewhere')));
+      const unknown = await send(h, { requester: asker, messageType: MessageType.GetCRL, content: encodeIssuerAndSerial(stranger, '01') });
+      expect(unknown.rep).toMatchObject({ status: 2, failInfo: FailInfo.badCertId });
+      const bad = await send(h, { requester: asker, messageType: MessageType.GetCRL, content: Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]) });
+      expect(bad.rep).toMatchObject({ status: 2, failInfo: FailInfo.badRequest });
+    });
+  });
 });
+
+function issuerIdOf(h: ScepHarness, certDer: Buffer): string {
+  const issuer = parseCertificate(certDer).issuer;
+  const found = h.t.ctx.issuers.list().find((i) => i.subjectDer.equals(Buffer.from(issuer)));
+  if (!found) throw new Error('issuer not found');
+  return found.id;
+}
