@@ -1,10 +1,26 @@
-/** Sends one input over a fresh loopback connection with node:http; classifies what came back. */
+/**
+ * Sends one input over a loopback connection with node:http, or node:https when the input asks for
+ * the TLS listener (port + 1, the dev self-signed chain: not verified); classifies what came back.
+ */
 import { request, Agent } from 'node:http';
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import type { FuzzInput } from './types.ts';
 
 export type Outcome = { kind: 'status'; status: number } | { kind: 'hang' } | { kind: 'aborted' } | { kind: 'connection-error'; message: string };
 
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+const tlsAgents = new Map<string, HttpsAgent>();
+
+/** One keep-alive agent per client identity (none, or a PEM key and certificate). */
+function tlsAgent(tls: NonNullable<FuzzInput['tls']>): HttpsAgent {
+  const id = tls.certPem ?? '';
+  let a = tlsAgents.get(id);
+  if (!a) {
+    a = new HttpsAgent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false, key: tls.keyPem, cert: tls.certPem });
+    tlsAgents.set(id, a);
+  }
+  return a;
+}
 
 export function send(base: URL, input: FuzzInput, hangMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
@@ -18,16 +34,20 @@ export function send(base: URL, input: FuzzInput, hangMs: number): Promise<Outco
       clearTimeout(timer);
       resolve(o);
     };
+    const onResponse = (res: import('node:http').IncomingMessage) => {
+      res.resume();
+      res.on('end', () => finish({ kind: 'status', status: res.statusCode ?? 0 }));
+      res.on('error', () => finish({ kind: 'status', status: res.statusCode ?? 0 }));
+    };
     let req: ReturnType<typeof request>;
     try {
-      req = request(
-        { host: base.hostname, port: base.port, method: input.method, path: input.path, headers, agent: input.truncate ? false : agent },
-        (res) => {
-          res.resume();
-          res.on('end', () => finish({ kind: 'status', status: res.statusCode ?? 0 }));
-          res.on('error', () => finish({ kind: 'status', status: res.statusCode ?? 0 }));
-        },
-      );
+      const common = { host: base.hostname, method: input.method, path: input.path, headers };
+      req = input.tls
+        ? httpsRequest(
+            { ...common, port: Number(base.port) + 1, rejectUnauthorized: false, key: input.tls.keyPem, cert: input.tls.certPem, agent: input.truncate ? false : tlsAgent(input.tls) },
+            onResponse,
+          )
+        : request({ ...common, port: base.port, agent: input.truncate ? false : agent }, onResponse);
     } catch (e) {
       // The client library refuses it (e.g. an invalid header): nothing was sent.
       return resolve({ kind: 'connection-error', message: `not sent: ${(e as Error).message}` });

@@ -15,6 +15,11 @@ export interface FuzzInput {
   chunked?: boolean;
   /** Declare the full length but send only part of the body, then close: a client that gives up. */
   truncate?: boolean;
+  /**
+   * Send over HTTPS to the TLS listener (HTTP port + 1; its dev certificate is not verified),
+   * optionally presenting a client certificate (PEM).
+   */
+  tls?: { keyPem?: string; certPem?: string };
   /** What kind of input this is (report groups by it). */
   kind: string;
 }
