@@ -2,6 +2,8 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findLintFailure, lintSubject, type LintRules } from '../src/lint/index.ts';
+import { parseCertificate } from '../src/pki/certificate.ts';
 import { benchContext, fmt, freshDb, opensslCsr, pgReachable, runLoad } from './support.ts';
 
 /** node:crypto's raw signing rate for one key type on this machine, over `ms` milliseconds. */
@@ -43,15 +45,53 @@ export async function run(opts: { quick: boolean }): Promise<void> {
           key: { kind: 'csr', der: csr },
         });
       await runLoad(200, 8, issue); // warm-up: JIT, connections, caches
+      let rate32 = 0;
       for (const conc of [1, 32]) {
         const n = conc === 1 ? Math.min(total, opts.quick ? 300 : 1500) : total;
         const r = await runLoad(n, conc, issue);
+        if (conc === 32) rate32 = r.rate;
         console.log(
           `  ${keyType.padEnd(9)} ${driver.padEnd(9)} ${String(conc).padStart(4)} ${fmt(r.rate).padStart(9)} ${fmt(r.p50, 2).padStart(8)} ${fmt(r.p99, 2).padStart(8)}  ${fmt(raw).padStart(10)}  ${(r.rate / raw).toFixed(3)} of raw signing`,
         );
       }
+      if (driver === 'pglite') await lintCost(ctx, await issue(), keyType, rate32);
       await ctx.close();
       await db.drop();
     }
   }
 }
+
+/**
+ * Lint before sign (src/lint) costs the event loop this much per certificate: run on a certificate
+ * the pipeline just issued, against the stored rate of the same run. It is the most the stored rate
+ * can fall by the lint (bar: 5 %), since the lint runs on the thread that limits the rate.
+ */
+async function lintCost(ctx: Awaited<ReturnType<typeof benchContext>>, result: Awaited<ReturnType<IssueFn>>, keyType: string, rate: number): Promise<void> {
+  if (result.status !== 'issued') return;
+  const cert = parseCertificate(result.certificate.der);
+  const issuer = await ctx.issuers.get(result.certificate.issuerId);
+  const profile = await ctx.profiles.get('tls-server');
+  if (!issuer || !profile) return;
+  // The rules the pipeline applies to this profile (src/issuance/pipeline.ts, sign).
+  const rules: LintRules = {
+    profile: profile.name,
+    keyUsage: profile.keyUsage,
+    extendedKeyUsage: lintSubject(cert.tbs).extendedKeyUsage() ?? [],
+    tlsServer: true,
+    ca: false,
+    maxValiditySeconds: profile.validity.max + profile.validity.backdate,
+    issuer: { notBefore: issuer.notBefore, notAfter: issuer.notAfter, keyId: issuer.keyId },
+  };
+  const tbs = cert.tbs;
+  const failure = findLintFailure(tbs, rules);
+  if (failure) console.log(`  (lint measurement: the sample fails ${failure.lint}: ${failure.message})`);
+  for (let i = 0; i < 500; i++) findLintFailure(tbs, rules);
+  const n = 5000;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) findLintFailure(tbs, rules);
+  const us = ((performance.now() - t0) * 1000) / n;
+  const share = (us * rate) / 1e6;
+  console.log(`  ${keyType.padEnd(9)} lint before sign: ${us.toFixed(1)} µs per certificate = at most ${(share * 100).toFixed(1)} % of the stored rate at c32 (bar ≤ 5 %)`);
+}
+
+type IssueFn = () => ReturnType<Awaited<ReturnType<typeof benchContext>>['pipeline']['issue']>;
