@@ -9,9 +9,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-for tool in certbot lego pebble-challtestsrv openssl curl node; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (apt-get install -y certbot lego pebble curl openssl)" >&2; exit 1; }
-done
+. conformance/lib.sh
+conf_require "apt-get install -y certbot lego pebble curl openssl" certbot lego pebble-challtestsrv openssl curl node
 
 HTTP_PORT=${ACME_CONF_HTTP_PORT:-18080}
 HTTPS_PORT=${ACME_CONF_HTTPS_PORT:-18443}
@@ -20,26 +19,8 @@ MGMT_PORT=${ACME_CONF_MGMT_PORT:-18055}
 HTTP01_PORT=5002
 TLSALPN_PORT=5001
 
-WORK=$(mktemp -d /tmp/certgate-acme-conf.XXXXXX)
-DATA=$WORK/data
-PIDS=()
-cleanup() {
-  local rc=$?
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "$rc" -ne 0 ]; then
-    echo "---- certgate log (tail) ----" >&2; tail -n 60 "$WORK/certgate.log" >&2 || true
-    echo "---- certbot log (tail) ----" >&2; tail -n 40 "$WORK/certbot/logs/letsencrypt.log" >&2 2>/dev/null || true
-    echo "work dir kept: $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-
-step() { printf '\n== %s\n' "$*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+conf_extra_logs() { echo "---- certbot log (tail) ----"; tail -n 40 "$WORK/certbot/logs/letsencrypt.log" 2>/dev/null; }
+conf_workdir acme
 
 step "DNS: pebble-challtestsrv on 127.0.0.1:$DNS_PORT (every name → 127.0.0.1)"
 pebble-challtestsrv -dns01 "127.0.0.1:$DNS_PORT" -http01 "" -https01 "" -tlsalpn01 "" \

@@ -9,32 +9,13 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-for tool in openssl curl pki node base64 awk; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (apt-get install -y strongswan-pki libstrongswan-standard-plugins libstrongswan-extra-plugins curl openssl)" >&2; exit 1; }
-done
+. conformance/lib.sh
+conf_require "apt-get install -y strongswan-pki libstrongswan-standard-plugins libstrongswan-extra-plugins curl openssl" openssl curl pki node base64 awk
 
 HTTP_PORT=${EST_CONF_HTTP_PORT:-19300}
 HTTPS_PORT=${EST_CONF_HTTPS_PORT:-19301}
 
-WORK=$(mktemp -d /tmp/certgate-est-conf.XXXXXX)
-DATA=$WORK/data
-PIDS=()
-cleanup() {
-  local rc=$?
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "$rc" -ne 0 ]; then
-    echo "---- certgate log (tail) ----" >&2; tail -n 40 "$WORK/certgate.log" >&2 || true
-    echo "work dir kept: $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-
-step() { printf '\n== %s\n' "$*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+conf_workdir est
 
 BASE=https://localhost:$HTTPS_PORT
 EST=$BASE/.well-known/est

@@ -13,32 +13,13 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 SUBMIT=$(command -v scep-submit || ls /usr/libexec/certmonger/scep-submit /usr/lib/certmonger/scep-submit 2>/dev/null | head -1 || true)
-for tool in scepclient pki openssl curl node; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (apt-get install -y scep certmonger strongswan-pki libstrongswan-extra-plugins)" >&2; exit 1; }
-done
+. conformance/lib.sh
+conf_require "apt-get install -y scep certmonger strongswan-pki libstrongswan-extra-plugins" scepclient pki openssl curl node
 [ -x "$SUBMIT" ] || { echo "FAIL: certmonger's scep-submit is not installed (apt-get install -y certmonger)" >&2; exit 1; }
 
 HTTP_PORT=${SCEP_CONF_HTTP_PORT:-19280}
 HTTPS_PORT=${SCEP_CONF_HTTPS_PORT:-19281}
-WORK=$(mktemp -d /tmp/certgate-scep-conf.XXXXXX)
-DATA=$WORK/data
-PIDS=()
-cleanup() {
-  local rc=$?
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "$rc" -ne 0 ]; then
-    echo "---- certgate log (tail) ----" >&2; tail -n 60 "$WORK/certgate.log" >&2 || true
-    echo "work dir kept: $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-
-step() { printf '\n== %s\n' "$*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+conf_workdir scep
 MSG() { node --import tsx conformance/scep/message.ts "$@"; }
 CLI() { CERTGATE_DATA_DIR=$DATA CERTGATE_HTTP_PORT=$HTTP_PORT CERTGATE_HTTPS_PORT=$HTTPS_PORT node bin/certgate.mjs "$@"; }
 
