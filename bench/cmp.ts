@@ -6,12 +6,9 @@
  * profile, same concurrency, a database of its own) measured in the same run, as a ratio.
  * CMP_BENCH_PROF=<dir> makes the server write a V8 CPU profile there.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { directoryGeneralName, NULL_DN_NAME, type PKIHeader } from '../src/pki/cmp-header.ts';
 import { decodePKIMessage, encodePKIMessage, protectedPartOf } from '../src/pki/cmp-message.ts';
@@ -21,75 +18,10 @@ import { encodeCertReqMessages, encodeCertRequest, type CertRequest } from '../s
 import { seq } from '../src/pki/der.ts';
 import { subjectAltName } from '../src/pki/extensions.ts';
 import { encodeName, parseDn, toEncodedAttributes } from '../src/pki/name.ts';
-import { benchContext, fmt, freshDb, percentile, pgReachable } from './support.ts';
+import { benchContext, fmt, freshDb, pgReachable } from './support.ts';
+import { startCertgate, stopCertgate, timedLoad } from './server.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONCURRENCY = 16;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function startCertgate(dataDir: string, url: string | undefined): Promise<{ child: ChildProcess; base: string; token: string }> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, CERTGATE_DATA_DIR: dataDir, CERTGATE_HTTP_PORT: String(port), CERTGATE_HOST: '127.0.0.1', CERTGATE_PUBLIC_URL: base, CERTGATE_LOG_LEVEL: 'warn' };
-  if (url) env.DATABASE_URL = url;
-  else delete env.DATABASE_URL;
-  const prof = process.env.CMP_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CMP_BENCH_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, join(ROOT, 'bin/certgate.mjs'), 'serve', '--no-https'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const info = join(dataDir, 'server.json');
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`certgate exited: ${stderr.slice(-500)}`);
-    if (existsSync(info)) {
-      try {
-        if ((await fetch(`${base}/healthz`)).ok) return { child, base, token: (JSON.parse(readFileSync(info, 'utf8')) as { token: string }).token };
-      } catch {
-        /* not yet */
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGTERM');
-  throw new Error('certgate did not start');
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
-
-async function timedLoad(max: number, seconds: number, concurrency: number, fn: () => Promise<unknown>) {
-  const lat: number[] = [];
-  let started = 0;
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (started < max && performance.now() < deadline) {
-        started++;
-        const s = performance.now();
-        await fn();
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  return { rate: lat.length / secs, p50: percentile(lat, 50), p99: percentile(lat, 99), n: lat.length };
-}
 
 interface Key {
   spki: Buffer;
@@ -147,7 +79,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     const keys = Array.from({ length: total + warm }, (_, i) => makeKey(i));
     const pipelineSetup = freshDb(driver).then(async (db2) => ({ db2, ctx: await benchContext(db2) }));
     const db = await freshDb(driver);
-    const srv = await startCertgate(db.dataDir, db.url);
+    const srv = await startCertgate(db.dataDir, db.url, { profDirEnv: 'CMP_BENCH_PROF' });
     let http: Awaited<ReturnType<typeof timedLoad>>;
     let failures = 0;
     try {
@@ -186,7 +118,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       await pipelineSetup.then(({ db2, ctx }) => ctx.close().then(() => db2.drop())).catch(() => {});
       throw e;
     } finally {
-      await stop(srv.child);
+      await stopCertgate(srv.child);
       await db.drop();
     }
 

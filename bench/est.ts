@@ -8,32 +8,17 @@
  * EST_BENCH_PROF=<dir> makes the server write a V8 CPU profile there; EST_BENCH_DB=postgres|pglite
  * picks one database.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signatureAlgorithmFor } from '../src/pki/certificate.ts';
 import { bitString, implicitConstructed, integer, oid, seq, set } from '../src/pki/der.ts';
 import { subjectAltName } from '../src/pki/extensions.ts';
 import { encodeName, toEncodedAttributes } from '../src/pki/name.ts';
-import { benchContext, fmt, freshDb, percentile, pgReachable } from './support.ts';
+import { benchContext, fmt, freshDb, pgReachable } from './support.ts';
+import { startCertgate, stopCertgate, timedLoad } from './server.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONCURRENCY = 16;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** P-256 PKCS#10 requests with the CN as a dNSName SAN, each with its own key. */
 function csrs(n: number): Buffer[] {
@@ -49,70 +34,6 @@ function csrs(n: number): Buffer[] {
     const alg = signatureAlgorithmFor(privateKey);
     return seq(info, alg.algorithmIdentifier, bitString(sign(alg.hash, info, privateKey)));
   });
-}
-
-async function startCertgate(dataDir: string, url: string | undefined) {
-  const [httpPort, httpsPort] = [await freePort(), await freePort()];
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CERTGATE_DATA_DIR: dataDir,
-    CERTGATE_HTTP_PORT: String(httpPort),
-    CERTGATE_HTTPS_PORT: String(httpsPort),
-    CERTGATE_HOST: '127.0.0.1',
-    CERTGATE_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
-    CERTGATE_LOG_LEVEL: 'warn',
-  };
-  if (url) env.DATABASE_URL = url;
-  else delete env.DATABASE_URL;
-  const prof = process.env.EST_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EST_BENCH_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, join(ROOT, 'bin/certgate.mjs'), 'serve'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const info = join(dataDir, 'server.json');
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`certgate exited: ${stderr.slice(-500)}`);
-    if (existsSync(info)) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok) {
-          return { child, http: `http://127.0.0.1:${httpPort}`, httpsPort, token: (JSON.parse(readFileSync(info, 'utf8')) as { token: string }).token, root: readFileSync(join(dataDir, 'root.pem'), 'utf8') };
-        }
-      } catch {
-        /* not yet */
-      }
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGTERM');
-  throw new Error('certgate did not start');
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
-
-/** `fn(i)` with `concurrency` in flight until `max` calls or `seconds` elapsed. */
-async function timedLoad(max: number, seconds: number, concurrency: number, fn: (i: number) => Promise<unknown>) {
-  const lat: number[] = [];
-  let started = 0;
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (started < max && performance.now() < deadline) {
-        const i = started++;
-        const s = performance.now();
-        await fn(i);
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
-  return { rate: lat.length / secs, p50: percentile(lat, 50), p99: percentile(lat, 99), n: lat.length };
 }
 
 function enrol(port: number, root: string, agent: Agent, auth: string, body: string): Promise<number> {
@@ -149,13 +70,13 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   for (const driver of drivers) {
     const pipelineSetup = freshDb(driver).then(async (db2) => ({ db2, ctx: await benchContext(db2) }));
     const db = await freshDb(driver);
-    const srv = await startCertgate(db.dataDir, db.url);
+    const srv = await startCertgate(db.dataDir, db.url, { https: true, profDirEnv: 'EST_BENCH_PROF' });
     let fresh: Awaited<ReturnType<typeof timedLoad>>;
     let kept: Awaited<ReturnType<typeof timedLoad>>;
     let failures = 0;
     let next = 0;
     try {
-      const add = await fetch(`${srv.http}/api/v1/est/users`, {
+      const add = await fetch(`${srv.base}/api/v1/est/users`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${srv.token}`, 'Content-Type': 'application/json' },
         body: JSON.stringify({ label: 'default', name: 'bench' }),
@@ -166,7 +87,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       const once = new Agent({ keepAlive: false, maxCachedSessions: 0 });
       const pooled = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
       const one = (agent: Agent) => async () => {
-        const status = await enrol(srv.httpsPort, srv.root, agent, auth, bodies[next++]);
+        const status = await enrol(srv.httpsPort!, srv.root, agent, auth, bodies[next++]);
         if (status !== 200) failures++;
       };
       await timedLoad(warm, 10, CONCURRENCY, one(pooled));
@@ -177,7 +98,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       await pipelineSetup.then(({ db2, ctx }) => ctx.close().then(() => db2.drop())).catch(() => {});
       throw e;
     } finally {
-      await stop(srv.child);
+      await stopCertgate(srv.child);
       await db.drop();
     }
 
