@@ -41,7 +41,7 @@ export async function startCertgate(dataDir: string, url: string | undefined, op
   const httpPort = await freePort();
   const httpsPort = opts.https ? await freePort() : undefined;
   const base = `http://127.0.0.1:${httpPort}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, CERTGATE_DATA_DIR: dataDir, CERTGATE_HTTP_PORT: String(httpPort), CERTGATE_HOST: '127.0.0.1', CERTGATE_PUBLIC_URL: base, CERTGATE_LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, CERTGATE_DATA_DIR: dataDir, CERTGATE_HTTP_PORT: String(httpPort), CERTGATE_HOST: '127.0.0.1', CERTGATE_PUBLIC_URL: base, CERTGATE_LOG_LEVEL: 'warn', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
   if (httpsPort) env.CERTGATE_HTTPS_PORT = String(httpsPort);
   if (url) env.DATABASE_URL = url;
   else delete env.DATABASE_URL;

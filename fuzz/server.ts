@@ -48,6 +48,9 @@ export async function startCertgate(db: 'pglite' | 'postgres', port: number): Pr
     CERTGATE_PUBLIC_URL: `http://127.0.0.1:${port}`,
     CERTGATE_LOG_LEVEL: 'warn',
     CERTGATE_ACCESS_LOG: 'errors',
+    // As `npm start` runs it: glibc's per-thread malloc arenas (worker threads, libuv pool) otherwise fragment into
+    // hundreds of MB of RSS that the JS heap does not show.
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
   };
   delete env.DATABASE_URL;
   if (databaseUrl) env.DATABASE_URL = databaseUrl;

@@ -24,6 +24,8 @@ export const configSchema = z.object({
    * default, 30 s, would hold every request that long while the database is unreachable).
    */
   dbConnectTimeout: z.coerce.number().positive().default(3),
+  /** Embedded PGlite: shared_buffers in MB (PostgreSQL's own default, 128, costs that much RSS for good). */
+  pgliteSharedBuffersMb: z.coerce.number().int().min(1).max(4096).default(16),
   /** Key-encryption secret for issuer private keys (base64 or hex, ≥ 32 bytes); else `<dataDir>/kek`. */
   kek: z.string().optional(),
   host: z.string().default('0.0.0.0'),
@@ -72,6 +74,7 @@ const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   DATABASE_URL: 'databaseUrl',
   CERTGATE_DB_POOL_SIZE: 'dbPoolSize',
   CERTGATE_DB_CONNECT_TIMEOUT: 'dbConnectTimeout',
+  CERTGATE_PGLITE_SHARED_BUFFERS: 'pgliteSharedBuffersMb',
   CERTGATE_KEK: 'kek',
   CERTGATE_HOST: 'host',
   CERTGATE_HTTP_PORT: 'httpPort',

@@ -52,6 +52,8 @@ export interface ContextOptions {
    */
   create?: boolean;
   logger?: Logger;
+  /** A long-lived server: trade a few seconds on a new embedded database for its memory (see openDatabase). */
+  serving?: boolean;
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<Context> {
@@ -61,7 +63,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   // Creating: the KEK first, which makes the data directory 0700. Not creating: the database
   // first, whose absence is the clearer message.
   let kek = create ? loadKek(config.dataDir, config.kek) : undefined;
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, connectTimeout: config.dbConnectTimeout, mustExist: !create });
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize, connectTimeout: config.dbConnectTimeout, mustExist: !create, pgliteSharedBuffersMb: config.pgliteSharedBuffersMb, reopenFresh: opts.serving });
   try {
     kek ??= loadKek(config.dataDir, config.kek, { create: false });
   } catch (e) {

@@ -33,6 +33,13 @@ export interface DatabaseOptions {
   /** postgres:// URL; when absent the embedded PGlite in `dataDir` is used. */
   url?: string;
   dataDir?: string;
+  /** PGlite only: shared_buffers in MB (default 16). */
+  pgliteSharedBuffersMb?: number;
+  /**
+   * PGlite only: after creating a new database, reopen it so the serving instance does not keep the
+   * WASM memory initdb grew (~400 MB). Costs a few seconds once; for long-lived processes (`serve`).
+   */
+  reopenFresh?: boolean;
   /** postgres.js pool size. */
   poolSize?: number;
   /** Seconds to wait for a PostgreSQL connection (postgres.js `connect_timeout`). */
@@ -90,11 +97,26 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   mkdirSync(dir, { recursive: true });
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
-  const client = await PGlite.create(dir);
-  const db = drizzle(client, { schema }) as unknown as Db;
+  const fresh = !existsSync(join(dir, 'PG_VERSION'));
+  // PGlite's postgres would take PostgreSQL's default 128 MB of shared buffers inside its WASM memory,
+  // which never shrinks: most of the embedded mode's RSS. A small pool keeps idle RSS low; the OS page
+  // cache still holds the files.
+  const open = () =>
+    PGlite.create(dir, {
+      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${opts.pgliteSharedBuffersMb ?? 16}MB`, '-c', 'wal_buffers=1MB'],
+    });
+  let client = await open();
+  let db = drizzle(client, { schema }) as unknown as Db;
   if (opts.migrate !== false) {
     const { migrate } = await import('drizzle-orm/pglite/migrator');
     await migrate(db as never, { migrationsFolder });
+  }
+  if (fresh && opts.reopenFresh) {
+    // initdb and the first migrations grow the WASM memory to several hundred MB, kept for the
+    // instance's life: start the serving instance afresh on the files they wrote.
+    await client.close();
+    client = await open();
+    db = drizzle(client, { schema }) as unknown as Db;
   }
   // PGlite runs the extended protocol as six calls into WASM (parse, describe, bind, describe,
   // execute, sync); one simple-protocol call costs less than half. Each constant text is PREPAREd

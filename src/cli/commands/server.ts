@@ -81,7 +81,7 @@ async function serve(loadConfig: () => Config, protocols: ProtocolModule[], opts
   const config = loadConfig();
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = await lockWaitingForCli(config.dataDir, 'serve', 'serve');
-  const ctx = await createContext(config).catch((e) => {
+  const ctx = await createContext(config, { serving: true }).catch((e) => {
     lock.release();
     throw e;
   });
