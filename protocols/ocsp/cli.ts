@@ -32,11 +32,18 @@ const num = (v: string) => {
   return n;
 };
 
+type Run = ReturnType<typeof adminRunner>;
+const enc = encodeURIComponent;
+
 export function registerOcspCommands(program: Command, loadConfig: () => Config, openAdminClient: (config: Config) => Promise<OcspAdminClient>): void {
   const run = adminRunner(() => openAdminClient(loadConfig()));
-  const enc = encodeURIComponent;
   const ocsp = program.command('ocsp').description('OCSP responder: settings and delegated responder certificates');
+  listCommand(ocsp, run);
+  settingsCommand(ocsp, run);
+  responderCommands(ocsp, run);
+}
 
+function listCommand(ocsp: Command, run: Run): void {
   ocsp
     .command('list')
     .description('every issuer: who signs its OCSP responses, the active responder, settings')
@@ -53,7 +60,9 @@ export function registerOcspCommands(program: Command, loadConfig: () => Config,
         }
       }),
     );
+}
 
+function settingsCommand(ocsp: Command, run: Run): void {
   ocsp
     .command('settings')
     .description('show or change an issuer\'s OCSP settings (options given are changed, the rest kept)')
@@ -85,7 +94,9 @@ export function registerOcspCommands(program: Command, loadConfig: () => Config,
         console.log(JSON.stringify(r.settings, null, 2));
       }),
     );
+}
 
+function responderCommands(ocsp: Command, run: Run): void {
   const responder = ocsp.command('responder').description('delegated responder certificates (id-kp-OCSPSigning)');
   responder
     .command('create')

@@ -5,7 +5,8 @@ import { registerOcspCommands } from './cli.ts';
 import { ocspFastPath } from './fast-path.ts';
 import { ocspOpenApi } from './openapi.ts';
 import { ResponderManager } from './responders.ts';
-import { mountOcspAdmin, mountOcspRoutes } from './routes.ts';
+import { mountOcspAdmin } from './admin.ts';
+import { mountOcspRoutes } from './routes.ts';
 import { OcspService } from './service.ts';
 import { serverSettingsFromEnv, type ServerSettings } from './settings.ts';
 
