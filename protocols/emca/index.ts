@@ -9,6 +9,8 @@ import { PasswordCache } from './crypto.ts';
 import { EmcaService } from './service.ts';
 import { mountV4 } from './v4.ts';
 import { mountV5 } from './v5.ts';
+import { mountEsignModule } from './esign/index.ts';
+import { mountKeyRecovery } from './recovery.ts';
 
 /**
  * The emCA adapter: Open API V4 (`/emCAServices/rest/*`), V5 JSON (`/emca/v5/*`), client admin API,
@@ -28,6 +30,9 @@ export const emcaProtocol: ProtocolModule = {
     mountAdmin(ctx, clients);
     mountV4(app, { ctx, svc, clients, passwords, bodyLimit: s.bodyLimit, emKeyRequired: s.emKeyRequired });
     mountV5(app, { ctx, svc, clients, passwords, tokenMaxMinutes: s.v5TokenMaxMinutes });
+    // After mountV5: its token middleware on /emca/v5/* authenticates the eSign routes too.
+    await mountEsignModule(app, ctx, svc);
+    mountKeyRecovery(ctx);
     app.get('/emca/openapi.json', (c) => c.json(emcaOpenApiDocument(ctx.config.publicUrl)));
   },
   endpoints(base) {
