@@ -82,6 +82,9 @@ export class KeyRecovery {
 
   /** Approval by another operator: the PFX re-encrypted (fresh salts) under the new or the old password. */
   async approve(actor: string, id: string): Promise<{ row: EmcaKeyRecoveryRow; pkcs12: Buffer }> {
+    // Core reads happen before the transaction (PGlite has one connection: no other query inside it).
+    const [pre] = await this.ctx.store.db.select().from(emcaKeyRecoveries).where(eq(emcaKeyRecoveries.id, id));
+    const cert = pre ? await this.ctx.certificates.byId(pre.certificateId) : undefined;
     const out = await this.ctx.store.transaction(async (tx) => {
       const [won] = await tx
         .update(emcaKeyRecoveries)
@@ -89,7 +92,7 @@ export class KeyRecovery {
         .where(and(eq(emcaKeyRecoveries.id, id), eq(emcaKeyRecoveries.status, 'pending'), ne(emcaKeyRecoveries.requestedBy, actor)))
         .returning();
       if (!won) throw await this.whyNot(tx, actor, id);
-      return { row: won, pkcs12: await this.reissue(tx, won) };
+      return { row: won, pkcs12: await this.reissue(tx, won, cert) };
     });
     await this.ctx.audit.record({
       actor,
@@ -100,7 +103,7 @@ export class KeyRecovery {
     return out;
   }
 
-  private async reissue(tx: ProtocolTx, r: EmcaKeyRecoveryRow): Promise<Buffer> {
+  private async reissue(tx: ProtocolTx, r: EmcaKeyRecoveryRow, cert: { der: Uint8Array; subject: string } | undefined): Promise<Buffer> {
     const [kept] = await tx.select().from(emcaPfx).where(eq(emcaPfx.certificateId, r.certificateId));
     if (!kept) throw new Refusal(404, 'the kept PKCS#12 is gone');
     const oldPassword = this.ctx.secrets.unseal(pinPurpose(r.certificateId), kept.passwordSealed).toString('utf8');
@@ -113,7 +116,6 @@ export class KeyRecovery {
       throw e;
     }
     const [certificate, ...chain] = contents.certificates;
-    const cert = await this.ctx.certificates.byId(r.certificateId);
     const pfx = await buildPkcs12({
       privateKey: contents.privateKey,
       certificate: cert?.der ?? certificate,
