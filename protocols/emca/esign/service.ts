@@ -11,6 +11,7 @@ import { EmcaFailure, M } from '../messages.ts';
 import type { Caller } from '../service.ts';
 import { CodeBox, deliverByWebhook } from './codes.ts';
 import { PdfError } from './pdf-syntax.ts';
+import { preparePdf } from './pdf-signature.ts';
 import { emcaEsignRequests, emcaEsignSigners, type EmcaEsignRequestRow, type EmcaEsignSignerRow } from './schema.ts';
 import type { EsignSettings } from './settings.ts';
 import { hashLengths, signHash, signPdf, type HashName } from './sign.ts';
@@ -64,7 +65,13 @@ export class EsignService {
       digest = input.digest;
     } else {
       if (input.document.length > this.s.maxDocument) throw new EmcaFailure(E.documentTooLarge, 413);
-      if (!input.document.subarray(0, 1024).toString('latin1').includes('%PDF-')) throw new EmcaFailure(E.invalidDocument);
+      // A dry run of the update now: the signer is not asked to authorise a PDF that cannot be signed.
+      try {
+        preparePdf(input.document, { signingTime: new Date() });
+      } catch (e) {
+        this.ctx.log.info({ client: caller.client.id, why: (e as Error).message }, 'emca esign: PDF refused');
+        throw new EmcaFailure(E.invalidDocument);
+      }
       digest = createHash('sha256').update(input.document).digest();
     }
     const id = randomUUID();
