@@ -3,6 +3,7 @@ import type { ProtocolModule } from '../../src/protocol.ts';
 import { mountAdmin } from './admin.ts';
 import { loadEmcaSettings } from './settings.ts';
 import { registerEmcaCommands } from './cli.ts';
+import { registerEmcaRecoveryCommands } from './recovery-cli.ts';
 import { emcaOpenApi, emcaOpenApiDocument } from './openapi.ts';
 import { ClientStore } from './clients.ts';
 import { PasswordCache } from './crypto.ts';
@@ -18,7 +19,10 @@ import { mountKeyRecovery } from './recovery.ts';
  */
 export const emcaProtocol: ProtocolModule = {
   name: 'emca',
-  registerCommands: (program, loadConfig, open) => registerEmcaCommands(program, loadConfig, open as never),
+  registerCommands: (program, loadConfig, open) => {
+    registerEmcaCommands(program, loadConfig, open as never);
+    registerEmcaRecoveryCommands(program, loadConfig, open as never);
+  },
   openapi: emcaOpenApi as OpenApiFragment,
   async mount(app, ctx) {
     const s = loadEmcaSettings();

@@ -3,7 +3,9 @@
  * another officer approves; openssl opens the result with the new password only, the key is the
  * same, and the application's getPKCS12 follows the new password. Audited.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerEmcaRecoveryCommands } from '../../protocols/emca/recovery-cli.ts';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,13 +130,55 @@ for (const driver of drivers) {
       expect((list.body.recoveries as unknown[]).length).toBe(3);
     });
 
+    it('the CLI: emca-key-recovery request (officer A), approve --out (officer B), list', async () => {
+      const { pfx, serial } = await createPkcs12('cli-old-pw');
+      const out: string[] = [];
+      const errs: string[] = [];
+      const cli = (token: string) => {
+        const program = new Command('certgate').exitOverride();
+        registerEmcaRecoveryCommands(program, () => t.config, async () => ({
+          async call(method: string, path: string, body?: unknown) {
+            const res = await app.request(`/api/v1${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }, env);
+            return { status: res.status, body: await res.json() };
+          },
+          async close() {},
+        }));
+        return program;
+      };
+      const log = console.log;
+      const error = console.error;
+      console.log = (m: string) => void out.push(m);
+      console.error = (m: string) => void errs.push(m);
+      try {
+        const d = tempDir();
+        writeFileSync(join(d, 'pw'), 'cli new pw\n');
+        await cli(officerA).parseAsync(['node', 'certgate', 'emca-key-recovery', 'request', '--serial', serial, '--reason', 'cli', '--new-password-file', join(d, 'pw'), '--json']);
+        const id = (JSON.parse(out.pop()!) as { id: string }).id;
+        await cli(officerA).parseAsync(['node', 'certgate', 'emca-key-recovery', 'approve', id, '--out', join(d, 'r.p12')]);
+        expect(errs.pop()).toMatch(/cannot approve/);
+        expect(process.exitCode).toBe(2);
+        process.exitCode = 0;
+        await cli(officerB).parseAsync(['node', 'certgate', 'emca-key-recovery', 'approve', id, '--out', join(d, 'r.p12')]);
+        expect(out.pop()).toMatch(/approved/);
+        const recovered = open(readFileSync(join(d, 'r.p12')), 'cli new pw');
+        expect(recovered.ok).toBe(true);
+        expect(recovered.pub).toBe(open(pfx, 'cli-old-pw').pub);
+        await cli(officerB).parseAsync(['node', 'certgate', 'emca-key-recovery', 'list', '--json']);
+        expect((JSON.parse(out.pop()!) as { id: string; status: string }[]).find((r) => r.id === id)?.status).toBe('approved');
+      } finally {
+        console.log = log;
+        console.error = error;
+        process.exitCode = 0;
+      }
+    });
+
     it('audits request, approval and rejection', async () => {
-      expect(await t.ctx.audit.search({ action: 'emca.key-recovery.requested' })).toHaveLength(3);
+      expect(await t.ctx.audit.search({ action: 'emca.key-recovery.requested' })).toHaveLength(4);
       const approved = await t.ctx.audit.search({ action: 'emca.key-recovery.approved' });
-      expect(approved).toHaveLength(2);
-      expect(approved.map((a) => a.actor).sort()).toEqual(['operator:officer-a', 'operator:officer-b']);
+      expect(approved).toHaveLength(3);
+      expect(approved.map((a) => a.actor).sort()).toEqual(['operator:officer-a', 'operator:officer-b', 'operator:officer-b']);
       expect(await t.ctx.audit.search({ action: 'emca.key-recovery.rejected' })).toHaveLength(1);
-      expect(JSON.stringify(approved)).not.toMatch(/New Pass 2|legacy-pw/);
+      expect(JSON.stringify(approved)).not.toMatch(/New Pass 2|legacy-pw|cli new pw/);
     });
   });
 }
