@@ -177,6 +177,17 @@ for (const driver of drivers) {
       expect(refused.body.result).toBe('Signer certificate is not active');
     });
 
+    it('two confirmations with the right code at once: exactly one signature', async () => {
+      const h = await bearer(client);
+      const r = await req('/emca/v5/esign/requests', { signerId: 'alice', hash: createHash('sha256').update('race').digest('hex') }, h);
+      const id = r.body.requestId as string;
+      const c = await code(id);
+      const before = (await t.ctx.audit.search({ action: 'emca.esign.sign' })).length;
+      const results = await Promise.all([1, 2, 3].map(() => req(`/emca/v5/esign/requests/${id}/confirm`, { code: c }, h)));
+      expect(results.map((x) => x.status).sort()).toEqual([200, 409, 409]);
+      expect((await t.ctx.audit.search({ action: 'emca.esign.sign' })).length).toBe(before + 1);
+    });
+
     it('an RSA signer signs SHA-512', async () => {
       const h = await bearer(client);
       expect((await req('/emca/v5/esign/signers', { signerId: 'rsa-bob', subject: 'CN=Bob RSA', keyAlgorithm: 'RSA-2048' }, h)).status).toBe(201);
@@ -223,8 +234,8 @@ for (const driver of drivers) {
 
     it('audits every signature and every refused code', async () => {
       const signs = await t.ctx.audit.search({ action: 'emca.esign.sign' });
-      // 3 hashes + 1 (code test) + 1 RSA + 1 PDF.
-      expect(signs.filter((e) => e.outcome === 'success')).toHaveLength(6);
+      // 3 hashes + 1 (code test) + 1 (race) + 1 RSA + 1 PDF.
+      expect(signs.filter((e) => e.outcome === 'success')).toHaveLength(7);
       expect(signs[0].actor).toBe(`emca:client:${client.id}`);
       expect(signs[0].details).toMatchObject({ signerId: 'alice', kind: 'pdf' });
       expect((await t.ctx.audit.search({ action: 'emca.esign.code-refused' })).length).toBeGreaterThanOrEqual(6);
