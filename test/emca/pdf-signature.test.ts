@@ -66,6 +66,26 @@ describe('PAdES incremental update', () => {
     expect(printed).not.toMatch(/signingTime/);
   });
 
+  it('damaged PDFs (random byte changes, truncations) either update or fail with PdfError, nothing else', () => {
+    const base = minimalPdf();
+    let seed = 12345;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const alphabet = Buffer.from('0123456789 <>[]()/R\\n\r%obj', 'latin1');
+    let refused = 0;
+    for (let i = 0; i < 2000; i++) {
+      const m = Buffer.from(base);
+      for (let k = 0; k <= rnd(4); k++) m[rnd(m.length)] = rnd(2) ? alphabet[rnd(alphabet.length)] : rnd(256);
+      const input = rnd(10) === 0 ? m.subarray(0, rnd(m.length)) : m;
+      try {
+        preparePdf(input, { signingTime: new Date() });
+      } catch (e) {
+        expect(e, String((e as Error).stack)).toBeInstanceOf(PdfError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(100);
+  });
+
   it('refuses what it cannot update: no PDF header, cross-reference streams, encryption, a broken xref', () => {
     expect(() => preparePdf(Buffer.from('hello'), { signingTime: new Date() })).toThrow(PdfError);
     const xrefStream = Buffer.from('%PDF-1.5\n1 0 obj\n<< /Type /XRef /Size 2 /W [1 2 1] >>\nstream\nendstream\nendobj\nstartxref\n9\n%%EOF\n', 'latin1');
