@@ -75,6 +75,14 @@ for (const driver of drivers) {
       const id = received[1].requestId;
       const late = await post(`/emca/v5/esign/requests/${id}/confirm`, { code: received[1].code }, h);
       expect(late.status).toBe(423);
+
+      // At most ten open requests per signer: each one texts the signer a code.
+      answer = 200;
+      for (let i = 0; i < 10; i++) expect((await post('/emca/v5/esign/requests', { signerId: 'dora', hash: createHash('sha256').update(`n${i}`).digest('hex') }, h)).status).toBe(202);
+      const flood = await post('/emca/v5/esign/requests', { signerId: 'dora', hash: createHash('sha256').update('n10').digest('hex') }, h);
+      expect(flood.status).toBe(429);
+      expect(JSON.parse(flood.text).result).toBe('Too many pending signing requests for this signer');
+      expect(received).toHaveLength(12);
     });
   });
 }

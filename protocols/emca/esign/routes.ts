@@ -23,7 +23,7 @@ import type { SignerStore } from './signers.ts';
 
 type Env = AppEnv & { Variables: AppEnv['Variables'] & { emcaCaller?: Caller } };
 
-const statusFor: Record<string, 400 | 401 | 404 | 409 | 410 | 423> = {
+const statusFor: Record<string, 400 | 401 | 404 | 409 | 410 | 423 | 429> = {
   [M.invalidRequestDetails]: 401,
   [M.notFound]: 404,
   [E.done]: 409,
@@ -31,6 +31,7 @@ const statusFor: Record<string, 400 | 401 | 404 | 409 | 410 | 423> = {
   [E.expired]: 410,
   [E.locked]: 423,
   [E.wrongCode]: 401,
+  [E.tooMany]: 429,
 };
 
 function fail(c: HonoContext, e: unknown, ctx: ProtocolContext) {

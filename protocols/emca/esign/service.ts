@@ -30,7 +30,11 @@ export const E = {
   done: 'Signing request already completed',
   wrongCode: 'Invalid authorisation code',
   deliveryFailed: 'Authorisation code could not be delivered',
+  tooMany: 'Too many pending signing requests for this signer',
 } as const;
+
+/** Open requests per signer: each one sends the signer a code, so an application cannot flood them. */
+const MAX_PENDING_PER_SIGNER = 10;
 
 export type SubmitInput =
   | { kind: 'hash'; signerId: string; hash: HashName; digest: Buffer }
@@ -74,6 +78,11 @@ export class EsignService {
       }
       digest = createHash('sha256').update(input.document).digest();
     }
+    const [{ open }] = await this.ctx.store.db
+      .select({ open: sql<number>`count(*)::int` })
+      .from(emcaEsignRequests)
+      .where(and(eq(emcaEsignRequests.signerRow, signer.id), eq(emcaEsignRequests.status, 'pending'), gt(emcaEsignRequests.expiresAt, new Date())));
+    if (open >= MAX_PENDING_PER_SIGNER) throw new EmcaFailure(E.tooMany);
     const id = randomUUID();
     const code = this.codes.fresh();
     const expiresAt = new Date(Date.now() + this.s.codeTtl * 1000);
