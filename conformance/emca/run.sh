@@ -7,7 +7,8 @@
 #
 # Steps: register an application, createCertificate, createPKCS12 (opened with openssl pkcs12),
 # getCertificate, suspend, reinstate, revoke (the CRL then lists it), rekey, several CSRs in one
-# call, and a manual-authorization round trip (officer approval through the CLI).
+# call, a manual-authorization round trip (officer approval through the CLI), eSign (hash → CMS,
+# PDF → PAdES checked by pdfsig) and officer-approved key recovery (conformance/emca/esign.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -225,5 +226,8 @@ expect_success "$WORK/appr.json" "getCertificateByRequestID after approval"
 result_der "$WORK/appr.json" "$WORK/man.der"
 openssl x509 -inform DER -in "$WORK/man.der" -noout -subject | grep -q 'CN *= *manual' || die "manual: wrong certificate"
 ok "approved with 'certgate request approve'; getCertificateByRequestID returns the certificate"
+
+# eSign (hash and PDF signing with the signer's one-time code) and key recovery.
+source "$ROOT/conformance/emca/esign.sh"
 
 echo "emCA conformance: $PASS checks passed"

@@ -3,12 +3,15 @@ import type { ProtocolModule } from '../../src/protocol.ts';
 import { mountAdmin } from './admin.ts';
 import { loadEmcaSettings } from './settings.ts';
 import { registerEmcaCommands } from './cli.ts';
+import { registerEmcaRecoveryCommands } from './recovery-cli.ts';
 import { emcaOpenApi, emcaOpenApiDocument } from './openapi.ts';
 import { ClientStore } from './clients.ts';
 import { PasswordCache } from './crypto.ts';
 import { EmcaService } from './service.ts';
 import { mountV4 } from './v4.ts';
 import { mountV5 } from './v5.ts';
+import { mountEsignModule } from './esign/index.ts';
+import { mountKeyRecovery } from './recovery.ts';
 
 /**
  * The emCA adapter: Open API V4 (`/emCAServices/rest/*`), V5 JSON (`/emca/v5/*`), client admin API,
@@ -16,7 +19,10 @@ import { mountV5 } from './v5.ts';
  */
 export const emcaProtocol: ProtocolModule = {
   name: 'emca',
-  registerCommands: (program, loadConfig, open) => registerEmcaCommands(program, loadConfig, open as never),
+  registerCommands: (program, loadConfig, open) => {
+    registerEmcaCommands(program, loadConfig, open as never);
+    registerEmcaRecoveryCommands(program, loadConfig, open as never);
+  },
   openapi: emcaOpenApi as OpenApiFragment,
   async mount(app, ctx) {
     const s = loadEmcaSettings();
@@ -28,6 +34,9 @@ export const emcaProtocol: ProtocolModule = {
     mountAdmin(ctx, clients);
     mountV4(app, { ctx, svc, clients, passwords, bodyLimit: s.bodyLimit, emKeyRequired: s.emKeyRequired });
     mountV5(app, { ctx, svc, clients, passwords, tokenMaxMinutes: s.v5TokenMaxMinutes });
+    // After mountV5: its token middleware on /emca/v5/* authenticates the eSign routes too.
+    await mountEsignModule(app, ctx, svc);
+    mountKeyRecovery(ctx);
     app.get('/emca/openapi.json', (c) => c.json(emcaOpenApiDocument(ctx.config.publicUrl)));
   },
   endpoints(base) {

@@ -4,6 +4,7 @@
  * client endpoints are under /api/v1/emca/clients.
  */
 import { v4MethodPaths } from './v4.ts';
+import { esignOpenApiPaths } from './esign/openapi.ts';
 
 type Json = Record<string, unknown>;
 
@@ -48,6 +49,7 @@ const v4Paths: Json = Object.fromEntries(
 export const emcaOpenApi: { paths: Json; components: { schemas: Json; securitySchemes: Json } } = {
   paths: {
     ...v4Paths,
+    ...esignOpenApiPaths,
     '/emca/v5/auth/token': {
       post: {
         tags: ['emCA V5'],

@@ -105,3 +105,5 @@ export const emcaNonces = pgTable('emca_nonces', {
 
 export type EmcaClientRow = typeof emcaClients.$inferSelect;
 export type EmcaTransactionRow = typeof emcaTransactions.$inferSelect;
+
+export * from './esign/schema.ts';

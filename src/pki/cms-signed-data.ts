@@ -208,8 +208,13 @@ export interface BuildSignedDataOptions {
   rsaSignatureOid?: 'rsaEncryption' | 'sha-with-rsa';
   /** Leave eContent out (the digest still covers `content`). */
   detached?: boolean;
-  /** signingTime value; default now. */
-  signingTime?: Date;
+  /** signingTime value; default now. `false` leaves the attribute out (PAdES baseline forbids it). */
+  signingTime?: Date | false;
+  /**
+   * The digest of a content the signer never sees (hash signing, detached): fills messageDigest
+   * instead of hashing `content`; its length must be the `digest` algorithm's.
+   */
+  messageDigest?: Uint8Array;
 }
 
 /** Builds a SignedData ContentInfo (DER) with one SignerInfo (version 1, IssuerAndSerialNumber). */
@@ -220,10 +225,12 @@ export async function buildSignedData(opts: BuildSignedDataOptions): Promise<Buf
   const hash: HashName = opts.digest ?? natural.hash;
   const reserved = new Set<string>([cmsOids.contentType, cmsOids.messageDigest, cmsOids.signingTime]);
   for (const a of opts.signedAttributes ?? []) if (reserved.has(a.oid)) throw new CmsError(`buildSignedData: attribute ${a.oid} is added automatically`);
+  const digest = opts.messageDigest ? Buffer.from(opts.messageDigest) : createHash(hash).update(content).digest();
+  if (digest.length !== createHash(hash).digest().length) throw new CmsError(`buildSignedData: messageDigest is not a ${hash} digest`);
   const signedAttrs = encodeAttributes([
     { oid: cmsOids.contentType, values: [oid(contentType)] },
-    { oid: cmsOids.messageDigest, values: [octetString(createHash(hash).update(content).digest())] },
-    { oid: cmsOids.signingTime, values: [time(opts.signingTime ?? new Date())] },
+    { oid: cmsOids.messageDigest, values: [octetString(digest)] },
+    ...(opts.signingTime === false ? [] : [{ oid: cmsOids.signingTime, values: [time(opts.signingTime ?? new Date())] }]),
     ...(opts.signedAttributes ?? []),
   ]);
   const signature = await signWith(opts.signer, natural, hash, signedAttrs);
