@@ -2,9 +2,9 @@
 // are also given as a table (in a <details>) for screen readers and for copying.
 import { html } from './ui.js';
 
-const W = 640;
-const H = 220;
-const PAD = { l: 36, r: 8, t: 10, b: 28 };
+const W = 480;
+const H = 200;
+const PAD = { l: 34, r: 6, t: 10, b: 26 };
 
 /** days: ['YYYY-MM-DD', …]; rows: [{ day, key, count }]; at most 8 series (the rest is "other"). */
 export function StackedBars({ title, days, rows }) {
@@ -27,7 +27,7 @@ export function StackedBars({ title, days, rows }) {
   const bw = iw / Math.max(1, days.length);
   const y = (v) => PAD.t + ih - (v / top) * ih;
   const total = dayTotal.reduce((a, b) => a + b, 0);
-  const labelEvery = Math.max(1, Math.ceil(days.length / 7));
+  const labelEvery = Math.max(1, Math.ceil(days.length / 5));
 
   const bars = days.flatMap((d, i) => {
     let acc = 0;
