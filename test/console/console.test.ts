@@ -5,7 +5,7 @@
  * mutating button and the API refuses it anyway, a phone-width viewport renders, the CSP holds.
  * Screenshots of each page go to .tmp/console-screenshots/ as test artifacts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +126,7 @@ describe.each(drivers)('web console in chromium (%s)', (driver) => {
       await page.getByLabel('Subject').fill(cn);
       await page.getByRole('button', { name: 'Search' }).click();
       await expect.poll(() => page.getByText('1 certificate', { exact: true }).count()).toBe(1);
+      expect(await page.getByLabel('Subject').inputValue()).toBe(cn);
       await shot(page, 'certificates');
       await page.getByRole('link', { name: `CN=${cn}` }).click();
       await page.getByRole('heading', { name: 'Decoded certificate' }).waitFor();
@@ -138,6 +139,28 @@ describe.each(drivers)('web console in chromium (%s)', (driver) => {
       expect(await decoded.textContent()).toContain(`DNS:${cn}`);
       expect(await decoded.textContent()).toContain('serverAuth');
       await shot(page, 'certificate');
+
+      // Downloads: the DER file is the certificate (openssl reads it), the chain ends at the root.
+      const [der] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download DER' }).click()]);
+      await der.saveAs(join(dir, 'download.der'));
+      expect(opensslOk(['x509', '-inform', 'DER', '-in', join(dir, 'download.der'), '-noout', '-serial']).toLowerCase()).toContain(serial);
+      const [chain] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download chain' }).click()]);
+      await chain.saveAs(join(dir, 'chain.pem'));
+      expect(readFileSync(join(dir, 'chain.pem'), 'utf8').match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
+
+      // Suspend, then reinstate: each asks first, and the badge follows.
+      await page.getByRole('button', { name: 'Suspend' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Suspend' }).click();
+      await page.locator('.badge.hold').waitFor();
+      expect((await api(adminToken, 'GET', `/certificates/${issued.certificate.id}`)).body.status).toBe('hold');
+      await page.getByRole('button', { name: 'Reinstate' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Reinstate' }).click();
+      await page.locator('.badge.valid').waitFor();
+
+      // Cancel changes nothing.
+      await page.getByRole('button', { name: 'Revoke' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+      expect((await api(adminToken, 'GET', `/certificates/${issued.certificate.id}`)).body.status).toBe('valid');
 
       await page.getByRole('button', { name: 'Revoke' }).click();
       const dialog = page.getByRole('dialog');
@@ -244,6 +267,17 @@ describe.each(drivers)('web console in chromium (%s)', (driver) => {
         await page.locator('main').getByText(text).first().waitFor();
         await shot(page, hash);
       }
+      // A protocol client made in the console: the secret is shown once, the API lists the reference.
+      await page.goto(`${url}/console/#/clients`);
+      await page.getByRole('button', { name: 'New CMP secret' }).click();
+      await page.getByRole('dialog').getByLabel('Reference').fill(`console-ref-${driver}`);
+      await page.getByRole('dialog').getByRole('button', { name: 'New CMP secret' }).click();
+      await page.getByText('CMP shared secret', { exact: true }).waitFor();
+      expect(await page.locator('.secret pre').textContent()).toMatch(/"secret"/);
+      await shot(page, 'clients-secret');
+      const listed = await api(adminToken, 'GET', '/cmp/secrets');
+      expect(listed.body.secrets.map((x: any) => x.ref)).toContain(`console-ref-${driver}`);
+
       // A profile edit by an administrator goes through the API.
       await page.getByRole('link', { name: 'Profiles' }).click();
       await page.getByRole('link', { name: 'New profile' }).click();

@@ -12,11 +12,11 @@ export function Audit({ params }) {
     location.hash = `/audit${qs(f)}`;
   };
   return html`<${Page} title="Audit log">
-    <form class="search panel" role="search" onSubmit=${search}>
-      <label>Action <input name="action" value=${q.action} placeholder="certificate.revoke" /></label>
-      <label>Actor <input name="actor" value=${q.actor} placeholder="operator:alice" /></label>
-      <label>Target <input name="target" value=${q.target} /></label>
-      <label>Since <input type="date" name="since" value=${q.since.slice(0, 10)} /></label>
+    <form class="search panel" role="search" onSubmit=${search} key=${JSON.stringify(q)}>
+      <label>Action <input name="action" defaultValue=${q.action} placeholder="certificate.revoke" /></label>
+      <label>Actor <input name="actor" defaultValue=${q.actor} placeholder="operator:alice" /></label>
+      <label>Target <input name="target" defaultValue=${q.target} /></label>
+      <label>Since <input type="date" name="since" defaultValue=${q.since.slice(0, 10)} /></label>
       <button class="primary" type="submit">Filter</button>
     </form>
     <${Loading} state=${state}>${(rows) => html`<${Table} caption="Audit events" empty="No event matches." rows=${rows} cols=${[

@@ -18,17 +18,17 @@ export function Certificates({ params }) {
   const dateOnly = (v) => (v ? v.slice(0, 10) : '');
   const pageLink = (o) => `#/certificates${qs({ ...query, offset: o })}`;
   return html`<${Page} title="Certificates">
-    <form class="search panel" role="search" onSubmit=${search}>
-      <label>Subject <input name="subject" value=${query.subject} placeholder="CN=www" /></label>
-      <label>SAN <input name="san" value=${query.san} placeholder="dns:www.example.com" /></label>
-      <label>Serial <input name="serial" value=${query.serial} class="mono" /></label>
-      <label>Status <select name="status" value=${query.status}>
-        ${['', 'valid', 'revoked', 'hold', 'expired'].map((s) => html`<option value=${s}>${s || 'any'}</option>`)}
+    <form class="search panel" role="search" onSubmit=${search} key=${JSON.stringify(query)}>
+      <label>Subject <input name="subject" defaultValue=${query.subject} placeholder="CN=www" /></label>
+      <label>SAN <input name="san" defaultValue=${query.san} placeholder="dns:www.example.com" /></label>
+      <label>Serial <input name="serial" defaultValue=${query.serial} class="mono" /></label>
+      <label>Status <select name="status">
+        ${['', 'valid', 'revoked', 'hold', 'expired'].map((s) => html`<option value=${s} selected=${s === query.status}>${s || 'any'}</option>`)}
       </select></label>
-      <label>Profile <input name="profile" value=${query.profile} /></label>
-      <label>Issuer <input name="issuer" value=${query.issuer} /></label>
-      <label>Expires after <input type="date" name="expiresAfter" value=${dateOnly(query.expiresAfter)} /></label>
-      <label>Expires before <input type="date" name="expiresBefore" value=${dateOnly(query.expiresBefore)} /></label>
+      <label>Profile <input name="profile" defaultValue=${query.profile} /></label>
+      <label>Issuer <input name="issuer" defaultValue=${query.issuer} /></label>
+      <label>Expires after <input type="date" name="expiresAfter" defaultValue=${dateOnly(query.expiresAfter)} /></label>
+      <label>Expires before <input type="date" name="expiresBefore" defaultValue=${dateOnly(query.expiresBefore)} /></label>
       <button class="primary" type="submit">Search</button>
     </form>
     <${Loading} state=${state}>${(r) => html`

@@ -89,7 +89,7 @@ function Scep({ show }) {
   return html`<section class="panel" aria-label="SCEP challenges"><h2>SCEP one-time challenges</h2>
     <p class="muted">Challenges are not listed: each is shown once when made and is spent by one enrolment.</p>
     ${can('officer') ? html`<${ConfirmButton} label="New SCEP challenge" message="Make a one-time challenge password for one device."
-      fields=${html`<label>Label <input name="label" value="default" /></label><label>Valid for (seconds) <input name="ttlSeconds" type="number" min="1" value="3600" /></label>`}
+      fields=${html`<label>Label <input name="label" defaultValue="default" /></label><label>Valid for (seconds) <input name="ttlSeconds" type="number" min="1" defaultValue="3600" /></label>`}
       onConfirm=${async (v) => show(await api.post('/scep/challenges', { label: v.label || 'default', ttlSeconds: Number(v.ttlSeconds) }))} />`
       : html`<p class="muted">Officers and administrators make challenges.</p>`}
   </section>`;

@@ -24,7 +24,7 @@ function OperatorsAdmin() {
         fields=${html`<label>Name <input name="name" required pattern="[A-Za-z0-9][A-Za-z0-9._@-]{0,127}" /></label>${roleSelect()}`}
         onConfirm=${async (v) => { await api.post('/operators', { name: v.name, role: v.role }); state.reload(); }} />
       <${ConfirmButton} label="New token" message="Make a bearer token for an operator (created when missing). It is shown once."
-        fields=${html`<label>Operator name <input name="name" /></label>${roleSelect()}<label>Lifetime (days) <input name="days" type="number" min="1" max="3660" value="30" /></label>`}
+        fields=${html`<label>Operator name <input name="name" /></label>${roleSelect()}<label>Lifetime (days) <input name="days" type="number" min="1" max="3660" defaultValue="30" /></label>`}
         onConfirm=${async (v) => {
           const r = await api.post('/tokens', { role: v.role, ...(v.name ? { name: v.name } : {}), ttlSeconds: Number(v.days || 30) * 86400 });
           setSecret({ title: `Token for ${r.operator} (${r.role}, until ${fmtDate(r.expiresAt)})`, value: r.token });
