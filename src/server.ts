@@ -92,7 +92,7 @@ async function assemble(ctx: Context, protocols: ProtocolModule[]): Promise<{ ap
   });
 
   app.route('/api/v1', adminRoutes(ctx, protocols.flatMap((p) => (p.openapi ? [p.openapi] : []))));
-  mountConsole(app);
+  mountConsole(app, ctx.log);
   const seams = new Map<ProtocolModule, ProtocolContext>();
   for (const p of protocols) {
     const pctx = createProtocolContext(ctx, p.name);

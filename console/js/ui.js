@@ -58,13 +58,13 @@ export function Loading({ state, children }) {
   return children(state.data);
 }
 
-/** A table of `rows` with `cols` = [{ label, cell(row), mono? }]. */
+/** A table of `rows` with `cols` = [{ label, cell(row), mono?, wide? (hidden on a phone) }]. */
 export function Table({ cols, rows, caption, empty = 'Nothing here.' }) {
   if (!rows.length) return html`<p class="muted">${empty}</p>`;
   return html`<div class="table-wrap"><table>
     ${caption && html`<caption class="visually-hidden">${caption}</caption>`}
-    <thead><tr>${cols.map((c) => html`<th scope="col">${c.label}</th>`)}</tr></thead>
-    <tbody>${rows.map((r) => html`<tr>${cols.map((c) => html`<td class=${c.mono ? 'mono' : ''}>${c.cell(r)}</td>`)}</tr>`)}</tbody>
+    <thead><tr>${cols.map((c) => html`<th scope="col" class=${c.wide ? 'wide' : ''}>${c.label}</th>`)}</tr></thead>
+    <tbody>${rows.map((r) => html`<tr>${cols.map((c) => html`<td class=${[c.mono && 'mono', c.wide && 'wide'].filter(Boolean).join(' ')}>${c.cell(r)}</td>`)}</tr>`)}</tbody>
   </table></div>`;
 }
 

@@ -4,12 +4,29 @@
  * bearer token, so the API's role checks are the console's too.
  */
 import type { Context as HonoContext, Hono } from 'hono';
+import type { Logger } from 'pino';
 import type { AppEnv } from '../http/app-env.ts';
 import { loadConsoleAssets, type Asset, type ConsoleAssets } from './assets.ts';
 
 let loaded: ConsoleAssets | undefined;
 
-export function mountConsole(app: Hono<AppEnv>, assets: ConsoleAssets = (loaded ??= loadConsoleAssets())): void {
+/**
+ * Mounts the console. Files that cannot be found (an install without `console/` or without the
+ * front-end packages) leave the rest of the server working: /console answers 404 saying why.
+ */
+export function mountConsole(app: Hono<AppEnv>, log?: Logger): void {
+  let assets: ConsoleAssets;
+  try {
+    assets = loaded ??= loadConsoleAssets();
+  } catch (e) {
+    log?.warn({ err: e }, 'web console disabled: its files were not found');
+    app.get('/console/*', (c) => c.text('the web console is not installed (console/ or node_modules/preact, htm missing)', 404));
+    return;
+  }
+  serveConsole(app, assets);
+}
+
+export function serveConsole(app: Hono<AppEnv>, assets: ConsoleAssets): void {
   const headers = (extra: Record<string, string> = {}) => ({
     'Content-Security-Policy': assets.csp,
     'X-Content-Type-Options': 'nosniff',

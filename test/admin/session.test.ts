@@ -122,8 +122,8 @@ describe.each(drivers)('console sign-in and dashboard (%s)', (driver) => {
 
   it('the dashboard counts what the database holds', async () => {
     const csr = opensslCsr('/CN=dash.example', ['DNS:dash.example']);
-    const principal = { id: 'test:dash', protocol: 'dash-proto', authenticatedBy: 'local' } as const;
-    const issue = (profile: string) => t.ctx.pipeline.issue({ principal, profile, key: { kind: 'csr', der: Buffer.from(csr) } } as EnrollmentRequest);
+    const principal = { id: 'test:dash', protocol: 'cli', authenticatedBy: 'local' } as const;
+    const issue = (profile: string) => t.ctx.pipeline.issue({ principal, profile, key: { kind: 'csr', der: Buffer.from(csr) } } satisfies EnrollmentRequest);
     const serials: string[] = [];
     for (let i = 0; i < 3; i++) {
       const r = await issue('tls-server');
@@ -144,14 +144,14 @@ describe.each(drivers)('console sign-in and dashboard (%s)', (driver) => {
     expect(d.certificates.revoked).toBeGreaterThanOrEqual(1);
     expect(d.certificates.hold).toBeGreaterThanOrEqual(1);
     expect(d.certificates.valid + d.certificates.revoked + d.certificates.hold + d.certificates.expired).toBe(d.certificates.total);
-    const mine = d.issuance.filter((x: any) => x.protocol === 'dash-proto');
-    expect(mine).toEqual([{ day: new Date().toISOString().slice(0, 10), protocol: 'dash-proto', profile: 'tls-server', count: 3 }]);
+    const mine = d.issuance.filter((x: any) => x.protocol === 'cli');
+    expect(mine).toEqual([{ day: new Date().toISOString().slice(0, 10), protocol: 'cli', profile: 'tls-server', count: 3 }]);
     expect(d.issuance.reduce((s: number, x: any) => s + x.count, 0)).toBe(Number(total));
     expect(d.pending.items.map((p: any) => p.id)).toContain((held as { requestId: string }).requestId);
     expect(d.expiring.items.every((c: any) => c.status === 'valid')).toBe(true);
     expect(d.crls.map((c: any) => c.issuerId).sort()).toEqual(['dev-issuing', 'dev-root']);
     expect(d.crls.every((c: any) => c.stale === false && c.number >= 1)).toBe(true);
-    expect(d.errors.issuance).toContainEqual({ protocol: 'dash-proto', profile: 'no-such-profile', result: 'unknownProfile', count: 1 });
+    expect(d.errors.issuance).toContainEqual({ protocol: 'cli', profile: 'no-such-profile', result: 'unknownProfile', count: 1 });
     expect(d.errors.audit.some((a: any) => a.action === 'operator.login' && a.outcome === 'failure')).toBe(true);
     expect((await call(app, auditor, 'GET', '/dashboard?days=0')).status).toBe(400);
     expect((await call(app, undefined, 'GET', '/dashboard')).status).toBe(401);

@@ -18,6 +18,11 @@ import { makeCsr, opensslAsync, opensslOk, removeTempDirs, tempDir } from '../su
 const CHROMIUM = '/usr/bin/chromium';
 const shots = join(import.meta.dirname, '../../.tmp/console-screenshots');
 const PASSWORD = 'officer password 1234';
+/** Runs in the page: how far the document is wider than the viewport (node's types have no DOM). */
+const sidewaysOverflow = () => {
+  const g = globalThis as any;
+  return (g.document.documentElement.scrollWidth as number) - (g.innerWidth as number);
+};
 
 afterAll(() => removeTempDirs());
 
@@ -296,12 +301,12 @@ describe.each(drivers)('web console in chromium (%s)', (driver) => {
       await tokenLogin(page, adminToken);
       await page.getByText('Issued per day, by protocol').waitFor();
       await shot(page, 'phone-dashboard');
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const overflow = await page.evaluate(sidewaysOverflow);
       expect(overflow).toBeLessThanOrEqual(1);
       await page.getByRole('link', { name: 'Certificates', exact: true }).click();
       await page.getByRole('button', { name: 'Search' }).waitFor();
       await shot(page, 'phone-certificates');
-      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(1);
+      expect(await page.evaluate(sidewaysOverflow)).toBeLessThanOrEqual(1);
     } finally {
       await ctx.close();
     }
@@ -314,7 +319,7 @@ describe.each(drivers)('web console in chromium (%s)', (driver) => {
       await page.getByLabel('Username').waitFor();
       await page.keyboard.press('Tab');
       // The page heading takes focus first; the first tab lands on the username.
-      const focused = async () => page.evaluate(() => document.activeElement?.getAttribute('name'));
+      const focused = async () => page.evaluate(() => (globalThis as any).document.activeElement?.getAttribute('name') as string | undefined);
       for (let i = 0; i < 4 && (await focused()) !== 'username'; i++) await page.keyboard.press('Tab');
       expect(await focused()).toBe('username');
       await page.keyboard.type('olivia');

@@ -25,7 +25,7 @@ export function Audit({ params }) {
       { label: 'Actor', cell: (a) => a.actor },
       { label: 'Target', mono: true, cell: (a) => a.target ?? '' },
       { label: 'Outcome', cell: (a) => html`<${Badge} value=${a.outcome} />` },
-      { label: 'Details', mono: true, cell: (a) => (Object.keys(a.details ?? {}).length ? JSON.stringify(a.details) : '') },
+      { label: 'Details', mono: true, wide: true, cell: (a) => (Object.keys(a.details ?? {}).length ? JSON.stringify(a.details) : '') },
     ]} />`}<//>
   <//>`;
 }

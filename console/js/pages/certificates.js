@@ -35,8 +35,8 @@ export function Certificates({ params }) {
       <p class="muted" aria-live="polite">${r.total} certificate${r.total === 1 ? '' : 's'}${r.total > PAGE ? `, ${offset + 1}–${Math.min(offset + PAGE, r.total)} shown` : ''}</p>
       <${Table} caption="Certificates found" empty="No certificate matches." rows=${r.items} cols=${[
         { label: 'Subject', cell: (c) => html`<a href=${`#/certificates/${c.id}`}>${c.subject || '(empty subject)'}</a>` },
-        { label: 'SANs', cell: (c) => c.sans.slice(0, 3).join(', ') + (c.sans.length > 3 ? ` +${c.sans.length - 3}` : '') },
-        { label: 'Serial', mono: true, cell: (c) => c.serial },
+        { label: 'SANs', wide: true, cell: (c) => c.sans.slice(0, 3).join(', ') + (c.sans.length > 3 ? ` +${c.sans.length - 3}` : '') },
+        { label: 'Serial', mono: true, wide: true, cell: (c) => c.serial },
         { label: 'Profile', cell: (c) => c.profile },
         { label: 'Expires', cell: (c) => fmtDate(c.notAfter) },
         { label: 'Status', cell: (c) => html`<${Badge} value=${certStatus(c)} />` },

@@ -36,7 +36,8 @@ export function mountDashboard(api: Hono<AppEnv>, k: AdminKit): void {
         .groupBy(day, certificates.protocol, certificates.profile)
         .orderBy(day),
       ctx.db
-        .select({ status: certificates.status, expired: sql<boolean>`${certificates.notAfter} <= ${now}`, n: count() })
+        // A raw parameter is not mapped by the column: postgres.js needs the date as text.
+        .select({ status: certificates.status, expired: sql<boolean>`${certificates.notAfter} <= ${now.toISOString()}::timestamptz`, n: count() })
         .from(certificates)
         .groupBy(certificates.status, sql`2`),
       ctx.db.select().from(certificates).where(expiring).orderBy(asc(certificates.notAfter)).limit(10),
