@@ -6,7 +6,7 @@
  * FREE_FAILURES failures in a row each further attempt waits, doubling up to MAX_BLOCK_MS), and
  * per client address in this process (at most IP_FAILURES failures per IP_WINDOW_MS). Unknown
  * names, missing passwords and disabled operators get the same answer, in the same time, as a
- * wrong password.
+ * wrong password. At most MAX_CONCURRENT checks run at once per instance; more get 429 at once.
  */
 import { eq, sql } from 'drizzle-orm';
 import type { AuditLog } from '../audit.ts';
@@ -21,6 +21,8 @@ const BASE_BLOCK_MS = 30_000;
 const MAX_BLOCK_MS = 15 * 60_000;
 const IP_FAILURES = 20;
 const IP_WINDOW_MS = 10 * 60_000;
+/** scrypt takes 32 MiB and a thread-pool thread: more at once queue up memory and starve other work. */
+const MAX_CONCURRENT = 4;
 
 export class LoginRefused extends IssuanceError {
   constructor(message: string, readonly retryAfterSeconds?: number) {
@@ -38,6 +40,7 @@ export interface LoginResult {
 export class PasswordLogin {
   /** Recent failure times per client address (this process). */
   private readonly failuresByAddress = new Map<string, number[]>();
+  private inFlight = 0;
 
   constructor(
     private readonly db: Db,
@@ -47,6 +50,16 @@ export class PasswordLogin {
   ) {}
 
   async login(name: string, password: string, address: string, requestId?: string): Promise<LoginResult> {
+    if (this.inFlight >= MAX_CONCURRENT) throw new LoginRefused('too many logins at once; try again in a moment', 1);
+    this.inFlight++;
+    try {
+      return await this.attempt(name, password, address, requestId);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async attempt(name: string, password: string, address: string, requestId?: string): Promise<LoginResult> {
     const now = Date.now();
     const recent = this.recentFailures(address, now);
     if (recent.length >= IP_FAILURES) {

@@ -120,6 +120,17 @@ describe.each(drivers)('console sign-in and dashboard (%s)', (driver) => {
     expect((await login('ip-victim', PASSWORD)).status).toBe(200);
   }, 60_000);
 
+  it('runs at most four password checks at once; the rest get 429 at once, not a queue', async () => {
+    const fresh = await buildApp(t.ctx, []);
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => login(`burst-${i}`, 'some password', fresh)));
+    const statuses = answers.map((a) => a.status).sort();
+    // Four run; the others arrive while they do (scrypt takes tens of ms; a slow machine may let one more in).
+    expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(4);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(4);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    expect(answers.find((a) => a.status === 429)!.body.message).toMatch(/at once/);
+  });
+
   it('the dashboard counts what the database holds', async () => {
     const csr = opensslCsr('/CN=dash.example', ['DNS:dash.example']);
     const principal = { id: 'test:dash', protocol: 'cli', authenticatedBy: 'local' } as const;
