@@ -69,12 +69,12 @@ export function Table({ cols, rows, caption, empty = 'Nothing here.' }) {
 }
 
 /**
- * A button that asks first: a modal <dialog> (focus moves into it, Escape cancels) with optional
+ * A button that asks first (`ariaLabel` names its object when several such buttons share a page): a modal <dialog> (focus moves into it, Escape cancels) with optional
  * extra fields; `onConfirm(form values)` runs only after the operator confirms.
  */
 let dialogSeq = 0;
 
-export function ConfirmButton({ label, title, message, confirmLabel, danger, onConfirm, fields, className }) {
+export function ConfirmButton({ label, title, message, confirmLabel, danger, onConfirm, fields, className, ariaLabel }) {
   const dlg = useRef(null);
   const id = useRef(`dlg-${++dialogSeq}`).current;
   const [error, setError] = useState(undefined);
@@ -93,7 +93,7 @@ export function ConfirmButton({ label, title, message, confirmLabel, danger, onC
       setBusy(false);
     }
   };
-  return html`<button type="button" class=${className ?? (danger ? 'danger' : '')} onClick=${open}>${label}</button>
+  return html`<button type="button" class=${className ?? (danger ? 'danger' : '')} aria-label=${ariaLabel} aria-haspopup="dialog" onClick=${open}>${label}</button>
     <dialog ref=${dlg} aria-labelledby=${id}>
       <form method="dialog" onSubmit=${submit}>
         <h2 id=${id}>${title ?? label}</h2>

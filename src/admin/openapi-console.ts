@@ -50,7 +50,7 @@ export const consoleOpenApi: OpenApiFragment = {
         'x-required-role': 'administrator',
         parameters: [{ name: 'name', in: 'path', required: true, description: 'Name', schema: str }],
         requestBody: { required: true, content: json(ref('PasswordSet')) },
-        responses: { '200': ok(obj({ operator: str, passwordSet: { type: 'boolean' } })), ...guarded, '404': { $ref: '#/components/responses/NotFound' } },
+        responses: { '200': ok(obj({ operator: str, passwordSet: { type: 'boolean' } })), ...guarded, '404': { $ref: '#/components/responses/NotFound' }, '409': { $ref: '#/components/responses/Conflict' } },
       },
     },
     '/api/v1/dashboard': {

@@ -58,6 +58,10 @@ describe.each(drivers)('console sign-in and dashboard (%s)', (driver) => {
     expect(short.body.message).toMatch(/^password: at least 12/);
     expect((await call(app, admin, 'PUT', '/operators/nobody-here/password', { password: PASSWORD })).status).toBe(404);
     expect((await call(app, admin, 'PUT', '/operators/short-pw/password', { password: PASSWORD, extra: 1 })).status).toBe(400);
+    // Only people have passwords: not the local CLI credential, not an API client.
+    await t.ctx.tokens.ensureOperator('robot', 'officer', 'api-client');
+    await t.ctx.tokens.ensureOperator('local-cli', 'administrator', 'local');
+    for (const name of ['robot', 'local-cli']) expect((await call(app, admin, 'PUT', `/operators/${name}/password`, { password: PASSWORD })).status).toBe(409);
   });
 
   it('a password login returns a short-lived token that carries the operator\'s role', async () => {

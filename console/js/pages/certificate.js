@@ -44,7 +44,7 @@ function Detail({ c, reload }) {
         <button type="button" onClick=${() => saveFile(`${file}.der`, der, 'application/pkix-cert')}>Download DER</button>
         <button type="button" onClick=${async () => saveFile(`${file}-chain.pem`, await api.blob(`/certificates/${c.id}/pem?chain=1`))}>Download chain</button>
       </div>
-      ${can('officer') && html`<div class="actions" aria-label="Change status">
+      ${can('officer') && html`<div class="actions" role="group" aria-label="Change status">
         ${c.status !== 'revoked' && html`<${ConfirmButton} label="Revoke" danger
           message=${`Revoke ${c.subject || c.serial}? This cannot be undone; the next CRL and OCSP list it at once.`}
           fields=${html`<label>Reason <select name="reason">${REASONS.map((r) => html`<option value=${r}>${r}</option>`)}</select></label>`}

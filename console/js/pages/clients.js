@@ -35,7 +35,7 @@ function Acme({ show }) {
       { label: 'Account', cell: (k) => k.accountId ?? 'unused' },
       { label: 'State', cell: (k) => html`<${Badge} value=${k.disabled ? 'disabled' : 'active'} />` },
       { label: 'Created', cell: (k) => `${fmtDate(k.createdAt)} by ${k.createdBy}` },
-      ...(can('officer') ? [{ label: '', cell: (k) => !k.disabled && html`<${ConfirmButton} label="Disable" danger message=${`Disable EAB key ${k.kid}?`} onConfirm=${async () => { await api.del(`/acme/eab/${encodeURIComponent(k.kid)}`); state.reload(); }} />` }] : []),
+      ...(can('officer') ? [{ label: '', cell: (k) => !k.disabled && html`<${ConfirmButton} label="Disable" ariaLabel=${`Disable ${k.kid}`} danger message=${`Disable EAB key ${k.kid}?`} onConfirm=${async () => { await api.del(`/acme/eab/${encodeURIComponent(k.kid)}`); state.reload(); }} />` }] : []),
     ]} />
     ${can('officer') && html`<${ConfirmButton} label="New EAB key" message="Create an external account binding key. The HMAC key is shown once."
       fields=${html`<label>Note <input name="note" maxlength="200" /></label>`}
@@ -51,9 +51,9 @@ function Emca({ show }) {
       { label: 'IPs', cell: (c) => (c.allowedIps ?? []).join(', ') || 'any' },
       { label: 'State', cell: (c) => html`<${Badge} value=${c.disabled ? 'disabled' : 'active'} />` },
       ...(can('administrator') ? [{ label: '', cell: (c) => html`<div class="row">
-        <${ConfirmButton} label=${c.disabled ? 'Enable' : 'Disable'} danger=${!c.disabled} message=${`${c.disabled ? 'Enable' : 'Disable'} emCA client ${c.userName}?`}
+        <${ConfirmButton} label=${c.disabled ? 'Enable' : 'Disable'} ariaLabel=${`${c.disabled ? 'Enable' : 'Disable'} ${c.userName}`} danger=${!c.disabled} message=${`${c.disabled ? 'Enable' : 'Disable'} emCA client ${c.userName}?`}
           onConfirm=${async () => { await api.post(`/emca/clients/${c.id}/${c.disabled ? 'enable' : 'disable'}`); state.reload(); }} />
-        <${ConfirmButton} label="Rotate secrets" message=${`New password and keys for ${c.userName}? The old ones stop working.`}
+        <${ConfirmButton} label="Rotate secrets" ariaLabel=${`Rotate secrets of ${c.userName}`} message=${`New password and keys for ${c.userName}? The old ones stop working.`}
           onConfirm=${async () => { show(await api.post(`/emca/clients/${c.id}/rotate`)); state.reload(); }} />
       </div>` }] : []),
     ]} />
@@ -78,7 +78,7 @@ function Est({ show }) {
       { label: 'Label', cell: (u) => u.label },
       { label: 'User', cell: (u) => u.name },
       { label: 'State', cell: (u) => html`<${Badge} value=${u.disabled ? 'disabled' : 'active'} />` },
-      ...(can('administrator') ? [{ label: '', cell: (u) => !u.disabled && html`<${ConfirmButton} label="Disable" danger message=${`Disable EST user ${u.label}/${u.name}?`} onConfirm=${async () => { await api.post(`/est/users/${encodeURIComponent(u.label)}/${encodeURIComponent(u.name)}/disable`); state.reload(); }} />` }] : []),
+      ...(can('administrator') ? [{ label: '', cell: (u) => !u.disabled && html`<${ConfirmButton} label="Disable" ariaLabel=${`Disable ${u.label}/${u.name}`} danger message=${`Disable EST user ${u.label}/${u.name}?`} onConfirm=${async () => { await api.post(`/est/users/${encodeURIComponent(u.label)}/${encodeURIComponent(u.name)}/disable`); state.reload(); }} />` }] : []),
     ]} />
     ${can('administrator') && html`<${ConfirmButton} label="New EST user" message="Create an EST user (HTTP Basic); the password is shown once."
       fields=${html`<label>Label <select name="label">${d.labels.map((l) => html`<option>${l.name}</option>`)}</select></label><label>User name <input name="name" required /></label>`}
@@ -103,7 +103,7 @@ function Cmp({ show }) {
       { label: 'Alias', cell: (s) => s.alias ?? 'default' },
       { label: 'State', cell: (s) => html`<${Badge} value=${s.disabled ? 'disabled' : 'active'} />` },
       { label: 'Created', cell: (s) => `${fmtDate(s.createdAt)} by ${s.createdBy}` },
-      ...(can('administrator') ? [{ label: '', cell: (s) => html`<${ConfirmButton} label=${s.disabled ? 'Enable' : 'Disable'} danger=${!s.disabled} message=${`${s.disabled ? 'Enable' : 'Disable'} CMP reference ${s.ref}?`}
+      ...(can('administrator') ? [{ label: '', cell: (s) => html`<${ConfirmButton} label=${s.disabled ? 'Enable' : 'Disable'} ariaLabel=${`${s.disabled ? 'Enable' : 'Disable'} ${s.ref}`} danger=${!s.disabled} message=${`${s.disabled ? 'Enable' : 'Disable'} CMP reference ${s.ref}?`}
         onConfirm=${async () => { await api.post(`/cmp/secrets/${encodeURIComponent(s.ref)}/${s.disabled ? 'enable' : 'disable'}`); state.reload(); }} />` }] : []),
     ]} />
     ${can('administrator') && html`<${ConfirmButton} label="New CMP secret" message="Create a shared secret (PBM) for a CMP client; shown once."

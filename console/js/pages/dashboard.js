@@ -17,7 +17,8 @@ export function Dashboard() {
   const state = useLoad(load);
   return html`<${Page} title="Dashboard">
     <${Loading} state=${state}>${({ d, ocsp }) => html`
-      <div class="stats" aria-label="Certificates by status">
+      <div class="actions"><button type="button" onClick=${state.reload}>Refresh</button> <span class="muted">as of ${fmtDate(d.generatedAt)}</span></div>
+      <div class="stats" role="group" aria-label="Certificates by status">
         ${[['total', 'certificates'], ['valid', 'valid'], ['revoked', 'revoked'], ['hold', 'suspended'], ['expired', 'expired']].map(
           ([k, l]) => html`<a class="stat" href=${k === 'total' ? '#/certificates' : `#/certificates?status=${k}`}><span class="n">${d.certificates[k]}</span><span class="l">${l}</span></a>`,
         )}

@@ -28,7 +28,7 @@ export function Issuers() {
         <a class="button" href=${`/ca/${i.id}.pem`} download=${`${i.id}-chain.pem`}>Chain (PEM)</a>
         <a class="button" href=${`/ca/${i.id}.crt`} download=${`${i.id}.crt`}>Certificate (DER)</a>
         <a class="button" href=${`/crl/${i.id}.crl`} download=${`${i.id}.crl`}>CRL</a>
-        ${can('officer') && html`<${ConfirmButton} label="Generate CRL now" message=${`Sign and publish a new CRL for ${i.id} now?`} onConfirm=${async () => { await api.post(`/crl/${i.id}/generate`); state.reload(); }} />`}
+        ${can('officer') && html`<${ConfirmButton} label="Generate CRL now" ariaLabel=${`Generate a CRL for ${i.id} now`} message=${`Sign and publish a new CRL for ${i.id} now?`} onConfirm=${async () => { await api.post(`/crl/${i.id}/generate`); state.reload(); }} />`}
       </div>
     </article>`)}<//>
   <//>`;

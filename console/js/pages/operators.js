@@ -38,10 +38,10 @@ function OperatorsAdmin() {
       { label: 'State', cell: (o) => html`<${Badge} value=${o.disabled ? 'disabled' : 'active'} />` },
       { label: 'Created', cell: (o) => fmtDate(o.createdAt) },
       { label: '', cell: (o) => html`<div class="row">
-        <${ConfirmButton} label="Set password" message=${`Set the console password of ${o.name} (at least 12 characters).`}
+        ${o.kind === 'operator' && html`<${ConfirmButton} label="Set password" ariaLabel=${`Set password of ${o.name}`} message=${`Set the console password of ${o.name} (at least 12 characters).`}
           fields=${html`<label>New password <input name="password" type="password" minlength="12" autocomplete="new-password" required /></label>`}
-          onConfirm=${async (v) => { await api.put(`/operators/${encodeURIComponent(o.name)}/password`, { password: v.password }); }} />
-        ${!o.disabled && o.name !== me && html`<${ConfirmButton} label="Disable" danger message=${`Disable ${o.name}? Its tokens stop working at once.`}
+          onConfirm=${async (v) => { await api.put(`/operators/${encodeURIComponent(o.name)}/password`, { password: v.password }); }} />`}
+        ${!o.disabled && o.name !== me && html`<${ConfirmButton} label="Disable" ariaLabel=${`Disable ${o.name}`} danger message=${`Disable ${o.name}? Its tokens stop working at once.`}
           onConfirm=${async () => { await api.post(`/operators/${encodeURIComponent(o.name)}/disable`); state.reload(); }} />`}
       </div>` },
     ]} />`}<//>

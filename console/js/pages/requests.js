@@ -17,8 +17,8 @@ export function Requests({ params }) {
       { label: 'Since', cell: (r) => fmtDate(r.createdAt) },
       { label: 'Status', cell: (r) => html`<${Badge} value=${r.status} />${r.reason ? html` <span class="muted">${r.reason}</span>` : ''}${r.certificateId ? html` <a href=${`#/certificates/${r.certificateId}`}>certificate</a>` : ''}` },
       ...(can('officer') && status === 'pending' ? [{ label: 'Decision', cell: (r) => html`<div class="row">
-        <${ConfirmButton} label="Approve" className="primary" message=${`Issue the certificate for ${r.subject} (${r.profile})?`} onConfirm=${decide(r.id, 'approve', {})} />
-        <${ConfirmButton} label="Reject" danger message=${`Reject the request for ${r.subject}?`}
+        <${ConfirmButton} label="Approve" ariaLabel=${`Approve ${r.subject}`} className="primary" message=${`Issue the certificate for ${r.subject} (${r.profile})?`} onConfirm=${decide(r.id, 'approve', {})} />
+        <${ConfirmButton} label="Reject" ariaLabel=${`Reject ${r.subject}`} danger message=${`Reject the request for ${r.subject}?`}
           fields=${html`<label>Reason <input name="reason" maxlength="500" placeholder="rejected by an officer" /></label>`}
           onConfirm=${(v) => decide(r.id, 'reject', v.reason ? { reason: v.reason } : {})()} />
       </div>` }] : []),

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { principals } from '../../db/schema.ts';
 import type { AppEnv } from '../../http/app-env.ts';
 import { clientAddress } from '../../http/client-address.ts';
-import { BadRequest, NotFound } from '../../issuance/errors.ts';
+import { BadRequest, Conflict, NotFound } from '../../issuance/errors.ts';
 import { LoginRefused, PasswordLogin } from '../login.ts';
 import { hashPassword, MAX_PASSWORD_LENGTH, passwordProblem } from '../passwords.ts';
 import { operatorOf, readBody, type AdminKit } from './kit.ts';
@@ -48,13 +48,12 @@ export function mountSession(api: Hono<AppEnv>, k: AdminKit): void {
     const b = await readBody(c, passwordSetSchema);
     const problem = passwordProblem(b.password);
     if (problem) throw new BadRequest(problem, 'password');
+    const [row] = await ctx.db.select({ kind: principals.kind }).from(principals).where(eq(principals.name, name));
+    if (!row) throw new NotFound(`no operator "${name}"`);
+    // Passwords are for people: an API client or the local CLI credential signs in with tokens only.
+    if (row.kind !== 'operator') throw new Conflict(`"${name}" is a ${row.kind} principal; only operators have passwords`);
     const hash = await hashPassword(b.password);
-    const r = await ctx.db
-      .update(principals)
-      .set({ passwordHash: hash, loginFailures: 0, loginBlockedUntil: null })
-      .where(eq(principals.name, name))
-      .returning({ name: principals.name });
-    if (!r.length) throw new NotFound(`no operator "${name}"`);
+    await ctx.db.update(principals).set({ passwordHash: hash, loginFailures: 0, loginBlockedUntil: null }).where(eq(principals.name, name));
     await audit(c, 'operator.password', name);
     return c.json({ operator: name, passwordSet: true });
   });
