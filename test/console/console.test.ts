@@ -226,10 +226,12 @@ describe.each(drivers)('web console in chromium (%s)', (driver) => {
       await page.goto(`${url}/console/#/certificates/${issued.certificate.id}`);
       await page.getByRole('heading', { name: 'Decoded certificate' }).waitFor();
       for (const name of ['Revoke', 'Suspend', 'Reinstate']) expect(await page.getByRole('button', { name }).count(), name).toBe(0);
+      await shot(page, 'auditor-certificate');
       expect(await page.getByRole('button', { name: 'Download PEM' }).count()).toBe(1);
       await page.goto(`${url}/console/#/requests`);
       await page.getByRole('row').filter({ hasText: `auditor-pending-${driver}` }).waitFor();
       for (const name of ['Approve', 'Reject']) expect(await page.getByRole('button', { name }).count(), name).toBe(0);
+      await shot(page, 'auditor-requests');
       await page.goto(`${url}/console/#/issuers`);
       await page.getByRole('heading', { name: /dev-issuing/ }).waitFor();
       expect(await page.getByRole('button', { name: /^Generate a CRL/ }).count()).toBe(0);
