@@ -54,6 +54,8 @@ export const configSchema = z.object({
   schedulerIntervalSeconds: z.coerce.number().positive().default(60),
   /** Lifetime of admin tokens made by `certgate token create`, in seconds. */
   adminTokenTtl: z.coerce.number().int().positive().default(30 * 86400),
+  /** Lifetime of the token a console password login returns, in seconds. */
+  consoleSessionTtl: z.coerce.number().int().min(60).max(7 * 86400).default(8 * 3600),
   /** Trust X-Forwarded-For from these proxies: addresses or CIDR ranges, IPv4 or IPv6 (comma-separated). */
   trustedProxies: z
     .string()
@@ -90,6 +92,7 @@ const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   CERTGATE_CRL_REFRESH_FRACTION: 'crlRefreshFraction',
   CERTGATE_SCHEDULER_INTERVAL: 'schedulerIntervalSeconds',
   CERTGATE_ADMIN_TOKEN_TTL: 'adminTokenTtl',
+  CERTGATE_CONSOLE_SESSION_TTL: 'consoleSessionTtl',
   CERTGATE_TRUSTED_PROXIES: 'trustedProxies',
   CERTGATE_METRICS: 'metricsEnabled',
   CERTGATE_CRYPTO_WORKERS: 'cryptoWorkers',

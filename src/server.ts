@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { adminRoutes } from './admin/routes.ts';
+import { mountConsole } from './console/routes.ts';
 import type { Context } from './context.ts';
 import { withDeadline } from './db/unavailable.ts';
 import { jsonError, loggableError } from './http/errors.ts';
@@ -23,7 +24,7 @@ import { ensureServerTls } from './tls.ts';
 
 const READY_DEADLINE_MS = 1500;
 
-/** Builds the one Hono app: health, metrics, CA and CRL files, admin API, then every protocol. */
+/** Builds the one Hono app: health, metrics, CA and CRL files, admin API, web console, then every protocol. */
 export async function buildApp(ctx: Context, protocols: ProtocolModule[]): Promise<Hono<AppEnv>> {
   return (await assemble(ctx, protocols)).app;
 }
@@ -91,6 +92,7 @@ async function assemble(ctx: Context, protocols: ProtocolModule[]): Promise<{ ap
   });
 
   app.route('/api/v1', adminRoutes(ctx, protocols.flatMap((p) => (p.openapi ? [p.openapi] : []))));
+  mountConsole(app, ctx.log);
   const seams = new Map<ProtocolModule, ProtocolContext>();
   for (const p of protocols) {
     const pctx = createProtocolContext(ctx, p.name);

@@ -1,4 +1,4 @@
-/** The admin REST API: issuance bodies (JSON and CSR DER mutations), search filters, path ids, revocation, profiles. */
+/** The admin REST API: issuance bodies (JSON and CSR DER mutations), search filters, path ids, revocation, profiles, console sign-in and dashboard. */
 import { mutateDer } from '../mutate/der.ts';
 import { mutateJson } from '../mutate/json.ts';
 import type { Rng } from '../rng.ts';
@@ -24,7 +24,7 @@ const target: FuzzTarget = {
   },
   next(rng: Rng): FuzzInput {
     const json = { 'content-type': 'application/json', ...auth };
-    switch (rng.int(6)) {
+    switch (rng.int(7)) {
       case 0: {
         // Issuance: the body mutated, or the CSR inside it.
         const body = { csr: csr.toString('base64'), profile: 'tls-server', idempotencyKey: `fuzz-${n++}`, sans: ['dns:admin-fuzz.example.com'], validity: { days: 30 } };
@@ -52,6 +52,19 @@ const target: FuzzTarget = {
       case 4: {
         const m = mutateJson(rng, { ...profile, name: `fuzz-${n++ % 50}` });
         return { method: rng.pick(['POST', 'PUT']), path: rng.chance(0.5) ? '/api/v1/profiles' : `/api/v1/profiles/fuzz-${n % 50}`, headers: json, body: m.text, kind: `profile.${m.kind}` };
+      }
+      case 5: {
+        // The console's routes: password login (no token), operator passwords, dashboard query.
+        const which = rng.int(3);
+        if (which === 0) {
+          const m = mutateJson(rng, { username: 'local-cli', password: 'not the password at all' });
+          return { method: 'POST', path: '/api/v1/auth/login', headers: { 'content-type': 'application/json' }, body: m.text, kind: `login.${m.kind}` };
+        }
+        if (which === 1) {
+          const m = mutateJson(rng, { password: 'a long enough password' });
+          return { method: 'PUT', path: `/api/v1/operators/${rng.chance(0.5) ? 'fuzz-nobody' : oddUrlString(rng)}/password`, headers: json, body: m.text, kind: `password.${m.kind}` };
+        }
+        return { method: 'GET', path: `/api/v1/dashboard?days=${oddUrlString(rng)}&expiringDays=${oddUrlString(rng)}`, headers: auth, kind: 'dashboard' };
       }
       default: {
         const m = mutateJson(rng, { name: `fuzz-op-${n++}`, role: 'auditor', ttlSeconds: 60, operator: 'local-cli', ips: ['127.0.0.1'], note: 'x' });

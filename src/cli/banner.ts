@@ -16,6 +16,7 @@ export function printBanner(ctx: Context, server: RunningServer, protocols: Prot
     ['health', `${base.http}/healthz  ${base.http}/readyz`],
     ['metrics', `${base.http}/metrics`],
     ['admin API', `${base.http}/api/v1  (OpenAPI: ${base.http}/api/v1/openapi.json)`],
+    ['web console', `${base.http}/console/`],
     ...ctx.issuers.list().map((i): [string, string] => [`CA ${i.id}`, `${base.http}/ca/${i.id}.crt  ${base.http}/ca/${i.id}.pem  CRL ${base.http}/crl/${i.id}.crl`]),
   ];
   for (const p of protocols) for (const e of p.endpoints?.(base) ?? []) lines.push([e.label, e.url]);

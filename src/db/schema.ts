@@ -186,6 +186,11 @@ export const principals = pgTable('principals', {
   /** administrator | officer | auditor */
   role: text('role').notNull(),
   disabled: boolean('disabled').notNull().default(false),
+  /** Console password: `scrypt$N$r$p$salt$hash` (src/admin/passwords.ts), or null (token login only). */
+  passwordHash: text('password_hash'),
+  /** Failed password logins in a row, and the time before which another attempt is refused. */
+  loginFailures: integer('login_failures').notNull().default(0),
+  loginBlockedUntil: ts('login_blocked_until'),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 

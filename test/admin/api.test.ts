@@ -563,7 +563,8 @@ describe.each(drivers)('admin API (%s)', (driver) => {
       const doc = (await call(app, undefined, 'GET', '/openapi.json')).body;
       for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
         for (const [method, op] of Object.entries(ops)) {
-          if (path !== '/api/v1/openapi.json') {
+          // Operations that declare `security: []` need no token (this document, the console's login).
+          if (!(Array.isArray(op.security) && op.security.length === 0)) {
             expect(['auditor', 'officer', 'administrator'], `${method} ${path}`).toContain(op['x-required-role']);
             expect(op.responses['401'], `${method} ${path}`).toBeDefined();
             expect(op.responses['403'], `${method} ${path}`).toBeDefined();
