@@ -201,3 +201,9 @@ export async function openSealed(source: AsyncIterable<Buffer | Uint8Array | str
   }
   return { header, plaintext: chunks(), consumed: () => reader.consumed };
 }
+
+/** An archive file as a byte source, opened on first read (nothing is left open when it is never read). */
+export async function* fileSource(file: string): AsyncGenerator<Buffer> {
+  const { createReadStream } = await import('node:fs');
+  yield* createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+}

@@ -4,11 +4,12 @@
  * keys (a new certificate verifies with openssl against the old root), and continues its CRL
  * numbers and sequences without reuse.
  */
-import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asc, desc, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backupToFile } from '../../src/backup/create.ts';
+import { fileSource } from '../../src/backup/sealed-stream.ts';
 import { readArchive } from '../../src/backup/read-archive.ts';
 import { certificates, crls, revocations } from '../../src/db/schema.ts';
 import { openssl } from '../ocsp/helpers.ts';
@@ -54,7 +55,7 @@ describe.each(drivers)('backup and restore (%s)', (driver) => {
     const raw = readFileSync(file);
     expect(raw.includes(ctx.kek.toString('base64'))).toBe(false);
     expect(raw.includes(Buffer.from(leaves[2].der))).toBe(false);
-    const verified = await readArchive(createReadStream(file), secret);
+    const verified = await readArchive(fileSource(file), secret);
     expect(verified.manifest).toEqual(made.manifest);
 
     // Wipe: the server, its database and its data directory are gone.
