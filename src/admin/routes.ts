@@ -1,6 +1,6 @@
 /**
  * The admin REST API (mounted at /api/v1): issuers, profiles, certificates, revocation, manual
- * approval, CRLs, audit, operators and tokens. Bearer JWTs from `ctx.tokens`; least-privilege
+ * approval, CRLs, audit, operators and tokens, backups. Bearer JWTs from `ctx.tokens`; least-privilege
  * roles (auditor reads; officer also issues and revokes; administrator does everything). Every
  * body and query is validated with the schemas in openapi.ts, which also describe the API.
  * The routes live in routes/, one file per group; this file mounts them.
@@ -11,6 +11,7 @@ import type { AppEnv } from '../http/app-env.ts';
 import { jsonError } from '../http/errors.ts';
 import { openApiDocument, type OpenApiFragment } from './openapi.ts';
 import { mountAudit } from './routes/audit.ts';
+import { mountBackups } from './routes/backups.ts';
 import { mountCertificates } from './routes/certificates.ts';
 import { mountCrl } from './routes/crl.ts';
 import { mountIssuers } from './routes/issuers.ts';
@@ -34,5 +35,6 @@ export function adminRoutes(ctx: Context, fragments: OpenApiFragment[] = []): Ho
   mountCrl(api, k);
   mountAudit(api, k);
   mountOperators(api, k);
+  mountBackups(api, k);
   return api;
 }

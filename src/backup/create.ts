@@ -14,7 +14,7 @@ import { SealedWriter, type Sink } from './sealed-stream.ts';
 import type { BackupSecret } from './secret.ts';
 
 export function dumpSource(ctx: Context): DumpSource {
-  const { kek: _kek, databaseUrl, ...rest } = ctx.config;
+  const { kek: _kek, databaseUrl, backupPassphrase: _p, ...rest } = ctx.config;
   const settings = { ...rest, databaseUrl: databaseUrl ? redactUrl(databaseUrl) : undefined };
   return { database: ctx.database, kek: ctx.kek, dataDir: ctx.config.dataDir, settings };
 }

@@ -72,16 +72,20 @@ export function keyBytesSecret(raw: Buffer, what = 'the backup key'): BackupSecr
 export interface SecretSources {
   passphraseFile?: string;
   keyFile?: string;
-  env?: NodeJS.ProcessEnv;
+  passphrase?: string;
 }
 
-/** From options first, then CERTGATE_BACKUP_KEY_FILE / CERTGATE_BACKUP_PASSPHRASE_FILE / CERTGATE_BACKUP_PASSPHRASE. */
-export function resolveSecret(o: SecretSources): BackupSecret | undefined {
-  const env = o.env ?? process.env;
-  if (o.keyFile) return keyFileSecret(o.keyFile);
-  if (o.passphraseFile) return passphraseSecret(readFileSync(o.passphraseFile, 'utf8'));
-  if (env.CERTGATE_BACKUP_KEY_FILE) return keyFileSecret(env.CERTGATE_BACKUP_KEY_FILE);
-  if (env.CERTGATE_BACKUP_PASSPHRASE_FILE) return passphraseSecret(readFileSync(env.CERTGATE_BACKUP_PASSPHRASE_FILE, 'utf8'));
-  if (env.CERTGATE_BACKUP_PASSPHRASE) return passphraseSecret(env.CERTGATE_BACKUP_PASSPHRASE);
+/** The first of: a key file, a passphrase file, a passphrase (CLI options first, then the CERTGATE_BACKUP_* settings). */
+export function resolveSecret(...sources: SecretSources[]): BackupSecret | undefined {
+  for (const o of sources) {
+    if (o.keyFile) return keyFileSecret(o.keyFile);
+    if (o.passphraseFile) return passphraseSecret(readFileSync(o.passphraseFile, 'utf8'));
+    if (o.passphrase) return passphraseSecret(o.passphrase);
+  }
   return undefined;
+}
+
+/** The configured backup secret (CERTGATE_BACKUP_KEY_FILE, …_PASSPHRASE_FILE, …_PASSPHRASE). */
+export function configuredSecret(c: { backupKeyFile?: string; backupPassphraseFile?: string; backupPassphrase?: string }): BackupSecret | undefined {
+  return resolveSecret({ keyFile: c.backupKeyFile, passphraseFile: c.backupPassphraseFile, passphrase: c.backupPassphrase });
 }

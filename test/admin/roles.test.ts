@@ -184,6 +184,8 @@ describe.each(drivers)('admin API roles and authentication (%s)', (driver) => {
       },
     },
     'POST /tokens': { min: 'administrator', ok: 201, make: async () => ({ method: 'POST', path: '/tokens', body: { role: 'auditor' } }) },
+    'POST /backups': { min: 'administrator', ok: 200, make: async () => ({ method: 'POST', path: '/backups', body: { passphrase: 'roles test passphrase' } }) },
+    'GET /backups': { min: 'administrator', ok: 200, make: async () => ({ method: 'GET', path: '/backups' }) },
   };
 
   it('the table covers every route the router registers', async () => {
