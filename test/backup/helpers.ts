@@ -72,7 +72,7 @@ export function workDir(): { dir: string; pem(name: string, der: Uint8Array | Ui
 export async function ocspStatus(url: string, issuerFile: string, certFile: string, rootFile: string): Promise<string> {
   const r = await openssl(['ocsp', '-issuer', issuerFile, '-cert', certFile, '-url', url, '-CAfile', rootFile, '-no_nonce', '-resp_text']);
   if (!/Response verify OK/.test(r.out)) throw new Error(`OCSP response did not verify:\n${r.out}`);
-  const keep = r.out.split('\n').filter((l) => /Cert Status|Revocation Time|Revocation Reason|^[^:]+\.pem: /.test(l.trim()));
+  const keep = r.out.split('\n').filter((l) => /Responder Id|Cert Status|Revocation Time|Revocation Reason|^[^:]+\.pem: /.test(l.trim()));
   return keep.map((l) => l.trim()).join('\n');
 }
 

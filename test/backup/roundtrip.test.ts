@@ -1,5 +1,5 @@
 /**
- * Backup → wipe → restore, on each driver: the restored Certgate holds the same certificates,
+ * Backup → wipe → restore, on each driver and from one driver to the other: the restored Certgate holds the same certificates,
  * revocations and CRLs, answers OCSP and serves the CRL exactly as before, signs with the restored
  * keys (a new certificate verifies with openssl against the old root), and continues its CRL
  * numbers and sequences without reuse.
@@ -13,15 +13,22 @@ import { fileSource } from '../../src/backup/sealed-stream.ts';
 import { readArchive } from '../../src/backup/read-archive.ts';
 import { certificates, crls, revocations } from '../../src/db/schema.ts';
 import { openssl } from '../ocsp/helpers.ts';
-import { drivers, makeTestEnv } from '../support/context.ts';
+import { drivers, makeTestEnv, type Driver } from '../support/context.ts';
 import { issue, ocspStatus, restoreFile, run, secret, workDir } from './helpers.ts';
 
 const w = workDir();
 afterAll(() => w.done());
 
-describe.each(drivers)('backup and restore (%s)', (driver) => {
+/** Each driver onto itself; with PostgreSQL available, PGlite → PostgreSQL and back as well. */
+const pairs: [Driver, Driver][] = [
+  ...drivers.map((d): [Driver, Driver] => [d, d]),
+  ...(process.env.DATABASE_URL && drivers.includes('postgres') ? ([['pglite', 'postgres'], ['postgres', 'pglite']] as [Driver, Driver][]) : []),
+];
+
+describe.each(pairs)('backup on %s, restore on %s', (from, to) => {
+  const driver = `${from}-${to}`;
   it('restores certificates, revocations, CRLs, OCSP answers and usable keys; numbers continue', async () => {
-    const src = await makeTestEnv(driver);
+    const src = await makeTestEnv(from);
     const a = await run(src.config);
     const { ctx } = a;
     const leaves = [await issue(ctx), await issue(ctx), await issue(ctx)];
@@ -62,7 +69,7 @@ describe.each(drivers)('backup and restore (%s)', (driver) => {
     await a.stop();
     await src.cleanup();
 
-    const dst = await makeTestEnv(driver);
+    const dst = await makeTestEnv(to);
     try {
       const restored = await restoreFile(file, { dataDir: dst.dataDir, databaseUrl: dst.databaseUrl });
       expect(restored.kekWritten).toBe(join(dst.dataDir, 'kek'));
@@ -78,14 +85,25 @@ describe.each(drivers)('backup and restore (%s)', (driver) => {
     } finally {
       await dst.cleanup();
     }
-  });
+  }, 300_000);
 });
+
+/** Rows as driver-neutral JSON: bytea is a Buffer from postgres.js and a Uint8Array from PGlite. */
+function plain(rows: unknown[]): unknown {
+  return JSON.parse(
+    JSON.stringify(rows, (_k, v) => {
+      if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+      if (v && v.type === 'Buffer' && Array.isArray(v.data)) return Buffer.from(v.data).toString('hex');
+      return v;
+    }),
+  );
+}
 
 type Before = { certs: (typeof certificates.$inferSelect)[]; revs: (typeof revocations.$inferSelect)[]; crl: Buffer; crlNumber: number; ocsp: string[] };
 
 async function expectSameState(b: Awaited<ReturnType<typeof run>>, before: Before, f: { leafFiles: string[]; issuerFile: string; rootFile: string; issuingId: string }) {
-  expect(await b.ctx.db.select().from(certificates).orderBy(asc(certificates.id))).toEqual(before.certs);
-  expect(await b.ctx.db.select().from(revocations).orderBy(asc(revocations.id))).toEqual(before.revs);
+  expect(plain(await b.ctx.db.select().from(certificates).orderBy(asc(certificates.id)))).toEqual(plain(before.certs));
+  expect(plain(await b.ctx.db.select().from(revocations).orderBy(asc(revocations.id)))).toEqual(plain(before.revs));
   const crl = Buffer.from(await (await fetch(`${b.server.httpUrl}/crl/${f.issuingId}.crl`)).arrayBuffer());
   expect(crl.equals(before.crl)).toBe(true);
   for (const [i, file] of f.leafFiles.entries()) expect(await ocspStatus(`${b.server.httpUrl}/ocsp`, f.issuerFile, file, f.rootFile)).toBe(before.ocsp[i]);
