@@ -109,6 +109,19 @@ export async function readArchive(
   return { meta: safeMeta, manifest };
 }
 
+/** The meta record alone (migrations, KEK), read from the archive's first chunk. */
+export async function readMeta(source: AsyncIterable<Buffer | Uint8Array | string>, secret: BackupSecret): Promise<MetaRecord> {
+  const opened = await openSealed(source, secret);
+  const it = records(opened.plaintext);
+  try {
+    const first = await it.next();
+    if (first.done || first.value.type !== 'meta') throw new ArchiveIntegrityError('the archive does not begin with its meta record');
+    return first.value;
+  } finally {
+    await it.return(undefined);
+  }
+}
+
 function checkManifest(m: Manifest, seen: { name: string; rows: number; sha256: string }[], files: FileRecord[], seq?: SequencesRecord): void {
   const same = JSON.stringify(m.tables) === JSON.stringify(seen);
   if (!same) throw new ArchiveIntegrityError('the manifest does not list the tables the archive holds');

@@ -3,6 +3,7 @@
  * one transaction — rows, then every sequence set to where it stood — and each table is read back
  * and hashed before the commit, so a damaged archive, a wrong secret or a mismatch leaves the
  * target as empty as it was. The KEK and the data-directory files are written after the commit.
+ * An archive from an older schema is loaded at that schema, then migrated (migration-plan.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,8 +13,10 @@ import { openDatabase, redactUrl, type Database, type Tx } from '../db/client.ts
 import { execOn, ident, listMigrations, listTables, nonEmptyTables, qualified, type Exec, type TableInfo } from './catalog.ts';
 import { DATA_FILES } from './dump.ts';
 import { BackupError } from './errors.ts';
-import { readArchive, type ArchiveSummary } from './read-archive.ts';
-import type { FileRecord, MetaRecord } from './records.ts';
+import { planMigrations } from './migration-plan.ts';
+import { readArchive, readMeta, type ArchiveSummary } from './read-archive.ts';
+import type { FileRecord } from './records.ts';
+import { fileSource } from './sealed-stream.ts';
 import type { BackupSecret } from './secret.ts';
 import { tableHash } from './table-hash.ts';
 
@@ -28,78 +31,80 @@ export interface RestoreTarget {
 const IGNORED = /^lock(\..*)?$/;
 
 export async function restoreBackup(
-  source: AsyncIterable<Buffer | Uint8Array | string>,
+  file: string,
   secret: BackupSecret,
   target: RestoreTarget,
   onProgress?: (consumed: number) => void,
-): Promise<ArchiveSummary & { kekWritten?: string }> {
+): Promise<ArchiveSummary & { kekWritten?: string; upgraded: boolean }> {
   await refuseNonEmpty(target);
-  const database = await openDatabase({ url: target.databaseUrl, dataDir: target.dataDir });
+  // The meta record first: which schema the rows need, before anything is created.
+  const plan = planMigrations((await readMeta(fileSource(file), secret)).migrations);
   let committed = false;
+  let database: Database | undefined;
   try {
-    let kek: Buffer | undefined;
-    const files: FileRecord[] = [];
-    const summary = await database.db.transaction(async (tx) => {
-      const exec = execOn(tx);
-      await exec(`set local timezone = 'UTC'`);
-      await exec(`set local bytea_output = 'hex'`);
-      const tables = new Map((await listTables(exec)).map((t) => [t.name, t]));
-      const here = await listMigrations(exec);
-      return readArchive(
-        source,
-        secret,
-        {
-          meta: async (m) => {
-            checkMigrations(m, here);
-            kek = Buffer.from(m.kek, 'base64');
-            if (target.configuredKek && !(target.configuredKek.length === kek.length && timingSafeEqual(target.configuredKek, kek))) {
-              throw new BackupError('CERTGATE_KEK is set and is not the key-encryption key of the archive: unset it (the archive\'s KEK is then written to <data dir>/kek) or set it to the KEK the backed-up server used');
-            }
-          },
-          file: async (f) => void files.push(f),
-          table: async (t) => {
-            const have = tables.get(t.name);
-            if (!have || have.columns.join() !== t.columns.join()) throw new BackupError(`table ${t.name} of the archive does not match this database's schema`);
-            await exec(`alter table ${qualified(t.name)} disable trigger user`);
-          },
-          rows: (t, rows) => insertRows(tx, tables.get(t.name)!, rows),
-          tableEnd: async (t, rows, sha) => {
-            await exec(`alter table ${qualified(t.name)} enable trigger user`);
-            const back = await tableHash(exec, tables.get(t.name)!);
-            if (back.rows !== rows || back.sha256 !== sha) throw new BackupError(`table ${t.name} reads back differently after the restore (${back.rows} of ${rows} rows); nothing was restored`);
-          },
-          sequences: async (s) => {
-            for (const q of s.list) await tx.execute(sql`select setval(${qualified(q.name)}::regclass, ${q.lastValue}::bigint, ${q.isCalled})`);
-          },
-        },
-        onProgress,
-      );
-    });
+    database = await openDatabase({ url: target.databaseUrl, dataDir: target.dataDir, migrationsFolder: plan.folder });
+    const { summary, kek, files } = await load(database, file, secret, target, onProgress);
     committed = true;
-    const kekWritten = writeAfterCommit(target, kek!, files);
-    return { ...summary, kekWritten };
+    if (plan.upgrade) {
+      await database.close();
+      database = await openDatabase({ url: target.databaseUrl, dataDir: target.dataDir });
+    }
+    const kekWritten = writeAfterCommit(target, kek, files);
+    return { ...summary, kekWritten, upgraded: plan.upgrade };
   } finally {
-    await database.close();
-    if (!committed) cleanupFailed(target, database);
+    plan.cleanup();
+    await database?.close();
+    if (!committed) cleanupFailed(target);
   }
+}
+
+/** Rows, sequences and read-back checks in one transaction. */
+async function load(database: Database, file: string, secret: BackupSecret, target: RestoreTarget, onProgress?: (consumed: number) => void) {
+  let kek: Buffer | undefined;
+  const files: FileRecord[] = [];
+  const summary = await database.db.transaction(async (tx) => {
+    const exec = execOn(tx);
+    await exec(`set local timezone = 'UTC'`);
+    await exec(`set local bytea_output = 'hex'`);
+    const tables = new Map((await listTables(exec)).map((t) => [t.name, t]));
+    const here = await listMigrations(exec);
+    return readArchive(
+      fileSource(file),
+      secret,
+      {
+        meta: async (m) => {
+          if (m.migrations.map((x) => x.hash).join() !== here.map((x) => x.hash).join()) throw new BackupError('the target database\'s migrations do not match the archive\'s');
+          kek = Buffer.from(m.kek, 'base64');
+          if (target.configuredKek && !(target.configuredKek.length === kek.length && timingSafeEqual(target.configuredKek, kek))) {
+            throw new BackupError('CERTGATE_KEK is set and is not the key-encryption key of the archive: unset it (the archive\'s KEK is then written to <data dir>/kek) or set it to the KEK the backed-up server used');
+          }
+        },
+        file: async (f) => void files.push(f),
+        table: async (t) => {
+          const have = tables.get(t.name);
+          if (!have || have.columns.join() !== t.columns.join()) throw new BackupError(`table ${t.name} of the archive does not match this database's schema`);
+          await exec(`alter table ${qualified(t.name)} disable trigger user`);
+        },
+        rows: (t, rows) => insertRows(tx, tables.get(t.name)!, rows),
+        tableEnd: async (t, rows, sha) => {
+          await exec(`alter table ${qualified(t.name)} enable trigger user`);
+          const back = await tableHash(exec, tables.get(t.name)!);
+          if (back.rows !== rows || back.sha256 !== sha) throw new BackupError(`table ${t.name} reads back differently after the restore (${back.rows} of ${rows} rows); nothing was restored`);
+        },
+        sequences: async (s) => {
+          for (const q of s.list) await tx.execute(sql`select setval(${qualified(q.name)}::regclass, ${q.lastValue}::bigint, ${q.isCalled})`);
+        },
+      },
+      onProgress,
+    );
+  });
+  return { summary, kek: kek!, files };
 }
 
 async function insertRows(tx: Tx, t: TableInfo, rows: string[]): Promise<void> {
   const cols = t.columns.map(ident).join(', ');
   const head = `insert into ${qualified(t.name)} (${cols}) overriding system value select ${cols} from json_populate_recordset(null::${qualified(t.name)}, `;
   await tx.execute(sql`${sql.raw(head)}${'[' + rows.join(',') + ']'}${sql.raw('::json)')}`);
-}
-
-function checkMigrations(m: MetaRecord, here: { hash: string }[]): void {
-  const theirs = m.migrations.map((x) => x.hash);
-  const ours = here.map((x) => x.hash);
-  if (theirs.join() === ours.join()) return;
-  const newer = theirs.length > ours.length || theirs.some((h, i) => ours[i] !== h);
-  throw new BackupError(
-    newer
-      ? `the archive was made by a Certgate whose database schema this one does not know (${theirs.length} migrations, here ${ours.length}): restore with that version`
-      : `the archive was made at an older database schema (${theirs.length} migrations, here ${ours.length}): restore with the Certgate version that made it, then upgrade`,
-  );
 }
 
 async function refuseNonEmpty(target: RestoreTarget): Promise<void> {
@@ -137,7 +142,10 @@ function writeAfterCommit(target: RestoreTarget, kek: Buffer, files: FileRecord[
   return file;
 }
 
-/** A failed restore leaves an empty target: the PGlite database it created goes (PostgreSQL: the transaction rolled back). */
-function cleanupFailed(target: RestoreTarget, database: Database): void {
-  if (database.kind === 'pglite') rmSync(join(target.dataDir, 'db'), { recursive: true, force: true });
+/**
+ * A failed restore leaves an empty target: the PGlite database it created goes. (PostgreSQL: the
+ * transaction rolled back; the migrated, empty schema stays, which a new restore accepts.)
+ */
+function cleanupFailed(target: RestoreTarget): void {
+  if (!target.databaseUrl) rmSync(join(target.dataDir, 'db'), { recursive: true, force: true });
 }

@@ -30,7 +30,23 @@ export interface ArchiveKeys {
   check: Buffer;
 }
 
-export async function deriveKeys(secret: BackupSecret, kdf: Kdf): Promise<ArchiveKeys> {
+/** Derived keys per secret and KDF: a restore opens its archive twice (meta first) but pays scrypt once. */
+const derived = new WeakMap<BackupSecret, Map<string, Promise<ArchiveKeys>>>();
+
+export function deriveKeys(secret: BackupSecret, kdf: Kdf): Promise<ArchiveKeys> {
+  let bySalt = derived.get(secret);
+  if (!bySalt) derived.set(secret, (bySalt = new Map()));
+  const id = JSON.stringify(kdf);
+  let p = bySalt.get(id);
+  if (!p) {
+    p = derive(secret, kdf);
+    p.catch(() => bySalt.delete(id));
+    bySalt.set(id, p);
+  }
+  return p;
+}
+
+async function derive(secret: BackupSecret, kdf: Kdf): Promise<ArchiveKeys> {
   const salt = Buffer.from(kdf.salt, 'base64');
   let master: Buffer;
   if (kdf.name === 'scrypt') {

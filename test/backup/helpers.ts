@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createOcspProtocol } from '../../protocols/ocsp/index.ts';
 import { passphraseSecret, type BackupSecret } from '../../src/backup/secret.ts';
-import { fileSource } from '../../src/backup/sealed-stream.ts';
 import { restoreBackup } from '../../src/backup/restore.ts';
 import type { Config } from '../../src/config.ts';
 import { createContext, type Context } from '../../src/context.ts';
@@ -77,5 +76,5 @@ export async function ocspStatus(url: string, issuerFile: string, certFile: stri
 }
 
 export function restoreFile(file: string, target: { dataDir: string; databaseUrl?: string }, s: BackupSecret = secret) {
-  return restoreBackup(fileSource(file), s, target);
+  return restoreBackup(file, s, target);
 }

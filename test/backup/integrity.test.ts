@@ -134,5 +134,9 @@ describe.each(drivers)('archive integrity (%s)', (driver) => {
       }
     }
     await expect(restoreFile(file, { dataDir: t.dataDir })).rejects.toThrow(BackupError);
+    // The refused target is untouched and still serves.
+    expect(existsSync(join(t.dataDir, 'kek'))).toBe(true);
+    if (!t.databaseUrl) expect(existsSync(join(t.dataDir, 'db', 'PG_VERSION'))).toBe(true);
+    expect((await t.ctx.issuers.get('dev-issuing'))?.id).toBe('dev-issuing');
   });
 });

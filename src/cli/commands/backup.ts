@@ -152,11 +152,11 @@ async function restore(config: Config, file: string, o: SecretOpts): Promise<voi
   const bar = progressBar('restore', statSync(file).size);
   try {
     const configuredKek = config.kek ? loadKek(config.dataDir, config.kek) : undefined;
-    const r = await restoreBackup(fileSource(file), secret, { dataDir: config.dataDir, databaseUrl: config.databaseUrl, configuredKek }, (n) => bar.update(n));
+    const r = await restoreBackup(file, secret, { dataDir: config.dataDir, databaseUrl: config.databaseUrl, configuredKek }, (n) => bar.update(n));
     bar.stop();
     const where = config.databaseUrl ? `PostgreSQL ${redactUrl(config.databaseUrl)}` : `PGlite in ${config.dataDir}`;
     process.stdout.write(
-      `restored ${r.manifest.totalRows} rows in ${r.manifest.tables.length} tables (archive of ${r.manifest.createdAt}, ${r.manifest.driver}) into ${where}\n` +
+      `restored ${r.manifest.totalRows} rows in ${r.manifest.tables.length} tables (archive of ${r.manifest.createdAt}, ${r.manifest.driver}) into ${where}${r.upgraded ? ', then migrated to this version\'s schema' : ''}\n` +
         (r.kekWritten ? `key-encryption key written to ${r.kekWritten} (instances sharing this database need it as CERTGATE_KEK)\n` : ''),
     );
   } finally {
