@@ -8,7 +8,7 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { PassThrough, type Writable } from 'node:stream';
 import type { Context } from '../context.ts';
 import { redactUrl } from '../db/client.ts';
-import { dumpDatabase, type DumpProgress, type DumpSource } from './dump.ts';
+import { dumpDatabase, type DumpSource } from './dump.ts';
 import type { Manifest } from './records.ts';
 import { SealedWriter, type Sink } from './sealed-stream.ts';
 import type { BackupSecret } from './secret.ts';
@@ -38,12 +38,12 @@ export function streamSink(out: Writable): Sink {
   };
 }
 
-export async function backupToFile(ctx: Context, file: string, secret: BackupSecret, progress?: DumpProgress): Promise<{ manifest: Manifest; bytes: number }> {
+export async function backupToFile(ctx: Context, file: string, secret: BackupSecret): Promise<{ manifest: Manifest; bytes: number }> {
   const partial = `${file}.partial`;
   const out = createWriteStream(partial, { mode: 0o600 });
   try {
     const writer = await SealedWriter.open(streamSink(out), secret);
-    const manifest = await dumpDatabase(dumpSource(ctx), writer, progress);
+    const manifest = await dumpDatabase(dumpSource(ctx), writer);
     out.end();
     await once(out, 'finish');
     renameSync(partial, file);

@@ -23,13 +23,7 @@ export interface DumpSource {
   settings: Record<string, unknown>;
 }
 
-export interface DumpProgress {
-  /** Called once inside the snapshot with the row total to expect. */
-  start?(totalRows: number): void;
-  rows?(n: number): void;
-}
-
-export async function dumpDatabase(src: DumpSource, out: SealedWriter, progress: DumpProgress = {}): Promise<Manifest> {
+export async function dumpDatabase(src: DumpSource, out: SealedWriter): Promise<Manifest> {
   let buffered: string[] = [];
   let size = 0;
   const flush = async () => {
@@ -58,10 +52,7 @@ export async function dumpDatabase(src: DumpSource, out: SealedWriter, progress:
         m.files.push({ path: f.path, bytes: Buffer.from(f.data, 'base64').length, sha256: sha256(Buffer.from(f.data, 'base64')) });
         await put(line(f));
       }
-      let total = 0;
-      for (const t of tables) total += Number((await exec(`select count(*)::text as n from ${qualified(t.name)}`))[0].n);
-      progress.start?.(total);
-      for (const t of tables) m.tables.push(await dumpTable(exec, t, put, progress));
+      for (const t of tables) m.tables.push(await dumpTable(exec, t, put));
       m.sequences = await listSequences(exec);
       await put(line({ type: 'sequences', list: m.sequences }));
       m.totalRows = m.tables.reduce((a, t) => a + t.rows, 0);
@@ -75,7 +66,7 @@ export async function dumpDatabase(src: DumpSource, out: SealedWriter, progress:
   return manifest;
 }
 
-async function dumpTable(exec: Exec, t: TableInfo, put: (s: string) => Promise<void>, progress: DumpProgress) {
+async function dumpTable(exec: Exec, t: TableInfo, put: (s: string) => Promise<void>) {
   await put(line({ type: 'table', name: t.name, columns: t.columns }));
   const hash = createHash('sha256');
   let rows = 0;
@@ -88,7 +79,6 @@ async function dumpTable(exec: Exec, t: TableInfo, put: (s: string) => Promise<v
       await put(rowLine(json));
     }
     rows += page.length;
-    progress.rows?.(page.length);
     if (page.length < PAGE) break;
   }
   await exec(`close certgate_dump`);
