@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupToFile } from '../../src/backup/create.ts';
 import { ArchiveIntegrityError, BackupError } from '../../src/backup/errors.ts';
 import { readArchive } from '../../src/backup/read-archive.ts';
+import { restoreBackup } from '../../src/backup/restore.ts';
 import { keyBytesSecret, passphraseSecret } from '../../src/backup/secret.ts';
 import { CHUNK_SIZE, fileSource } from '../../src/backup/sealed-stream.ts';
-import { execOn, nonEmptyTables } from '../../src/backup/catalog.ts';
+import { execOn, fkOrder, nonEmptyTables } from '../../src/backup/catalog.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { drivers, makeTestContext, makeTestEnv, type TestContext } from '../support/context.ts';
 import { issue, restoreFile, secret, workDir } from './helpers.ts';
@@ -123,6 +124,20 @@ describe.each(drivers)('archive integrity (%s)', (driver) => {
     }
   });
 
+  it('with CERTGATE_KEK set on the target: only the archive\'s KEK is accepted, and no kek file is written', async () => {
+    const dst = await makeTestEnv(driver);
+    try {
+      const target = { dataDir: dst.dataDir, databaseUrl: dst.databaseUrl };
+      await expect(restoreBackup(file, secret, { ...target, configuredKek: Buffer.alloc(32, 1) })).rejects.toThrow(/CERTGATE_KEK is set and is not the key-encryption key of the archive/);
+      expect(readdirSync(dst.dataDir)).toEqual([]);
+      const r = await restoreBackup(file, secret, { ...target, configuredKek: Buffer.from(t.ctx.kek) });
+      expect(r.kekWritten).toBeUndefined();
+      expect(existsSync(join(dst.dataDir, 'kek'))).toBe(false);
+    } finally {
+      await dst.cleanup();
+    }
+  }, 300_000);
+
   it('refuses a target that holds data', async () => {
     await expect(restoreFile(file, { dataDir: t.dataDir, databaseUrl: t.databaseUrl })).rejects.toThrow(/refusing to restore into .*not empty/);
     if (t.databaseUrl) {
@@ -138,5 +153,14 @@ describe.each(drivers)('archive integrity (%s)', (driver) => {
     expect(existsSync(join(t.dataDir, 'kek'))).toBe(true);
     if (!t.databaseUrl) expect(existsSync(join(t.dataDir, 'db', 'PG_VERSION'))).toBe(true);
     expect((await t.ctx.issuers.get('dev-issuing'))?.id).toBe('dev-issuing');
+  });
+});
+
+describe('table order', () => {
+  it('puts a table after the tables its foreign keys name, keeps self-references and cycles', () => {
+    const t = (name: string) => ({ name });
+    const names = (x: { name: string }[]) => x.map((y) => y.name);
+    expect(names(fkOrder([t('a'), t('b'), t('c'), t('d')], [['a', 'c'], ['c', 'd'], ['b', 'b']]))).toEqual(['b', 'd', 'c', 'a']);
+    expect(names(fkOrder([t('x'), t('y'), t('z')], [['x', 'y'], ['y', 'x']]))).toEqual(['z', 'x', 'y']);
   });
 });
