@@ -67,9 +67,19 @@ export const configSchema = z.object({
   accessLog: z.enum(['all', 'errors', 'off']).default('all'),
   /** Worker threads that parse and verify CSRs beside the event loop (0: inline). */
   cryptoWorkers: z.coerce.number().int().min(0).max(16).default(1),
+  /** Hours between scheduled backups (0: none). */
+  backupInterval: z.coerce.number().min(0).default(0),
+  /** Where scheduled backups go (default `<dataDir>/backups`). */
+  backupDir: z.string().optional(),
+  /** Scheduled archives kept; older ones are deleted after each new one. */
+  backupKeep: z.coerce.number().int().min(1).default(7),
+  /** The secret of scheduled backups and of API backups that name none: a key file, or a passphrase (file). */
+  backupKeyFile: z.string().optional(),
+  backupPassphraseFile: z.string().optional(),
+  backupPassphrase: z.string().optional(),
 });
 
-export type Config = z.infer<typeof configSchema> & { publicUrl: string; dataDir: string };
+export type Config = z.infer<typeof configSchema> & { publicUrl: string; dataDir: string; backupDir: string };
 
 const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   CERTGATE_DATA_DIR: 'dataDir',
@@ -97,6 +107,12 @@ const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   CERTGATE_METRICS: 'metricsEnabled',
   CERTGATE_CRYPTO_WORKERS: 'cryptoWorkers',
   CERTGATE_ACCESS_LOG: 'accessLog',
+  CERTGATE_BACKUP_INTERVAL: 'backupInterval',
+  CERTGATE_BACKUP_DIR: 'backupDir',
+  CERTGATE_BACKUP_KEEP: 'backupKeep',
+  CERTGATE_BACKUP_KEY_FILE: 'backupKeyFile',
+  CERTGATE_BACKUP_PASSPHRASE_FILE: 'backupPassphraseFile',
+  CERTGATE_BACKUP_PASSPHRASE: 'backupPassphrase',
 };
 
 export class ConfigError extends Error {}
@@ -118,6 +134,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError(`invalid configuration: ${msg}`);
   }
   const c = parsed.data;
+  if (c.backupInterval > 0 && !c.backupKeyFile && !c.backupPassphraseFile && !c.backupPassphrase) {
+    throw new ConfigError('invalid configuration: CERTGATE_BACKUP_INTERVAL: scheduled backups need CERTGATE_BACKUP_KEY_FILE, CERTGATE_BACKUP_PASSPHRASE_FILE or CERTGATE_BACKUP_PASSPHRASE');
+  }
   const publicUrl = (c.publicUrl ?? `http://localhost:${c.httpPort}`).replace(/\/+$/, '');
-  return { ...c, dataDir: resolve(c.dataDir), publicUrl };
+  return { ...c, dataDir: resolve(c.dataDir), publicUrl, backupDir: resolve(c.backupDir ?? `${c.dataDir}/backups`) };
 }

@@ -10,6 +10,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { adminRoutes } from './admin/routes.ts';
 import { mountConsole } from './console/routes.ts';
+import { scheduleBackups } from './backup/schedule.ts';
 import type { Context } from './context.ts';
 import { withDeadline } from './db/unavailable.ts';
 import { jsonError, loggableError } from './http/errors.ts';
@@ -153,6 +154,8 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
   await tick();
   const timer = setInterval(tick, ctx.config.schedulerIntervalSeconds * 1000);
   timer.unref();
+  // Scheduled backups (CERTGATE_BACKUP_INTERVAL), one instance at a time.
+  const backups = scheduleBackups(ctx);
 
   // The CLI's way in while this process owns the database.
   const op = await ctx.tokens.ensureOperator('local-cli', 'administrator', 'local');
@@ -172,6 +175,7 @@ export async function startServer(ctx: Context, protocols: ProtocolModule[], opt
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      await backups.stop();
       // Stop accepting, let in-flight requests finish, then release the database.
       await Promise.all([close(http), https ? close(https) : Promise.resolve()]);
       for (const p of protocols) await p.stop?.();

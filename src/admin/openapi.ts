@@ -132,6 +132,11 @@ export const tokenCreateSchema = z.strictObject({
   ttlSeconds: z.number().int().min(60).max(10 * 366 * 86400).optional().describe('Lifetime; default CERTGATE_ADMIN_TOKEN_TTL'),
 });
 
+export const backupCreateSchema = z.strictObject({
+  passphrase: z.string().min(1).max(1024).optional().describe('Seal the archive under this passphrase (at least 12 characters; scrypt)'),
+  key: z.string().regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64').max(4096).optional().describe('Or under this key (base64, at least 32 bytes), as a key file holds'),
+});
+
 // ── OpenAPI document ──────────────────────────────────────────────────────────────────────────
 
 type Json = Record<string, unknown>;
@@ -386,6 +391,17 @@ export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = [
         responses: { '200': ok(ref('Operator')), '409': { $ref: '#/components/responses/Conflict' } },
       }),
     },
+    '/backups': {
+      post: operation({
+        summary: 'An encrypted backup archive of the whole CA, streamed as the response body (application/octet-stream); without passphrase or key, the configured CERTGATE_BACKUP_* secret',
+        tag: 'backups',
+        role: 'administrator',
+        body: 'BackupCreate',
+        bodyRequired: false,
+        responses: { '200': { description: 'The archive', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } } },
+      }),
+      get: operation({ summary: 'Scheduled archives in CERTGATE_BACKUP_DIR', tag: 'backups', role: 'administrator', responses: { '200': ok(ref('BackupList')) } }),
+    },
     '/tokens': {
       post: operation({
         summary: 'Create a bearer token for an operator (created when missing)',
@@ -426,7 +442,7 @@ export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = [
     },
     servers: [{ url: serverUrl || '/' }],
     security: [{ bearerAuth: [] }],
-    tags: ['issuers', 'profiles', 'certificates', 'revocation', 'requests', 'crl', 'audit', 'operators', 'meta'].map((name): { name: string; description?: string } => ({ name })),
+    tags: ['issuers', 'profiles', 'certificates', 'revocation', 'requests', 'crl', 'audit', 'operators', 'backups', 'meta'].map((name): { name: string; description?: string } => ({ name })),
     paths,
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
@@ -559,6 +575,16 @@ export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = [
           },
         },
         TokenCreate: input(tokenCreateSchema),
+        BackupCreate: input(backupCreateSchema),
+        BackupList: {
+          type: 'object',
+          properties: {
+            dir: str,
+            intervalHours: { type: 'number' },
+            keep: { type: 'integer' },
+            archives: { type: 'array', items: { type: 'object', properties: { file: str, bytes: { type: 'integer' }, modified: dateTime } } },
+          },
+        },
         TokenResult: {
           type: 'object',
           properties: { token: str, operator: str, role: { type: 'string', enum: roles }, expiresAt: dateTime },

@@ -1,6 +1,6 @@
 /**
  * The admin REST API (mounted at /api/v1): issuers, profiles, certificates, revocation, manual
- * approval, CRLs, audit, operators and tokens, console sign-in and dashboard. Bearer JWTs from `ctx.tokens`; least-privilege
+ * approval, CRLs, audit, operators and tokens, console sign-in and dashboard, backups. Bearer JWTs from `ctx.tokens`; least-privilege
  * roles (auditor reads; officer also issues and revokes; administrator does everything). Every
  * body and query is validated with the schemas in openapi.ts, which also describe the API.
  * The routes live in routes/, one file per group; this file mounts them.
@@ -12,6 +12,7 @@ import { jsonError } from '../http/errors.ts';
 import { openApiDocument, type OpenApiFragment } from './openapi.ts';
 import { consoleOpenApi } from './openapi-console.ts';
 import { mountAudit } from './routes/audit.ts';
+import { mountBackups } from './routes/backups.ts';
 import { mountCertificates } from './routes/certificates.ts';
 import { mountCrl } from './routes/crl.ts';
 import { mountDashboard } from './routes/dashboard.ts';
@@ -39,5 +40,6 @@ export function adminRoutes(ctx: Context, fragments: OpenApiFragment[] = []): Ho
   mountOperators(api, k);
   mountSession(api, k);
   mountDashboard(api, k);
+  mountBackups(api, k);
   return api;
 }

@@ -17,6 +17,8 @@ import type { AdminApiClient } from './runner.ts';
  */
 export interface AdminClient extends AdminApiClient {
   mode: 'remote' | 'local';
+  /** The raw answer, body unread: for what is not JSON (a backup archive, streamed). */
+  request(method: string, path: string, body?: unknown): Promise<Response>;
 }
 
 /** How long the CLI waits for a starting server's handle, or for another CLI command to finish. */
@@ -52,14 +54,17 @@ export async function openAdminClient(config: Config, protocols: ProtocolModule[
 }
 
 function remoteClient(remote: ServerInfo): AdminClient {
+  const request = (method: string, path: string, body?: unknown) =>
+    fetch(`${remote.url}/api/v1${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${remote.token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
   return {
     mode: 'remote',
+    request,
     async call(method, path, body) {
-      const res = await fetch(`${remote.url}/api/v1${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${remote.token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-      });
+      const res = await request(method, path, body);
       return { status: res.status, body: await parseBody(res) };
     },
     close: async () => {},
@@ -74,14 +79,17 @@ async function localClient(config: Config, protocols: ProtocolModule[], lock: Da
     const app = await buildApp(ctx, protocols);
     const op = await ctx.tokens.ensureOperator('local-cli', 'administrator', 'local');
     const token = await ctx.tokens.issue(op, 300);
+    const request = async (method: string, path: string, body?: unknown) =>
+      app.request(`/api/v1${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
     return {
       mode: 'local',
+      request,
       async call(method, path, body) {
-        const res = await app.request(`/api/v1${path}`, {
-          method,
-          headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-          body: body !== undefined ? JSON.stringify(body) : undefined,
-        });
+        const res = await request(method, path, body);
         return { status: res.status, body: await parseBody(res) };
       },
       async close() {

@@ -27,7 +27,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
 
 export interface DatabaseOptions {
   /** postgres:// URL; when absent the embedded PGlite in `dataDir` is used. */
@@ -46,6 +46,8 @@ export interface DatabaseOptions {
   connectTimeout?: number;
   /** Apply migrations on open (default true). */
   migrate?: boolean;
+  /** Migrations to apply (default: the project's `drizzle/`); a restore applies an older archive's subset first. */
+  migrationsFolder?: string;
   /**
    * Refuse (NoDataError) rather than create: PGlite needs an existing database directory, and
    * PostgreSQL a database that already holds Certgate's schema. Default false.
@@ -82,7 +84,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     const withLock = <T>(key: number, fn: () => Promise<T>, wait = true) => pgAdvisoryLock(sqlClient, key, fn, wait);
     if (opts.migrate !== false) {
       const { migrate } = await import('drizzle-orm/postgres-js/migrator');
-      await withLock(LOCK_MIGRATE, () => migrate(db as never, { migrationsFolder }));
+      await withLock(LOCK_MIGRATE, () => migrate(db as never, { migrationsFolder: opts.migrationsFolder ?? migrationsFolder }));
     }
     // drizzle turns postgres.js's date serializers and parsers off (it converts itself): a Date goes
     // as ISO text, and timestamptz comes back as text.
@@ -109,7 +111,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   let db = drizzle(client, { schema }) as unknown as Db;
   if (opts.migrate !== false) {
     const { migrate } = await import('drizzle-orm/pglite/migrator');
-    await migrate(db as never, { migrationsFolder });
+    await migrate(db as never, { migrationsFolder: opts.migrationsFolder ?? migrationsFolder });
   }
   if (fresh && opts.reopenFresh) {
     // initdb and the first migrations grow the WASM memory to several hundred MB, kept for the

@@ -194,6 +194,8 @@ describe.each(drivers)('admin API roles and authentication (%s)', (driver) => {
       },
     },
     'GET /dashboard': { min: 'auditor', ok: 200, make: async () => ({ method: 'GET', path: '/dashboard?days=3' }) },
+    'POST /backups': { min: 'administrator', ok: 200, make: async () => ({ method: 'POST', path: '/backups', body: { passphrase: 'roles test passphrase' } }) },
+    'GET /backups': { min: 'administrator', ok: 200, make: async () => ({ method: 'GET', path: '/backups' }) },
   };
 
   it('the table covers every route the router registers', async () => {

@@ -8,6 +8,7 @@ import { loadConfig as loadEnvConfig, type Config } from '../../config.ts';
 import type { ProtocolModule } from '../../protocol.ts';
 import { openAdminClient } from '../admin-client.ts';
 import { registerAccessCommands } from './access.ts';
+import { registerBackupCommands } from './backup.ts';
 import { registerCertCommands } from './cert.ts';
 import { registerCrlCommands } from './crl.ts';
 import { registerIssuerCommands } from './issuer.ts';
@@ -37,6 +38,7 @@ export function registerCommands(program: Command, protocols: ProtocolModule[]):
   registerRequestCommands(program, run);
   registerCrlCommands(program, run);
   registerAccessCommands(program, run);
+  registerBackupCommands(program, loadConfig);
   for (const p of protocols) p.registerCommands?.(program, loadConfig, open);
 }
 
