@@ -6,13 +6,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../config.ts';
-import { createContext } from '../../context.ts';
 import { NoDataError } from '../../data-dir.ts';
 import { acquireDataDirLock, DataDirLockedError, type DataDirLock, type LockHolder } from '../../data-dir-lock.ts';
-import { openDatabase, redactUrl } from '../../db/client.ts';
 import type { ProtocolModule } from '../../protocol.ts';
-import { startServer } from '../../server.ts';
-import { printBanner } from '../banner.ts';
 
 /** A CLI command holding the lock finishes within seconds: `serve` and `init` wait this long for it. */
 const WAIT_FOR_CLI_MS = 30_000;
@@ -32,6 +28,8 @@ export function registerServerCommands(program: Command, loadConfig: () => Confi
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
       const lock = await lockWaitingForCli(config.dataDir, 'init', 'init');
       try {
+        const { createContext } = await import('../../context.ts');
+        const { redactUrl } = await import('../../db/client.ts');
         const existed = config.databaseUrl ? false : existsSync(join(config.dataDir, 'db', 'PG_VERSION'));
         const ctx = await createContext(config);
         await ctx.close();
@@ -47,6 +45,8 @@ export function registerServerCommands(program: Command, loadConfig: () => Confi
     .description('apply database migrations to an existing database and exit (PostgreSQL: an empty database too)')
     .action(async () => {
       const config = loadConfig();
+      // The server's modules load only for the commands that use them: CLI start-up time.
+      const { openDatabase, redactUrl } = await import('../../db/client.ts');
       if (config.databaseUrl) {
         // Many instances share one PostgreSQL; migrations serialise on an advisory lock.
         const d = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
@@ -79,6 +79,9 @@ async function serve(loadConfig: () => Config, protocols: ProtocolModule[], opts
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   const config = loadConfig();
+  const { createContext } = await import('../../context.ts');
+  const { startServer } = await import('../../server.ts');
+  const { printBanner } = await import('../banner.ts');
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = await lockWaitingForCli(config.dataDir, 'serve', 'serve');
   const ctx = await createContext(config).catch((e) => {
