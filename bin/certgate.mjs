@@ -3,21 +3,22 @@
 // It runs the JavaScript compiled at install time (dist/, `npm run build`); from a checkout whose
 // sources are newer than dist/ — or with CERTGATE_FROM_SOURCE=1 — it runs the TypeScript through
 // tsx instead (seconds slower per call, always current).
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { distIsCurrent } from '../scripts/dist-current.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  // Answered before loading anything: scripts call it to check the install.
+  // Answered before loading anything: scripts call it to check an install.
   process.stdout.write(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version + '\n');
   process.exit(0);
 }
 
 let main, protocols;
-if (compiledIsCurrent()) {
+if (process.env.CERTGATE_FROM_SOURCE !== '1' && distIsCurrent(root)) {
   ({ main } = await import('../dist/src/main.js'));
   ({ protocols } = await import('../dist/protocols/index.js'));
 } else {
@@ -27,22 +28,3 @@ if (compiledIsCurrent()) {
   ({ protocols } = await import('../protocols/index.ts'));
 }
 await main(process.argv, protocols);
-
-/** dist/ exists and no source file changed since it was built (no sources at all: an installed copy). */
-function compiledIsCurrent() {
-  if (process.env.CERTGATE_FROM_SOURCE === '1') return false;
-  let built;
-  try {
-    built = Number(readFileSync(join(root, 'dist', '.build-stamp'), 'utf8'));
-  } catch {
-    return false;
-  }
-  for (const dir of ['src', 'protocols']) {
-    const base = join(root, dir);
-    if (!existsSync(base)) continue;
-    for (const f of readdirSync(base, { recursive: true })) {
-      if (f.endsWith('.ts') && statSync(join(base, f)).mtimeMs > built) return false;
-    }
-  }
-  return true;
-}
