@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { roles, type Role } from './tokens.ts';
 import { profileSchema } from '../profiles/model.ts';
 import { reasonCodes } from '../issuance/errors.ts';
+import { finishOpenApi } from './openapi-finish.ts';
 
 // ── input schemas ─────────────────────────────────────────────────────────────────────────────
 
@@ -572,5 +573,5 @@ export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = [
     for (const [kind, entries] of Object.entries(f.components ?? {})) components[kind] = { ...(components[kind] ?? {}), ...entries };
     for (const t of f.tags ?? []) if (!doc.tags.some((x) => x.name === t.name)) doc.tags.push(t);
   }
-  return doc;
+  return finishOpenApi(doc);
 }
