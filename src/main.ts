@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './cli/commands/index.ts';
+import { CliError } from './cli/commands/shared.ts';
 import { completionScript } from './cli/completion.ts';
 import { EXIT_ERROR, EXIT_USAGE } from './cli/exit-codes.ts';
 import { ConfigError } from './config.ts';
@@ -39,6 +40,6 @@ export async function main(argv: string[], protocols: ProtocolModule[]): Promise
     console.error(`certgate: ${msg}`);
     // 2: the caller's mistake (bad setting, no data where it looked, directory in use).
     const callers = e instanceof CommanderError || e instanceof ConfigError || e instanceof NoDataError || e instanceof DataDirLockedError || isIssuanceError(e);
-    process.exit(callers ? EXIT_USAGE : EXIT_ERROR);
+    process.exit(e instanceof CliError ? e.exitCode : callers ? EXIT_USAGE : EXIT_ERROR);
   }
 }

@@ -61,7 +61,7 @@ describe('certgate --version and completion (no data needed)', () => {
   });
 });
 
-describe.each(drivers)('certgate exit codes and choices (%s)', (driver) => {
+describe.each(drivers)('certgate exit codes and choices (%s)', { timeout: 180_000 }, (driver) => {
   let t: TestEnv;
   let env: NodeJS.ProcessEnv;
   const csr = () => {
