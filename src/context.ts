@@ -16,6 +16,7 @@ import { IssuancePipeline } from './issuance/pipeline.ts';
 import { PersistHooks } from './issuance/persist-hooks.ts';
 import { RevocationService } from './issuance/revocation.ts';
 import { Metrics } from './metrics.ts';
+import { registerStateGauges } from './metrics-state.ts';
 import { builtinProfiles } from './profiles/builtin.ts';
 import { ProfileStore } from './profiles/store.ts';
 import { CsrVerifier } from './workers/csr-pool.ts';
@@ -101,6 +102,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     refreshFraction: config.crlRefreshFraction,
   });
   revocation.afterChange((issuerId, partition) => crls.afterChange(issuerId, partition));
+  if (config.metricsEnabled) registerStateGauges(metrics, { issuers, database });
   const tokens = new TokenService(db, kek);
   return {
     config,

@@ -22,6 +22,7 @@ import type { ProtocolModule } from './protocol.ts';
 import type { ProtocolContext } from './protocol-context.ts';
 import { createProtocolContext, mountAdminRouter } from './protocol-context-impl.ts';
 import { ensureServerTls } from './tls.ts';
+import { serverInfoFile, type ServerInfo } from './server-info.ts';
 
 const READY_DEADLINE_MS = 1500;
 
@@ -113,16 +114,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Local-CLI handle: the CLI reaches a running server through its admin API with this token. */
-export const serverInfoFile = (dataDir: string) => join(dataDir, 'server.json');
-
-/** What `server.json` holds. `instance` tells this process's file from any other's. */
-export interface ServerInfo {
-  pid: number;
-  instance: string;
-  url: string;
-  token: string;
-}
+// Kept in a module of its own, so the CLI reads the handle without loading the server.
+export { serverInfoFile, type ServerInfo } from './server-info.ts';
 
 export async function startServer(ctx: Context, protocols: ProtocolModule[], opts: { https?: boolean } = {}): Promise<RunningServer> {
   const { app, seams } = await assemble(ctx, protocols);

@@ -15,6 +15,7 @@ import { newOrderHandlers } from './http/new-order.ts';
 import { orderHandlers } from './http/order.ts';
 import { revocationHandlers } from './http/revocation.ts';
 import { acmeWeb, type AcmeDeps } from './http/web.ts';
+import { acmeMetrics } from './metrics.ts';
 
 export type { AcmeDeps };
 
@@ -30,6 +31,7 @@ export function mountAcme(app: Hono<AppEnv>, d: AcmeDeps): void {
   const { revokeCert } = revocationHandlers(w);
   const { renewalInfo } = ariHandlers(w);
 
+  app.use('/acme/*', acmeMetrics(d.ctx));
   app.use('/acme/*', w.commonHeaders);
 
   app.get('/acme/directory', h(dir.directory));

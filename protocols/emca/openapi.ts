@@ -3,6 +3,7 @@
  * Paths are absolute from the server root (the V4 and V5 APIs are not under /api/v1); the admin
  * client endpoints are under /api/v1/emca/clients.
  */
+import { finishOpenApi } from '../../src/admin/openapi-finish.ts';
 import { v4MethodPaths } from './v4.ts';
 import { esignOpenApiPaths } from './esign/openapi.ts';
 
@@ -36,6 +37,8 @@ const v4Paths: Json = Object.fromEntries(
           '(userName, password, signature = base64 CMS SignedData by the client signing certificate, and the method parameters). ' +
           'Every processed request answers HTTP 200 with the envelope; 413 when the body exceeds CERTGATE_EMCA_BODY_LIMIT.',
         parameters: [{ name: 'emKey', in: 'header', required: true, schema: { type: 'string' } }],
+        // The client's emKey header, then userName/password and a CMS signature inside the encrypted body.
+        security: [{ emcaV4EmKey: [] }],
         requestBody: jsonBody(ref('EmcaV4Request')),
         responses: {
           '200': jsonResp('Success or business failure', ref('EmcaV4Envelope')),
@@ -54,6 +57,7 @@ export const emcaOpenApi: { paths: Json; components: { schemas: Json; securitySc
       post: {
         tags: ['emCA V5'],
         summary: 'Token for the V5 API (JWT, HS256)',
+        security: [], // the credentials are in the body
         parameters: [{ name: 'X-Nonce', in: 'header', required: false, schema: { type: 'string' }, description: 'Optional; refused when reused within 5 minutes' }],
         requestBody: jsonBody({
           type: 'object',
@@ -260,13 +264,14 @@ export const emcaOpenApi: { paths: Json; components: { schemas: Json; securitySc
     securitySchemes: {
       emcaApiKey: { type: 'apiKey', in: 'header', name: 'X-Emca-Api-Key' },
       emcaBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      emcaV4EmKey: { type: 'apiKey', in: 'header', name: 'emKey', description: 'V4: the client\'s emKey; userName, password and a CMS signature travel inside the encrypted requestData' },
     },
   },
 };
 
 /** A complete OpenAPI 3.0 document of the emCA endpoints alone (served at `/emca/openapi.json`). */
 export function emcaOpenApiDocument(serverUrl: string): Json {
-  return {
+  return finishOpenApi({
     openapi: '3.0.3',
     info: {
       title: 'Certgate emCA-compatible API',
@@ -276,5 +281,5 @@ export function emcaOpenApiDocument(serverUrl: string): Json {
     servers: [{ url: serverUrl }],
     paths: emcaOpenApi.paths,
     components: { ...emcaOpenApi.components, securitySchemes: { ...emcaOpenApi.components.securitySchemes, bearer: { type: 'http', scheme: 'bearer' } } },
-  };
+  });
 }

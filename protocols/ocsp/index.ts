@@ -3,6 +3,7 @@ import type { ProtocolContext } from '../../src/protocol-context.ts';
 import type { ProtocolModule } from '../../src/protocol.ts';
 import { registerOcspCommands } from './cli.ts';
 import { ocspFastPath } from './fast-path.ts';
+import { registerOcspMetrics } from './metrics.ts';
 import { ocspOpenApi } from './openapi.ts';
 import { ResponderManager } from './responders.ts';
 import { mountOcspAdmin } from './admin.ts';
@@ -43,6 +44,7 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
         entry = { svc, mgr };
         byDb.set(pctx.store.db, entry);
       }
+      registerOcspMetrics(pctx, () => byDb.get(pctx.store.db)?.svc);
       mountOcspRoutes(app, pctx, entry.svc);
       mountOcspAdmin(app, pctx, entry.svc, entry.mgr);
     },

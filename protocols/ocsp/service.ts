@@ -74,6 +74,11 @@ export const LOCK_OCSP_ROTATE = 727274105;
 export class OcspService {
   readonly cache = new ResponseCache(() => this.server.cacheEntries);
   private states = new Map<string, IssuerState>();
+
+  /** Each served issuer's delegated responder certificate (DER), for the expiry gauge; none when the issuer signs itself. */
+  responderCertificates(): { issuerId: string; der: Buffer }[] {
+    return [...this.states.values()].flatMap((s) => (s.delegated && s.certs[0] ? [{ issuerId: s.issuer.id, der: s.certs[0] }] : []));
+  }
   private byHash = new Map<string, IssuerState>();
   private invalidations = 0;
   /** Fills in flight by cache key (single flight), with the certificate they are for. */
@@ -93,7 +98,7 @@ export class OcspService {
   private readonly instanceId = randomUUID().slice(0, 8);
   private polling = false;
   private warnedFallback = new Set<string>();
-  readonly stats = { hits: 0, misses: 0, live: 0, malformed: 0, unauthorized: 0 };
+  readonly stats = { hits: 0, misses: 0, live: 0, malformed: 0, unauthorized: 0, tryLater: 0, internalError: 0 };
 
   constructor(
     readonly ctx: ProtocolContext,
@@ -361,9 +366,11 @@ export class OcspService {
     } catch (err) {
       if (isDatabaseUnavailable(err)) {
         this.ctx.log.warn({ issuer: state.issuer.id }, 'ocsp: database unavailable, answering tryLater');
+        this.stats.tryLater++;
         return TRY_LATER;
       }
       this.ctx.log.error({ err, issuer: state.issuer.id }, 'ocsp: could not answer');
+      this.stats.internalError++;
       return errorResponseFor(err);
     }
   }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { roles, type Role } from './tokens.ts';
 import { profileSchema } from '../profiles/model.ts';
 import { reasonCodes } from '../issuance/errors.ts';
+import { finishOpenApi } from './openapi-finish.ts';
 
 // ── input schemas ─────────────────────────────────────────────────────────────────────────────
 
@@ -102,6 +103,15 @@ export const certificateQuerySchema = z.object({
   expiresAfter: isoDate.optional(),
   limit: limit(1000, 100),
   offset: z.coerce.number().int().min(0).default(0),
+  pem: z.enum(['true', 'false']).optional().describe('true: every item carries its PEM too (bulk export)'),
+});
+
+export const certificateImportSchema = z.strictObject({
+  pem: z.string().min(1).max(100_000).describe('The certificate, PEM; it must be signed by one of this server\'s issuers'),
+  profile: z.string().min(1).max(100).default('imported').describe('Profile name to file it under'),
+  status: z.enum(['valid', 'revoked', 'hold']).default('valid'),
+  revokedAt: z.string().datetime({ offset: true }).optional().describe('When it was revoked (default: now)'),
+  revocationReason: z.union([z.string().min(1).max(40), z.number().int().min(0).max(10)]).optional().describe('RFC 5280 reason name or code'),
 });
 
 export const requestQuerySchema = z.object({
@@ -268,6 +278,15 @@ export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = [
       get: operation({ summary: 'One profile', tag: 'profiles', role: 'auditor', params: ['name'], responses: { '200': ok(ref('Profile')) } }),
       put: operation({ summary: 'Replace a profile', tag: 'profiles', role: 'administrator', params: ['name'], body: 'ProfileInput', responses: { '200': ok(ref('Profile')) } }),
       delete: operation({ summary: 'Delete a profile', tag: 'profiles', role: 'administrator', params: ['name'], responses: { '204': { description: 'Deleted' } } }),
+    },
+    '/certificates/import': {
+      post: operation({
+        summary: 'Take a certificate issued by one of this server\'s issuers (elsewhere, or exported from another Certgate) into the inventory',
+        tag: 'certificates',
+        role: 'administrator',
+        body: 'CertificateImport',
+        responses: { '201': ok(ref('Certificate'), 'Imported'), '409': { $ref: '#/components/responses/Conflict' } },
+      }),
     },
     '/certificates': {
       get: operation({ summary: 'Search certificates', tag: 'certificates', role: 'auditor', query: certificateQuerySchema, responses: { '200': ok(ref('CertificateList')) } }),
@@ -563,6 +582,7 @@ export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = [
           },
         },
         OperatorCreate: input(operatorCreateSchema),
+        CertificateImport: input(certificateImportSchema),
         Operator: {
           type: 'object',
           properties: {
@@ -598,5 +618,5 @@ export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = [
     for (const [kind, entries] of Object.entries(f.components ?? {})) components[kind] = { ...(components[kind] ?? {}), ...entries };
     for (const t of f.tags ?? []) if (!doc.tags.some((x) => x.name === t.name)) doc.tags.push(t);
   }
-  return doc;
+  return finishOpenApi(doc);
 }

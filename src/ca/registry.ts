@@ -89,7 +89,8 @@ export class IssuerRegistry {
       notAfter: r.notAfter,
       status: r.status === 'retired' ? 'retired' : 'active',
       isDefault: r.isDefault,
-      isRoot: !parent,
+      // A root is self-issued: an imported subordinate CA whose root stays offline elsewhere is not one.
+      isRoot: !parent && Buffer.from(parsed.subject).equals(Buffer.from(parsed.issuer)),
       signer,
       keyRef,
       chain: [certDer, ...(parent?.chain ?? [])],

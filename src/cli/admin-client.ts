@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config.ts';
-import { createContext, type Context } from '../context.ts';
+import type { Context } from '../context.ts';
 import { NoDataError } from '../data-dir.ts';
 import { acquireDataDirLock, DataDirLockedError, lockHolder, type DataDirLock, type LockHolder } from '../data-dir-lock.ts';
 import type { ProtocolModule } from '../protocol.ts';
-import { buildApp, serverInfoFile, type ServerInfo } from '../server.ts';
+import { serverInfoFile, type ServerInfo } from '../server-info.ts';
 import type { AdminApiClient } from './runner.ts';
 
 /**
@@ -73,7 +73,10 @@ function remoteClient(remote: ServerInfo): AdminClient {
 
 async function localClient(config: Config, protocols: ProtocolModule[], lock: DataDirLock): Promise<AdminClient> {
   // Diagnostics to stderr: stdout carries only what a command prints (a token, a PEM).
+  // Loaded only here: a call through a running server needs none of the server's modules (CLI start-up time).
   const { default: pino } = await import('pino');
+  const { createContext } = await import('../context.ts');
+  const { buildApp } = await import('../server.ts');
   const ctx: Context = await createContext(config, { logger: pino({ level: 'warn' }, pino.destination(2)), create: false });
   try {
     const app = await buildApp(ctx, protocols);

@@ -6,7 +6,10 @@ import type { ProtocolModule } from '../protocol.ts';
 import type { RunningServer } from '../server.ts';
 import { toPem } from '../pki/pem.ts';
 
-/** The one start-up banner: endpoints, the root's fingerprint and PEM path, how to get a token. */
+/**
+ * The one start-up banner: endpoints, the root's fingerprint and PEM path, how to get a token. On
+ * stderr: stdout carries only the JSON log lines, for whatever collects them.
+ */
 export function printBanner(ctx: Context, server: RunningServer, protocols: ProtocolModule[]): void {
   const roots = ctx.issuers.list().filter((i) => i.isRoot);
   const rootFile = join(ctx.config.dataDir, 'root.pem');
@@ -33,8 +36,15 @@ export function printBanner(ctx: Context, server: RunningServer, protocols: Prot
     `  root certificate (PEM): ${rootFile}`,
     `  admin token: npx certgate token create --role administrator   (or: npm run certgate -- token create --role administrator)`,
     '',
+    ...(process.env.CERTGATE_PUBLIC_URL
+      ? []
+      : [
+          `  WARNING: CERTGATE_PUBLIC_URL is not set: certificates embed CRL, OCSP and caIssuers links to ${ctx.config.publicUrl},`,
+          '  which clients elsewhere cannot reach. Set it to the URL clients use (e.g. https://ca.example.com) before issuing for real.',
+          '',
+        ]),
   ];
-  process.stdout.write(out.join('\n') + '\n');
+  process.stderr.write(out.join('\n') + '\n');
 }
 
 function fingerprint(der: Uint8Array): string {

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { NoDataError } from '../data-dir.ts';
+import { packagePath } from '../package-root.ts';
 import * as schema from './schema.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -27,7 +27,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export const migrationsFolder = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle');
+// From the package root: this module runs from src/db (tsx) and from dist/src/db (compiled).
+export const migrationsFolder = packagePath('drizzle');
 
 export interface DatabaseOptions {
   /** postgres:// URL; when absent the embedded PGlite in `dataDir` is used. */

@@ -30,8 +30,9 @@ export class CsrVerifier {
   private spawn(): void {
     let w: Worker;
     try {
-      // The worker is TypeScript: its .mjs entry registers tsx in the worker thread first.
-      w = new Worker(new URL('./csr-worker.mjs', import.meta.url));
+      // Compiled (dist/…/csr-pool.js): the worker is csr-worker.js beside it. From source under tsx,
+      // the .mjs entry registers tsx in the worker thread first.
+      w = new Worker(new URL(import.meta.url.endsWith('.ts') ? './csr-worker.mjs' : './csr-worker.js', import.meta.url));
     } catch {
       return;
     }

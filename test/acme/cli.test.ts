@@ -36,7 +36,7 @@ describe('certgate acme eab (CLI through the admin API)', { timeout: 300_000 }, 
     expect(after[0].disabled).toBe(true);
 
     const unknown = certgate('acme', 'eab', 'disable', 'no-such-kid');
-    expect(unknown.status).toBe(2);
+    expect(unknown.status).toBe(4); // not found (README, exit codes)
     expect(unknown.stderr).toMatch(/certgate: .*EAB key/);
   });
 });

@@ -4,6 +4,7 @@
  * tokens get 401 with a Bearer challenge.
  */
 import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import type { Hono } from 'hono';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import type { Role } from '../../src/admin/tokens.ts';
 import { auditEvents, certificates, crls, issuers, pendingRequests, principals, profiles } from '../../src/db/schema.ts';
 import type { EnrollmentRequest } from '../../src/issuance/request.ts';
 import type { AppEnv } from '../../src/http/app-env.ts';
+import { toPem } from '../../src/pki/pem.ts';
 import { buildApp } from '../../src/server.ts';
 import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
 import { call, cleanupWork, opensslCa, opensslCsr, roleTokens } from './helpers.ts';
@@ -134,6 +136,17 @@ describe.each(drivers)('admin API roles and authentication (%s)', (driver) => {
       min: 'officer',
       ok: 201,
       make: async () => ({ method: 'POST', path: '/certificates', body: { csr: csrPem, profile: 'tls-server' } }),
+    },
+    'POST /certificates/import': {
+      min: 'administrator',
+      ok: 201,
+      // A certificate this server's issuer signed, taken out of the inventory again to be imported.
+      make: async () => {
+        const r = await issue();
+        if (r.status !== 'issued') throw new Error('fixture not issued');
+        await t.ctx.db.delete(certificates).where(eq(certificates.id, r.certificate.id));
+        return { method: 'POST', path: '/certificates/import', body: { pem: toPem(r.certificate.der, 'CERTIFICATE') } };
+      },
     },
     'POST /certificates/:serial/revoke': {
       min: 'officer',

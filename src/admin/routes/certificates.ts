@@ -11,6 +11,7 @@ import { toPem } from '../../pki/pem.ts';
 import { certificateQuerySchema, certRefSchema, issueSchema, revokeSchema } from '../openapi.ts';
 import { check, operatorOf, readBody, uuidRe, type AdminKit, type C } from './kit.ts';
 import { certJson, resultJson, type CertRow } from './views.ts';
+import { mountCertificateImport } from './certificate-import.ts';
 
 export function mountCertificates(api: Hono<AppEnv>, k: AdminKit): void {
   const { ctx, need, actor } = k;
@@ -51,6 +52,7 @@ export function mountCertificates(api: Hono<AppEnv>, k: AdminKit): void {
   });
 
   api.post('/certificates', need('officer', 'issue certificates'), (c) => issueCertificate(k, c));
+  mountCertificateImport(api, k);
 
   const revocationRoute = (action: 'revoke' | 'suspend' | 'reinstate') =>
     need('officer', `${action} certificates`);
@@ -103,7 +105,7 @@ async function searchCertificates(k: AdminKit, c: C) {
     ctx.db.select().from(certificates).where(cond).orderBy(desc(certificates.createdAt), desc(certificates.id)).limit(q.limit).offset(q.offset),
     ctx.db.select({ n: count() }).from(certificates).where(cond),
   ]);
-  return c.json({ total: Number(n), limit: q.limit, offset: q.offset, items: rows.map((r) => certJson(r)) });
+  return c.json({ total: Number(n), limit: q.limit, offset: q.offset, items: rows.map((r) => (q.pem === 'true' ? { ...certJson(r), pem: toPem(r.der, 'CERTIFICATE') } : certJson(r))) });
 }
 
 async function issueCertificate(k: AdminKit, c: C) {

@@ -1,6 +1,7 @@
 /** `certgate` certificates: issue, revoke, suspend, reinstate, list, show. */
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import { registerCertBulkCommands } from './cert-bulk.ts';
 import { CliError, EXIT_CLIENT, EXIT_PENDING, day, enc, fail, group, int, printJson, statuses, table, type Run } from './shared.ts';
 
 export function registerCertCommands(program: Command, run: Run): void {
@@ -131,4 +132,5 @@ export function registerCertCommands(program: Command, run: Run): void {
         printJson(rest);
       }),
     );
+  registerCertBulkCommands(cert, run);
 }

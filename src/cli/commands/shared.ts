@@ -1,19 +1,19 @@
 /**
  * What every operator command shares: the admin-API runner, exit codes, output helpers. Results
  * go to stdout (tables, or JSON with --json); diagnostics go to stderr as `certgate: <message>`.
- * Exit codes: 0 ok, 1 server/unexpected error, 2 refused or invalid input (4xx, no data found),
- * 3 certificate request pending manual approval.
+ * Exit codes (../exit-codes.ts): 0 ok, 1 server/unexpected error, 2 usage error or refused input
+ * (4xx, missing file, no data found), 3 certificate request pending manual approval, 4 not found.
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../../config.ts';
 import { NoDataError } from '../../data-dir.ts';
 import { DataDirLockedError } from '../../data-dir-lock.ts';
+import { EXIT_ERROR, EXIT_NOT_FOUND, EXIT_PENDING, EXIT_USAGE, exitCodeForStatus } from '../exit-codes.ts';
 import type { AdminApiClient } from '../runner.ts';
 
-export const EXIT_ERROR = 1;
-export const EXIT_CLIENT = 2;
-export const EXIT_PENDING = 3;
+export { EXIT_ERROR, EXIT_NOT_FOUND, EXIT_PENDING };
+export const EXIT_CLIENT = EXIT_USAGE;
 
 export const roleNames = ['administrator', 'officer', 'auditor'];
 export const keyTypes = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'];
@@ -65,20 +65,42 @@ export function makeRun(open: () => Promise<AdminApiClient>): Run {
         if (r.status >= 400) throw new AdminCallError(r.status, r.body);
         return r.body as any;
       };
-      await fn({
+      const api: Api = {
         get: (path, query) => call('GET', path + queryString(query)),
         post: (path, body) => call('POST', path, body),
         put: (path, body) => call('PUT', path, body),
         patch: (path, body) => call('PATCH', path, body),
         del: async (path) => void (await call('DELETE', path)),
         raw: (method, path, body) => c.call(method, path, body) as never,
-      });
+      };
+      try {
+        await fn(api);
+      } catch (e) {
+        throw await withChoices(api, e);
+      }
     } catch (e) {
       fail(e);
     } finally {
       await client?.close().catch(() => {});
     }
   };
+}
+
+/**
+ * An unknown profile or issuer: the message lists the ones there are, so the caller need not look
+ * them up (the list is fetched only on this failure path).
+ */
+async function withChoices(api: Api, e: unknown): Promise<unknown> {
+  if (!(e instanceof AdminCallError) || e.status !== 404) return e;
+  const kind = /^unknown (profile|issuer)\b/.exec(e.message)?.[1];
+  if (!kind) return e;
+  try {
+    const list = await api.get<{ name?: string; id?: string }[]>(kind === 'profile' ? '/profiles' : '/issuers');
+    const names = list.map((x) => (kind === 'profile' ? x.name : x.id)).filter(Boolean);
+    return new CliError(`${e.message}; ${kind === 'profile' ? 'profiles' : 'issuers'}: ${names.join(', ') || '(none)'}`, EXIT_NOT_FOUND);
+  } catch {
+    return e;
+  }
 }
 
 /**
@@ -95,14 +117,16 @@ export function fail(e: unknown): void {
   let message: string;
   const errno = (e as NodeJS.ErrnoException)?.code;
   if (e instanceof AdminCallError) {
-    code = e.status < 500 ? EXIT_CLIENT : EXIT_ERROR;
+    code = exitCodeForStatus(e.status);
     message = e.message;
   } else if (e instanceof CliError) {
     code = e.exitCode;
     message = e.message;
   } else if (errno === 'ENOENT' || errno === 'EACCES' || errno === 'EISDIR') {
+    // A file the caller named: say which, without Node's errno prose.
+    const path = (e as NodeJS.ErrnoException).path ?? '';
     code = EXIT_CLIENT;
-    message = (e as Error).message;
+    message = errno === 'ENOENT' ? `no such file: ${path}` : errno === 'EISDIR' ? `a directory, not a file: ${path}` : `permission denied: ${path}`;
   } else if (e instanceof ConfigError || e instanceof NoDataError || e instanceof DataDirLockedError) {
     code = EXIT_CLIENT;
     message = (e as Error).message;
