@@ -4,15 +4,26 @@ export const M = {
   invalidInput: 'Invalid input data',
   invalidRequestDetails: 'Invalid request details found',
   internal: 'Internal server error',
+  /** createPKCS12's table (seed: createPKCS12): a profile named by name that is unknown or not the caller's. */
+  invalidProfile: 'Invalid Certificate Profile',
+  /** getProfileinfoByProfilename's table. */
   invalidProfileName: 'Invalid Certificate Profile name',
-  invalidProfileId: 'Invalid Certificate Profile Id',
   signatureFailed: 'Signature verification failed',
   noneExpiring: 'No Certificate is available for the specified time period',
-  invalidCsr: 'Invalid CSR',
-  invalidSubject: 'Invalid subject DN',
-  invalidKey: 'Invalid key algorithm and size',
+  /**
+   * rekey's and createCertificatesByIdWithMultipleCsrData's tables: "an invalid CSR, or a CSR that
+   * does not contain the required details of the selected certificate profile". Used for every
+   * request detail the profile refuses (CSR, subject, key algorithm and size — RSA-1024 included).
+   */
+  invalidData: 'Please enter valid data',
+  invalidCsr: 'Please enter valid data',
+  invalidSubject: 'Please enter valid data',
+  invalidKey: 'Please enter valid data',
   invalidValidity: 'Invalid validity',
-  invalidValidFrom: 'Invalid validFrom',
+  /** rekey's and the multi-CSR method's tables. */
+  invalidValidFrom: 'Invalid From Date',
+  /** rekey's table: the serial number names no certificate of the caller. */
+  invalidSerial: 'Invalid serial number',
   validityExceedsCa: 'Validity exceeds issuing CA validity',
   invalidRevokeMode: 'Invalid revokeMode',
   notFound: 'Certificate not found',
@@ -37,6 +48,18 @@ export const M = {
   suspended: 'Certificate suspended successfully',
   reinstated: 'Certificate reinstated successfully',
   verified: 'Signature verified successfully',
+} as const;
+
+/** The multi-CSR method's table: `<profile id> profile does not exist` (the id as sent, at most 64 characters). */
+export function profileNotExist(ref: string): string {
+  const shown = ref.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 64);
+  return `${shown} profile does not exist`;
+}
+
+/** createPKCS12 `Password` values Certgate cannot carry (see fields.ts `pfxPasswordRule`). */
+export const P = {
+  control: 'Invalid PFX password: control characters (line breaks, tabs) cannot be used',
+  separator: 'Invalid PFX password: a password that contains the item separator must be the last item (…~Password=<password>)',
 } as const;
 
 /** A business failure: answered with the §4.9 envelope (HTTP 200 unless `status` says otherwise). */

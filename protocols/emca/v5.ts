@@ -68,7 +68,10 @@ function fail(c: HonoContext, e: unknown, ctx: ProtocolContext) {
 }
 
 function outcomeJson(o: IssueOutcome, extra: Record<string, unknown> = {}) {
-  if (o.kind === 'issued') return { status: 'success', result: o.artefact, serialNumber: o.serial.replace(/^(00)+/, ''), issuerId: o.issuerId, requestId: null, ...extra };
+  if (o.kind === 'issued') {
+    const clamp = o.clamped ? { validityClamped: o.clamped } : {};
+    return { status: 'success', result: o.artefact, serialNumber: o.serial.replace(/^(00)+/, ''), issuerId: o.issuerId, requestId: null, ...clamp, ...extra };
+  }
   if (o.kind === 'pending') return { status: 'pending', result: M.pending, requestId: o.requestId, ...extra };
   return { status: 'failure', result: M.rejected, requestId: o.requestId, ...extra };
 }
@@ -177,19 +180,22 @@ export function mountV5(app: Hono<AppEnv>, d: V5Deps): void {
   };
 
   const profileOf = async (b: Record<string, unknown>) =>
-    b['profileid'] !== undefined ? { profile: await svc.profileById(b['profileid']), by: 'id' as const } : { profile: str(b, 'profileName'), by: 'name' as const };
+    b['profileid'] !== undefined
+      ? { profile: await svc.profileById(b['profileid']), by: 'id' as const, profileRef: String(b['profileid']).trim() }
+      : { profile: str(b, 'profileName'), by: 'name' as const, profileRef: str(b, 'profileName') };
 
   // createCertificates
   v5.post(
     '/emca/v5/certificates',
     route(async (c, caller) => {
       const b = await json(c);
-      const { profile, by } = await profileOf(b);
+      const { profile, by, profileRef } = await profileOf(b);
       const csr = checkCsr(csrFromContent(str(b, 'csr')));
       const format = (optStr(b, 'format') ?? 'cer').toLowerCase() === 'p7b' ? 'p7b' : 'cer';
       const o = await svc.issue(caller, {
         profile,
         profileBy: by,
+        profileRef,
         key: { kind: 'csr', der: csr },
         validity: validityFrom(b['validity'], b['validfrom']),
         applicationId: str(b, 'applicationId'),
@@ -205,17 +211,20 @@ export function mountV5(app: Hono<AppEnv>, d: V5Deps): void {
     '/emca/v5/keystores',
     route(async (c, caller) => {
       const b = await json(c);
-      const { profile, by } = await profileOf(b);
+      const { profile, by, profileRef } = await profileOf(b);
       let parsed;
       if (typeof b['content'] === 'string') parsed = parsePkcs12Content(b['content']);
       else {
         const subject = str(b, 'subject');
-        const password = str(b, 'password');
+        // Verbatim: spaces are part of a password (the V4 rule, fields.ts splitPkcs12Content).
+        const password = b['password'];
+        if (typeof password !== 'string' || password === '') throw new EmcaFailure(M.invalidParameter);
         parsed = parsePkcs12Content(`${subject.split(',').map((s) => s.trim()).join('~')}~KeyAlogirthmAndSize=${str(b, 'keyAlgorithm')}~Password=${password}`);
       }
       const o = await svc.issue(caller, {
         profile,
         profileBy: by,
+        profileRef,
         key: { kind: 'generate', spec: parsed.key },
         subject: parsed.subject,
         sans: parsed.sans,
@@ -332,7 +341,7 @@ export function mountV5(app: Hono<AppEnv>, d: V5Deps): void {
     route(async (c, caller) => {
       const ref = c.req.param('name')!;
       const name = /^\d+$/.test(ref) ? await svc.profileById(ref) : ref;
-      return c.json({ status: 'success', profile: await svc.profileInfo(caller, name, /^\d+$/.test(ref) ? 'id' : 'name') });
+      return c.json({ status: 'success', profile: await svc.profileInfo(caller, name, /^\d+$/.test(ref) ? 'id' : 'name', ref) });
     }),
   );
   v5.get(
