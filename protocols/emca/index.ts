@@ -9,6 +9,7 @@ import { PasswordCache } from './crypto.ts';
 import { EmcaService } from './service.ts';
 import { mountV4 } from './v4.ts';
 import { mountV5 } from './v5.ts';
+import { mountV5Manage } from './v5-manage.ts';
 
 /**
  * The emCA adapter: Open API V4 (`/emCAServices/rest/*`), V5 JSON (`/emca/v5/*`), client admin API,
@@ -28,6 +29,7 @@ export const emcaProtocol: ProtocolModule = {
     mountAdmin(ctx, clients);
     mountV4(app, { ctx, svc, clients, passwords, bodyLimit: s.bodyLimit, emKeyRequired: s.emKeyRequired });
     mountV5(app, { ctx, svc, clients, passwords, tokenMaxMinutes: s.v5TokenMaxMinutes });
+    mountV5Manage(app as never, ctx);
     app.get('/emca/openapi.json', (c) => c.json(emcaOpenApiDocument(ctx.config.publicUrl)));
   },
   endpoints(base) {

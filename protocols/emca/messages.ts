@@ -42,6 +42,12 @@ export const M = {
   invalidSubjectDnOids: 'Invalid subjectDNOids',
   invalidSanValues: 'Invalid sANValues',
   tooLarge: 'Request body too large',
+  /** V5 management: the client's role is below what the operation needs (Certgate's string). */
+  roleAuditor: 'Access denied: this operation needs the auditor role or above',
+  roleOfficer: 'Access denied: this operation needs the officer role or above',
+  roleAdministrator: 'Access denied: this operation needs the administrator role',
+  /** V5 OCSP management when the OCSP protocol is not mounted. */
+  ocspUnavailable: 'OCSP management is not available (the OCSP protocol is not enabled)',
   /** Manual authorization acknowledgement, spelling and leading space as published (createPKCS12 page). */
   manualAck: ' your request proceded sucssusfully',
   revoked: 'Certificate revoked successfully',
@@ -66,7 +72,7 @@ export const P = {
 export class EmcaFailure extends Error {
   constructor(
     readonly result: string,
-    readonly status: 200 | 404 | 413 | 503 = 200,
+    readonly status: 200 | 403 | 404 | 413 | 503 = 200,
   ) {
     super(result);
   }

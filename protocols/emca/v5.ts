@@ -29,6 +29,7 @@ import {
 import { principalFor, type Caller, type EmcaService, type IssueOutcome } from './service.ts';
 import { peerAddress } from './v4.ts';
 import { readJsonBody } from '../../src/http/body.ts';
+import { adminErrorFor, isIssuanceError } from '../../src/issuance/errors.ts';
 
 export interface V5Deps {
   ctx: ProtocolContext;
@@ -41,7 +42,7 @@ export interface V5Deps {
 const ISSUER = 'certgate';
 const AUDIENCE = 'certgate-emca-v5';
 
-type V5Env = AppEnv & { Variables: AppEnv['Variables'] & { emcaCaller?: Caller } };
+export type V5Env = AppEnv & { Variables: AppEnv['Variables'] & { emcaCaller?: Caller } };
 
 const statusFor: Record<string, 400 | 401 | 403 | 404 | 409> = {
   [M.notFound]: 404,
@@ -52,7 +53,9 @@ const statusFor: Record<string, 400 | 401 | 403 | 404 | 409> = {
   [M.notSuspended]: 409,
 };
 
-function fail(c: HonoContext, e: unknown, ctx: ProtocolContext) {
+export function fail(c: HonoContext, e: unknown, ctx: ProtocolContext) {
+  // A refusal of the core (CA and OCSP management through the seam): its status and message.
+  if (isIssuanceError(e)) return c.json({ status: 'failure', result: e.message }, adminErrorFor[e.code].status);
   if (e instanceof EmcaFailure) {
     const status = e.status !== 200 ? e.status : (statusFor[e.result] ?? 400);
     return c.json({ status: 'failure', result: e.result }, status);
@@ -76,7 +79,7 @@ function outcomeJson(o: IssueOutcome, extra: Record<string, unknown> = {}) {
   return { status: 'failure', result: M.rejected, requestId: o.requestId, ...extra };
 }
 
-async function json(c: HonoContext): Promise<Record<string, unknown>> {
+export async function json(c: HonoContext): Promise<Record<string, unknown>> {
   try {
     const b = await readJsonBody(c);
     if (b && typeof b === 'object' && !Array.isArray(b)) {
@@ -90,13 +93,13 @@ async function json(c: HonoContext): Promise<Record<string, unknown>> {
   throw new EmcaFailure(M.invalidParameter);
 }
 
-const str = (b: Record<string, unknown>, k: string): string => {
+export const str = (b: Record<string, unknown>, k: string): string => {
   const v = b[k.toLowerCase()];
   if (typeof v === 'number') return String(v);
   if (typeof v !== 'string' || !v.trim()) throw new EmcaFailure(M.invalidParameter);
   return v.trim();
 };
-const optStr = (b: Record<string, unknown>, k: string): string | undefined => {
+export const optStr = (b: Record<string, unknown>, k: string): string | undefined => {
   const v = b[k.toLowerCase()];
   return typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : undefined;
 };

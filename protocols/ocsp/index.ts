@@ -7,6 +7,7 @@ import { ocspOpenApi } from './openapi.ts';
 import { ResponderManager } from './responders.ts';
 import { mountOcspAdmin, mountOcspRoutes } from './routes.ts';
 import { OcspService } from './service.ts';
+import { ocspResponderService } from './shared.ts';
 import { serverSettingsFromEnv, type ServerSettings } from './settings.ts';
 
 export { OcspService } from './service.ts';
@@ -42,6 +43,8 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
         entry = { svc, mgr };
         byDb.set(pctx.store.db, entry);
       }
+      // Responder management for the other protocols (emCA V5 OCSP Management), through the seam.
+      pctx.services.provide('ocsp.responders', ocspResponderService(pctx, entry.svc, entry.mgr));
       mountOcspRoutes(app, pctx, entry.svc);
       mountOcspAdmin(app, pctx, entry.svc, entry.mgr);
     },
