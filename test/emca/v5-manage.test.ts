@@ -4,6 +4,7 @@
  * rotated, mapped and revoked through the OCSP protocol's service — and the OCSP answers signed by
  * the responder in charge, checked with `openssl ocsp`; the CA hierarchy checked with `openssl verify`.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
@@ -63,6 +64,25 @@ for (const driver of drivers) {
       await ocspModule.stop?.();
       await t?.cleanup();
     });
+
+    it('/emca/openapi.json is valid OpenAPI 3.0 (redocly lint): every operation has an operationId and a declared security', async () => {
+      const doc = (await (await app.request('/emca/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { operationId?: string; security?: unknown[] }>> };
+      expect(doc.openapi).toMatch(/^3\.0\./);
+      const ops = Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
+      for (const { path, method, op } of ops) {
+        expect(op.operationId, `${method} ${path}`).toMatch(/^[A-Za-z0-9_]+$/);
+        expect(Array.isArray(op.security), `${method} ${path}`).toBe(true);
+      }
+      expect(new Set(ops.map((o) => o.op.operationId)).size).toBe(ops.length);
+      for (const p of ['/emca/v5/cas/import', '/emca/v5/cas/{id}/crl-settings', '/emca/v5/ocsp/responders/{rid}/map', '/emca/v5/ocsp/responders/{rid}/revoke']) expect(Object.keys(doc.paths)).toContain(p);
+      expect(doc.paths['/emca/v5/cas'].post.operationId).toBe('v5_createCA');
+      const f = join(tempDir(), 'emca-openapi.json');
+      writeFileSync(f, JSON.stringify(doc));
+      const r = spawnSync(join(process.cwd(), 'node_modules/.bin/redocly'), ['lint', f], { env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' }, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+      expect(`${r.stdout}${r.stderr}`).toMatch(/valid/);
+      expect(`${r.stdout}${r.stderr}`).not.toMatch(/error/i);
+    }, 150_000);
 
     it('roles: a role below the operation\'s is refused with 403; the role is set by an administrator operator only', async () => {
       const body = { id: 'emca-root-x', name: 'Refused Root', validityDays: 30 };
