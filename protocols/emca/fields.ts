@@ -114,6 +114,8 @@ const knownKey = (k: string) => {
  * password that holds the separator and is not last cannot be told apart: refused.
  */
 export function splitPkcs12Content(text: string): { items: string[]; password?: string } {
+  // A subject, a few SANs, a key name and a password: 16 KiB is far beyond any real one.
+  if (text.length > 16_384) throw new EmcaFailure(M.invalidData);
   const t = text.replace(/\r?\n$/, '');
   const m = /(^|[~,])[ \t]*password[ \t]*=/i.exec(t);
   const splitItems = (part: string, sep: string) => part.split(sep).map((x) => x.trim()).filter(Boolean);
@@ -127,7 +129,7 @@ export function splitPkcs12Content(text: string): { items: string[]; password?: 
   // Password is followed by more items when the separator is followed by a known `key=`.
   let cut = -1;
   for (let i = rest.indexOf(sep); i >= 0; i = rest.indexOf(sep, i + 1)) {
-    const after = rest.slice(i + 1);
+    const after = rest.slice(i + 1, i + 130); // keys are short: look no further
     const eq = after.indexOf('=');
     if (eq > 0 && knownKey(after.slice(0, eq))) {
       cut = i;

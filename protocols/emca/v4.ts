@@ -152,6 +152,8 @@ function createPkcs12(by: 'name' | 'id'): Handler {
 /** getPKCS12's signed pseudo-JSON: `{'pfxPin': '…','serialNumber':'…','subscriberId':'…'}`. */
 function pseudoJson(text: string): Record<string, string> {
   const out: Record<string, string> = {};
+  // Three short fields: anything longer is not one (and the regex below must not see megabytes).
+  if (text.length > 4096) throw new EmcaFailure(M.invalidParameter);
   try {
     const j = JSON.parse(text) as Record<string, unknown>;
     for (const [k, v] of Object.entries(j)) if (typeof v === 'string' || typeof v === 'number') out[k.toLowerCase()] = String(v);
@@ -159,7 +161,8 @@ function pseudoJson(text: string): Record<string, string> {
   } catch {
     /* single-quoted form */
   }
-  for (const m of text.matchAll(/['"]?([A-Za-z0-9_]+)['"]?\s*:\s*(?:'([^']*)'|"([^"]*)")/g)) out[m[1].toLowerCase()] = m[2] ?? m[3] ?? '';
+  // A key starts after `{`, `,` or the start: linear, not a backtracking search from every letter.
+  for (const m of text.matchAll(/(?:^|[{,])\s*['"]?([A-Za-z0-9_]{1,64})['"]?\s*:\s*(?:'([^']*)'|"([^"]*)")/g)) out[m[1].toLowerCase()] = m[2] ?? m[3] ?? '';
   return out;
 }
 
