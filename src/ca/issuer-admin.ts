@@ -89,16 +89,16 @@ export async function createIssuerChecked(issuers: IssuerRegistry, b: IssuerCrea
 
 /** An existing CA certificate and its key (PEM); the key is kept sealed, never returned. */
 export async function importIssuerChecked(issuers: IssuerRegistry, b: IssuerImportBody): Promise<Issuer> {
-  let der: Buffer;
+  const notPem = new BadRequest('certificatePem: not a PEM X.509 certificate', 'certificatePem');
+  let der: Buffer | undefined;
   let parsed;
   try {
-    const blocks = fromPem(b.certificatePem, 'CERTIFICATE');
-    if (blocks.length === 0) throw new Error('no block');
-    der = blocks[0];
-    parsed = parseCertificate(der);
+    der = fromPem(b.certificatePem, 'CERTIFICATE')[0];
+    parsed = der ? parseCertificate(der) : undefined;
   } catch {
-    throw new BadRequest('certificatePem: not a PEM X.509 certificate', 'certificatePem');
+    throw notPem;
   }
+  if (!der || !parsed) throw notPem;
   if (!parsed.isCa) throw new BadRequest('certificatePem: not a CA certificate (basicConstraints cA is not true)', 'certificatePem');
   let key: KeyObject;
   try {

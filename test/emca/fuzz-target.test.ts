@@ -17,20 +17,20 @@ import { createOcspProtocol } from '../../protocols/ocsp/index.ts';
 import { emcaProtocol } from '../../protocols/emca/index.ts';
 import type { AppEnv } from '../../src/http/app-env.ts';
 import { buildApp } from '../../src/server.ts';
-import { makeTestContext, type TestContext } from '../support/context.ts';
+import { drivers, makeTestContext, type TestContext } from '../support/context.ts';
 import { adminToken } from './helpers.ts';
 
 const peer = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
 const envelopeRefusals = new Set(['Invalid input data', 'Invalid request details found', 'Signature verification failed']);
 
-describe('emCA fuzz target reaches the parsers (pglite)', () => {
+for (const driver of drivers) describe(`emCA fuzz target reaches the parsers (${driver})`, () => {
   let t: TestContext;
   let app: Hono<AppEnv>;
   const dirs: string[] = [];
   const ocsp = createOcspProtocol({ settings: { pollMs: 3_600_000, autoProvision: false } });
 
   beforeAll(async () => {
-    t = await makeTestContext('pglite');
+    t = await makeTestContext(driver);
     app = await buildApp(t.ctx, [emcaProtocol, ocsp]);
     const server: FuzzServer = {
       baseUrl: 'http://127.0.0.1',
