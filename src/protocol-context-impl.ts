@@ -11,8 +11,11 @@ import { clientAddress } from './http/client-address.ts';
 import { roleGuard } from './http/require-role.ts';
 import { channelBinding, peerCertificates } from './http/tls-peer.ts';
 import { CertificateReader } from './issuance/certificate-queries.ts';
-import { IssuanceError, NotFound } from './issuance/errors.ts';
-import type { IssuerView, ProtocolContext, SecretBox } from './protocol-context.ts';
+import { BadRequest, IssuanceError, NotFound } from './issuance/errors.ts';
+import type { IssuerAdmin, IssuerView, ProtocolContext, SecretBox } from './protocol-context.ts';
+import type { z } from 'zod';
+import { issuerCreateSchema, issuerImportSchema, issuerPatchSchema } from './admin/openapi.ts';
+import { createIssuerChecked, crlOptionsOf, importIssuerChecked } from './ca/issuer-admin.ts';
 import { createPrivateKey, hkdfSync, X509Certificate } from 'node:crypto';
 import { parseCertificate } from './pki/certificate.ts';
 
@@ -20,6 +23,8 @@ import { parseCertificate } from './pki/certificate.ts';
 const adminRouters = new WeakMap<ProtocolContext, HonoApp<AppEnv>>();
 /** Service identities per core context (one cache, one in-flight creation per identity). */
 const identities = new WeakMap<Context, ServiceIdentities>();
+/** Services protocols offer each other, per core context. */
+const offered = new WeakMap<Context, Map<string, unknown>>();
 
 /**
  * Builds the seam (src/protocol-context.ts) for the protocol `name` from the core context: every
@@ -34,6 +39,9 @@ export function createProtocolContext(ctx: Context, name: string): ProtocolConte
   let services = identities.get(ctx);
   if (!services) identities.set(ctx, (services = new ServiceIdentities(ctx.db, ctx.keys, ctx.issuers, ctx.pipeline, ctx.profiles)));
   const serviceIdentities = services;
+  let shared = offered.get(ctx);
+  if (!shared) offered.set(ctx, (shared = new Map()));
+  const sharedServices = shared;
 
   const pctx: ProtocolContext = {
     name,
@@ -74,6 +82,14 @@ export function createProtocolContext(ctx: Context, name: string): ProtocolConte
         return i && issuerView(i);
       },
       reload: () => ctx.issuers.load(),
+    },
+    issuerAdmin: issuerAdmin(ctx, name),
+    services: {
+      provide: (service, impl) => {
+        if (!service.startsWith(`${name}.`)) throw new Error(`protocol ${name} cannot offer ${service}`);
+        sharedServices.set(service, impl);
+      },
+      get: (service) => sharedServices.get(service) as never,
     },
     crls: {
       latest: async (issuerId) => {
@@ -154,6 +170,46 @@ function secretBox(kek: Buffer, name: string): SecretBox {
     seal: (purpose, plaintext) => seal(kek, plaintext, scoped(purpose)),
     unseal: (purpose, sealed) => unseal(kek, sealed, scoped(purpose)),
     derive: (purpose, length) => Buffer.from(hkdfSync('sha256', kek, Buffer.from(scoped(purpose)), `certgate:${scoped(purpose)}`, length)),
+  };
+}
+
+/** The seam's CA management: the admin API's checks (src/ca/issuer-admin.ts), zod validation and audit. */
+function issuerAdmin(ctx: Context, protocol: string): IssuerAdmin {
+  const zodFail = (e: z.ZodError) => new BadRequest(e.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  const parse = <T>(schema: z.ZodType<T>, input: unknown): T => {
+    const r = schema.safeParse(input);
+    if (!r.success) throw zodFail(r.error);
+    return r.data;
+  };
+  const require = async (id: string) => {
+    const i = await ctx.issuers.get(id);
+    if (!i) throw new NotFound(`no issuer "${id}"`);
+    return i;
+  };
+  const audit = (actor: string, action: string, target: string, details: Record<string, unknown>) =>
+    ctx.audit.record({ actor, action, target, details: { ...details, via: protocol } });
+  return {
+    create: async (input, actor) => {
+      const b = parse(issuerCreateSchema, input);
+      const created = await createIssuerChecked(ctx.issuers, b);
+      await audit(actor, 'issuer.create', created.id, { parentId: b.parentId ?? null, keyType: b.keyType, validityDays: b.validityDays, default: created.isDefault });
+      return issuerView(created);
+    },
+    import: async (input, actor) => {
+      const b = parse(issuerImportSchema, input);
+      const imported = await importIssuerChecked(ctx.issuers, b);
+      await audit(actor, 'issuer.import', imported.id, { parentId: b.parentId ?? null, subject: imported.subject, default: imported.isDefault });
+      return issuerView(imported);
+    },
+    crlSettings: async (issuerId) => crlOptionsOf(await require(issuerId)),
+    updateCrlSettings: async (issuerId, patch, actor) => {
+      const issuer = await require(issuerId);
+      const p = parse(issuerPatchSchema.omit({ default: true }), patch);
+      if (Object.keys(p).length === 0) throw new BadRequest('nothing to change (crlValidityHours, deltaCrlHours, crlPartitions)');
+      await ctx.issuers.updateOptions(issuer.id, { ...issuer.options, ...p });
+      await audit(actor, 'issuer.update', issuer.id, p);
+      return crlOptionsOf(await require(issuer.id));
+    },
   };
 }
 

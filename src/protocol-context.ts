@@ -36,12 +36,16 @@ export interface ProtocolContext {
   readonly revocation: ProtocolRevocation;
   readonly certificates: CertificateQueries;
   readonly issuers: IssuerQueries;
+  /** Creating and importing CAs and their CRL settings, on behalf of a protocol's authorised principal. */
+  readonly issuerAdmin: IssuerAdmin;
   readonly crls: CrlQueries;
   readonly profiles: ProfileQueries;
   readonly keys: KeyStoreHandle;
   readonly secrets: SecretBox;
   readonly store: ProtocolStore;
   readonly http: HttpHelpers;
+  /** Operations one protocol offers the others, by a name and contract declared here (never an import). */
+  readonly services: ProtocolServices;
 
   /**
    * A router mounted at `/api/v1/<name>/`, behind admin-token authentication. Use
@@ -187,6 +191,50 @@ export interface CrlView {
   nextUpdate: Date;
 }
 
+/** What creating an issuer takes (the admin API's POST /issuers body). */
+export interface IssuerCreateInput {
+  id: string;
+  name: string;
+  /** RFC 4514 subject DN; default CN=<name>. */
+  subject?: string;
+  /** Signing issuer; absent = a self-signed root. */
+  parentId?: string;
+  keyType?: 'ec-p256' | 'ec-p384' | 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ed25519';
+  validityDays: number;
+  pathLength?: number;
+  default?: boolean;
+}
+
+/** What importing an issuer takes (the admin API's POST /issuers/import body). */
+export interface IssuerImportInput {
+  id: string;
+  name?: string;
+  certificatePem: string;
+  /** Unencrypted PEM; sealed under the KEK (or into the key store), never returned. */
+  privateKeyPem: string;
+  parentId?: string;
+  default?: boolean;
+}
+
+/** The CRL settings an operator may change (unset = the server's defaults). */
+export interface CrlSettings {
+  crlValidityHours?: number;
+  deltaCrlHours?: number;
+  crlPartitions?: number;
+}
+
+/**
+ * CA management through the seam (issue 16, emCA V5 CA Management): the same checks and audit as
+ * the admin API's issuer routes. The protocol decides who may call these (its own roles); `actor`
+ * is recorded in the audit log. Refusals are typed IssuanceErrors (BadRequest, Conflict, NotFound).
+ */
+export interface IssuerAdmin {
+  create(input: IssuerCreateInput, actor: string): Promise<IssuerView>;
+  import(input: IssuerImportInput, actor: string): Promise<IssuerView>;
+  crlSettings(issuerId: string): Promise<CrlSettings>;
+  updateCrlSettings(issuerId: string, patch: CrlSettings, actor: string): Promise<CrlSettings>;
+}
+
 export interface CrlQueries {
   /**
    * The newest complete CRL of an issuer (built on first use); undefined for an unknown issuer.
@@ -260,6 +308,54 @@ export interface SecretBox {
   unseal(purpose: string, sealed: Uint8Array): Buffer;
   /** A key derived from the KEK for this purpose (HKDF-SHA256), e.g. a token MAC key shared by every instance. */
   derive(purpose: string, length: number): Buffer;
+}
+
+// ── services protocols offer each other ───────────────────────────────────────
+
+/** A delegated OCSP responder certificate as the OCSP protocol keeps it. */
+export interface OcspResponderInfo {
+  id: string;
+  issuerId: string;
+  serial: string;
+  certificateId: string;
+  keyAlgorithm: string;
+  notBefore: string;
+  notAfter: string;
+  /** active: signs the issuer's OCSP responses now; retired: replaced (still valid); revoked. */
+  status: string;
+  createdBy: string;
+  createdAt: string;
+  certificatePem: string;
+}
+
+/**
+ * The OCSP protocol's responder management, offered to other protocols (emCA V5 OCSP Management):
+ * the operations its own admin API performs, with the caller's actor recorded in the audit log.
+ */
+export interface OcspResponderService {
+  /** An issuer's OCSP state: who signs (the delegated responder or the CA itself), settings, active responder. */
+  status(issuerId: string): Promise<{ issuerId: string; signedBy: string; settings: Record<string, unknown>; activeResponder: OcspResponderInfo | null }>;
+  list(issuerId?: string): Promise<OcspResponderInfo[]>;
+  get(responderId: string): Promise<OcspResponderInfo>;
+  /** Issues a responder certificate for the issuer and makes it the active one (create and rotate). */
+  create(issuerId: string, actor: string, opts?: { validityDays?: number }): Promise<OcspResponderInfo>;
+  /** Maps a (retired, still valid) responder certificate to its CA: it signs that CA's responses again. */
+  map(responderId: string, actor: string): Promise<OcspResponderInfo>;
+  revoke(responderId: string, actor: string, reason?: string | number, replace?: boolean): Promise<{ revoked: OcspResponderInfo; replacement?: OcspResponderInfo }>;
+  /** Partial update of an issuer's OCSP settings (signing, response validity and caching, nonce, rotation). */
+  updateSettings(issuerId: string, patch: unknown, actor: string): Promise<Record<string, unknown>>;
+}
+
+/** Every service a protocol may offer, by name. The name's first part is the offering protocol. */
+export interface ServiceContracts {
+  'ocsp.responders': OcspResponderService;
+}
+
+export interface ProtocolServices {
+  /** Offers a service; only the protocol its name starts with may (`ocsp.` → ocsp). The last offer wins. */
+  provide<K extends keyof ServiceContracts>(name: K, impl: ServiceContracts[K]): void;
+  /** A service another protocol offers, or undefined when that protocol is not mounted. */
+  get<K extends keyof ServiceContracts>(name: K): ServiceContracts[K] | undefined;
 }
 
 // ── storage ──────────────────────────────────────────────────────────────────

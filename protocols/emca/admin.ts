@@ -5,7 +5,7 @@
  *   POST   /api/v1/emca/clients               add → secrets, once
  *   GET    /api/v1/emca/clients               list
  *   GET    /api/v1/emca/clients/:ref          one (id or userName)
- *   PATCH  /api/v1/emca/clients/:ref          ips, profiles, aesMode, legacyPfx
+ *   PATCH  /api/v1/emca/clients/:ref          ips, profiles, aesMode, legacyPfx, role
  *   POST   /api/v1/emca/clients/:ref/disable  refuse every call
  *   POST   /api/v1/emca/clients/:ref/enable
  *   POST   /api/v1/emca/clients/:ref/rotate   new password, emKey, AES key, signing PFX → secrets, once
@@ -70,6 +70,7 @@ export function mountAdmin(ctx: ProtocolContext, clients: ClientStore): void {
           emKey: typeof b.emKey === 'string' ? b.emKey : undefined,
           signingValidity: typeof b.signingValidity === 'string' || typeof b.signingValidity === 'number' ? b.signingValidity : undefined,
           signingKey: b.signingKey === 'RSA-2048' ? 'RSA-2048' : undefined,
+          role: typeof b.role === 'string' ? b.role : undefined,
         },
         actor(op),
       );
@@ -97,6 +98,7 @@ export function mountAdmin(ctx: ProtocolContext, clients: ClientStore): void {
             profiles: strList(b.profiles ?? b.profile),
             aesMode: typeof b.aesMode === 'string' ? b.aesMode : undefined,
             legacyPfx: typeof b.legacyPfx === 'boolean' ? b.legacyPfx : undefined,
+            role: typeof b.role === 'string' ? b.role : undefined,
           },
           actor(op),
         ),

@@ -98,9 +98,10 @@ export function registerEmcaCommands(
     .option('--em-key <hex>', 'keep the emKey eMudhra GenerateAuthenticationKey.jar printed for this application')
     .option('--signing-validity <D:H:M:S>', 'validity of the signing certificate (default: the emca-client-signing profile)')
     .option('--signing-key <kind>', 'EC-P256 (default) or RSA-2048')
+    .option('--role <role>', 'V5 management role: client (default), auditor, officer, administrator')
     .option('--pfx-out <file>', 'also write the signing PKCS#12 to this file (0600)')
     .option('--json', 'print one JSON object (userName, password, emKey, aesKey, pfx, pfxPassword, …)')
-    .action((o: { name: string; ip: string[]; profile: string[]; aesMode: string; legacyPfx?: boolean; emKey?: string; signingValidity?: string; signingKey?: string; pfxOut?: string; json?: boolean }) =>
+    .action((o: { name: string; ip: string[]; profile: string[]; aesMode: string; legacyPfx?: boolean; emKey?: string; signingValidity?: string; signingKey?: string; role?: string; pfxOut?: string; json?: boolean }) =>
       run(async (call) => {
         if (o.ip.length === 0) throw new CliFailure('at least one --ip is needed', 2);
         const s = await call<Secrets>('POST', '/emca/clients', {
@@ -112,6 +113,7 @@ export function registerEmcaCommands(
           emKey: o.emKey,
           signingValidity: o.signingValidity,
           signingKey: o.signingKey,
+          role: o.role,
         });
         printSecrets(s, o);
       }),
@@ -147,7 +149,8 @@ export function registerEmcaCommands(
     .option('--aes-mode <mode>', 'ECB, CBC or GCM')
     .option('--legacy-pfx', 'build PKCS#12 files with 3DES/SHA-1')
     .option('--modern-pfx', 'build PKCS#12 files with AES-256-CBC/PBKDF2 (default)')
-    .action((ref: string, o: { ip: string[]; profile: string[]; anyProfile?: boolean; aesMode?: string; legacyPfx?: boolean; modernPfx?: boolean }) =>
+    .option('--role <role>', 'V5 management role: client, auditor, officer, administrator')
+    .action((ref: string, o: { ip: string[]; profile: string[]; anyProfile?: boolean; aesMode?: string; legacyPfx?: boolean; modernPfx?: boolean; role?: string }) =>
       run(async (call) => {
         const body: Record<string, unknown> = {};
         if (o.ip.length) body.ips = o.ip;
@@ -156,6 +159,7 @@ export function registerEmcaCommands(
         if (o.aesMode) body.aesMode = o.aesMode;
         if (o.legacyPfx) body.legacyPfx = true;
         if (o.modernPfx) body.legacyPfx = false;
+        if (o.role) body.role = o.role;
         console.log(JSON.stringify(await call('PATCH', `/emca/clients/${encodeURIComponent(ref)}`, body), null, 2));
       }),
     );

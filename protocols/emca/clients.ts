@@ -65,6 +65,7 @@ export interface ClientView {
   signingIssuerId: string | null;
   signingSerial: string | null;
   legacyPfx: boolean;
+  role: EmcaRole;
   disabled: boolean;
   createdAt: Date;
   updatedAt: Date;
@@ -82,7 +83,26 @@ export interface AddClientInput {
   signingValidity?: string | number;
   /** Signing key: EC P-256 (default) or RSA-2048. */
   signingKey?: 'EC-P256' | 'RSA-2048';
+  /** V5 management role; default `client`. */
+  role?: string;
 }
+
+/** V5 management roles, weakest first (each includes the ones before it). */
+export const emcaRoles = ['client', 'auditor', 'officer', 'administrator'] as const;
+export type EmcaRole = (typeof emcaRoles)[number];
+
+function checkRole(r: string | undefined): EmcaRole {
+  const role = (r ?? 'client').trim().toLowerCase();
+  if (!emcaRoles.includes(role as EmcaRole)) throw new BadRequest(`role must be one of ${emcaRoles.join(', ')}`);
+  return role as EmcaRole;
+}
+
+/** Whether a client's role reaches `needed`. */
+export function roleAtLeast(role: string, needed: EmcaRole): boolean {
+  return emcaRoles.indexOf(role as EmcaRole) >= emcaRoles.indexOf(needed);
+}
+
+const checkRoleOrClient = (r: string): EmcaRole => (emcaRoles.includes(r as EmcaRole) ? (r as EmcaRole) : 'client');
 
 export function viewClient(r: EmcaClientRow): ClientView {
   return {
@@ -94,6 +114,7 @@ export function viewClient(r: EmcaClientRow): ClientView {
     signingIssuerId: r.signingIssuerId,
     signingSerial: r.signingSerial,
     legacyPfx: r.legacyPfx,
+    role: checkRoleOrClient(r.role),
     disabled: r.disabled,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
@@ -177,6 +198,7 @@ export class ClientStore {
     const ips = checkIps(input.ips);
     const profiles = await checkProfiles(this.ctx, input.profiles);
     const aesMode = checkMode(input.aesMode);
+    const role = checkRole(input.role);
     const givenEmKey = checkEmKey(input.emKey);
     if (await this.byUserName(input.name)) throw new Conflict(`an emCA client named "${input.name}" already exists`);
 
@@ -200,6 +222,7 @@ export class ClientStore {
         signingSerial: cred.serial,
         signingCertificateId: cred.certificateId,
         legacyPfx: !!input.legacyPfx,
+        role,
       })
       .onConflictDoNothing()
       .returning({ id: emcaClients.id });
@@ -207,7 +230,7 @@ export class ClientStore {
       await this.ctx.revocation.revoke(cred.issuerId, cred.serial, SUPERSEDED, actor).catch(() => {});
       throw new Conflict(`an emCA client named "${input.name}" already exists`);
     }
-    await this.ctx.audit.record({ actor, action: 'emca.client.add', target: id, details: { userName: input.name, ips, profiles, aesMode } });
+    await this.ctx.audit.record({ actor, action: 'emca.client.add', target: id, details: { userName: input.name, ips, profiles, aesMode, role } });
     return {
       id,
       userName: input.name,
@@ -275,7 +298,7 @@ export class ClientStore {
 
   async update(
     ref: string,
-    patch: { ips?: string[]; profiles?: string[]; aesMode?: string; legacyPfx?: boolean },
+    patch: { ips?: string[]; profiles?: string[]; aesMode?: string; legacyPfx?: boolean; role?: string },
     actor: string,
   ): Promise<ClientView> {
     const row = await this.find(ref);
@@ -284,6 +307,7 @@ export class ClientStore {
     if (patch.profiles !== undefined) set.allowedProfiles = await checkProfiles(this.ctx, patch.profiles);
     if (patch.aesMode !== undefined) set.aesMode = checkMode(patch.aesMode);
     if (patch.legacyPfx !== undefined) set.legacyPfx = !!patch.legacyPfx;
+    if (patch.role !== undefined) set.role = checkRole(patch.role);
     const [after] = await this.ctx.store.db.update(emcaClients).set(set).where(eq(emcaClients.id, row.id)).returning();
     await this.ctx.audit.record({ actor, action: 'emca.client.update', target: row.id, details: { ...patch } });
     return viewClient(after);

@@ -2,14 +2,18 @@
 import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { IssuanceError, type ReasonCode } from '../../src/issuance/errors.ts';
 import type { EnrollmentRequest } from '../../src/issuance/request.ts';
-import { EmcaFailure, M } from './messages.ts';
+import { EmcaFailure, M, profileNotExist } from './messages.ts';
 
 /** What of an issuance request decides the message: which field named the profile, the key source, custom subject fields. */
-export type MapSpec = { profileBy: 'name' | 'id'; key: EnrollmentRequest['key']; custom?: boolean };
+export type MapSpec = { profileBy: 'name' | 'id'; key: EnrollmentRequest['key']; custom?: boolean; profileRef?: string };
 type Message = (typeof M)[keyof typeof M];
 
+/** An unknown profile, or one the caller may not use (existence is not revealed): the documents' strings. */
+export function badProfile(spec: Pick<MapSpec, 'profileBy' | 'profileRef'>): string {
+  return spec.profileBy === 'id' ? profileNotExist(spec.profileRef ?? '') : M.invalidProfile;
+}
 /** `policy` rules → message, by the rule's first part (`lint.` stripped: a lint names the same parts). */
-function policyMessage(rule: string, spec: MapSpec): Message {
+function policyMessage(rule: string, spec: MapSpec): Message | string {
   const r = rule.startsWith('lint.') ? rule.slice(5) : rule;
   if (r.startsWith('keys') || r === 'keyUsage.keyType') return spec.key.kind === 'generate' ? M.invalidKey : M.invalidCsr;
   if (r.startsWith('san')) return spec.custom ? M.invalidSanValues : M.invalidSubject;
@@ -31,8 +35,8 @@ export const emcaFailureFor: Record<ReasonCode, (rule: string, spec: MapSpec) =>
   badCsr: () => new EmcaFailure(M.invalidCsr),
   badPop: () => new EmcaFailure(M.invalidCsr),
   policy: (rule, spec) => new EmcaFailure(policyMessage(rule, spec)),
-  unknownProfile: (_r, spec) => new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName),
-  forbiddenProfile: (_r, spec) => new EmcaFailure(spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName),
+  unknownProfile: (_r, spec) => new EmcaFailure(badProfile(spec)),
+  forbiddenProfile: (_r, spec) => new EmcaFailure(badProfile(spec)),
   notAuthorizedForIdentifier: () => new EmcaFailure(M.invalidParameter),
   validity: (rule) => new EmcaFailure(validFromRules.has(rule) ? M.invalidValidFrom : M.invalidValidity),
   duplicateKey: (rule) => new EmcaFailure(rule === 'rekey.newKey' ? M.invalidCsr : M.invalidParameter),

@@ -7,7 +7,7 @@ import type { Identifier, KeySpec, SubjectAttribute, ValidityRequest } from '../
 import { parseDateTime, parseDuration } from '../../src/issuance/validity.ts';
 import { parseCsr } from '../../src/pki/csr.ts';
 import { fromPem } from '../../src/pki/pem.ts';
-import { EmcaFailure, M } from './messages.ts';
+import { EmcaFailure, M, P } from './messages.ts';
 
 /** Base64 (whitespace tolerated) → bytes; undefined when not base64. */
 export function decodeB64(s: string): Buffer | undefined {
@@ -90,11 +90,56 @@ const keySpecs: Record<string, KeySpec> = {
   'ECDSA-384': { type: 'EC', curve: 'P-384' },
 };
 
-/** `KeyAlogirthmAndSize` → KeySpec. RSA-1024 is refused (below every profile's minimum and NIST's). */
+/**
+ * `KeyAlogirthmAndSize` → KeySpec. RSA-1024, which the documents list, is refused like any value
+ * Certgate does not generate, with the documents' "Please enter valid data" (below every built-in
+ * profile's minimum, NIST SP 800-131A and the CA/B Forum's 2048-bit floor).
+ */
 export function keySpecFrom(v: string | undefined): KeySpec {
   const spec = v ? keySpecs[v.trim().toUpperCase()] : undefined;
   if (!spec) throw new EmcaFailure(M.invalidKey);
   return spec;
+}
+
+const knownKey = (k: string) => {
+  const lk = k.trim().toLowerCase();
+  return lk === 'password' || lk === 'keyalogirthmandsize' || lk === 'keyalgorithmandsize' || lk in dnKeys || lk in sanKeys || /^\d+(\.\d+)+$/.test(k.trim());
+};
+
+/**
+ * Splits the createPKCS12 string into its items and the password, by the rule in DIVERGENCES.md:
+ * items are separated by `~` (or `,` when the string has no `~` before the password); the
+ * `Password` value is taken verbatim (spaces kept); when Password is the last item it runs to
+ * the end of the string (one final line break aside) and may itself hold `~` and `,`. A
+ * password that holds the separator and is not last cannot be told apart: refused.
+ */
+export function splitPkcs12Content(text: string): { items: string[]; password?: string } {
+  // A subject, a few SANs, a key name and a password: 16 KiB is far beyond any real one.
+  if (text.length > 16_384) throw new EmcaFailure(M.invalidData);
+  const t = text.replace(/\r?\n$/, '');
+  const m = /(^|[~,])[ \t]*password[ \t]*=/i.exec(t);
+  const splitItems = (part: string, sep: string) => part.split(sep).map((x) => x.trim()).filter(Boolean);
+  if (!m) {
+    const sep = t.includes('~') ? '~' : ',';
+    return { items: splitItems(t, sep) };
+  }
+  const head = t.slice(0, m.index);
+  const rest = t.slice(m.index + m[0].length);
+  const sep = m[1] || (head.includes('~') || rest.includes('~') ? '~' : ',');
+  // Password is followed by more items when the separator is followed by a known `key=`.
+  let cut = -1;
+  for (let i = rest.indexOf(sep); i >= 0; i = rest.indexOf(sep, i + 1)) {
+    const after = rest.slice(i + 1, i + 130); // keys are short: look no further
+    const eq = after.indexOf('=');
+    if (eq > 0 && knownKey(after.slice(0, eq))) {
+      cut = i;
+      break;
+    }
+  }
+  const password = cut < 0 ? rest : rest.slice(0, cut);
+  if (cut >= 0 && password.includes(sep)) throw new EmcaFailure(P.separator);
+  const tail = cut < 0 ? [] : splitItems(rest.slice(cut + 1), sep);
+  return { items: [...splitItems(head, sep), ...tail], password };
 }
 
 const dnKeys: Record<string, string> = {
@@ -135,12 +180,10 @@ const sanKeys: Record<string, Identifier['type'] | 'unsupported'> = {
 
 /** The createPKCS12 signed string (§4.8): DN items, SAN items, KeyAlogirthmAndSize, Password. */
 export function parsePkcs12Content(text: string): { subject: SubjectAttribute[]; sans: Identifier[]; key: KeySpec; password: string } {
-  const t = text.trim();
-  const items = (t.includes('~') ? t.split('~') : t.split(',')).map((s) => s.trim()).filter(Boolean);
+  const { items, password } = splitPkcs12Content(text);
   const subject: SubjectAttribute[] = [];
   const sans: Identifier[] = [];
   let key: string | undefined;
-  let password: string | undefined;
   for (const item of items) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new EmcaFailure(M.invalidSubject);
@@ -148,7 +191,6 @@ export function parsePkcs12Content(text: string): { subject: SubjectAttribute[];
     const v = item.slice(eq + 1).trim();
     const lk = k.toLowerCase();
     if (lk === 'keyalogirthmandsize' || lk === 'keyalgorithmandsize') key = v;
-    else if (lk === 'password') password = item.slice(eq + 1);
     else if (sanKeys[lk]) {
       if (sanKeys[lk] === 'unsupported' || !v) throw new EmcaFailure(M.invalidSubject);
       sans.push({ type: sanKeys[lk] as Identifier['type'], value: v });
@@ -159,6 +201,8 @@ export function parsePkcs12Content(text: string): { subject: SubjectAttribute[];
   }
   if (!subject.some((a) => a.type === 'CN')) throw new EmcaFailure(M.invalidSubject);
   if (password === undefined || password === '') throw new EmcaFailure(M.invalidParameter);
+  // A PKCS#12 password is text a person types: a line break or tab here is a client's mistake.
+  if (/[\u0000-\u001f\u007f]/.test(password)) throw new EmcaFailure(P.control);
   return { subject, sans, key: keySpecFrom(key), password };
 }
 

@@ -12,6 +12,7 @@ import { mountV4 } from './v4.ts';
 import { mountV5 } from './v5.ts';
 import { mountEsignModule } from './esign/index.ts';
 import { mountKeyRecovery } from './recovery.ts';
+import { mountV5Manage } from './v5-manage.ts';
 
 /**
  * The emCA adapter: Open API V4 (`/emCAServices/rest/*`), V5 JSON (`/emca/v5/*`), client admin API,
@@ -37,6 +38,7 @@ export const emcaProtocol: ProtocolModule = {
     // After mountV5: its token middleware on /emca/v5/* authenticates the eSign routes too.
     await mountEsignModule(app, ctx, svc);
     mountKeyRecovery(ctx);
+    mountV5Manage(app as never, ctx);
     app.get('/emca/openapi.json', (c) => c.json(emcaOpenApiDocument(ctx.config.publicUrl)));
   },
   endpoints(base) {

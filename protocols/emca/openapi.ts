@@ -36,9 +36,8 @@ const v4Paths: Json = Object.fromEntries(
           'Body: the envelope; `requestData` is base64 of AES-256 (client mode: ECB/PKCS#7, or CBC/GCM with the IV in front) over the inner JSON ' +
           '(userName, password, signature = base64 CMS SignedData by the client signing certificate, and the method parameters). ' +
           'Every processed request answers HTTP 200 with the envelope; 413 when the body exceeds CERTGATE_EMCA_BODY_LIMIT.',
-        parameters: [{ name: 'emKey', in: 'header', required: true, schema: { type: 'string' } }],
-        // The client's emKey header, then userName/password and a CMS signature inside the encrypted body.
-        security: [{ emcaV4EmKey: [] }],
+        operationId: `v4_${m}`,
+        security: [{ emKey: [] }],
         requestBody: jsonBody(ref('EmcaV4Request')),
         responses: {
           '200': jsonResp('Success or business failure', ref('EmcaV4Envelope')),
@@ -49,15 +48,128 @@ const v4Paths: Json = Object.fromEntries(
   ]),
 );
 
+const idParam = (name: string, description: string) => ({ name, in: 'path', required: true, schema: { type: 'string' }, description });
+const caParam = idParam('id', 'CA (issuer) id');
+const ridParam = idParam('rid', 'OCSP responder id');
+const roleNote = (role: string) => ` Needs a V5 token of a client with the ${role} role (403 otherwise).`;
+const manageResp = (ok: string, code = '200') => ({ [code]: jsonResp(ok, { type: 'object' }), '400': failure, '401': failure, '403': failure, '404': failure, '409': failure });
+
+/** V5 CA Management and OCSP Management (protocols/emca/v5-manage.ts). */
+const v5ManagePaths: Json = {
+  '/emca/v5/cas/{id}': {
+    get: { tags: ['emCA V5 CA Management'], operationId: 'v5_getCA', summary: 'A CA: certificate, status, CRL settings and latest CRL.' + roleNote('auditor'), security: v5Security, parameters: [caParam], responses: manageResp('CA') },
+  },
+  '/emca/v5/cas/import': {
+    post: {
+      tags: ['emCA V5 CA Management'],
+      operationId: 'v5_importCertificate',
+      summary: 'Import a CA certificate and its private key (kept sealed, never returned).' + roleNote('administrator'),
+      security: v5Security,
+      requestBody: jsonBody({ type: 'object', required: ['id', 'certificatePem', 'privateKeyPem'], properties: { id: { type: 'string' }, name: { type: 'string' }, certificatePem: { type: 'string' }, privateKeyPem: { type: 'string' }, parentId: { type: 'string' }, default: { type: 'boolean' } } }),
+      responses: manageResp('Imported', '201'),
+    },
+  },
+  '/emca/v5/cas/{id}/crl': {
+    get: { tags: ['emCA V5 CA Management'], operationId: 'v5_getCrl', summary: 'The latest complete CRL (DER, base64).' + roleNote('auditor'), security: v5Security, parameters: [caParam], responses: manageResp('CRL') },
+  },
+  '/emca/v5/cas/{id}/crl-settings': {
+    put: {
+      tags: ['emCA V5 CA Management'],
+      operationId: 'v5_createOrUpdateCrl',
+      summary: 'CRL settings: validity hours, delta CRL hours, partitions.' + roleNote('officer'),
+      security: v5Security,
+      parameters: [caParam],
+      requestBody: jsonBody({ type: 'object', properties: { crlValidityHours: { type: 'number' }, deltaCrlHours: { type: 'number' }, crlPartitions: { type: 'integer' } } }),
+      responses: manageResp('Settings'),
+    },
+  },
+  '/emca/v5/ocsp/cas/{id}': {
+    get: { tags: ['emCA V5 OCSP Management'], operationId: 'v5_getOcspStatus', summary: "Who signs the CA's OCSP answers, its OCSP settings and active responder." + roleNote('auditor'), security: v5Security, parameters: [caParam], responses: manageResp('OCSP state') },
+  },
+  '/emca/v5/ocsp/cas/{id}/settings': {
+    put: {
+      tags: ['emCA V5 OCSP Management'],
+      operationId: 'v5_configureOcsp',
+      summary: 'OCSP settings of a CA: signing (delegated | issuer), response validity and caching, nonce, responder rotation.' + roleNote('officer'),
+      security: v5Security,
+      parameters: [caParam],
+      requestBody: jsonBody({
+        type: 'object',
+        properties: {
+          signing: { type: 'string', enum: ['delegated', 'issuer'] },
+          validitySeconds: { type: 'integer' },
+          refreshFraction: { type: 'number' },
+          maxAgeSeconds: { type: 'integer' },
+          nonce: { type: 'string', enum: ['sign', 'ignore'] },
+          responderValidityDays: { type: 'integer' },
+          rotateFraction: { type: 'number' },
+          responderKey: { type: 'string', enum: ['issuer', 'ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072'] },
+        },
+      }),
+      responses: manageResp('Settings'),
+    },
+  },
+  '/emca/v5/ocsp/responders': {
+    get: { tags: ['emCA V5 OCSP Management'], operationId: 'v5_listOcspResponders', summary: 'OCSP responder certificates.' + roleNote('auditor'), security: v5Security, parameters: [{ name: 'caId', in: 'query', required: false, schema: { type: 'string' } }], responses: manageResp('Responders') },
+    post: {
+      tags: ['emCA V5 OCSP Management'],
+      operationId: 'v5_createOcspResponder',
+      summary: "Issue an OCSP responder certificate for a CA and map it (it signs the CA's answers)." + roleNote('officer'),
+      security: v5Security,
+      requestBody: jsonBody({ type: 'object', required: ['caId'], properties: { caId: { type: 'string' }, validityDays: { type: 'integer', minimum: 1, maximum: 365 } } }),
+      responses: manageResp('Responder', '201'),
+    },
+  },
+  '/emca/v5/ocsp/responders/{rid}': {
+    get: { tags: ['emCA V5 OCSP Management'], operationId: 'v5_getOcspResponder', summary: 'One OCSP responder certificate.' + roleNote('auditor'), security: v5Security, parameters: [ridParam], responses: manageResp('Responder') },
+  },
+  '/emca/v5/ocsp/responders/{rid}/rotate': {
+    post: { tags: ['emCA V5 OCSP Management'], operationId: 'v5_rotateOcspResponder', summary: 'A new responder certificate for the same CA replaces this one.' + roleNote('officer'), security: v5Security, parameters: [ridParam], responses: manageResp('Responder', '201') },
+  },
+  '/emca/v5/ocsp/responders/{rid}/map': {
+    post: { tags: ['emCA V5 OCSP Management'], operationId: 'v5_mapOcspResponder', summary: 'Map a still-valid responder certificate to its CA again.' + roleNote('officer'), security: v5Security, parameters: [ridParam], responses: manageResp('Responder') },
+  },
+  '/emca/v5/ocsp/responders/{rid}/revoke': {
+    post: {
+      tags: ['emCA V5 OCSP Management'],
+      operationId: 'v5_revokeOcspResponder',
+      summary: 'Revoke a responder certificate (listed on the CRL); `replace` issues a new one at once.' + roleNote('officer'),
+      security: v5Security,
+      parameters: [ridParam],
+      requestBody: jsonBody({ type: 'object', properties: { reason: { type: 'string', description: 'RFC 5280 reason name or code; default superseded' }, replace: { type: 'boolean' } } }, false),
+      responses: manageResp('Revoked'),
+    },
+  },
+};
+
+/** Every operation gets an operationId (`<method>_<path>` where none is given) and a declared security. */
+function complete(paths: Json): Json {
+  const out: Json = {};
+  for (const [path, item] of Object.entries(paths)) {
+    const ops: Json = {};
+    for (const [method, op] of Object.entries(item as Json)) {
+      const o = { ...(op as Json) };
+      o.operationId ??= `${method}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : ''))}`;
+      o.security ??= [];
+      const responses = (o.responses ?? {}) as Json;
+      if (!Object.keys(responses).some((k) => k.startsWith('4'))) o.responses = { ...responses, '401': { description: 'Not authenticated (or not allowed)' } };
+      ops[method] = o;
+    }
+    out[path] = ops;
+  }
+  return out;
+}
+
 export const emcaOpenApi: { paths: Json; components: { schemas: Json; securitySchemes: Json } } = {
-  paths: {
+  paths: complete({
     ...v4Paths,
     ...esignOpenApiPaths,
     '/emca/v5/auth/token': {
       post: {
         tags: ['emCA V5'],
+        operationId: 'v5_getToken',
         summary: 'Token for the V5 API (JWT, HS256)',
-        security: [], // the credentials are in the body
+        security: [],
         parameters: [{ name: 'X-Nonce', in: 'header', required: false, schema: { type: 'string' }, description: 'Optional; refused when reused within 5 minutes' }],
         requestBody: jsonBody({
           type: 'object',
@@ -164,7 +276,30 @@ export const emcaOpenApi: { paths: Json; components: { schemas: Json; securitySc
     '/emca/v5/profiles/{name}': {
       get: { tags: ['emCA V5'], summary: 'getProfileInfo (by name or numeric id)', security: v5Security, parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': jsonResp('Profile', { type: 'object' }), '400': failure } },
     },
-    '/emca/v5/cas': { get: { tags: ['emCA V5'], summary: 'getCAs', security: v5Security, responses: { '200': jsonResp('CAs', { type: 'object' }) } } },
+    '/emca/v5/cas': {
+      get: { tags: ['emCA V5'], operationId: 'v5_getCAs', summary: 'getCAs', security: v5Security, responses: { '200': jsonResp('CAs', { type: 'object' }) } },
+      post: {
+        tags: ['emCA V5 CA Management'],
+        operationId: 'v5_createCA',
+        summary: 'createCA: a root or subordinate CA with a generated key.' + roleNote('administrator'),
+        security: v5Security,
+        requestBody: jsonBody({
+          type: 'object',
+          required: ['id', 'name'],
+          properties: {
+            id: { type: 'string', description: 'a-z 0-9 -, used in URLs' },
+            name: { type: 'string' },
+            subject: { type: 'string', description: 'RFC 4514 DN; default CN=<name>' },
+            parentId: { type: 'string', description: 'signing CA; absent = root' },
+            keyType: { type: 'string', enum: ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] },
+            validityDays: { type: 'integer', default: 3650 },
+            pathLength: { type: 'integer' },
+            default: { type: 'boolean' },
+          },
+        }),
+        responses: manageResp('Created', '201'),
+      },
+    },
     '/emca/v5/verify': {
       post: {
         tags: ['emCA V5'],
@@ -174,6 +309,7 @@ export const emcaOpenApi: { paths: Json; components: { schemas: Json; securitySc
         responses: { '200': jsonResp('Verified', ref('EmcaV5Failure')), '400': failure },
       },
     },
+    ...v5ManagePaths,
     '/api/v1/emca/clients': {
       get: { tags: ['emCA clients'], summary: 'List emCA clients (no secrets)', security: [{ bearer: [] }], responses: { '200': jsonResp('Clients', { type: 'object' }) } },
       post: {
@@ -213,7 +349,7 @@ export const emcaOpenApi: { paths: Json; components: { schemas: Json; securitySc
     '/api/v1/emca/clients/{ref}/rotate': {
       post: { tags: ['emCA clients'], summary: 'New password, emKey, AES key and signing PKCS#12 (administrator); returned once', security: [{ bearer: [] }], parameters: [{ name: 'ref', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': jsonResp('Secrets (once)', ref('EmcaClientSecrets')) } },
     },
-  },
+  }),
   components: {
     schemas: {
       EmcaV4Request: {
@@ -262,9 +398,9 @@ export const emcaOpenApi: { paths: Json; components: { schemas: Json; securitySc
       },
     },
     securitySchemes: {
+      emKey: { type: 'apiKey', in: 'header', name: 'emKey', description: 'emCA Open API V4 authentication key (GenerateAuthenticationKey.jar)' },
       emcaApiKey: { type: 'apiKey', in: 'header', name: 'X-Emca-Api-Key' },
       emcaBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-      emcaV4EmKey: { type: 'apiKey', in: 'header', name: 'emKey', description: 'V4: the client\'s emKey; userName, password and a CMS signature travel inside the encrypted requestData' },
     },
   },
 };
@@ -276,6 +412,7 @@ export function emcaOpenApiDocument(serverUrl: string): Json {
     info: {
       title: 'Certgate emCA-compatible API',
       version: '1',
+      license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
       description: 'eMudhra emCA Open API V4.0.17 (`/emCAServices/rest/*`), the V5 JSON API (`/emca/v5/*`) and the emCA client admin API. Departures: protocols/emca/DIVERGENCES.md.',
     },
     servers: [{ url: serverUrl }],

@@ -35,6 +35,11 @@ export const emcaClients = pgTable(
     signingCertificateId: text('signing_certificate_id'),
     /** Build PFX files with 3DES/SHA-1 instead of AES-256-CBC/PBKDF2 (old clients). */
     legacyPfx: boolean('legacy_pfx').notNull().default(false),
+    /**
+     * V5 management role (emCA's roles): `client` (certificate API only), `auditor` (reads CAs, CRL
+     * and OCSP state), `officer` (CRL settings, OCSP responders), `administrator` (creates and imports CAs).
+     */
+    role: text('role').notNull().default('client'),
     disabled: boolean('disabled').notNull().default(false),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),

@@ -11,12 +11,15 @@ import type { EnrollmentRequest, Identifier, IssuanceResult, Principal, SubjectA
 import { normaliseSerial } from '../../src/issuance/revocation.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
 import { buildCertsOnly, canonicalSerial, parseSignedData, verifySigner } from '../../src/pki/cms-signed-data.ts';
-import { decodeName } from '../../src/pki/name.ts';
+import { decodeName, parseDn } from '../../src/pki/name.ts';
+import { parseCsr } from '../../src/pki/csr.ts';
+import { checkKey, enforceProfile } from '../../src/profiles/enforce.ts';
+import { parseDateTime, resolveValidity } from '../../src/issuance/validity.ts';
 import { buildPkcs12 } from '../../src/pki/pkcs12.ts';
 import type { Profile } from '../../src/profiles/model.ts';
 import { decodeB64, emcaDate, secondsToDhms } from './fields.ts';
-import { mapIssuanceError } from './failures.ts';
-import { EmcaFailure, M } from './messages.ts';
+import { badProfile, mapIssuanceError } from './failures.ts';
+import { EmcaFailure, M, profileNotExist } from './messages.ts';
 import { emcaPfx, emcaProfileIds, emcaTransactions, type EmcaClientRow, type EmcaTransactionRow } from './schema.ts';
 
 export type Format = 'cer' | 'p7b' | 'pfx';
@@ -37,8 +40,10 @@ export function principalFor(client: EmcaClientRow, by: Principal['authenticated
 
 export interface IssueSpec {
   profile: string;
-  /** Which field named the profile: decides "Invalid Certificate Profile name" vs "… Id". */
+  /** Which field named the profile: decides "Invalid Certificate Profile" vs "<id> profile does not exist". */
   profileBy: 'name' | 'id';
+  /** The profile reference as the client sent it (echoed in "<id> profile does not exist"). */
+  profileRef?: string;
   key: EnrollmentRequest['key'];
   subject?: SubjectAttribute[];
   sans?: Identifier[];
@@ -55,8 +60,17 @@ export interface IssueSpec {
   custom?: boolean;
 }
 
+/** A requested validity that was shortened: to the profile maximum or to the issuing CA's end. */
+export interface ClampNotice {
+  /** The certificate's notAfter, `dd:MM:yyyy HH:mm:ss` (UTC). */
+  notAfter: string;
+  /** The notAfter the request asked for. */
+  requested: string;
+  limit: 'profile maximum' | 'issuing CA validity';
+}
+
 export type IssueOutcome =
-  | { kind: 'issued'; artefact: string; serial: string; issuerId: string; certificateId: string; replayed: boolean }
+  | { kind: 'issued'; artefact: string; serial: string; issuerId: string; certificateId: string; replayed: boolean; clamped?: ClampNotice }
   | { kind: 'pending'; requestId: string }
   | { kind: 'rejected'; requestId: string };
 
@@ -180,18 +194,19 @@ export class EmcaService {
   /** `ProfileID` → profile name: a numeric id, or (Certgate extension) the profile's name. */
   async profileById(value: unknown): Promise<string> {
     const s = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
-    if (!s) throw new EmcaFailure(M.invalidProfileId);
+    if (!s) throw new EmcaFailure(M.invalidParameter);
+    const missing = new EmcaFailure(profileNotExist(s));
     if (/^\d+$/.test(s)) {
       // Beyond the integer column: no such id (and not a database error).
-      if (Number(s) > 2147483647) throw new EmcaFailure(M.invalidProfileId);
+      if (Number(s) > 2147483647) throw missing;
       const [row] = await this.ctx.store.db.select().from(emcaProfileIds).where(eq(emcaProfileIds.id, Number(s)));
       if (row) return row.profile;
       const ids = await this.profileIds();
       for (const [name, id] of ids) if (id === Number(s)) return name;
-      throw new EmcaFailure(M.invalidProfileId);
+      throw missing;
     }
     if (await this.ctx.profiles.get(s)) return s;
-    throw new EmcaFailure(M.invalidProfileId);
+    throw missing;
   }
 
   async profileVisible(caller: Caller, name: string): Promise<Profile | undefined> {
@@ -201,9 +216,9 @@ export class EmcaService {
     return p;
   }
 
-  async profileInfo(caller: Caller, name: string, by: 'name' | 'id' = 'name'): Promise<Record<string, unknown>> {
+  async profileInfo(caller: Caller, name: string, by: 'name' | 'id' = 'name', ref = name): Promise<Record<string, unknown>> {
     const p = await this.profileVisible(caller, name);
-    if (!p) throw new EmcaFailure(by === 'id' ? M.invalidProfileId : M.invalidProfileName);
+    if (!p) throw new EmcaFailure(by === 'id' ? profileNotExist(ref) : M.invalidProfileName);
     const ids = await this.profileIds();
     const keyAlgorithms: string[] = [];
     if (p.keys.rsa) keyAlgorithms.push(`RSA-${p.keys.rsa.minBits}..${p.keys.rsa.maxBits}`);
@@ -226,7 +241,7 @@ export class EmcaService {
   }
 
   async profileList(caller: Caller, caName: string): Promise<{ profileId: string; profileName: string }[]> {
-    const issuer = this.ctx.issuers.list().find((i) => i.name === caName || i.id === caName || i.subject === caName);
+    const issuer = this.issuerByName(caName);
     if (!issuer) throw new EmcaFailure(M.invalidCaName);
     const ids = await this.profileIds();
     const def = this.ctx.issuers.default();
@@ -240,13 +255,36 @@ export class EmcaService {
     return out;
   }
 
+  /**
+   * A CA named as clients name it: its display name, id, full subject DN (RFC 4514 or `/`-form,
+   * attribute order as Certgate prints it or as in the certificate), or its certificate's CN.
+   */
+  issuerByName(ref: string) {
+    const all = this.ctx.issuers.list();
+    const exact = all.find((i) => i.name === ref || i.id === ref || i.subject === ref);
+    if (exact) return exact;
+    let wanted: string | undefined;
+    try {
+      wanted = dnKey(parseDn(ref));
+    } catch {
+      wanted = undefined;
+    }
+    const byCn = all.filter((i) => {
+      const attrs = decodeName(parseCertificate(i.certDer).subject);
+      if (wanted && (dnKey(attrs) === wanted || dnKey([...attrs].reverse()) === wanted)) return true;
+      return attrs.some((a) => (a.type === 'CN' || a.type === '2.5.4.3') && a.value === ref);
+    });
+    // A CN shared by two CAs names neither.
+    return byCn.length === 1 ? byCn[0] : undefined;
+  }
+
   // ── issuance ──────────────────────────────────────────────────────────────
 
   async issue(caller: Caller, spec: IssueSpec): Promise<IssueOutcome> {
     const profile = await this.ctx.profiles.get(spec.profile);
-    const badProfile = spec.profileBy === 'id' ? M.invalidProfileId : M.invalidProfileName;
-    if (!profile || !profile.enabled) throw new EmcaFailure(badProfile);
-    if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(profile.name)) throw new EmcaFailure(badProfile);
+    const refused = badProfile({ profileBy: spec.profileBy, profileRef: spec.profileRef ?? spec.profile });
+    if (!profile || !profile.enabled) throw new EmcaFailure(refused);
+    if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(profile.name)) throw new EmcaFailure(refused);
     if (spec.noManual && profile.manualApproval) throw new EmcaFailure(M.manualNotSupported);
     const printable = /^[\x20-\x7e\u00a0-\uffff]{1,200}$/;
     if (!printable.test(spec.applicationId) || (spec.subscriberId !== undefined && spec.subscriberId !== '' && !printable.test(spec.subscriberId))) {
@@ -270,7 +308,7 @@ export class EmcaService {
         metadata: { subscriberId: spec.subscriberId ?? null, applicationId: spec.applicationId, itemId: spec.itemId ?? null, emcaClient: caller.client.id },
       });
     } catch (e) {
-      throw mapIssuanceError(e, spec, this.ctx);
+      throw mapIssuanceError(e, { ...spec, profileRef: spec.profileRef ?? spec.profile }, this.ctx);
     }
     if (result.status === 'pending') {
       await this.recordTransaction(caller, spec, result.requestId);
@@ -286,7 +324,62 @@ export class EmcaService {
       issuerId: result.certificate.issuerId,
       certificateId: result.certificate.id,
       replayed: result.replayed,
+      clamped: spec.validity && profile?.validity.allowCustom ? this.clampNotice(profile, spec.validity, result.certificate) : undefined,
     };
+  }
+
+  /**
+   * Whether the certificate ends before the end the request asked for (the pipeline shortens a
+   * custom validity to the profile maximum and to the issuing CA's end). The requested end is
+   * recomputed with the same rules and no limits, counting a duration from the requested start
+   * or from the issuance time (the certificate's notBefore plus the profile's backdating).
+   */
+  private clampNotice(profile: Profile, v: ValidityRequest, cert: { notBefore: Date; notAfter: Date; issuerId: string }): ClampNotice | undefined {
+    const now = v.notBefore !== undefined ? parseDateTime(v.notBefore) : new Date(cert.notBefore.getTime() + profile.validity.backdate * 1000);
+    let wanted: Date;
+    try {
+      wanted = resolveValidity({ ...profile.validity, max: Number.MAX_SAFE_INTEGER / 2000 }, v, { now, issuerNotBefore: new Date(0), issuerNotAfter: new Date(8.64e15) }).notAfter;
+    } catch {
+      return undefined;
+    }
+    if (cert.notAfter.getTime() >= wanted.getTime() - 2000) return undefined;
+    const issuer = this.ctx.issuers.list().find((i) => i.id === cert.issuerId);
+    const atCa = issuer !== undefined && Math.abs(issuer.notAfter.getTime() - cert.notAfter.getTime()) < 2000;
+    return { notAfter: emcaDate(cert.notAfter), requested: emcaDate(wanted), limit: atCa ? 'issuing CA validity' : 'profile maximum' };
+  }
+
+  /**
+   * Checks requests against the profile without issuing (all-or-nothing batches): the profile's
+   * audience and the caller's allow-list, each CSR's key, subject and SANs, the validity against
+   * the issuing CA, and duplicates the profile forbids inside the batch. The same pure rules the
+   * pipeline applies (src/profiles/enforce.ts, src/issuance/validity.ts); refusals map as there.
+   */
+  async preflight(caller: Caller, spec: Omit<IssueSpec, 'key'>, csrs: Buffer[]): Promise<void> {
+    const profile = await this.ctx.profiles.get(spec.profile);
+    const refused = badProfile({ profileBy: spec.profileBy, profileRef: spec.profileRef ?? spec.profile });
+    if (!profile || !profile.enabled || profile.audience === 'system') throw new EmcaFailure(refused);
+    if (caller.client.allowedProfiles.length && !caller.client.allowedProfiles.includes(profile.name)) throw new EmcaFailure(refused);
+    const issuer = profile.issuer ? this.ctx.issuers.list().find((i) => i.id === profile.issuer) : this.ctx.issuers.default();
+    if (!issuer) throw new EmcaFailure(M.internal, 503);
+    const keys = new Set<string>();
+    const subjects = new Set<string>();
+    const mapSpec = { ...spec, key: { kind: 'csr' as const, der: new Uint8Array() }, profileRef: spec.profileRef ?? spec.profile };
+    for (const der of csrs) {
+      try {
+        const csr = parseCsr(der);
+        checkKey(profile, csr.key);
+        const t = enforceProfile(profile, { subject: spec.subject ?? csr.subject, sans: spec.sans ?? csr.sans, key: csr.key });
+        resolveValidity(profile.validity, spec.validity, { now: new Date(), issuerNotBefore: issuer.notBefore, issuerNotAfter: issuer.notAfter });
+        const spki = Buffer.from(csr.spki).toString('base64');
+        if (profile.duplicateKey === 'reject' && keys.has(spki)) throw new EmcaFailure(M.invalidParameter);
+        const subj = JSON.stringify(t.subject);
+        if (profile.duplicateSubject === 'reject' && subjects.has(subj)) throw new EmcaFailure(M.invalidData);
+        keys.add(spki);
+        subjects.add(subj);
+      } catch (e) {
+        throw mapIssuanceError(e, mapSpec, this.ctx);
+      }
+    }
   }
 
   private async recordTransaction(caller: Caller, spec: IssueSpec, requestId: string): Promise<void> {
@@ -468,4 +561,9 @@ export class EmcaService {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new EmcaFailure(M.invalidPfxPassword);
     return this.ctx.secrets.unseal(pfxPurpose(row.id), p.pfxSealed).toString('base64');
   }
+}
+
+/** A DN compared by attribute types (case-insensitive) and values. */
+function dnKey(attrs: SubjectAttribute[]): string {
+  return attrs.map((a) => `${a.type.toUpperCase()}=${a.value}`).join('\u0000');
 }

@@ -26,7 +26,7 @@ import {
   parseSubjectDnOids,
   validityFrom,
 } from './fields.ts';
-import { principalFor, type Caller, type EmcaService, type Format, type IssueOutcome } from './service.ts';
+import { principalFor, type Caller, type ClampNotice, type EmcaService, type Format, type IssueOutcome } from './service.ts';
 import { badString, parseClientJson, readJsonBody } from '../../src/http/body.ts';
 
 export interface Envelope {
@@ -34,6 +34,10 @@ export interface Envelope {
   result: string | null;
   subscriberId: string | null;
   requestId: string | null;
+  /** rekey's sample answer carries it (null). */
+  aliasname?: string | null;
+  /** Only when a requested validity was shortened (DIVERGENCES.md). */
+  validityClamped?: ClampNotice;
 }
 
 /**
@@ -87,7 +91,7 @@ interface Call {
 type Handler = (call: Call) => Promise<Envelope>;
 
 function envelopeFor(o: IssueOutcome, subscriberId: string | null): Envelope {
-  if (o.kind === 'issued') return { status: 'success', result: o.artefact, subscriberId, requestId: null };
+  if (o.kind === 'issued') return { status: 'success', result: o.artefact, subscriberId, requestId: null, ...(o.clamped ? { validityClamped: o.clamped } : {}) };
   if (o.kind === 'pending') return { status: 'success', result: M.manualAck, subscriberId, requestId: o.requestId };
   return failure(M.rejected);
 }
@@ -97,21 +101,28 @@ const ok = (result: string, subscriberId: string | null = null): Envelope => ({ 
 // ── methods ─────────────────────────────────────────────────────────────────
 
 /** What every issuing method reads first: profile, ids, validity, and the verified signed content. */
+/** `ProfileID` (any casing; `profileName` as a Certgate extension) as the client sent it. */
+function profileRefOf(inner: Inner): string {
+  const v = inner.get('profileId') ?? inner.get('profileName');
+  return typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+}
+
 async function issuanceInputs({ caller, inner, svc }: Parameters<Handler>[0], by: 'name' | 'id') {
-  const profile = by === 'name' ? inner.str('profileName') : await svc.profileById(inner.get('profileId') ?? inner.get('profileName'));
+  const profileRef = by === 'name' ? inner.str('profileName') : profileRefOf(inner);
+  const profile = by === 'name' ? profileRef : await svc.profileById(profileRef);
   const applicationId = inner.str('applicationId');
   const subscriberId = inner.str('subscriberId');
   const validity = validityFrom(inner.get('validity'), inner.get('validFrom'));
   const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  return { profile, applicationId, subscriberId, validity, content };
+  return { profile, profileRef, applicationId, subscriberId, validity, content };
 }
 
 function createCertificate(format: Format, by: 'name' | 'id'): Handler {
   return async (args) => {
     const { caller, svc } = args;
-    const { profile, applicationId, subscriberId, validity, content } = await issuanceInputs(args, by);
+    const { profile, profileRef, applicationId, subscriberId, validity, content } = await issuanceInputs(args, by);
     const csr = checkCsr(csrFromContent(content));
-    const o = await svc.issue(caller, { profile, profileBy: by, key: { kind: 'csr', der: csr }, validity, applicationId, subscriberId, format });
+    const o = await svc.issue(caller, { profile, profileBy: by, profileRef, key: { kind: 'csr', der: csr }, validity, applicationId, subscriberId, format });
     return envelopeFor(o, subscriberId);
   };
 }
@@ -119,11 +130,12 @@ function createCertificate(format: Format, by: 'name' | 'id'): Handler {
 function createPkcs12(by: 'name' | 'id'): Handler {
   return async (args) => {
     const { caller, svc } = args;
-    const { profile, applicationId, subscriberId, validity, content } = await issuanceInputs(args, by);
+    const { profile, profileRef, applicationId, subscriberId, validity, content } = await issuanceInputs(args, by);
     const p = parsePkcs12Content(signedText(content, false));
     const o = await svc.issue(caller, {
       profile,
       profileBy: by,
+      profileRef,
       key: { kind: 'generate', spec: p.key },
       subject: p.subject,
       sans: p.sans,
@@ -140,6 +152,8 @@ function createPkcs12(by: 'name' | 'id'): Handler {
 /** getPKCS12's signed pseudo-JSON: `{'pfxPin': '…','serialNumber':'…','subscriberId':'…'}`. */
 function pseudoJson(text: string): Record<string, string> {
   const out: Record<string, string> = {};
+  // Three short fields: anything longer is not one (and the regex below must not see megabytes).
+  if (text.length > 4096) throw new EmcaFailure(M.invalidParameter);
   try {
     const j = JSON.parse(text) as Record<string, unknown>;
     for (const [k, v] of Object.entries(j)) if (typeof v === 'string' || typeof v === 'number') out[k.toLowerCase()] = String(v);
@@ -147,7 +161,8 @@ function pseudoJson(text: string): Record<string, string> {
   } catch {
     /* single-quoted form */
   }
-  for (const m of text.matchAll(/['"]?([A-Za-z0-9_]+)['"]?\s*:\s*(?:'([^']*)'|"([^"]*)")/g)) out[m[1].toLowerCase()] = m[2] ?? m[3] ?? '';
+  // A key starts after `{`, `,` or the start: linear, not a backtracking search from every letter.
+  for (const m of text.matchAll(/(?:^|[{,])\s*['"]?([A-Za-z0-9_]{1,64})['"]?\s*:\s*(?:'([^']*)'|"([^"]*)")/g)) out[m[1].toLowerCase()] = m[2] ?? m[3] ?? '';
   return out;
 }
 
@@ -225,14 +240,30 @@ const reinstate: Handler = async ({ caller, svc, inner }) => {
   return ok(M.reinstated);
 };
 
-const rekey: Handler = async ({ caller, svc, inner }) => {
+/** The rekey serial under each spelling the documents use: `serialNo` (table), `serialNum` (sample), `serialNumber`. */
+const rekeySerialKeys = ['serialNo', 'serialNum', 'serialNumber'];
+
+/** The rekey CSR: a CMS by the client's PFX, or (`isSignedData` "false", as the sample allows) a bare CSR. */
+async function rekeyCsr({ caller, svc, inner }: Call): Promise<Buffer> {
+  const signed = String(inner.get('isSignedData') ?? 'true').trim().toLowerCase() !== 'false';
+  if (signed) return checkCsr(csrFromContent(await svc.verifyClientSignature(caller.client, inner.get('signature'))));
+  const bare = inner.optStr('csrData') || inner.optStr('signature');
+  if (!bare) throw new EmcaFailure(M.invalidParameter);
+  return checkCsr(csrFromContent(bare));
+}
+
+const rekey: Handler = async (call) => {
+  const { caller, svc, inner } = call;
   if (!inner.has('remarks')) throw new EmcaFailure(M.invalidParameter);
-  const serialNo = inner.str('serialNo');
+  const key = rekeySerialKeys.find((k) => inner.has(k));
+  if (!key) throw new EmcaFailure(M.invalidParameter);
+  const serialNo = inner.str(key);
   const applicationId = inner.str('applicationId');
   const validity = validityFrom(inner.get('validity'), inner.get('validFrom'));
-  const content = await svc.verifyClientSignature(caller.client, inner.get('signature'));
-  const csr = checkCsr(csrFromContent(content));
-  const old = await svc.ownCertificate(caller, serialNo);
+  const csr = await rekeyCsr(call);
+  const old = await svc.ownCertificate(caller, serialNo).catch((e: unknown) => {
+    throw e instanceof EmcaFailure && e.result === M.notFound ? new EmcaFailure(M.invalidSerial) : e;
+  });
   if (old.status === 'revoked') throw new EmcaFailure(M.alreadyRevoked);
   const { subject, sans } = svc.subjectOf(old.der);
   const sub = (old.metadata as Record<string, unknown>)?.subscriberId;
@@ -249,7 +280,7 @@ const rekey: Handler = async ({ caller, svc, inner }) => {
     format: 'cer',
     replaces: { serial: old.serial, issuerId: old.issuerId },
   });
-  return envelopeFor(o, subscriberId);
+  return { ...envelopeFor(o, subscriberId), aliasname: null };
 };
 
 const verifySignature: Handler = async ({ svc, inner }) => {
@@ -259,7 +290,8 @@ const verifySignature: Handler = async ({ svc, inner }) => {
 
 function createCustom(esign: boolean): Handler {
   return async ({ caller, svc, inner }) => {
-    const profile = await svc.profileById(inner.get('profileId') ?? inner.get('profileName'));
+    const profileRef = profileRefOf(inner);
+    const profile = await svc.profileById(profileRef);
     const applicationId = inner.str('applicationId');
     const subscriberId = inner.str('subscriberId');
     const validity = validityFrom(inner.get('validity'), inner.get('validFrom'));
@@ -288,6 +320,7 @@ function createCustom(esign: boolean): Handler {
     const o = await svc.issue(caller, {
       profile,
       profileBy: 'id',
+      profileRef,
       key: { kind: 'csr', der: csrDer },
       subject,
       sans,
@@ -302,44 +335,47 @@ function createCustom(esign: boolean): Handler {
   };
 }
 
-const createMultiple: Handler = async ({ caller, svc, inner }) => {
-  const profile = await svc.profileById(inner.get('profileId') ?? inner.get('profileName'));
-  const applicationId = inner.str('applicationId');
-  const subscriberId = inner.str('subscriberId');
-  const validity = validityFrom(inner.get('validity'), inner.get('validFrom'));
-  const content = signedText(await svc.verifyClientSignature(caller.client, inner.get('signature')));
+/** The multi-CSR signed content `ID1|<CSR>~ID2|<CSR>`: item ids 1-64 of `A-Za-z0-9._-`, unique; every CSR parsed and self-signature checked. */
+function multiItems(content: string): { id: string; csr: Buffer }[] {
   const items = content.split('~').map((p) => p.trim()).filter(Boolean);
-  if (items.length === 0) throw new EmcaFailure(M.invalidCsr);
-  const parsed: { id: string; csr: Buffer }[] = [];
+  if (items.length === 0) throw new EmcaFailure(M.invalidData);
   const seen = new Set<string>();
-  // All-or-nothing validation of every item before any issuance.
-  for (const item of items) {
+  return items.map((item) => {
     const bar = item.indexOf('|');
-    if (bar <= 0) throw new EmcaFailure(M.invalidCsr);
+    if (bar <= 0) throw new EmcaFailure(M.invalidData);
     const id = item.slice(0, bar).trim();
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(id) || seen.has(id)) throw new EmcaFailure(M.invalidParameter);
     seen.add(id);
-    parsed.push({ id, csr: checkCsr(csrFromContent(item.slice(bar + 1).trim())) });
-  }
+    return { id, csr: checkCsr(csrFromContent(item.slice(bar + 1).trim())) };
+  });
+}
+
+/**
+ * createCertificatesByIdWithMultipleCsrData, all or nothing: every item is checked against the
+ * profile (key, subject, SANs, validity, duplicates inside the call) before the first is issued;
+ * the first refusal answers for the whole call and nothing is issued.
+ */
+const createMultiple: Handler = async ({ caller, svc, inner }) => {
+  const profileRef = profileRefOf(inner);
+  const profile = await svc.profileById(profileRef);
+  const applicationId = inner.str('applicationId');
+  const subscriberId = inner.str('subscriberId');
+  const validity = validityFrom(inner.get('validity'), inner.get('validFrom'));
+  const parsed = multiItems(signedText(await svc.verifyClientSignature(caller.client, inner.get('signature'))));
+  const base = { profile, profileBy: 'id' as const, profileRef, validity, applicationId, subscriberId, format: 'cer' as const };
+  await svc.preflight(caller, base, parsed.map((p) => p.csr));
   const certs: string[] = [];
   const pending: string[] = [];
+  const clamped: ClampNotice[] = [];
   for (const p of parsed) {
-    const o = await svc.issue(caller, {
-      profile,
-      profileBy: 'id',
-      key: { kind: 'csr', der: p.csr },
-      validity,
-      applicationId,
-      itemId: p.id,
-      subscriberId,
-      format: 'cer',
-    });
+    const o = await svc.issue(caller, { ...base, key: { kind: 'csr', der: p.csr }, itemId: p.id });
     if (o.kind === 'rejected') throw new EmcaFailure(M.rejected);
     if (o.kind === 'issued') certs.push(`${p.id}|${o.artefact}`);
     else pending.push(`${p.id}|${o.requestId}`);
+    if (o.kind === 'issued' && o.clamped) clamped.push(o.clamped);
   }
   if (pending.length) return { status: 'success', result: M.manualAck, subscriberId, requestId: pending.join('~') };
-  return { status: 'success', result: certs.join('~'), subscriberId, requestId: null };
+  return { status: 'success', result: certs.join('~'), subscriberId, requestId: null, ...(clamped.length ? { validityClamped: clamped[0] } : {}) };
 };
 
 const getExpirySoon: Handler = async ({ caller, svc, inner }) => {
@@ -442,17 +478,19 @@ export function mountV4(app: Hono<AppEnv>, d: V4Deps): void {
     const method = c.req.param('method');
     const handler = v4Methods[method.toLowerCase()];
     if (!handler) return c.json(failure(M.invalidParameter), 404);
+    // rekey's sample answers carry `aliasname` (null), failures too.
+    const fail = (result: string): Envelope => (handler === rekey ? { ...failure(result), aliasname: null } : failure(result));
     try {
       return c.json(await handle(c, d, handler));
     } catch (e) {
-      if (e instanceof EmcaFailure) return c.json(failure(e.result), e.status);
+      if (e instanceof EmcaFailure) return c.json(fail(e.result), e.status);
       if (isDatabaseUnavailable(e)) {
         ctx.log.warn({ reqId: c.get('requestId'), method }, 'emca: database unavailable');
         c.header('Retry-After', String(DATABASE_RETRY_AFTER));
-        return c.json(failure(M.internal), 503);
+        return c.json(fail(M.internal), 503);
       }
       ctx.log.error({ err: e, reqId: c.get('requestId'), method }, 'emca: unhandled error');
-      return c.json(failure(M.internal), 500);
+      return c.json(fail(M.internal), 500);
     }
   });
 }

@@ -29,6 +29,7 @@ import {
 import { principalFor, type Caller, type EmcaService, type IssueOutcome } from './service.ts';
 import { peerAddress } from './v4.ts';
 import { readJsonBody } from '../../src/http/body.ts';
+import { adminErrorFor, isIssuanceError } from '../../src/issuance/errors.ts';
 
 export interface V5Deps {
   ctx: ProtocolContext;
@@ -41,7 +42,7 @@ export interface V5Deps {
 const ISSUER = 'certgate';
 const AUDIENCE = 'certgate-emca-v5';
 
-type V5Env = AppEnv & { Variables: AppEnv['Variables'] & { emcaCaller?: Caller } };
+export type V5Env = AppEnv & { Variables: AppEnv['Variables'] & { emcaCaller?: Caller } };
 
 const statusFor: Record<string, 400 | 401 | 403 | 404 | 409> = {
   [M.notFound]: 404,
@@ -52,7 +53,9 @@ const statusFor: Record<string, 400 | 401 | 403 | 404 | 409> = {
   [M.notSuspended]: 409,
 };
 
-function fail(c: HonoContext, e: unknown, ctx: ProtocolContext) {
+export function fail(c: HonoContext, e: unknown, ctx: ProtocolContext) {
+  // A refusal of the core (CA and OCSP management through the seam): its status and message.
+  if (isIssuanceError(e)) return c.json({ status: 'failure', result: e.message }, adminErrorFor[e.code].status);
   if (e instanceof EmcaFailure) {
     const status = e.status !== 200 ? e.status : (statusFor[e.result] ?? 400);
     return c.json({ status: 'failure', result: e.result }, status);
@@ -68,12 +71,15 @@ function fail(c: HonoContext, e: unknown, ctx: ProtocolContext) {
 }
 
 function outcomeJson(o: IssueOutcome, extra: Record<string, unknown> = {}) {
-  if (o.kind === 'issued') return { status: 'success', result: o.artefact, serialNumber: o.serial.replace(/^(00)+/, ''), issuerId: o.issuerId, requestId: null, ...extra };
+  if (o.kind === 'issued') {
+    const clamp = o.clamped ? { validityClamped: o.clamped } : {};
+    return { status: 'success', result: o.artefact, serialNumber: o.serial.replace(/^(00)+/, ''), issuerId: o.issuerId, requestId: null, ...clamp, ...extra };
+  }
   if (o.kind === 'pending') return { status: 'pending', result: M.pending, requestId: o.requestId, ...extra };
   return { status: 'failure', result: M.rejected, requestId: o.requestId, ...extra };
 }
 
-async function json(c: HonoContext): Promise<Record<string, unknown>> {
+export async function json(c: HonoContext): Promise<Record<string, unknown>> {
   try {
     const b = await readJsonBody(c);
     if (b && typeof b === 'object' && !Array.isArray(b)) {
@@ -87,13 +93,13 @@ async function json(c: HonoContext): Promise<Record<string, unknown>> {
   throw new EmcaFailure(M.invalidParameter);
 }
 
-const str = (b: Record<string, unknown>, k: string): string => {
+export const str = (b: Record<string, unknown>, k: string): string => {
   const v = b[k.toLowerCase()];
   if (typeof v === 'number') return String(v);
   if (typeof v !== 'string' || !v.trim()) throw new EmcaFailure(M.invalidParameter);
   return v.trim();
 };
-const optStr = (b: Record<string, unknown>, k: string): string | undefined => {
+export const optStr = (b: Record<string, unknown>, k: string): string | undefined => {
   const v = b[k.toLowerCase()];
   return typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : undefined;
 };
@@ -177,19 +183,22 @@ export function mountV5(app: Hono<AppEnv>, d: V5Deps): void {
   };
 
   const profileOf = async (b: Record<string, unknown>) =>
-    b['profileid'] !== undefined ? { profile: await svc.profileById(b['profileid']), by: 'id' as const } : { profile: str(b, 'profileName'), by: 'name' as const };
+    b['profileid'] !== undefined
+      ? { profile: await svc.profileById(b['profileid']), by: 'id' as const, profileRef: String(b['profileid']).trim() }
+      : { profile: str(b, 'profileName'), by: 'name' as const, profileRef: str(b, 'profileName') };
 
   // createCertificates
   v5.post(
     '/emca/v5/certificates',
     route(async (c, caller) => {
       const b = await json(c);
-      const { profile, by } = await profileOf(b);
+      const { profile, by, profileRef } = await profileOf(b);
       const csr = checkCsr(csrFromContent(str(b, 'csr')));
       const format = (optStr(b, 'format') ?? 'cer').toLowerCase() === 'p7b' ? 'p7b' : 'cer';
       const o = await svc.issue(caller, {
         profile,
         profileBy: by,
+        profileRef,
         key: { kind: 'csr', der: csr },
         validity: validityFrom(b['validity'], b['validfrom']),
         applicationId: str(b, 'applicationId'),
@@ -205,17 +214,20 @@ export function mountV5(app: Hono<AppEnv>, d: V5Deps): void {
     '/emca/v5/keystores',
     route(async (c, caller) => {
       const b = await json(c);
-      const { profile, by } = await profileOf(b);
+      const { profile, by, profileRef } = await profileOf(b);
       let parsed;
       if (typeof b['content'] === 'string') parsed = parsePkcs12Content(b['content']);
       else {
         const subject = str(b, 'subject');
-        const password = str(b, 'password');
+        // Verbatim: spaces are part of a password (the V4 rule, fields.ts splitPkcs12Content).
+        const password = b['password'];
+        if (typeof password !== 'string' || password === '') throw new EmcaFailure(M.invalidParameter);
         parsed = parsePkcs12Content(`${subject.split(',').map((s) => s.trim()).join('~')}~KeyAlogirthmAndSize=${str(b, 'keyAlgorithm')}~Password=${password}`);
       }
       const o = await svc.issue(caller, {
         profile,
         profileBy: by,
+        profileRef,
         key: { kind: 'generate', spec: parsed.key },
         subject: parsed.subject,
         sans: parsed.sans,
@@ -332,7 +344,7 @@ export function mountV5(app: Hono<AppEnv>, d: V5Deps): void {
     route(async (c, caller) => {
       const ref = c.req.param('name')!;
       const name = /^\d+$/.test(ref) ? await svc.profileById(ref) : ref;
-      return c.json({ status: 'success', profile: await svc.profileInfo(caller, name, /^\d+$/.test(ref) ? 'id' : 'name') });
+      return c.json({ status: 'success', profile: await svc.profileInfo(caller, name, /^\d+$/.test(ref) ? 'id' : 'name', ref) });
     }),
   );
   v5.get(

@@ -9,6 +9,7 @@ import { ResponderManager } from './responders.ts';
 import { mountOcspAdmin } from './admin.ts';
 import { mountOcspRoutes } from './routes.ts';
 import { OcspService } from './service.ts';
+import { ocspResponderService } from './shared.ts';
 import { serverSettingsFromEnv, type ServerSettings } from './settings.ts';
 
 export { OcspService } from './service.ts';
@@ -45,6 +46,8 @@ export function createOcspProtocol(opts: { settings?: Partial<ServerSettings> & 
         byDb.set(pctx.store.db, entry);
       }
       registerOcspMetrics(pctx, () => byDb.get(pctx.store.db)?.svc);
+      // Responder management for the other protocols (emCA V5 OCSP Management), through the seam.
+      pctx.services.provide('ocsp.responders', ocspResponderService(pctx, entry.svc, entry.mgr));
       mountOcspRoutes(app, pctx, entry.svc);
       mountOcspAdmin(app, pctx, entry.svc, entry.mgr);
     },

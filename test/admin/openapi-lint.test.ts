@@ -83,10 +83,10 @@ describe.each(drivers)('OpenAPI documents as served, linted by Redocly (%s)', (d
   it('emca: every V4 operation declares its security (emKey), the token endpoint none', () => {
     const v4 = operations(docs.emca).filter((o) => o.path.startsWith('/emCAServices/rest/'));
     expect(v4.length).toBeGreaterThan(15);
-    for (const o of v4) expect(o.op.security, o.path).toEqual([{ emcaV4EmKey: [] }]);
+    for (const o of v4) expect(o.op.security, o.path).toEqual([{ emKey: [] }]);
     expect(docs.emca.paths['/emca/v5/auth/token'].post.security).toEqual([]);
     // In the admin document too, where the root's bearerAuth would otherwise apply to them.
-    expect(docs.admin.paths['/emCAServices/rest/createCertificate'].post.security).toEqual([{ emcaV4EmKey: [] }]);
+    expect(docs.admin.paths['/emCAServices/rest/createCertificate'].post.security).toEqual([{ emKey: [] }]);
   });
 });
 

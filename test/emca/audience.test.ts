@@ -36,16 +36,16 @@ describe.each(drivers)('emCA clients cannot obtain system profiles (%s)', (drive
   const issuedTo = async (who: Registered) =>
     (await t.ctx.db.select({ n: count() }).from(certificates).where(and(eq(certificates.principal, `emca:client:${who.id}`), eq(certificates.protocol, 'emca'))))[0].n;
 
-  it.each(['ocsp-signing', 'emca-client-signing'])('V4 createCertificate with %s: Invalid Certificate Profile name, nothing issued', async (profileName) => {
+  it.each(['ocsp-signing', 'emca-client-signing'])('V4 createCertificate with %s: Invalid Certificate Profile, nothing issued', async (profileName) => {
     for (const who of [open, listed]) {
       const before = await issuedTo(who);
       const r = await call(app, who, 'createCertificate', { signature: cmsSign(makeCsr('/CN=OCSP Responder'), who), profileName, subscriberId: 's', applicationId: `attack-${profileName}-${who.userName}` });
-      expect(r.body).toEqual({ status: 'failure', result: 'Invalid Certificate Profile name', subscriberId: null, requestId: null });
+      expect(r.body).toEqual({ status: 'failure', result: 'Invalid Certificate Profile', subscriberId: null, requestId: null });
       expect(await issuedTo(who)).toBe(before);
     }
   });
 
-  it('V5 POST /emca/v5/certificates with ocsp-signing: 400 Invalid Certificate Profile name', async () => {
+  it('V5 POST /emca/v5/certificates with ocsp-signing: 400 Invalid Certificate Profile', async () => {
     const tokRes = await app.request('/emca/v5/auth/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: open.userName, password: open.password }) }, env);
     const { token } = (await tokRes.json()) as { token: string };
     const r = await app.request(
@@ -54,7 +54,7 @@ describe.each(drivers)('emCA clients cannot obtain system profiles (%s)', (drive
       env,
     );
     expect(r.status).toBe(400);
-    expect(await r.json()).toEqual({ status: 'failure', result: 'Invalid Certificate Profile name' });
+    expect(await r.json()).toEqual({ status: 'failure', result: 'Invalid Certificate Profile' });
     expect(await issuedTo(open)).toBe(0);
   });
 

@@ -176,23 +176,23 @@ for (const driver of drivers) {
         expect(bad.body).toEqual({ status: 'failure', result: msg, subscriberId: null, requestId: null });
       }
       const badFrom = await call(app, client, 'createCertificateById', { signature: sign(makeCsr()), ProfileID: id, subscriberId: 's', applicationId: appId(), validFrom: '32:13:2020 00:00:00' });
-      expect(badFrom.body.result).toBe('Invalid validFrom');
+      expect(badFrom.body.result).toBe('Invalid From Date');
       const unknownId = await call(app, client, 'createCertificateById', { signature: sign(makeCsr()), ProfileID: '99999', subscriberId: 's', applicationId: appId() });
-      expect(unknownId.body.result).toBe('Invalid Certificate Profile Id');
+      expect(unknownId.body.result).toBe('99999 profile does not exist');
     });
 
     it('unknown profile, missing parameter and a bad CSR get their documented strings', async () => {
       const unknown = await call(app, client, 'createCertificate', { signature: sign(makeCsr()), profileName: 'no-such', subscriberId: 's', applicationId: appId() });
-      expect(unknown.body).toEqual({ status: 'failure', result: 'Invalid Certificate Profile name', subscriberId: null, requestId: null });
+      expect(unknown.body).toEqual({ status: 'failure', result: 'Invalid Certificate Profile', subscriberId: null, requestId: null });
       const missing = await call(app, client, 'createCertificate', { signature: sign(makeCsr()), profileName: 'tls-client', subscriberId: 's' });
       expect(missing.body.result).toBe('Invalid parameter');
       const longId = await call(app, client, 'createCertificate', { signature: sign(makeCsr()), profileName: 'tls-client', subscriberId: 's', applicationId: 'x'.repeat(201) });
       expect(longId.body.result).toBe('Invalid parameter');
       const badCsr = await call(app, client, 'createCertificate', { signature: sign('not a csr'), profileName: 'tls-client', subscriberId: 's', applicationId: appId() });
-      expect(badCsr.body.result).toBe('Invalid CSR');
+      expect(badCsr.body.result).toBe('Please enter valid data');
       // A CSR whose subject the profile refuses (tls-client requires CN).
       const noCn = await call(app, client, 'createCertificate', { signature: sign(makeCsr('/O=Acme')), profileName: 'tls-client', subscriberId: 's', applicationId: appId() });
-      expect(noCn.body.result).toBe('Invalid subject DN');
+      expect(noCn.body.result).toBe('Please enter valid data');
     });
 
     // ── authentication failures ─────────────────────────────────────────────
@@ -344,10 +344,10 @@ for (const driver of drivers) {
     it('createPKCS12 refusals: RSA-1024, no CN, unknown profile; createPKCS12ById; legacy 3DES PFX', async () => {
       const bad = async (content: string, profileName = 'tls-client') =>
         (await call(app, client, 'createPKCS12', { signature: sign(content), profileName, subscriberId: 's', applicationId: appId() })).body.result;
-      expect(await bad('CN=x~KeyAlogirthmAndSize=RSA-1024~Password=p')).toBe('Invalid key algorithm and size');
-      expect(await bad('CN=x~KeyAlogirthmAndSize=DSA-9~Password=p')).toBe('Invalid key algorithm and size');
-      expect(await bad('O=x~KeyAlogirthmAndSize=RSA-2048~Password=p')).toBe('Invalid subject DN');
-      expect(await bad('CN=x~KeyAlogirthmAndSize=RSA-2048~Password=p', 'nope')).toBe('Invalid Certificate Profile name');
+      expect(await bad('CN=x~KeyAlogirthmAndSize=RSA-1024~Password=p')).toBe('Please enter valid data');
+      expect(await bad('CN=x~KeyAlogirthmAndSize=DSA-9~Password=p')).toBe('Please enter valid data');
+      expect(await bad('O=x~KeyAlogirthmAndSize=RSA-2048~Password=p')).toBe('Please enter valid data');
+      expect(await bad('CN=x~KeyAlogirthmAndSize=RSA-2048~Password=p', 'nope')).toBe('Invalid Certificate Profile');
       expect(await bad('CN=x~KeyAlogirthmAndSize=RSA-2048')).toBe('Invalid parameter');
       // An applicationId already used for a certificate from a CSR: there is no key for a PFX.
       const used = appId();
@@ -423,7 +423,7 @@ for (const driver of drivers) {
       const cert = await issueCert(client, '/CN=rekeyme/O=Acme');
       const serial = serialOf(cert);
       const sameKey = await call(app, client, 'rekey', { signature: sign(makeCsr('/CN=whatever')), serialNo: 'ffff', remarks: 'x', applicationId: appId() });
-      expect(sameKey.body.result).toBe('Certificate not found');
+      expect(sameKey.body.result).toBe('Invalid serial number');
       const r = await call(app, client, 'rekey', { signature: sign(makeCsr('/CN=ignored')), serialNo: serial, remarks: 'lost', applicationId: appId() });
       expect(r.body.status).toBe('success');
       const text = x509Text(r.body.result!);
@@ -464,7 +464,7 @@ for (const driver of drivers) {
         subscriberId: 's',
         applicationId: appId(),
       });
-      expect(bad.body.result).toBe('Invalid CSR');
+      expect(bad.body.result).toBe('Please enter valid data');
     });
 
     it('createCustomCertificateById / createCustomerCertificateById / eSign: subject and SANs from the request', async () => {

@@ -106,7 +106,7 @@ for (const driver of drivers) {
       expect(opensslTry(['pkcs12', '-info', '-noout', '-in', join(d, 'k.p12'), '-passin', 'pass:ks-pass']).status).toBe(0);
       const bad = await post('/emca/v5/keystores', { profileName: 'tls-client', subject: 'CN=x', keyAlgorithm: 'RSA-1024', password: 'p', applicationId: 'ks-2' }, h);
       expect(bad.status).toBe(400);
-      expect(((await bad.json()) as { result: string }).result).toBe('Invalid key algorithm and size');
+      expect(((await bad.json()) as { result: string }).result).toBe('Please enter valid data');
 
       const profiles = (await (await app.request('/emca/v5/profiles', { headers: h }, env())).json()) as { profiles: { profileName: string; profileId: string }[] };
       const tc = profiles.profiles.find((p) => p.profileName === 'tls-client')!;

@@ -124,7 +124,7 @@ describe.each(drivers)('bad input is a 4xx in the protocol format, nothing writt
     expect(await r.json()).toMatchObject({ status: 'failure' });
     const v4 = await call(app, client, 'createCertificateById', { profileId: '99999999999999999999999999', applicationId: 'big-id', subscriberId: 's', signature: cmsSign(makeCsr('/CN=big id'), client) });
     expect(v4.status).toBe(200);
-    expect(v4.body).toMatchObject({ status: 'failure', result: 'Invalid Certificate Profile Id' });
+    expect(v4.body).toMatchObject({ status: 'failure', result: '99999999999999999999999999 profile does not exist' });
   });
 
   it('emCA V4: NUL in signed content read as text (a request id) → invalid input, not a database error', async () => {

@@ -46,8 +46,8 @@ const rows: Row[] = [
   { code: 'policy', rule: 'keys.rsa', acme: ['badPublicKey', 400], emca: M.invalidCsr, ocsp: 'internalError', admin: [403, 'ProfileViolation'] },
   { code: 'policy', rule: 'lint.keyUsage.keyType', acme: ['badCSR', 400], emca: M.invalidCsr, ocsp: 'internalError', admin: [403, 'ProfileViolation'] },
   { code: 'policy', rule: 'issuer', acme: ['rejectedIdentifier', 400], emca: M.invalidCaName, ocsp: 'internalError', admin: [403, 'ProfileViolation'] },
-  { code: 'unknownProfile', acme: ['invalidProfile', 400], emca: M.invalidProfileName, ocsp: 'internalError', admin: [404, 'NotFound'] },
-  { code: 'forbiddenProfile', rule: 'profile.audience', acme: ['invalidProfile', 400], emca: M.invalidProfileName, ocsp: 'internalError', admin: [403, 'Forbidden'] },
+  { code: 'unknownProfile', acme: ['invalidProfile', 400], emca: M.invalidProfile, ocsp: 'internalError', admin: [404, 'NotFound'] },
+  { code: 'forbiddenProfile', rule: 'profile.audience', acme: ['invalidProfile', 400], emca: M.invalidProfile, ocsp: 'internalError', admin: [403, 'Forbidden'] },
   { code: 'notAuthorizedForIdentifier', rule: 'authorization', acme: ['unauthorized', 403], emca: M.invalidParameter, ocsp: 'internalError', admin: [403, 'ProfileViolation'] },
   { code: 'validity', rule: 'validity.duration', acme: ['malformed', 400], emca: M.invalidValidity, ocsp: 'internalError', admin: [400, 'BadRequest'] },
   { code: 'validity', rule: 'validity.dateTime', acme: ['malformed', 400], emca: M.invalidValidFrom, ocsp: 'internalError', admin: [400, 'BadRequest'] },
@@ -100,11 +100,11 @@ describe.each(rows.map((r) => [label(r), r] as const))('%s', (_l, r) => {
 });
 
 describe('emCA: which request field named the profile decides the message', () => {
-  it('profileId → Invalid Certificate Profile Id', () => {
-    expect(emcaFailureFor.unknownProfile('', { ...spec, profileBy: 'id' }).result).toBe(M.invalidProfileId);
-    expect(emcaFailureFor.forbiddenProfile('profile.audience', { ...spec, profileBy: 'id' }).result).toBe(M.invalidProfileId);
+  it('profileId → "<id> profile does not exist" (the documents\' text)', () => {
+    expect(emcaFailureFor.unknownProfile('', { ...spec, profileBy: 'id', profileRef: '42' }).result).toBe('42 profile does not exist');
+    expect(emcaFailureFor.forbiddenProfile('profile.audience', { ...spec, profileBy: 'id', profileRef: '7' }).result).toBe('7 profile does not exist');
   });
-  it('a server-generated key refused → Invalid key algorithm and size', () => {
+  it('a server-generated key refused → Please enter valid data', () => {
     expect(emcaFailureFor.policy('keys.rsa', { profileBy: 'name', key: { kind: 'generate', spec: { type: 'RSA', bits: 1024 } } } as never).result).toBe(M.invalidKey);
   });
 });

@@ -1,18 +1,14 @@
 /** Issuers: list, read, create (root or subordinate), import (certificate and key), change options and the default. */
-import { createHash, createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
 import { issuerUrls, type Issuer } from '../../ca/issuer.ts';
-import { keySpecFor } from '../../ca/keys.ts';
+import { createIssuerChecked, importIssuerChecked, pathLengthOf } from '../../ca/issuer-admin.ts';
 import type { Context } from '../../context.ts';
 import type { AppEnv } from '../../http/app-env.ts';
 import { BadRequest, Conflict } from '../../issuance/errors.ts';
-import { parseCertificate } from '../../pki/certificate.ts';
-import { children, decodeInteger, readTlv, Tag } from '../../pki/der.ts';
-import { decodeName, formatName, parseDn, toEncodedAttributes, type EncodedAttribute } from '../../pki/name.ts';
-import { ext as extOid } from '../../pki/oids.ts';
-import { fromPem, toPem } from '../../pki/pem.ts';
+import { toPem } from '../../pki/pem.ts';
 import { issuerCreateSchema, issuerImportSchema, issuerPatchSchema } from '../openapi.ts';
-import { conflictOnDuplicate, readBody, type AdminKit, type C } from './kit.ts';
+import { readBody, type AdminKit, type C } from './kit.ts';
 
 export function mountIssuers(api: Hono<AppEnv>, k: AdminKit): void {
   const { ctx, need, audit, requireIssuer } = k;
@@ -41,94 +37,20 @@ export function mountIssuers(api: Hono<AppEnv>, k: AdminKit): void {
   });
 }
 
-/** pathLenConstraint of a CA certificate, or undefined when it has none. */
 async function createIssuer(k: AdminKit, c: C) {
   const { ctx, audit } = k;
   const b = await readBody(c, issuerCreateSchema);
-  await assertIssuerFree(ctx, b.id, b.name);
-  let pathLength = b.pathLength;
-  if (b.parentId) {
-    const parent = await ctx.issuers.get(b.parentId);
-    if (!parent) throw new BadRequest(`parentId: no issuer "${b.parentId}"`, 'parentId');
-    if (parent.status !== 'active') throw new Conflict(`parent issuer "${parent.id}" is retired`);
-    const max = pathLengthOf(parent.certDer);
-    if (max === 0) throw new BadRequest(`parentId: issuer "${parent.id}" has pathLength 0 and cannot sign CA certificates`, 'parentId');
-    if (max !== undefined) {
-      if (pathLength !== undefined && pathLength >= max) {
-        throw new BadRequest(`pathLength: must be less than the parent's pathLength ${max}`, 'pathLength');
-      }
-      pathLength ??= max - 1;
-    }
-  }
-  let subject: EncodedAttribute[] | undefined;
-  if (b.subject) {
-    try {
-      subject = toEncodedAttributes(parseDn(b.subject));
-    } catch (e) {
-      throw new BadRequest(`subject: ${(e as Error).message}`, 'subject');
-    }
-  }
-  const created = await conflictOnDuplicate(
-    () =>
-      ctx.issuers.create({
-        id: b.id,
-        name: b.name,
-        subject,
-        key: keySpecFor(b.keyType),
-        parentId: b.parentId,
-        validityDays: b.validityDays,
-        pathLength,
-        isDefault: b.default ?? false,
-      }),
-    `issuer "${b.id}" (or its name) already exists`,
-  );
+  const created = await createIssuerChecked(ctx.issuers, b);
+  const pathLength = pathLengthOf(created.certDer);
   await audit(c, 'issuer.create', created.id, { parentId: b.parentId ?? null, keyType: b.keyType, validityDays: b.validityDays, pathLength, default: created.isDefault });
   return c.json(issuerJson(ctx, created, true), 201);
 }
 
 async function importIssuer(k: AdminKit, c: C) {
-  const { ctx, audit, requireIssuer } = k;
+  const { ctx, audit } = k;
   const b = await readBody(c, issuerImportSchema);
-  let der: Buffer;
-  let parsed;
-  try {
-    const blocks = fromPem(b.certificatePem, 'CERTIFICATE');
-    if (blocks.length === 0) throw new Error('no block');
-    der = blocks[0];
-    parsed = parseCertificate(der);
-  } catch {
-    throw new BadRequest('certificatePem: not a PEM X.509 certificate', 'certificatePem');
-  }
-  if (!parsed.isCa) throw new BadRequest('certificatePem: not a CA certificate (basicConstraints cA is not true)', 'certificatePem');
-  let key: KeyObject;
-  try {
-    // Never echo the parser's message: it must not hint at the key's content.
-    key = createPrivateKey({ key: b.privateKeyPem, format: 'pem' });
-  } catch {
-    throw new BadRequest('privateKeyPem: not an unencrypted PEM private key', 'privateKeyPem');
-  }
-  if (!createPublicKey(key).export({ format: 'der', type: 'spki' }).equals(Buffer.from(parsed.spki))) {
-    throw new BadRequest('privateKeyPem: the private key does not match the certificate', 'privateKeyPem');
-  }
-  const x509 = new X509Certificate(der);
-  if (b.parentId) {
-    const parent = await ctx.issuers.get(b.parentId);
-    if (!parent) throw new BadRequest(`parentId: no issuer "${b.parentId}"`, 'parentId');
-    if (!x509.verify(parent.signer.publicKey)) {
-      throw new BadRequest(`certificatePem: not signed by issuer "${parent.id}"`, 'certificatePem');
-    }
-  }
-  await assertIssuerFree(ctx, b.id, b.name ?? formatName(decodeName(parsed.subject)));
-  // Imported without the default flag, then made default: importIssuer would leave two defaults.
-  let imported = await conflictOnDuplicate(
-    () => ctx.issuers.importIssuer({ id: b.id, name: b.name, certDer: der, privateKey: key, parentId: b.parentId }),
-    `issuer "${b.id}" (or its name) already exists`,
-  );
-  if (b.default) {
-    await ctx.issuers.setDefault(imported.id);
-    imported = await requireIssuer(imported.id);
-  }
-  await audit(c, 'issuer.import', imported.id, { parentId: b.parentId ?? null, subject: imported.subject, fingerprintSha256: fingerprint(der), default: imported.isDefault });
+  const imported = await importIssuerChecked(ctx.issuers, b);
+  await audit(c, 'issuer.import', imported.id, { parentId: b.parentId ?? null, subject: imported.subject, fingerprintSha256: fingerprint(imported.certDer), default: imported.isDefault });
   return c.json(issuerJson(ctx, imported, true), 201);
 }
 
@@ -152,20 +74,6 @@ function issuerJson(ctx: Context, i: Issuer, detail = false) {
   certificatePem: toPem(i.certDer, 'CERTIFICATE'),
   ...(detail ? { chainPem: i.chain.map((d) => toPem(d, 'CERTIFICATE')).join('') } : {}),
 };
-}
-
-async function assertIssuerFree(ctx: Context, id: string, name: string) {
-  if (await ctx.issuers.get(id)) throw new Conflict(`issuer "${id}" already exists`);
-  if (ctx.issuers.list().some((i) => i.name === name)) throw new Conflict(`an issuer named "${name}" already exists`);
-}
-
-function pathLengthOf(der: Uint8Array): number | undefined {
-  const bc = parseCertificate(der).extensions.find((e) => e.oid === extOid.basicConstraints);
-  if (!bc) return undefined;
-  const v = bc.value;
-  const s = readTlv(v, 0);
-  for (const t of children(v, s.start, s.end)) if (t.tag === Tag.INTEGER) return Number(decodeInteger(v, t.start, t.end));
-  return undefined;
 }
 
 function fingerprint(der: Uint8Array): string {
