@@ -3,6 +3,7 @@
  * PBMAC1) or signature, and protects an answer the way its request was protected.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
+import type { Signer } from '../../src/ca/signer.ts';
 import type { CertificateRecord, ProtocolContext } from '../../src/protocol-context.ts';
 import { decodeAlgorithmIdentifier } from '../../src/pki/algorithm-identifier.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
@@ -106,6 +107,8 @@ export async function verifyProtection(msg: DecodedPKIMessage, ctx: ProtocolCont
 /** What signs answers for an issuer: its CMP signer identity (RFC 9483 §3.1), or the CA itself. */
 interface AnswerSigner {
   signer: { algorithmIdentifier: Buffer; sign(data: Uint8Array): Buffer | Promise<Buffer> };
+  /** The same key as a key-store Signer (CMS SignedData: centrally generated keys). */
+  keySigner: Signer;
   certDer: Buffer;
   /** certDer first, then its chain. */
   certs: Buffer[];
@@ -125,14 +128,14 @@ export async function answerSigner(ctx: ProtocolContext, issuerId: string): Prom
   let value: AnswerSigner;
   try {
     const id = await ctx.keys.serviceIdentity({ name: `signer-${issuerId}`, systemProfile: 'cmp-signer', subject: 'CN=Certgate CMP signer', key: { type: 'EC', curve: 'P-256' }, issuerId });
-    value = { signer: id.key.signer, certDer: Buffer.from(id.certDer), certs: [id.certDer, ...id.chain].map((c) => Buffer.from(c)) };
+    value = { signer: id.key.signer, keySigner: id.key.signer, certDer: Buffer.from(id.certDer), certs: [id.certDer, ...id.chain].map((c) => Buffer.from(c)) };
   } catch (e) {
     ctx.log.warn({ err: e, issuerId }, 'cmp: no CMP signer identity; answers are signed by the CA');
     const issuer = await ctx.issuers.get(issuerId);
     if (!issuer) throw new Error(`issuer ${issuerId} is gone`);
     const key = await ctx.keys.forIssuer(issuerId);
     const chain = issuer.chain.length ? issuer.chain : [issuer.certDer];
-    value = { signer: key.signer, certDer: Buffer.from(issuer.certDer), certs: chain.map((c) => Buffer.from(c)) };
+    value = { signer: key.signer, keySigner: key.signer, certDer: Buffer.from(issuer.certDer), certs: chain.map((c) => Buffer.from(c)) };
   }
   // Re-asked every minute: the key store renews the identity before it expires.
   signers.set(issuerId, { value, until: Date.now() + 60_000 });
