@@ -39,20 +39,31 @@ const answerType = { ir: 'ip', cr: 'cp', kur: 'kup', p10cr: 'cp' } as const;
 export type EnrollBody = keyof typeof answerType;
 
 /** Checks the POP; returns the loaded key's KeyInfo so the pipeline need not load it again. */
-function checkPop(m: CertReqMsg, spki: Buffer): KeyInfo {
+function checkPop(m: CertReqMsg, spki: Buffer, ra: boolean): KeyInfo {
   const pop = m.popo;
   if (!pop) throw new CmpFailure('badPOP', 'proof of possession missing');
+  if (pop.kind === 'raVerified') {
+    // RFC 4211 §4: the RA checked the POP; only an RA we trust may say so.
+    if (!ra) throw new CmpFailure('badPOP', 'raVerified proof of possession is accepted only from an authorised RA');
+    return loadKeyInfo(spki);
+  }
   if (pop.kind !== 'signature') throw new CmpFailure('badPOP', `proof of possession by ${pop.kind} is not supported (sign the request)`);
   if (pop.poposkInput) throw new CmpFailure('badPOP', 'POPOSigningKeyInput is not supported: the template must carry subject and key');
-  let key;
-  let algOid;
+  const { key, algOid } = importTemplateKey(spki);
+  if (!verifySignature(pop.algorithm, key, m.certReqDer, pop.signature)) throw new CmpFailure('badPOP', 'proof of possession signature does not verify');
+  return keyInfoFromKeyObject(key, algOid);
+}
+
+function importTemplateKey(spki: Buffer): { key: ReturnType<typeof importSpki>; algOid: string } {
   try {
-    algOid = spkiAlgorithmOid(spki);
-    key = importSpki(spki);
+    return { algOid: spkiAlgorithmOid(spki), key: importSpki(spki) };
   } catch {
     throw new CmpFailure('badCertTemplate', 'the template public key is not a valid SubjectPublicKeyInfo');
   }
-  if (!verifySignature(pop.algorithm, key, m.certReqDer, pop.signature)) throw new CmpFailure('badPOP', 'proof of possession signature does not verify');
+}
+
+function loadKeyInfo(spki: Buffer): KeyInfo {
+  const { key, algOid } = importTemplateKey(spki);
   return keyInfoFromKeyObject(key, algOid);
 }
 
@@ -73,7 +84,7 @@ function parseCrmf(ex: Exchange, type: 'ir' | 'cr' | 'kur'): Parsed {
   const out: Parsed = {
     certReqId: m.certReq.certReqId,
     // The key type is settled against the profile in enroll(); the pipeline generates the key.
-    key: central ? { kind: 'generate', spec: { type: 'EC', curve: 'P-256' } } : { kind: 'spki', der: t.publicKey!, pop: 'verified-by-protocol', keyInfo: checkPop(m, t.publicKey!) },
+    key: central ? { kind: 'generate', spec: { type: 'EC', curve: 'P-256' } } : { kind: 'spki', der: t.publicKey!, pop: 'verified-by-protocol', keyInfo: checkPop(m, t.publicKey!, !!ex.ra) },
     central: central ? { request: central, recipient: keyRecipient(ex.sender!) } : undefined,
     subject: t.subject ? decodeName(t.subject) : undefined,
     sans: templateSans(t.extensions),
@@ -108,7 +119,8 @@ function principalOf(ex: Exchange, profile: string): EnrollmentRequest['principa
     protocol: 'cmp',
     authenticatedBy: s.kind === 'mac' ? 'hmac' : 'cms-signature',
     allowedProfiles: [profile],
-    authorizedIdentifiers: s.kind === 'signature' ? s.record.sans : undefined,
+    // An authorised RA vouches for names as a shared secret does (RFC 9483 §5).
+    authorizedIdentifiers: s.kind === 'signature' && !ex.ra ? s.record.sans : undefined,
   };
 }
 
