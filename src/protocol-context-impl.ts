@@ -172,6 +172,7 @@ function issuerView(i: Issuer): IssuerView {
     keyAlgorithm: i.signer.keyAlgorithm,
     keyRef: i.keyRef,
     parentId: i.parentId ?? undefined,
+    successorId: i.options.successorId,
   };
 }
 
