@@ -10,8 +10,9 @@ import { parseCertificate } from '../../src/pki/certificate.ts';
 import type { PKIBody } from '../../src/pki/cmp-body.ts';
 import type { PKIHeader } from '../../src/pki/cmp-header.ts';
 import { encodePKIMessage, protectedPartOf, type DecodedPKIMessage } from '../../src/pki/cmp-message.ts';
-import { PASSWORD_BASED_MAC, encodePbmParameter, hmacByOid, owfByOid, pbmKey, pbmMac, pbmParameterFromDer, type PBMParameter } from '../../src/pki/cmp-pbm.ts';
-import { PBMAC1, encodePbmac1Parameter, pbmac1Key, pbmac1Mac, pbmac1ParameterFromDer, type Pbmac1Parameter } from '../../src/pki/cmp-pbmac1.ts';
+import { PASSWORD_BASED_MAC, encodePbmParameter, hmacByOid, owfByOid, pbmParameterFromDer, type PBMParameter } from '../../src/pki/cmp-pbm.ts';
+import { PBMAC1, encodePbmac1Parameter, pbmac1ParameterFromDer, type Pbmac1Parameter } from '../../src/pki/cmp-pbmac1.ts';
+import { MacKeyCache } from './mac-keys.ts';
 import { readTlv } from '../../src/pki/der.ts';
 import { isSupportedSignatureAlgorithm, verifySignature } from '../../src/pki/signature.ts';
 import { CmpFailure } from './failures.ts';
@@ -64,17 +65,26 @@ function macScheme(msg: DecodedPKIMessage, settings: CmpSettings): MacScheme {
   return scheme;
 }
 
-function computeMac(scheme: MacScheme, secret: Buffer, data: Buffer): Buffer {
-  return scheme.kind === 'pbm' ? pbmMac(scheme.params, secret, data) : pbmac1Mac(scheme.params, secret, data);
+/** Derived MAC keys by (secret, scheme, salt, count): see mac-keys.ts. One cache per server. */
+const macKeys = new WeakMap<ProtocolContext, MacKeyCache>();
+
+export function macKeyCache(ctx: ProtocolContext): MacKeyCache {
+  let c = macKeys.get(ctx);
+  if (!c) macKeys.set(ctx, (c = new MacKeyCache()));
+  return c;
 }
 
-async function verifyMac(msg: DecodedPKIMessage, settings: CmpSettings, secrets: SecretStore): Promise<Sender> {
+function computeMac(ctx: ProtocolContext, scheme: MacScheme, secret: Buffer, data: Buffer): Buffer {
+  return createHmac(hmacByOid[scheme.params.mac.oid], macKeyCache(ctx).key(scheme, secret)).update(data).digest();
+}
+
+async function verifyMac(msg: DecodedPKIMessage, ctx: ProtocolContext, settings: CmpSettings, secrets: SecretStore): Promise<Sender> {
   const scheme = macScheme(msg, settings);
   const ref = msg.header.senderKID?.toString('latin1');
   if (!ref) throw new CmpFailure('badMessageCheck', 'MAC protection needs senderKID (the reference)', false);
   const s = await secrets.usable(ref);
   // The same answer for an unknown reference and a wrong MAC: no reference oracle.
-  const expected = s ? computeMac(scheme, s.secret, msg.protectedPart) : undefined;
+  const expected = s ? computeMac(ctx, scheme, s.secret, msg.protectedPart) : undefined;
   if (!s || !expected || expected.length !== msg.protection!.length || !timingSafeEqual(expected, msg.protection!)) {
     throw new CmpFailure('badMessageCheck', 'MAC verification failed (unknown reference or wrong secret)', false);
   }
@@ -100,7 +110,7 @@ async function verifySigned(msg: DecodedPKIMessage, ctx: ProtocolContext): Promi
 export async function verifyProtection(msg: DecodedPKIMessage, ctx: ProtocolContext, settings: CmpSettings, secrets: SecretStore): Promise<Sender> {
   const alg = msg.header.protectionAlg;
   if (!alg || !msg.protection) throw new CmpFailure('badMessageCheck', 'unprotected requests are refused', false);
-  if (alg.oid === PASSWORD_BASED_MAC || alg.oid === PBMAC1) return verifyMac(msg, settings, secrets);
+  if (alg.oid === PASSWORD_BASED_MAC || alg.oid === PBMAC1) return verifyMac(msg, ctx, settings, secrets);
   return verifySigned(msg, ctx);
 }
 
@@ -180,7 +190,7 @@ function answerMac(ctx: ProtocolContext, s: Extract<Sender, { kind: 'mac' }>, da
   let entry = cache.get(id);
   const scheme: MacScheme = s.scheme.kind === 'pbm' ? { kind: 'pbm', params: { ...s.scheme.params, salt: entry?.salt ?? randomBytes(16) } } : { kind: 'pbmac1', params: { ...s.scheme.params, salt: entry?.salt ?? randomBytes(16) } };
   if (!entry) {
-    entry = { salt: scheme.params.salt, key: scheme.kind === 'pbm' ? pbmKey(scheme.params, s.secret) : pbmac1Key(scheme.params, s.secret) };
+    entry = { salt: scheme.params.salt, key: macKeyCache(ctx).key(scheme, s.secret) };
     if (cache.size > 10_000) cache.clear();
     cache.set(id, entry);
   }
