@@ -111,7 +111,9 @@ export class OcspService {
     this.unsubscribe.push(
       this.ctx.events.onIssued((e) => {
         this.invalidate(e.issuerId, e.serial, false);
-        void this.presign(e.issuerId, e.serial);
+        // emitIssued is synchronous, and presign's signature is too until its first await: run it
+        // after the issuing request's answer is on its way, not before the pipeline returns.
+        setImmediate(() => void this.presign(e.issuerId, e.serial));
       }),
     );
     // revoke() awaits its hooks: our NOTIFY is committed before the revoking call returns.
