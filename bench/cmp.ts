@@ -22,6 +22,10 @@ import { encodeCertReqMessages, encodeCertRequest, type CertRequest } from '../s
 import { seq } from '../src/pki/der.ts';
 import { subjectAltName } from '../src/pki/extensions.ts';
 import { encodeName, parseDn, toEncodedAttributes } from '../src/pki/name.ts';
+import { createCmpProtocol } from '../protocols/cmp/index.ts';
+import { SecretStore } from '../protocols/cmp/secrets.ts';
+import { createProtocolContext } from '../src/protocol-context-impl.ts';
+import { startServer } from '../src/server.ts';
 import { benchContext, fmt, freshDb, pgReachable } from './support.ts';
 import { startCertgate, stopCertgate, timedLoad } from './server.ts';
 
@@ -86,7 +90,8 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     const { db2, ctx } = await freshDb(driver).then(async (db2) => ({ db2, ctx: await benchContext(db2) }));
     const db = await freshDb(driver);
     let srv: Awaited<ReturnType<typeof startCertgate>> | undefined;
-    const rounds: { http: Load; pipe: Load }[] = [];
+    let local: Awaited<ReturnType<typeof inProcessCmp>> | undefined;
+    const rounds: Round[] = [];
     let failures = 0;
     try {
       srv = await startCertgate(db.dataDir, db.url, { profDirEnv: 'CMP_BENCH_PROF' });
@@ -110,15 +115,21 @@ export async function run(opts: { quick: boolean }): Promise<void> {
           idempotencyKey: randomUUID(),
         });
       };
+      local = await inProcessCmp(ctx, keys.length);
+      const handle = local.handle;
       await timedLoad(warm, 10, CONCURRENCY, ir);
       await timedLoad(warm, 10, CONCURRENCY, issue);
+      await timedLoad(warm, 10, CONCURRENCY, handle);
       for (let r = 0; r < ROUNDS; r++) {
         const http = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, ir);
         const pipe = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, issue);
-        rounds.push({ http, pipe });
+        const inproc = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, handle);
+        rounds.push({ http, pipe, inproc });
       }
       post.close();
+      failures += local.failures();
     } finally {
+      await local?.stop();
       if (srv) await stopCertgate(srv.child);
       await db.drop();
       await ctx.close();
@@ -130,16 +141,43 @@ export async function run(opts: { quick: boolean }): Promise<void> {
 }
 
 type Load = Awaited<ReturnType<typeof timedLoad>>;
+type Round = { http: Load; pipe: Load; inproc: Load };
 
 /** Overall rates (every round's transactions over every round's time) and the median round ratio. */
-function report(driver: string, rounds: { http: Load; pipe: Load }[], failures: number): void {
-  const overall = (k: 'http' | 'pipe') => rounds.reduce((a, r) => a + r[k].n, 0) / rounds.reduce((a, r) => a + r[k].n / r[k].rate, 0);
-  const ratios = rounds.map((r) => r.http.rate / r.pipe.rate).sort((a, b) => a - b);
-  const median = ratios[Math.floor(ratios.length / 2)];
+function report(driver: string, rounds: Round[], failures: number): void {
+  const overall = (k: keyof Round) => rounds.reduce((a, r) => a + r[k].n, 0) / rounds.reduce((a, r) => a + r[k].n / r[k].rate, 0);
+  const median = (k: 'http' | 'inproc') => {
+    const ratios = rounds.map((r) => r[k].rate / r.pipe.rate).sort((a, b) => a - b);
+    return { m: ratios[Math.floor(ratios.length / 2)], all: ratios.map((x) => x.toFixed(2)).join(' ') };
+  };
   const http = rounds[Math.floor(rounds.length / 2)].http;
+  const h = median('http');
+  const l = median('inproc');
   console.log(
-    `  ${driver.padEnd(9)} ${fmt(overall('http')).padStart(10)} ${fmt(http.p50, 2).padStart(8)} ${fmt(http.p99, 2).padStart(8)} ${fmt(overall('pipe')).padStart(11)}  ${median.toFixed(2)} of the pipeline (median of ${rounds.length} rounds: ${ratios.map((x) => x.toFixed(2)).join(' ')})${failures ? `  (${failures} failed!)` : ''}`,
+    `  ${driver.padEnd(9)} ${fmt(overall('http')).padStart(10)} ${fmt(http.p50, 2).padStart(8)} ${fmt(http.p99, 2).padStart(8)} ${fmt(overall('pipe')).padStart(11)}  ${h.m.toFixed(2)} of the pipeline (median of ${rounds.length} rounds: ${h.all})${failures ? `  (${failures} failed!)` : ''}`,
   );
+  console.log(`  ${''.padEnd(9)} in process, no HTTP (CmpService.handle): ${fmt(overall('inproc'))}/s, ${l.m.toFixed(2)} of the pipeline (rounds: ${l.all})`);
+}
+
+/**
+ * The CMP service mounted on the pipeline's own context (same process, same database): what
+ * CMP adds to an issuance without the HTTP transport and the second process.
+ */
+async function inProcessCmp(ctx: Awaited<ReturnType<typeof benchContext>>, count: number) {
+  const cmp = createCmpProtocol({ settings: { sweepMs: 3_600_000 } });
+  const server = await startServer(ctx, [cmp], { https: false });
+  const { secret } = await new SecretStore(createProtocolContext(ctx, 'cmp')).add('bench-local', null, 'bench');
+  const bodies = Array.from({ length: count }, (_, i) => irMessage(makeKey(100_000 + i), 'bench-local', secret));
+  const service = cmp.services[0];
+  let n = 0;
+  let failures = 0;
+  return {
+    handle: async () => {
+      if (decodePKIMessage(await service.handle(bodies[n++ % bodies.length], 'device')).body.type !== 'ip') failures++;
+    },
+    failures: () => failures,
+    stop: () => server.stop(),
+  };
 }
 
 async function makeSecret(srv: { base: string; token: string }): Promise<string> {
