@@ -6,6 +6,9 @@
 #                 PENDING on a manual-approval label, then CertPoll after an officer approves
 #   pki --scep    strongSwan (Debian strongswan-pki + libstrongswan-extra-plugins): fetch CA/RA
 #                 (--scepca), enrol with AES and with DES3, re-key with the old certificate (RenewalReq)
+#   rollover      `certgate issuer create` + `certgate issuer rollover`: GetCACaps lists GetNextCACert
+#                 only then; GetNextCACert checked with `openssl cms -verify` (signed by the current RA)
+#                 and `openssl pkcs7 -print_certs` (the next CA, chaining to the root)
 # Every issued certificate is checked with `openssl verify -CAfile root`. Any failed step fails the run.
 #
 # Needs: apt-get install -y scep certmonger strongswan-pki libstrongswan-extra-plugins openssl curl
