@@ -5,6 +5,10 @@
  * beside the pipeline's own rate (ctx.pipeline.issue in this process, same kind of key and
  * profile, same concurrency, a database of its own) measured in the same run, as a ratio.
  * CMP_BENCH_PROF=<dir> makes the server write a V8 CPU profile there.
+ *
+ * The two are measured in alternating rounds (ir, pipeline, ir, pipeline, …) and the ratio is the
+ * median of the rounds' ratios: on a shared machine whose load moves by a factor of two within a
+ * minute, one long ir phase followed by one long pipeline phase compared two different machines.
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
@@ -18,10 +22,16 @@ import { encodeCertReqMessages, encodeCertRequest, type CertRequest } from '../s
 import { seq } from '../src/pki/der.ts';
 import { subjectAltName } from '../src/pki/extensions.ts';
 import { encodeName, parseDn, toEncodedAttributes } from '../src/pki/name.ts';
+import { createCmpProtocol } from '../protocols/cmp/index.ts';
+import { SecretStore } from '../protocols/cmp/secrets.ts';
+import { createProtocolContext } from '../src/protocol-context-impl.ts';
+import { startServer } from '../src/server.ts';
 import { benchContext, fmt, freshDb, pgReachable } from './support.ts';
 import { startCertgate, stopCertgate, timedLoad } from './server.ts';
 
 const CONCURRENCY = 16;
+/** Alternating ir / pipeline rounds per database. */
+const ROUNDS = 5;
 
 interface Key {
   spki: Buffer;
@@ -72,79 +82,133 @@ export async function run(opts: { quick: boolean }): Promise<void> {
 
   console.log('\n== CMP ir (MAC, implicit confirm) over HTTP vs the pipeline alone, transactions/s (concurrency 16) ==');
   console.log('  HTTP: PasswordBasedMac (500 iterations), CRMF decode, POP check, transaction claim, issue, store, MAC-protected ip; server in its own process');
-  console.log(`  (each figure: up to ${total} transactions or ${seconds} s; bar: ratio ≥ 0.5)`);
+  console.log(`  (each figure: up to ${total} transactions or ${seconds} s, in ${ROUNDS} alternating ir/pipeline rounds; ratio: the median round; bar ≥ 0.5)`);
   console.log(`  ${'db'.padEnd(9)} ${'ir/s'.padStart(10)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'pipeline/s'.padStart(11)}  ratio`);
 
   for (const driver of drivers) {
     const keys = Array.from({ length: total + warm }, (_, i) => makeKey(i));
-    const pipelineSetup = freshDb(driver).then(async (db2) => ({ db2, ctx: await benchContext(db2) }));
+    const { db2, ctx } = await freshDb(driver).then(async (db2) => ({ db2, ctx: await benchContext(db2) }));
     const db = await freshDb(driver);
-    const srv = await startCertgate(db.dataDir, db.url, { profDirEnv: 'CMP_BENCH_PROF' });
-    let http: Awaited<ReturnType<typeof timedLoad>>;
+    let srv: Awaited<ReturnType<typeof startCertgate>> | undefined;
+    let local: Awaited<ReturnType<typeof inProcessCmp>> | undefined;
+    const rounds: Round[] = [];
     let failures = 0;
     try {
-      const made = await fetch(`${srv.base}/api/v1/cmp/secrets`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${srv.token}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ ref: 'bench' }),
-      });
-      if (made.status !== 201) throw new Error(`secret: ${made.status} ${await made.text()}`);
-      const { secret } = (await made.json()) as { secret: string };
+      srv = await startCertgate(db.dataDir, db.url, { profDirEnv: 'CMP_BENCH_PROF' });
+      const secret = await makeSecret(srv);
       const bodies = keys.map((k) => irMessage(k, 'bench', secret));
       let i = 0;
-      // node:http with keep-alive: a load generator lighter than fetch (undici cost the client
-      // ~15 ms per request here, on the same two cores as the server).
-      const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-      const url = new URL(`${srv.base}/cmp`);
-      const post = (body: Buffer) =>
-        new Promise<Buffer>((resolve, reject) => {
-          const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/pkixcmp', 'content-length': body.length } }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => resolve(Buffer.concat(chunks)));
-            res.on('error', reject);
-          });
-          req.on('error', reject);
-          req.end(body);
-        });
-      const one = async () => {
-        const m = decodePKIMessage(await post(bodies[i++]));
+      const post = httpPoster(`${srv.base}/cmp`);
+      const ir = async () => {
+        const m = decodePKIMessage(await post.send(bodies[i++ % bodies.length]));
         if (m.body.type !== 'ip') failures++;
       };
-      await timedLoad(warm, 10, CONCURRENCY, one);
-      http = await timedLoad(total, seconds, CONCURRENCY, one);
-      agent.destroy();
-    } catch (e) {
-      await pipelineSetup.then(({ db2, ctx }) => ctx.close().then(() => db2.drop())).catch(() => {});
-      throw e;
+      let j = 0;
+      const issue = () => {
+        const k = keys[j++ % keys.length];
+        return ctx.pipeline.issue({
+          principal: { id: 'cmp:ref:bench', protocol: 'cmp', authenticatedBy: 'hmac' },
+          profile: 'device',
+          key: { kind: 'spki', der: k.spki, pop: 'verified-by-protocol' },
+          subject: [{ type: 'CN', value: k.cn }],
+          sans: [{ type: 'dns', value: k.cn }],
+          idempotencyKey: randomUUID(),
+        });
+      };
+      local = await inProcessCmp(ctx, keys.length);
+      const handle = local.handle;
+      await timedLoad(warm, 10, CONCURRENCY, ir);
+      await timedLoad(warm, 10, CONCURRENCY, issue);
+      await timedLoad(warm, 10, CONCURRENCY, handle);
+      for (let r = 0; r < ROUNDS; r++) {
+        const http = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, ir);
+        const pipe = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, issue);
+        const inproc = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, handle);
+        rounds.push({ http, pipe, inproc });
+      }
+      post.close();
+      failures += local.failures();
     } finally {
-      await stopCertgate(srv.child);
+      await local?.stop();
+      if (srv) await stopCertgate(srv.child);
       await db.drop();
+      await ctx.close();
+      await db2.drop();
     }
-
-    const { db2, ctx } = await pipelineSetup;
-    let j = 0;
-    const issue = () => {
-      const k = keys[j++ % keys.length];
-      return ctx.pipeline.issue({
-        principal: { id: 'cmp:ref:bench', protocol: 'cmp', authenticatedBy: 'hmac' },
-        profile: 'device',
-        key: { kind: 'spki', der: k.spki, pop: 'verified-by-protocol' },
-        subject: [{ type: 'CN', value: k.cn }],
-        sans: [{ type: 'dns', value: k.cn }],
-        idempotencyKey: randomUUID(),
-      });
-    };
-    await timedLoad(warm, 10, CONCURRENCY, issue);
-    const pipe = await timedLoad(total, seconds, CONCURRENCY, issue);
-    await ctx.close();
-    await db2.drop();
-
-    console.log(
-      `  ${driver.padEnd(9)} ${fmt(http.rate).padStart(10)} ${fmt(http.p50, 2).padStart(8)} ${fmt(http.p99, 2).padStart(8)} ${fmt(pipe.rate).padStart(11)}  ${(http.rate / pipe.rate).toFixed(2)} of the pipeline${failures ? `  (${failures} failed!)` : ''}`,
-    );
+    report(driver, rounds, failures);
     if (failures) throw new Error(`${failures} ir transactions failed`);
   }
+}
+
+type Load = Awaited<ReturnType<typeof timedLoad>>;
+type Round = { http: Load; pipe: Load; inproc: Load };
+
+/** Overall rates (every round's transactions over every round's time) and the median round ratio. */
+function report(driver: string, rounds: Round[], failures: number): void {
+  const overall = (k: keyof Round) => rounds.reduce((a, r) => a + r[k].n, 0) / rounds.reduce((a, r) => a + r[k].n / r[k].rate, 0);
+  const median = (k: 'http' | 'inproc') => {
+    const ratios = rounds.map((r) => r[k].rate / r.pipe.rate).sort((a, b) => a - b);
+    return { m: ratios[Math.floor(ratios.length / 2)], all: ratios.map((x) => x.toFixed(2)).join(' ') };
+  };
+  const http = rounds[Math.floor(rounds.length / 2)].http;
+  const h = median('http');
+  const l = median('inproc');
+  console.log(
+    `  ${driver.padEnd(9)} ${fmt(overall('http')).padStart(10)} ${fmt(http.p50, 2).padStart(8)} ${fmt(http.p99, 2).padStart(8)} ${fmt(overall('pipe')).padStart(11)}  ${h.m.toFixed(2)} of the pipeline (median of ${rounds.length} rounds: ${h.all})${failures ? `  (${failures} failed!)` : ''}`,
+  );
+  console.log(`  ${''.padEnd(9)} in process, no HTTP (CmpService.handle): ${fmt(overall('inproc'))}/s, ${l.m.toFixed(2)} of the pipeline (rounds: ${l.all})`);
+}
+
+/**
+ * The CMP service mounted on the pipeline's own context (same process, same database): what
+ * CMP adds to an issuance without the HTTP transport and the second process.
+ */
+async function inProcessCmp(ctx: Awaited<ReturnType<typeof benchContext>>, count: number) {
+  const cmp = createCmpProtocol({ settings: { sweepMs: 3_600_000 } });
+  const server = await startServer(ctx, [cmp], { https: false });
+  const { secret } = await new SecretStore(createProtocolContext(ctx, 'cmp')).add('bench-local', null, 'bench');
+  const bodies = Array.from({ length: count }, (_, i) => irMessage(makeKey(100_000 + i), 'bench-local', secret));
+  const service = cmp.services[0];
+  let n = 0;
+  let failures = 0;
+  return {
+    handle: async () => {
+      if (decodePKIMessage(await service.handle(bodies[n++ % bodies.length], 'device')).body.type !== 'ip') failures++;
+    },
+    failures: () => failures,
+    stop: () => server.stop(),
+  };
+}
+
+async function makeSecret(srv: { base: string; token: string }): Promise<string> {
+  const made = await fetch(`${srv.base}/api/v1/cmp/secrets`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${srv.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ref: 'bench' }),
+  });
+  if (made.status !== 201) throw new Error(`secret: ${made.status} ${await made.text()}`);
+  return ((await made.json()) as { secret: string }).secret;
+}
+
+/**
+ * node:http with keep-alive: a load generator lighter than fetch (undici cost the client ~15 ms
+ * per request here, on the same two cores as the server).
+ */
+function httpPoster(target: string): { send(body: Buffer): Promise<Buffer>; close(): void } {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const url = new URL(target);
+  const send = (body: Buffer) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/pkixcmp', 'content-length': body.length } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { send, close: () => agent.destroy() };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -204,7 +204,7 @@ function issuerAdmin(ctx: Context, protocol: string): IssuerAdmin {
     crlSettings: async (issuerId) => crlOptionsOf(await require(issuerId)),
     updateCrlSettings: async (issuerId, patch, actor) => {
       const issuer = await require(issuerId);
-      const p = parse(issuerPatchSchema.omit({ default: true }), patch);
+      const p = parse(issuerPatchSchema.omit({ default: true, successorId: true }), patch);
       if (Object.keys(p).length === 0) throw new BadRequest('nothing to change (crlValidityHours, deltaCrlHours, crlPartitions)');
       await ctx.issuers.updateOptions(issuer.id, { ...issuer.options, ...p });
       await audit(actor, 'issuer.update', issuer.id, p);
@@ -228,6 +228,7 @@ function issuerView(i: Issuer): IssuerView {
     keyAlgorithm: i.signer.keyAlgorithm,
     keyRef: i.keyRef,
     parentId: i.parentId ?? undefined,
+    successorId: i.options.successorId,
   };
 }
 

@@ -170,6 +170,8 @@ export interface IssuerView {
   keyRef: string;
   /** The issuer that signed this one (undefined for a root). */
   parentId?: string;
+  /** The issuer taking over at a rollover an operator has announced (`certgate issuer rollover`). */
+  successorId?: string;
 }
 
 export interface IssuerQueries {

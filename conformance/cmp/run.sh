@@ -4,6 +4,12 @@
 #   kur signed by the issued certificate (-cert/-key); p10cr (-csr); rr (-oldcert -revreason) then
 #   openssl ocsp and the CRL show it revoked; manual approval with pollReq/pollRep; a wrong secret and
 #   a disabled reference refused. Every certificate is checked with openssl verify.
+#   Central key generation (a template without a key; OpenSSL 3.0 cannot ask for it, so
+#   conformance/cmp/message.ts does): the key opened with `openssl cms -decrypt -pwri_password`, its
+#   signature checked with `openssl cms -verify`, its public key compared with the certificate's.
+#   RA mode: an RA certificate (`certgate cert issue --profile cmp-ra`) sends an ir with POP
+#   raVerified (`openssl cmp -popo 0`); a plain holder doing so is refused (badPOP); a nested message
+#   from the RA carries a requester's ir.
 # Needs: node 20, openssl 3, curl. Fails loudly on any step. Ports: CMP_CONF_PORT (default 19100) and +1 (HTTPS).
 set -euo pipefail
 
@@ -14,9 +20,10 @@ export CERTGATE_DATA_DIR=$WORK/data
 PORT=${CMP_CONF_PORT:-19100}
 TLS_PORT=$((PORT + 1))
 export CERTGATE_HTTP_PORT=$PORT CERTGATE_HTTPS_PORT=$TLS_PORT CERTGATE_HOST=127.0.0.1 CERTGATE_PUBLIC_URL=http://127.0.0.1:$PORT CERTGATE_LOG_LEVEL=warn
-export CERTGATE_CMP_ALIASES='device=device,manual=device-manual,strict=device:noimplicit' CERTGATE_CMP_POLL_SECONDS=1
+export CERTGATE_CMP_ALIASES='device=device:ra=cmp-ra,manual=device-manual,strict=device:noimplicit' CERTGATE_CMP_POLL_SECONDS=1
 URL=http://127.0.0.1:$PORT
 CG=(node "$REPO/bin/certgate.mjs")
+MSG() { (cd "$REPO" && node --import tsx conformance/cmp/message.ts "$@"); }  # messages openssl cmp 3.0 cannot send
 PASS=0
 
 step() { printf '\n== %s\n' "$*"; }
@@ -160,6 +167,38 @@ newkey k8.pem
 run_cmp tls.log -server "127.0.0.1:$TLS_PORT" -tls_used -tls_trusted root.pem -path cmp -cmd ir "${MAC[@]}" -newkey k8.pem -subject /CN=conf-tls.example -sans conf-tls.example -implicit_confirm -certout c8.pem
 verify c8.pem
 ok "ir over HTTPS: verifies"
+
+step "central key generation: ir without a public key; the key comes back under the shared secret"
+MSG central "$URL/cmp" conf-device "$SECRET" conf-central.example "$WORK/ckg.env.der" "$WORK/c9.pem" >ckg.log 2>&1 || { cat ckg.log >&2; die "central key generation request"; }
+verify c9.pem
+openssl cms -decrypt -inform DER -in ckg.env.der -pwri_password "$SECRET" -binary -out ckg.sd.der >ckg-dec.log 2>&1 || { cat ckg-dec.log >&2; die "openssl cms -decrypt -pwri_password"; }
+if openssl cms -decrypt -inform DER -in ckg.env.der -pwri_password wrong-secret -binary -out ckg.bad >/dev/null 2>&1; then die "the key envelope opened with a wrong password"; fi
+# the decrypted content is a SignedData (no ContentInfo around it): wrap it for openssl cms -verify
+node -e 'const f=require("fs");const sd=f.readFileSync("ckg.sd.der");const oid=Buffer.from("06092a864886f70d010702","hex");const len=n=>n<128?Buffer.from([n]):n<256?Buffer.from([0x81,n]):Buffer.from([0x82,n>>8,n&255]);const a0=Buffer.concat([Buffer.from([0xa0]),len(sd.length),sd]);const body=Buffer.concat([oid,a0]);f.writeFileSync("ckg.ci.der",Buffer.concat([Buffer.from([0x30]),len(body.length),body]))'
+openssl cms -verify -inform DER -in ckg.ci.der -CAfile root.pem -purpose any -binary -out ckg.akp.der >ckg-ver.log 2>&1 || { cat ckg-ver.log >&2; die "openssl cms -verify of the signed key package"; }
+expect_in ckg-ver.log "Verification successful" "the key package is signed by the CMP signer"
+# AsymmetricKeyPackage ::= SEQUENCE OF OneAsymmetricKey: the first key starts at the first d=1 element
+OFF=$(openssl asn1parse -inform DER -in ckg.akp.der | awk -F: '/d=1/ {print $1; exit}' | tr -d ' ')
+tail -c +$((OFF + 1)) ckg.akp.der >ckg.key.der
+[ "$(openssl pkey -inform DER -in ckg.key.der -pubout)" = "$(openssl x509 -in c9.pem -noout -pubkey)" ] || die "the returned private key is not the certificate's"
+ok "central key generation: certificate verifies; pwri envelope, signed key package, key matches the certificate"
+
+step "RA mode: an RA certificate (profile cmp-ra, certgate cert issue) sends ir with POP raVerified (-popo 0)"
+"${CG[@]}" profile show device | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s);p.name="cmp-ra";p.audience="system";p.keyUsage=["digitalSignature"];p.extendedKeyUsage=["cmcRA"];delete p.builtin;process.stdout.write(JSON.stringify(p))})' >ra-profile.json
+"${CG[@]}" profile add --file ra-profile.json >/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ra.key -subj /CN=conf-ra.example -addext subjectAltName=DNS:conf-ra.example -out ra.csr 2>/dev/null
+"${CG[@]}" cert issue --csr ra.csr --profile cmp-ra >ra.pem || die "certgate cert issue --profile cmp-ra"
+verify ra.pem
+newkey k10.pem
+run_cmp ra.log -path cmp -cmd ir -cert ra.pem -key ra.key -trusted root.pem -untrusted issuing.pem -newkey k10.pem -popo 0 -subject /CN=conf-via-ra.example -sans conf-via-ra.example -implicit_confirm -certout c10.pem
+verify c10.pem
+newkey k11.pem
+if openssl cmp "${SRV[@]}" -path cmp -cmd ir -cert c2.pem -key k2.pem -trusted root.pem -untrusted issuing.pem -newkey k11.pem -popo 0 -subject /CN=conf-two.example -sans conf-two.example -implicit_confirm -certout c11.pem >ra-bad.log 2>&1; then die "raVerified from a plain certificate holder was accepted"; fi
+expect_in ra-bad.log "badPOP" "raVerified from a non-RA"
+[ ! -f c11.pem ] || die "a certificate was written for a refused raVerified request"
+MSG nested "$URL/cmp" conf-device "$SECRET" conf-nested.example "$WORK/ra.pem" "$WORK/ra.key" "$WORK/c12.pem" >nested.log 2>&1 || { cat nested.log >&2; die "nested message from the RA"; }
+verify c12.pem
+ok "RA: raVerified from the RA issued, from a plain holder refused (badPOP); nested from the RA issued"
 
 step "refusals: a wrong secret, a disabled reference"
 newkey k7.pem

@@ -6,6 +6,9 @@
 #                 PENDING on a manual-approval label, then CertPoll after an officer approves
 #   pki --scep    strongSwan (Debian strongswan-pki + libstrongswan-extra-plugins): fetch CA/RA
 #                 (--scepca), enrol with AES and with DES3, re-key with the old certificate (RenewalReq)
+#   rollover      `certgate issuer create` + `certgate issuer rollover`: GetCACaps lists GetNextCACert
+#                 only then; GetNextCACert checked with `openssl cms -verify` (signed by the current RA)
+#                 and `openssl pkcs7 -print_certs` (the next CA, chaining to the root)
 # Every issued certificate is checked with `openssl verify -CAfile root`. Any failed step fails the run.
 #
 # Needs: apt-get install -y scep certmonger strongswan-pki libstrongswan-extra-plugins openssl curl
@@ -67,9 +70,11 @@ derive mdm-held true
 # ── curl ────────────────────────────────────────────────────────────────────────────────────
 step "curl: GetCACaps"
 curl -fsS "$URL?operation=GetCACaps" | tee "$WORK/caps.txt"
-for cap in AES DES3 SHA-256 SHA-384 SHA-512 SHA-1 POSTPKIOperation Renewal SCEPStandard GetNextCACert; do
+for cap in AES DES3 SHA-256 SHA-384 SHA-512 SHA-1 POSTPKIOperation Renewal SCEPStandard; do
   grep -qx "$cap" "$WORK/caps.txt" || fail "GetCACaps lacks $cap"
 done
+# GetNextCACert only while a CA rollover is announced (see the rollover step below)
+if grep -qx GetNextCACert "$WORK/caps.txt"; then fail "GetCACaps lists GetNextCACert with no rollover pending"; fi
 CHECKS=$((CHECKS + 1))
 
 step "curl: GetCACert (CA + RA, application/x-x509-ca-ra-cert)"
@@ -180,6 +185,28 @@ pki --scep --url "$URL" --in "$WORK/sw-rekey.key" --dn "CN=sw-aes.example, O=Exa
   || fail "pki --scep re-key: $(grep -v -e '^plugin' -e 'TPM 2.0' "$WORK/sw-rekey.err" | tail -n 8)"
 verify "$WORK/sw-rekey.pem" sw-aes.example
 [ "$(openssl x509 -in "$WORK/sw-rekey.pem" -noout -pubkey)" != "$(openssl x509 -in "$WORK/sw-aes.pem" -noout -pubkey)" ] || fail "re-key kept the old key"
+
+step "CA rollover: certgate issuer rollover announces a successor; GetNextCACert, signed by the current RA"
+code=$(curl -sS -o /dev/null -w '%{http_code}' "$URL?operation=GetNextCACert")
+[ "$code" = 404 ] || fail "GetNextCACert without a rollover: HTTP $code"
+CUR=$(CLI issuer list --json | node -e 'const l=JSON.parse(require("fs").readFileSync(0,"utf8"));const d=l.find(i=>i.isDefault);process.stdout.write(d.id+" "+(d.parentId??""))')
+set -- $CUR; CUR_ID=$1; CUR_PARENT=${2:-}
+CLI issuer create --id next-issuing --name "Certgate Next Issuing CA" ${CUR_PARENT:+--parent "$CUR_PARENT"} --validity-days 3650 >/dev/null || fail "certgate issuer create"
+CLI issuer rollover "$CUR_ID" --successor next-issuing || fail "certgate issuer rollover"
+curl -fsS "$URL?operation=GetCACaps" >"$WORK/caps-next.txt"
+grep -qx GetNextCACert "$WORK/caps-next.txt" || fail "GetCACaps does not list GetNextCACert during the rollover"
+ctype=$(curl -fsS -o "$WORK/next.p7" -w '%{content_type}' "$URL?operation=GetNextCACert")
+[ "$ctype" = application/x-x509-next-ca-cert ] || fail "GetNextCACert content type $ctype"
+openssl cms -verify -inform DER -in "$WORK/next.p7" -CAfile "$ROOT" -purpose any -binary -out "$WORK/next-inner.p7" 2>"$WORK/next-verify.txt" \
+  || fail "openssl cms -verify of GetNextCACert: $(cat "$WORK/next-verify.txt")"
+openssl cms -verify -inform DER -in "$WORK/next.p7" -noverify -signer "$WORK/next-signer.pem" -out /dev/null 2>/dev/null
+cmp -s <(openssl x509 -in "$WORK/next-signer.pem" -outform DER) <(openssl x509 -in "$WORK/ra.pem" -outform DER) || fail "GetNextCACert is not signed by the current RA"
+openssl pkcs7 -inform DER -in "$WORK/next-inner.p7" -print_certs -out "$WORK/next-cas.pem"
+openssl x509 -in "$WORK/next-cas.pem" -noout -subject | grep -q "Certgate Next Issuing CA" || fail "GetNextCACert does not carry the next CA first"
+openssl verify -CAfile "$ROOT" "$WORK/next-cas.pem" >/dev/null || fail "the next CA does not chain to the root"
+CLI issuer rollover "$CUR_ID" --clear >/dev/null
+if curl -fsS "$URL?operation=GetCACaps" | grep -qx GetNextCACert; then fail "GetNextCACert still listed after the announcement ended"; fi
+CHECKS=$((CHECKS + 1))
 
 step "MDM setup lines"
 echo "URL:            $URL"

@@ -1,7 +1,8 @@
 /**
  * CMP (RFC 9810, RFC 9483 over HTTP): real PKIMessages made by `openssl cmp -reqout` against the
  * running server — ir protected by PasswordBasedMac with a shared secret made through the admin
- * API, p10cr with an openssl CSR, genm caCerts — mutated at the DER level and POSTed; or with only
+ * API, p10cr with an openssl CSR, genm caCerts, an ir for central key generation (no public key)
+ * — mutated at the DER level and POSTed; or with only
  * the body mutated, under a fresh transactionID and nonce, and MAC-protected again with the real
  * secret, so the mutation passes the protection check and reaches the body's parsers.
  */
@@ -12,6 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { decodePKIMessage, encodePKIMessage, protectedPartOf } from '../../src/pki/cmp-message.ts';
 import { pbmMac, pbmParameterFromDer } from '../../src/pki/cmp-pbm.ts';
+import { encodeCertReqMessages } from '../../src/pki/crmf-cert-req-messages.ts';
+import { seq } from '../../src/pki/der.ts';
+import { subjectAltName } from '../../src/pki/extensions.ts';
+import { encodeName, parseDn, toEncodedAttributes } from '../../src/pki/name.ts';
 import { mutateDer, nestSequences } from '../mutate/der.ts';
 import type { Rng } from '../rng.ts';
 import { makeCsr, oddUrlString, openssl } from '../seeds.ts';
@@ -52,6 +57,7 @@ const target: FuzzTarget = {
       await run('openssl', [...common, ...args, '-reqout', out]).catch(() => {});
       seeds.push(readFileSync(out));
     }
+    seeds.push(centralKeyIr(seeds[0]));
   },
   next(rng: Rng): FuzzInput {
     let body: Buffer;
@@ -68,6 +74,19 @@ const target: FuzzTarget = {
     return { method: 'POST', path, headers: type ? { 'content-type': type } : {}, body, kind };
   },
 };
+/**
+ * An ir asking for central key generation (RFC 9483 §4.1.6: no public key, no POP), built from
+ * OpenSSL's ir (its header and MAC parameters) since OpenSSL 3.0 cannot send one.
+ */
+function centralKeyIr(ir: Buffer): Buffer {
+  const m = decodePKIMessage(ir);
+  const certTemplate = { subject: encodeName(toEncodedAttributes(parseDn('CN=cmp-fuzz-central.example.com'))), extensions: seq(subjectAltName([{ type: 'dns', value: 'cmp-fuzz-central.example.com' }])) };
+  const body = { type: 'ir' as const, content: encodeCertReqMessages([{ certReq: { certReqId: 0n, certTemplate } }]) };
+  const header = { ...m.header, transactionID: randomBytes(16), senderNonce: randomBytes(16) };
+  const protection = pbmMac(pbmParameterFromDer(m.header.protectionAlg!.params!), secret, protectedPartOf(header, body));
+  return encodePKIMessage({ ...m, header, body, protection });
+}
+
 /** The seed with its body content mutated, a fresh transaction and nonce, and a valid MAC. */
 function remac(rng: Rng, seed: Buffer): { bytes: Buffer; kind: string } {
   const m = decodePKIMessage(seed);

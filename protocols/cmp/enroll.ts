@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { importSpki, keyInfoFromKeyObject, spkiAlgorithmOid, type KeyInfo } from '../../src/pki/keyinfo.ts';
-import type { EnrollmentRequest, Identifier, IssuanceResult, PublicKeyInput, SubjectAttribute, ValidityRequest } from '../../src/issuance/request.ts';
+import type { EnvelopeRecipient } from '../../src/pki/cms-enveloped-data.ts';
+import type { EnrollmentRequest, Identifier, IssuanceResult, KeySpec, PublicKeyInput, SubjectAttribute, ValidityRequest } from '../../src/issuance/request.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
 import { parseCertificate, parseExtensions } from '../../src/pki/certificate.ts';
 import { encodeCertRepMessage, type CertResponse } from '../../src/pki/cmp-cert-rep.ts';
@@ -17,6 +18,7 @@ import { decodeGeneralNames } from '../../src/pki/extensions.ts';
 import { decodeName } from '../../src/pki/name.ts';
 import { ext } from '../../src/pki/oids.ts';
 import { verifySignature } from '../../src/pki/signature.ts';
+import { centralKeyRequest, centralKeySpec, keyRecipient, privateKeyEnvelope } from './central-key.ts';
 import { answer, implicitConfirmInfo, wantsImplicitConfirm, type Exchange } from './exchange.ts';
 import { CmpFailure, failInfoForError } from './failures.ts';
 import { responseProtection, senderId } from './protection.ts';
@@ -25,6 +27,8 @@ import type { Transactions, TxProtection } from './transactions.ts';
 interface Parsed {
   certReqId: bigint;
   key: PublicKeyInput;
+  /** Central key generation: the key the template names (if any) and who gets the private key. */
+  central?: { request: { algorithm?: string; curve?: string }; recipient: EnvelopeRecipient };
   subject?: SubjectAttribute[];
   sans?: Identifier[];
   validity?: ValidityRequest;
@@ -35,20 +39,31 @@ const answerType = { ir: 'ip', cr: 'cp', kur: 'kup', p10cr: 'cp' } as const;
 export type EnrollBody = keyof typeof answerType;
 
 /** Checks the POP; returns the loaded key's KeyInfo so the pipeline need not load it again. */
-function checkPop(m: CertReqMsg, spki: Buffer): KeyInfo {
+function checkPop(m: CertReqMsg, spki: Buffer, ra: boolean): KeyInfo {
   const pop = m.popo;
   if (!pop) throw new CmpFailure('badPOP', 'proof of possession missing');
+  if (pop.kind === 'raVerified') {
+    // RFC 4211 §4: the RA checked the POP; only an RA we trust may say so.
+    if (!ra) throw new CmpFailure('badPOP', 'raVerified proof of possession is accepted only from an authorised RA');
+    return loadKeyInfo(spki);
+  }
   if (pop.kind !== 'signature') throw new CmpFailure('badPOP', `proof of possession by ${pop.kind} is not supported (sign the request)`);
   if (pop.poposkInput) throw new CmpFailure('badPOP', 'POPOSigningKeyInput is not supported: the template must carry subject and key');
-  let key;
-  let algOid;
+  const { key, algOid } = importTemplateKey(spki);
+  if (!verifySignature(pop.algorithm, key, m.certReqDer, pop.signature)) throw new CmpFailure('badPOP', 'proof of possession signature does not verify');
+  return keyInfoFromKeyObject(key, algOid);
+}
+
+function importTemplateKey(spki: Buffer): { key: ReturnType<typeof importSpki>; algOid: string } {
   try {
-    algOid = spkiAlgorithmOid(spki);
-    key = importSpki(spki);
+    return { algOid: spkiAlgorithmOid(spki), key: importSpki(spki) };
   } catch {
     throw new CmpFailure('badCertTemplate', 'the template public key is not a valid SubjectPublicKeyInfo');
   }
-  if (!verifySignature(pop.algorithm, key, m.certReqDer, pop.signature)) throw new CmpFailure('badPOP', 'proof of possession signature does not verify');
+}
+
+function loadKeyInfo(spki: Buffer): KeyInfo {
+  const { key, algOid } = importTemplateKey(spki);
   return keyInfoFromKeyObject(key, algOid);
 }
 
@@ -64,11 +79,13 @@ function parseCrmf(ex: Exchange, type: 'ir' | 'cr' | 'kur'): Parsed {
   if (reqs.length !== 1) throw new CmpFailure('badRequest', 'exactly one certificate request per message (RFC 9483 §4.1.1)');
   const m = reqs[0];
   const t = m.certReq.certTemplate;
-  if (!t.publicKey) throw new CmpFailure('badCertTemplate', 'central key generation is not supported: put the public key in the template');
-  const keyInfo = checkPop(m, t.publicKey);
+  const central = centralKeyRequest(t.publicKey);
+  if (central && m.popo) throw new CmpFailure('badPOP', 'a request for central key generation carries no proof of possession (RFC 9483 §4.1.6)');
   const out: Parsed = {
     certReqId: m.certReq.certReqId,
-    key: { kind: 'spki', der: t.publicKey, pop: 'verified-by-protocol', keyInfo },
+    // The key type is settled against the profile in enroll(); the pipeline generates the key.
+    key: central ? { kind: 'generate', spec: { type: 'EC', curve: 'P-256' } } : { kind: 'spki', der: t.publicKey!, pop: 'verified-by-protocol', keyInfo: checkPop(m, t.publicKey!, !!ex.ra) },
+    central: central ? { request: central, recipient: keyRecipient(ex.sender!) } : undefined,
     subject: t.subject ? decodeName(t.subject) : undefined,
     sans: templateSans(t.extensions),
     validity: t.validity && (t.validity.notBefore || t.validity.notAfter) ? { notBefore: t.validity.notBefore, notAfter: t.validity.notAfter } : undefined,
@@ -102,12 +119,13 @@ function principalOf(ex: Exchange, profile: string): EnrollmentRequest['principa
     protocol: 'cmp',
     authenticatedBy: s.kind === 'mac' ? 'hmac' : 'cms-signature',
     allowedProfiles: [profile],
-    authorizedIdentifiers: s.kind === 'signature' ? s.record.sans : undefined,
+    // An authorised RA vouches for names as a shared secret does (RFC 9483 §5).
+    authorizedIdentifiers: s.kind === 'signature' && !ex.ra ? s.record.sans : undefined,
   };
 }
 
-function statusAnswer(certReqId: bigint, result: IssuanceResult): CertResponse {
-  if (result.status === 'issued') return { certReqId, status: { status: PKIStatus.accepted }, certificate: Buffer.from(result.certificate.der) };
+function statusAnswer(certReqId: bigint, result: IssuanceResult, privateKeyEnveloped?: Buffer): CertResponse {
+  if (result.status === 'issued') return { certReqId, status: { status: PKIStatus.accepted }, certificate: Buffer.from(result.certificate.der), privateKeyEnveloped };
   if (result.status === 'pending') return { certReqId, status: { status: PKIStatus.waiting, statusString: ['held for approval; poll'] } };
   return { certReqId, status: { status: PKIStatus.rejection, statusString: [result.reason], failInfo: ['badRequest'] } };
 }
@@ -117,8 +135,16 @@ function statusAnswer(certReqId: bigint, result: IssuanceResult): CertResponse {
  * `claimedConfirmed` the row was claimed as `confirmed` already (implicit confirm): an issued
  * certificate needs no second statement (the certificate row names the transaction).
  */
-export async function certificateAnswer(ex: Exchange, txs: Transactions, tx: TxProtection, certReqId: bigint, result: IssuanceResult, claimedConfirmed = false): Promise<Buffer> {
-  const body = { type: tx.answer, content: encodeCertRepMessage({ response: [statusAnswer(certReqId, result)] }) };
+export async function certificateAnswer(
+  ex: Exchange,
+  txs: Transactions,
+  tx: TxProtection,
+  certReqId: bigint,
+  result: IssuanceResult,
+  claimedConfirmed = false,
+  privateKeyEnveloped?: Buffer,
+): Promise<Buffer> {
+  const body = { type: tx.answer, content: encodeCertRepMessage({ response: [statusAnswer(certReqId, result, privateKeyEnveloped)] }) };
   if (result.status !== 'issued') {
     await txs.set(ex.txid, { state: result.status === 'pending' ? 'pending' : 'failed', serverNonce: ex.nonce.toString('hex'), requestId: result.requestId });
     return answer(ex, body);
@@ -136,7 +162,7 @@ export async function certificateAnswer(ex: Exchange, txs: Transactions, tx: TxP
   const chain = result.chain.map((d) => Buffer.from(d));
   if (tx.answer === 'ip' && ex.sender?.kind === 'mac') {
     // RFC 9483 §4.1.1: caPubs carries the root for a MAC-authenticated ir (the client had no trust anchor).
-    body.content = encodeCertRepMessage({ caPubs: chain.slice(-1), response: [statusAnswer(certReqId, result)] });
+    body.content = encodeCertRepMessage({ caPubs: chain.slice(-1), response: [statusAnswer(certReqId, result, privateKeyEnveloped)] });
   }
   return answer(ex, body, { issuerId: c.issuerId, extraCerts: chain, generalInfo: implicit ? [implicitConfirmInfo] : undefined });
 }
@@ -151,6 +177,7 @@ export async function enroll(ex: Exchange, txs: Transactions, type: EnrollBody):
     if (e instanceof CmpFailure) throw e;
     throw new CmpFailure('badDataFormat', `malformed ${type}: ${(e as Error).message}`);
   }
+  if (p.central) p.key = { kind: 'generate', spec: await centralSpec(ex, profile, p.central.request) };
   const tx: TxProtection = { how: responseProtection(ex.sender!), implicit: wantsImplicitConfirm(ex.msg) && ex.aliasSettings.implicitConfirm, answer: answerType[type] };
   await txs.claim({
     transactionId: ex.txid,
@@ -183,7 +210,22 @@ export async function enroll(ex: Exchange, txs: Transactions, type: EnrollBody):
     if (isIssuanceError(e)) throw new CmpFailure(failInfoForError(e), e.message);
     throw e;
   }
-  return certificateAnswer(ex, txs, tx, p.certReqId, result, true);
+  const envelope = p.central && result.status === 'issued' ? await centralKeyEnvelope(ex, result, p.central.recipient) : undefined;
+  return certificateAnswer(ex, txs, tx, p.certReqId, result, true, envelope);
+}
+
+/** The key type for central generation; refused where the key could not be delivered later. */
+async function centralSpec(ex: Exchange, profileName: string, request: { algorithm?: string; curve?: string }): Promise<KeySpec> {
+  const profile = await ex.ctx.profiles.get(profileName);
+  if (!profile) throw new CmpFailure('notAuthorized', `unknown profile ${profileName}`);
+  // The generated key exists only in the answer: a request held for approval could never get it.
+  if (profile.manualApproval) throw new CmpFailure('badCertTemplate', 'central key generation is not offered where certificates need manual approval');
+  return centralKeySpec(request, profile);
+}
+
+async function centralKeyEnvelope(ex: Exchange, result: Extract<IssuanceResult, { status: 'issued' }>, recipient: EnvelopeRecipient): Promise<Buffer> {
+  if (!result.privateKey) throw new CmpFailure('systemFailure', 'the generated key is not available');
+  return privateKeyEnvelope(ex.ctx, result.certificate.issuerId, result.privateKey, recipient);
 }
 
 /** certConf certHash (RFC 9810 §5.3.18): the certificate's signature digest unless hashAlg names one. */

@@ -21,6 +21,11 @@ export interface Exchange {
   msg: DecodedPKIMessage;
   /** Undefined when the request's protection did not verify. */
   sender?: Sender;
+  /**
+   * The authorised RA vouching for this message (RFC 9483 §5): its own signer, or the signer of
+   * the nested message that carried it. raVerified POP and free names need one.
+   */
+  ra?: Sender;
   alias: string;
   aliasSettings: AliasSettings;
   /** transactionID, lower-case hex. */

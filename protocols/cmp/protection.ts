@@ -3,14 +3,16 @@
  * PBMAC1) or signature, and protects an answer the way its request was protected.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
+import type { Signer } from '../../src/ca/signer.ts';
 import type { CertificateRecord, ProtocolContext } from '../../src/protocol-context.ts';
 import { decodeAlgorithmIdentifier } from '../../src/pki/algorithm-identifier.ts';
 import { parseCertificate } from '../../src/pki/certificate.ts';
 import type { PKIBody } from '../../src/pki/cmp-body.ts';
 import type { PKIHeader } from '../../src/pki/cmp-header.ts';
 import { encodePKIMessage, protectedPartOf, type DecodedPKIMessage } from '../../src/pki/cmp-message.ts';
-import { PASSWORD_BASED_MAC, encodePbmParameter, hmacByOid, owfByOid, pbmKey, pbmMac, pbmParameterFromDer, type PBMParameter } from '../../src/pki/cmp-pbm.ts';
-import { PBMAC1, encodePbmac1Parameter, pbmac1Key, pbmac1Mac, pbmac1ParameterFromDer, type Pbmac1Parameter } from '../../src/pki/cmp-pbmac1.ts';
+import { PASSWORD_BASED_MAC, encodePbmParameter, hmacByOid, owfByOid, pbmParameterFromDer, type PBMParameter } from '../../src/pki/cmp-pbm.ts';
+import { PBMAC1, encodePbmac1Parameter, pbmac1ParameterFromDer, type Pbmac1Parameter } from '../../src/pki/cmp-pbmac1.ts';
+import { MacKeyCache } from './mac-keys.ts';
 import { readTlv } from '../../src/pki/der.ts';
 import { isSupportedSignatureAlgorithm, verifySignature } from '../../src/pki/signature.ts';
 import { CmpFailure } from './failures.ts';
@@ -63,17 +65,26 @@ function macScheme(msg: DecodedPKIMessage, settings: CmpSettings): MacScheme {
   return scheme;
 }
 
-function computeMac(scheme: MacScheme, secret: Buffer, data: Buffer): Buffer {
-  return scheme.kind === 'pbm' ? pbmMac(scheme.params, secret, data) : pbmac1Mac(scheme.params, secret, data);
+/** Derived MAC keys by (secret, scheme, salt, count): see mac-keys.ts. One cache per server. */
+const macKeys = new WeakMap<ProtocolContext, MacKeyCache>();
+
+export function macKeyCache(ctx: ProtocolContext): MacKeyCache {
+  let c = macKeys.get(ctx);
+  if (!c) macKeys.set(ctx, (c = new MacKeyCache()));
+  return c;
 }
 
-async function verifyMac(msg: DecodedPKIMessage, settings: CmpSettings, secrets: SecretStore): Promise<Sender> {
+function computeMac(ctx: ProtocolContext, scheme: MacScheme, secret: Buffer, data: Buffer): Buffer {
+  return createHmac(hmacByOid[scheme.params.mac.oid], macKeyCache(ctx).key(scheme, secret)).update(data).digest();
+}
+
+async function verifyMac(msg: DecodedPKIMessage, ctx: ProtocolContext, settings: CmpSettings, secrets: SecretStore): Promise<Sender> {
   const scheme = macScheme(msg, settings);
   const ref = msg.header.senderKID?.toString('latin1');
   if (!ref) throw new CmpFailure('badMessageCheck', 'MAC protection needs senderKID (the reference)', false);
   const s = await secrets.usable(ref);
   // The same answer for an unknown reference and a wrong MAC: no reference oracle.
-  const expected = s ? computeMac(scheme, s.secret, msg.protectedPart) : undefined;
+  const expected = s ? computeMac(ctx, scheme, s.secret, msg.protectedPart) : undefined;
   if (!s || !expected || expected.length !== msg.protection!.length || !timingSafeEqual(expected, msg.protection!)) {
     throw new CmpFailure('badMessageCheck', 'MAC verification failed (unknown reference or wrong secret)', false);
   }
@@ -99,13 +110,15 @@ async function verifySigned(msg: DecodedPKIMessage, ctx: ProtocolContext): Promi
 export async function verifyProtection(msg: DecodedPKIMessage, ctx: ProtocolContext, settings: CmpSettings, secrets: SecretStore): Promise<Sender> {
   const alg = msg.header.protectionAlg;
   if (!alg || !msg.protection) throw new CmpFailure('badMessageCheck', 'unprotected requests are refused', false);
-  if (alg.oid === PASSWORD_BASED_MAC || alg.oid === PBMAC1) return verifyMac(msg, settings, secrets);
+  if (alg.oid === PASSWORD_BASED_MAC || alg.oid === PBMAC1) return verifyMac(msg, ctx, settings, secrets);
   return verifySigned(msg, ctx);
 }
 
 /** What signs answers for an issuer: its CMP signer identity (RFC 9483 §3.1), or the CA itself. */
 interface AnswerSigner {
   signer: { algorithmIdentifier: Buffer; sign(data: Uint8Array): Buffer | Promise<Buffer> };
+  /** The same key as a key-store Signer (CMS SignedData: centrally generated keys). */
+  keySigner: Signer;
   certDer: Buffer;
   /** certDer first, then its chain. */
   certs: Buffer[];
@@ -125,14 +138,14 @@ export async function answerSigner(ctx: ProtocolContext, issuerId: string): Prom
   let value: AnswerSigner;
   try {
     const id = await ctx.keys.serviceIdentity({ name: `signer-${issuerId}`, systemProfile: 'cmp-signer', subject: 'CN=Certgate CMP signer', key: { type: 'EC', curve: 'P-256' }, issuerId });
-    value = { signer: id.key.signer, certDer: Buffer.from(id.certDer), certs: [id.certDer, ...id.chain].map((c) => Buffer.from(c)) };
+    value = { signer: id.key.signer, keySigner: id.key.signer, certDer: Buffer.from(id.certDer), certs: [id.certDer, ...id.chain].map((c) => Buffer.from(c)) };
   } catch (e) {
     ctx.log.warn({ err: e, issuerId }, 'cmp: no CMP signer identity; answers are signed by the CA');
     const issuer = await ctx.issuers.get(issuerId);
     if (!issuer) throw new Error(`issuer ${issuerId} is gone`);
     const key = await ctx.keys.forIssuer(issuerId);
     const chain = issuer.chain.length ? issuer.chain : [issuer.certDer];
-    value = { signer: key.signer, certDer: Buffer.from(issuer.certDer), certs: chain.map((c) => Buffer.from(c)) };
+    value = { signer: key.signer, keySigner: key.signer, certDer: Buffer.from(issuer.certDer), certs: chain.map((c) => Buffer.from(c)) };
   }
   // Re-asked every minute: the key store renews the identity before it expires.
   signers.set(issuerId, { value, until: Date.now() + 60_000 });
@@ -177,7 +190,7 @@ function answerMac(ctx: ProtocolContext, s: Extract<Sender, { kind: 'mac' }>, da
   let entry = cache.get(id);
   const scheme: MacScheme = s.scheme.kind === 'pbm' ? { kind: 'pbm', params: { ...s.scheme.params, salt: entry?.salt ?? randomBytes(16) } } : { kind: 'pbmac1', params: { ...s.scheme.params, salt: entry?.salt ?? randomBytes(16) } };
   if (!entry) {
-    entry = { salt: scheme.params.salt, key: scheme.kind === 'pbm' ? pbmKey(scheme.params, s.secret) : pbmac1Key(scheme.params, s.secret) };
+    entry = { salt: scheme.params.salt, key: macKeyCache(ctx).key(scheme, s.secret) };
     if (cache.size > 10_000) cache.clear();
     cache.set(id, entry);
   }

@@ -14,7 +14,8 @@ import { answer, errorAnswer, newNonce, type Exchange } from './exchange.ts';
 import { isIssuanceError } from '../../src/issuance/errors.ts';
 import { CmpFailure, failInfoForError } from './failures.ts';
 import { general } from './general.ts';
-import { senderId, verifyProtection } from './protection.ts';
+import { senderId, verifyProtection, type Sender } from './protection.ts';
+import { authorisedRa, nested } from './ra.ts';
 import { revoke } from './revoke.ts';
 import type { SecretStore } from './secrets.ts';
 import { aliasSettings, type CmpSettings } from './settings.ts';
@@ -57,8 +58,11 @@ export class CmpService {
     this.txs = new Transactions(ctx);
   }
 
-  /** Answers one request body; throws NotAPKIMessage when it is not one. */
-  async handle(der: Uint8Array, alias: string): Promise<Buffer> {
+  /**
+   * Answers one request body; throws NotAPKIMessage when it is not one. `via` is the RA whose
+   * nested message carried this one.
+   */
+  async handle(der: Uint8Array, alias: string, via?: Sender): Promise<Buffer> {
     const decoded = decode(der);
     const nonce = newNonce();
     const msg = 'error' in decoded ? ({ header: decoded.header, body: { type: 'error', content: Buffer.alloc(0) }, protectedPart: Buffer.alloc(0) } as DecodedPKIMessage) : decoded;
@@ -78,6 +82,8 @@ export class CmpService {
       if (ex.sender.kind === 'mac' && ex.sender.alias !== null && ex.sender.alias !== alias) {
         throw new CmpFailure('notAuthorized', `reference ${ex.sender.ref} may not use alias ${alias}`);
       }
+      ex.ra = via ?? (authorisedRa(ex, ex.sender) ? ex.sender : undefined);
+      if (via && msg.body.type === 'nested') throw new CmpFailure('badRequest', 'a nested message inside a nested message is refused');
       return await this.dispatch(ex);
     } catch (e) {
       if (isIssuanceError(e)) e = new CmpFailure(failInfoForError(e), e.message);
@@ -108,8 +114,20 @@ export class CmpService {
         return general(ex, this.txs);
       case 'error':
         return this.clientError(ex);
+      case 'nested':
+        return nested(ex, (inner, ra) => this.handleInner(inner, ex.alias, ra));
       default:
         throw new CmpFailure('badRequest', `${type} messages are not accepted`);
+    }
+  }
+
+  /** An inner message of a nested body; one that is not a PKIMessage refuses the whole batch. */
+  private async handleInner(der: Buffer, alias: string, ra: Sender): Promise<Buffer> {
+    try {
+      return await this.handle(der, alias, ra);
+    } catch (e) {
+      if (e instanceof NotAPKIMessage) throw new CmpFailure('badDataFormat', `nested: an inner message is not a PKIMessage: ${e.message}`);
+      throw e;
     }
   }
 

@@ -4,12 +4,18 @@ import { z } from 'zod';
  * CMP settings (environment, documented in protocols/cmp/README.md).
  *
  * CERTGATE_CMP_ALIASES: `alias=profile[:flag…]`, comma-separated; flags `noimplicit` (implicitConfirm
- * refused: every certificate waits for certConf) and `manual` (documentation only: the profile decides
- * approval). An alias not listed is the profile of the same name. Default `device=device`.
+ * refused: every certificate waits for certConf), `manual` (documentation only: the profile decides
+ * approval) and `ra=P1+P2` (certificates of these profiles are authorised RAs on this alias, beside
+ * the CMP signer's). An alias not listed is the profile of the same name. Default `device=device`.
  */
 export interface AliasSettings {
   profile: string;
   implicitConfirm: boolean;
+  /**
+   * Profiles whose certificates act as an RA here (RFC 9483 §5): nested messages, raVerified POP,
+   * names not limited to the signer's own. The `cmp-signer` system profile always does.
+   */
+  raProfiles?: string[];
 }
 
 export interface CmpSettings {
@@ -47,10 +53,11 @@ const env = z.object({
 export function parseAliases(spec: string): Record<string, AliasSettings> {
   const out: Record<string, AliasSettings> = {};
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^([A-Za-z0-9_.-]+)=([A-Za-z0-9_.-]+)((?::[a-z]+)*)$/.exec(part);
-    if (!m) throw new Error(`CERTGATE_CMP_ALIASES: cannot read "${part}" (want alias=profile[:noimplicit])`);
+    const m = /^([A-Za-z0-9_.-]+)=([A-Za-z0-9_.-]+)((?::[a-z]+(?:=[A-Za-z0-9_.+-]+)?)*)$/.exec(part);
+    if (!m) throw new Error(`CERTGATE_CMP_ALIASES: cannot read "${part}" (want alias=profile[:noimplicit][:ra=P1+P2])`);
     const flags = m[3].split(':').filter(Boolean);
-    out[m[1]] = { profile: m[2], implicitConfirm: !flags.includes('noimplicit') };
+    const ra = flags.find((f) => f.startsWith('ra='));
+    out[m[1]] = { profile: m[2], implicitConfirm: !flags.includes('noimplicit'), raProfiles: ra ? ra.slice(3).split('+').filter(Boolean) : [] };
   }
   return out;
 }

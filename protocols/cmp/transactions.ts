@@ -21,13 +21,18 @@ export interface TxProtection {
  * a replayed first message is refused with transactionIdInUse — and each later message must
  * carry our last senderNonce as its recipNonce.
  */
+export type NewTx = { transactionId: string; bodyType: string; sender: string; alias: string; state: TxState; serverNonce: string; certReqId?: string; protection: TxProtection };
+
 export class Transactions {
-  constructor(private readonly ctx: ProtocolContext) {}
+  private readonly claims: ClaimBatcher;
+
+  constructor(private readonly ctx: ProtocolContext) {
+    this.claims = new ClaimBatcher(ctx);
+  }
 
   /** Claims a transactionID for a new transaction; throws transactionIdInUse when it was ever used. */
-  async claim(row: { transactionId: string; bodyType: string; sender: string; alias: string; state: TxState; serverNonce: string; certReqId?: string; protection: TxProtection }): Promise<void> {
-    const rows = await this.ctx.store.db.insert(cmpTransactions).values(row).onConflictDoNothing().returning({ id: cmpTransactions.transactionId });
-    if (rows.length === 0) throw new CmpFailure('transactionIdInUse', 'transactionID already used');
+  async claim(row: NewTx): Promise<void> {
+    if (!(await this.claims.claim(row))) throw new CmpFailure('transactionIdInUse', 'transactionID already used');
   }
 
   async get(transactionId: string): Promise<TxRow | undefined> {
@@ -59,5 +64,50 @@ export class Transactions {
       .set({ state: 'expired', updatedAt: now })
       .where(and(eq(cmpTransactions.state, 'waiting'), lt(cmpTransactions.confirmBy, now)))
       .returning();
+  }
+}
+
+/**
+ * Group commit for transaction claims: concurrent first messages are inserted by one multi-row
+ * INSERT … ON CONFLICT DO NOTHING, one commit for the lot instead of one each (on PGlite a commit
+ * is most of a claim's cost). Each caller learns from RETURNING whether its own row went in; two
+ * claims of one transactionID in the same batch: the first wins, the second is refused at once.
+ * One batch in flight; what arrives meanwhile waits for the next.
+ */
+class ClaimBatcher {
+  private queue: { row: NewTx; resolve: (won: boolean) => void; reject: (e: unknown) => void }[] = [];
+  private busy = false;
+
+  constructor(private readonly ctx: ProtocolContext) {}
+
+  claim(row: NewTx): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (!this.busy) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.busy = true;
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, 256);
+      const first = new Map<string, (typeof batch)[number]>();
+      for (const item of batch) {
+        if (first.has(item.row.transactionId)) item.resolve(false);
+        else first.set(item.row.transactionId, item);
+      }
+      try {
+        const rows = await this.ctx.store.db
+          .insert(cmpTransactions)
+          .values([...first.values()].map((x) => x.row))
+          .onConflictDoNothing()
+          .returning({ id: cmpTransactions.transactionId });
+        const won = new Set(rows.map((r) => r.id));
+        for (const [id, item] of first) item.resolve(won.has(id));
+      } catch (e) {
+        for (const item of first.values()) item.reject(e);
+      }
+    }
+    this.busy = false;
   }
 }

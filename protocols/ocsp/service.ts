@@ -116,7 +116,11 @@ export class OcspService {
     this.unsubscribe.push(
       this.ctx.events.onIssued((e) => {
         this.invalidate(e.issuerId, e.serial, false);
-        void this.presign(e.issuerId, e.serial);
+        // emitIssued is synchronous, and presign's signature is too until its first await: run it
+        // after the issuing request's answer is on its way, not before the pipeline returns. The
+        // invalidation count is taken now: a revocation in between must still win.
+        const before = this.invalidations;
+        setImmediate(() => void this.presign(e.issuerId, e.serial, before));
       }),
     );
     // revoke() awaits its hooks: our NOTIFY is committed before the revoking call returns.
@@ -567,11 +571,10 @@ export class OcspService {
    * clients send. This runs on the issuance path, so other hash algorithms are signed on their
    * first request and cached from then on, instead of costing every issuance a second signature.
    */
-  async presign(issuerId: string, serial: string): Promise<void> {
+  async presign(issuerId: string, serial: string, before = this.invalidations): Promise<void> {
     const st = this.states.get(issuerId);
     if (!st) return;
     // Just issued, so good: no database read. A change racing this is caught by the counter.
-    const before = this.invalidations;
     try {
       for (const h of ['sha1'] as const) {
         const der = encodeCertId({ hash: h, issuerNameHash: st.hashes[h].name, issuerKeyHash: st.hashes[h].key, serial });

@@ -4,6 +4,7 @@ import { ChallengeStore } from './challenges.ts';
 import { registerScepCommands } from './cli.ts';
 import { loadScepKeys } from './identity.ts';
 import { scepOpenApi } from './openapi.ts';
+import { nextCaCert, pendingSuccessor } from './next-ca.ts';
 import { mountScepRoutes } from './routes.ts';
 import { ScepService } from './service.ts';
 import { loadScepSettings, type ScepSettings, type ScepSettingsInput } from './settings.ts';
@@ -30,7 +31,14 @@ export function createScepProtocol(overrides: ScepSettingsInput = {}, env: NodeJ
       const service = new ScepService(ctx, settings, keys.identity, challenges);
       ctx.pipeline.onPersistSql('transaction-issued', ScepService.persistSql);
       state = { settings, challenges };
-      mountScepRoutes(app, { ctx, settings, service, caCert: () => keys.caCert, nextCaCert: async () => undefined });
+      mountScepRoutes(app, {
+        ctx,
+        settings,
+        service,
+        caCert: () => keys.caCert,
+        nextCaCert: () => nextCaCert(ctx, keys.issuer, keys.identity),
+        rolloverPending: async () => !!(await pendingSuccessor(ctx, keys.issuer)),
+      });
       mountChallengeAdmin(ctx, settings, challenges);
     },
     endpoints(base) {

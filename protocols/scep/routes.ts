@@ -5,7 +5,7 @@
  */
 import type { Context as HonoContext, Hono } from 'hono';
 import type { ProtocolAppEnv, ProtocolContext } from '../../src/protocol-context.ts';
-import { capsText } from './caps.ts';
+import { capsText, capsTextWithNextCa } from './caps.ts';
 import { ScepHttpError } from './errors.ts';
 import { DEFAULT_LABEL, type ScepSettings } from './settings.ts';
 
@@ -23,6 +23,8 @@ export interface ScepRouteDeps {
   caCert(): CaCertAnswer;
   /** GetNextCACert: the next CA's certificates signed by the current CA, when a rollover is under way. */
   nextCaCert(): Promise<Buffer | undefined>;
+  /** Whether a CA rollover is pending (GetCACaps then lists GetNextCACert). */
+  rolloverPending(): Promise<boolean>;
 }
 
 const text = (c: C, status: 200 | 400 | 404 | 413 | 503, body: string) => c.body(body, status, { 'content-type': 'text/plain; charset=utf-8' });
@@ -35,7 +37,7 @@ export function mountScepRoutes(app: Hono<ProtocolAppEnv>, d: ScepRouteDeps): vo
     const operation = c.req.query('operation');
     switch (operation) {
       case 'GetCACaps':
-        return c.body(capsText, 200, { 'content-type': 'text/plain' });
+        return c.body((await d.rolloverPending()) ? capsTextWithNextCa : capsText, 200, { 'content-type': 'text/plain' });
       case 'GetCACert': {
         const a = d.caCert();
         return der(c, a.body, a.contentType);

@@ -44,6 +44,7 @@ export const issuerPatchSchema = z.strictObject({
   deltaCrlHours: z.number().min(0).max(24 * 366).optional(),
   crlPartitions: z.number().int().min(0).max(256).optional(),
   default: z.literal(true).optional().describe('Make this the default issuing CA (set another issuer to move it)'),
+  successorId: issuerId.nullable().optional().describe('The issuer taking over at a CA rollover (announced by SCEP GetNextCACert); null ends the announcement'),
 });
 
 const identifierType = z.enum(['dns', 'ip', 'email', 'uri']);
@@ -496,6 +497,7 @@ export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = [
             isDefault: { type: 'boolean' },
             isRoot: { type: 'boolean' },
             pathLength: { type: 'integer', nullable: true },
+            successorId: nullableStr,
             options: { type: 'object', properties: { crlValidityHours: { type: 'number' }, deltaCrlHours: { type: 'number' }, crlPartitions: { type: 'integer' } } },
             fingerprintSha256: str,
             urls: { type: 'object', properties: { crl: str, caIssuers: str, ocsp: str } },

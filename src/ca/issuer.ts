@@ -9,6 +9,11 @@ export interface IssuerOptions {
   deltaCrlHours?: number;
   /** Split the CRL into this many partitions (issuing distribution point); 0/1 = one CRL. */
   crlPartitions?: number;
+  /**
+   * The issuer that takes over from this one at a CA rollover (key change), set by an operator
+   * before the switch: SCEP announces it with GetNextCACert (RFC 8894 §4.7).
+   */
+  successorId?: string;
   /** Anything the OCSP responder keeps per issuer (responder certificate, validity, caching). */
   ocsp?: Record<string, unknown>;
 }

@@ -23,6 +23,8 @@ import { decodeAuthEnvelopedData, encodeAuthEnvelopedData } from './cms-auth-env
 import { cmsOids, decodeContentInfo, encodeContentInfo } from './cms-content-info.ts';
 import { decryptContent, decodeEncryptedContentInfo, encodeEncryptedContentInfo, encryptContent, generateContentKey, type EncryptedContentInfo } from './cms-encrypted-content-info.ts';
 import { identifierMatches, issuerAndSerialOf, type CmsIdentifier } from './cms-identifier.ts';
+import { decodeKeyAgreeRecipientInfo, encodeKeyAgreeRecipientInfo, type KeyAgreeRecipientInfo } from './cms-key-agree-recipient-info.ts';
+import { decodePasswordRecipientInfo, encodePasswordRecipientInfo, type PasswordRecipientInfo } from './cms-password-recipient-info.ts';
 import { decodeRecipientInfo, encodeKeyTransRecipientInfo, type KeyTransRecipientInfo } from './cms-recipient-info.ts';
 import { integer, seq, set } from './der.ts';
 import { keyIdentifier } from './extensions.ts';
@@ -39,7 +41,12 @@ export class CmsDecryptError extends Error {
 
 export interface EnvelopedData {
   version: number;
+  /** Key transport recipients (what decryptEnveloped uses). */
   recipients: KeyTransRecipientInfo[];
+  /** Key agreement recipients (kari). */
+  keyAgree: KeyAgreeRecipientInfo[];
+  /** Password recipients (pwri). */
+  password: PasswordRecipientInfo[];
   eci: EncryptedContentInfo;
 }
 
@@ -48,27 +55,46 @@ export function decodeEnvelopedData(buf: Uint8Array, b: Ber): EnvelopedData {
   let k = 0;
   const version = berSmallInt(buf, f[k++], 'version');
   if (f[k]?.tag === 0xa0) k++; // originatorInfo
-  const recipients = berChildren(buf, expectBer(f[k++], 0x31, 'recipientInfos'))
-    .map((r) => decodeRecipientInfo(buf, r))
-    .filter((r): r is KeyTransRecipientInfo => r !== undefined);
+  const infos = berChildren(buf, expectBer(f[k++], 0x31, 'recipientInfos'));
+  const recipients = infos.map((r) => decodeRecipientInfo(buf, r)).filter((r): r is KeyTransRecipientInfo => r !== undefined);
+  // A kari or pwri with algorithms we do not read is skipped, as before: another recipient may be ours.
+  const keyAgree = infos.filter((r) => r.tag === 0xa1).flatMap((r) => skipUnreadable(() => decodeKeyAgreeRecipientInfo(buf, r)));
+  const password = infos.filter((r) => r.tag === 0xa3).flatMap((r) => skipUnreadable(() => decodePasswordRecipientInfo(buf, r)));
   const eci = decodeEncryptedContentInfo(buf, f[k++]);
   if (f[k]?.tag === 0xa1) k++; // unprotectedAttrs
   if (k !== f.length) throw new Error('unexpected element in EnvelopedData');
-  return { version, recipients, eci };
+  return { version, recipients, keyAgree, password, eci };
 }
 
-/** `allV0`: every RecipientInfo is a version-0 ktri (IssuerAndSerialNumber). */
-export function encodeEnvelopedData(recipientInfos: Uint8Array[], eci: EncryptedContentInfo, allV0: boolean): Buffer {
-  // RFC 5652 §6.1: no originatorInfo or unprotectedAttrs here, so version 0 if every RecipientInfo is v0, else 2.
-  return seq(integer(allV0 ? 0 : 2), set(...recipientInfos), encodeEncryptedContentInfo(eci));
+function skipUnreadable<T>(f: () => T): T[] {
+  try {
+    return [f()];
+  } catch {
+    return [];
+  }
 }
 
-export interface EnvelopeRecipient {
-  /** The recipient's certificate (DER): its RSA key and IssuerAndSerialNumber. */
+/**
+ * `version` per RFC 5652 §6.1 (no originatorInfo or unprotectedAttrs here): 3 with a pwri, else 0
+ * when every RecipientInfo is a version-0 ktri (IssuerAndSerialNumber), else 2.
+ */
+export function encodeEnvelopedData(recipientInfos: Uint8Array[], eci: EncryptedContentInfo, version: 0 | 2 | 3): Buffer {
+  return seq(integer(version), set(...recipientInfos), encodeEncryptedContentInfo(eci));
+}
+
+/**
+ * Who can open the envelope: a certificate (RSA key: key transport; EC key: ECDH key agreement,
+ * RFC 5753) or a password (pwri, RFC 3211).
+ */
+export type EnvelopeRecipient = CertificateRecipient | { password: Uint8Array; iterations?: number };
+
+export interface CertificateRecipient {
+  /** The recipient's certificate (DER): its RSA or EC key and IssuerAndSerialNumber. */
   certDer: Uint8Array;
   /** Key transport; default PKCS#1 v1.5 (what SCEP clients expect). */
   scheme?: RsaScheme;
   /**
+   * Key transport only (an EC key always gets a kari naming it by IssuerAndSerialNumber).
    * How the RecipientInfo names the recipient: IssuerAndSerialNumber (default; SCEP) or the
    * certificate's subject key identifier (EST server-side key generation, RFC 7030 §4.4.1.2;
    * RFC 5280 method 1 of the key when the certificate has no such extension).
@@ -83,17 +109,26 @@ export interface EnvelopeRecipient {
 export function encryptEnveloped(content: Uint8Array, recipients: EnvelopeRecipient[], cipher: ContentCipher, opts: { contentType?: string } = {}): Buffer {
   if (recipients.length === 0) throw new Error('encryptEnveloped: no recipients');
   const cek = generateContentKey(cipher);
+  let version: 0 | 2 | 3 = 0;
   const infos = recipients.map((r) => {
+    if ('password' in r) {
+      version = 3;
+      return encodePasswordRecipientInfo(r.password, cek, r.iterations);
+    }
     const cert = parseCertificate(r.certDer);
     const key = createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' });
+    if (key.asymmetricKeyType === 'ec') {
+      if (version === 0) version = 2;
+      return encodeKeyAgreeRecipientInfo(issuerAndSerialOf(r.certDer), key, cek);
+    }
     const rid: CmsIdentifier = r.identifyBy === 'subjectKeyIdentifier' ? { kind: 'ski', keyId: cert.ski ?? keyIdentifier(cert.spki) } : issuerAndSerialOf(r.certDer);
+    if (rid.kind === 'ski' && version === 0) version = 2;
     return encodeKeyTransRecipientInfo(rid, key, r.scheme ?? { kind: 'pkcs1-v1_5' }, cek);
   });
   const { eci, mac } = encryptContent(cipher, cek, content, opts.contentType ?? cmsOids.data);
   cek.fill(0);
   if (mac) return encodeContentInfo(cmsOids.authEnvelopedData, encodeAuthEnvelopedData(infos, eci, mac));
-  const allV0 = recipients.every((r) => r.identifyBy !== 'subjectKeyIdentifier');
-  return encodeContentInfo(cmsOids.envelopedData, encodeEnvelopedData(infos, eci, allV0));
+  return encodeContentInfo(cmsOids.envelopedData, encodeEnvelopedData(infos, eci, version));
 }
 
 export interface DecryptedEnvelope {

@@ -124,12 +124,12 @@ export const builtinProfiles: ProfileInput[] = [
   },
   {
     name: 'cmp-signer',
-    description: 'CMP RA/CA protection certificate: signs PKIMessages (RFC 9483 §3.1, id-kp-cmcRA); system',
+    description: 'CMP RA/CA protection certificate: signs PKIMessages (RFC 9483 §3.1, id-kp-cmcRA) and centrally generated keys (§4.1.6, id-kp-cmKGA); system',
     audience: 'system',
     keys: defaultKeys,
     subject: { attributes: [C, O(), OU, CN('required')], order: 'profile', unknown: 'reject' },
     keyUsage: ['digitalSignature'],
-    extendedKeyUsage: ['cmcRA'],
+    extendedKeyUsage: ['cmcRA', 'cmKGA'],
     validity: { default: 2 * YEAR, max: 3 * YEAR, allowCustom: true, backdate: 60 },
   },
   {

@@ -113,8 +113,11 @@ describe.each(drivers)('CMP bad input (%s)', (driver) => {
     await refused(protect(header({ pvno: 1 }), crmfBody('ir', 'pvno', newKey()), mac), 'unsupportedVersion', true);
   });
 
-  it('a template without a public key (central key generation): badCertTemplate', async () => {
-    await refused(protect(header(), crmfBody('ir', 'no-key', newKey(), { noKey: true, noPop: true }), mac), 'badCertTemplate');
+  it('a template public key that is not a SubjectPublicKeyInfo: badCertTemplate (no key generated for it)', async () => {
+    const { encodeCertReqMessages } = await import('../../src/pki/crmf-cert-req-messages.ts');
+    const { integer, seq } = await import('../../src/pki/der.ts');
+    const content = encodeCertReqMessages([{ certReq: { certReqId: 0n, certTemplate: { publicKey: seq(integer(5)) } } }]);
+    await refused(protect(header(), { type: 'ir', content }, mac), 'badCertTemplate');
   });
 
   it('a header that reads but a body that does not: badDataFormat', async () => {

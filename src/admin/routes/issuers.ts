@@ -28,13 +28,29 @@ export function mountIssuers(api: Hono<AppEnv>, k: AdminKit): void {
     const issuer = await requireIssuer(c.req.param('id'));
     const b = await readBody(c, issuerPatchSchema);
     const { default: makeDefault, ...opts } = b;
-    if (Object.keys(b).length === 0) throw new BadRequest('body: nothing to change (crlValidityHours, deltaCrlHours, crlPartitions, default)');
+    const { successorId, ...crl } = opts;
+    if (Object.keys(b).length === 0) throw new BadRequest('body: nothing to change (crlValidityHours, deltaCrlHours, crlPartitions, default, successorId)');
     if (makeDefault && issuer.status !== 'active') throw new Conflict(`issuer "${issuer.id}" is retired and cannot be the default`);
-    if (Object.keys(opts).length) await ctx.issuers.updateOptions(issuer.id, { ...issuer.options, ...opts });
+    if (successorId) await checkSuccessor(k, issuer, successorId);
+    const options = { ...issuer.options, ...crl };
+    if (successorId !== undefined) {
+      if (successorId === null) delete options.successorId;
+      else options.successorId = successorId;
+    }
+    if (Object.keys(opts).length) await ctx.issuers.updateOptions(issuer.id, options);
     if (makeDefault) await ctx.issuers.setDefault(issuer.id);
     await audit(c, 'issuer.update', issuer.id, b);
     return c.json(issuerJson(ctx, await requireIssuer(issuer.id), true));
   });
+}
+
+/** A successor must be another active issuer with a key of its own (a rollover changes the key). */
+async function checkSuccessor(k: AdminKit, issuer: Issuer, successorId: string): Promise<void> {
+  const next = await k.ctx.issuers.get(successorId);
+  if (!next) throw new BadRequest(`successorId: no issuer "${successorId}"`, 'successorId');
+  if (next.id === issuer.id) throw new BadRequest('successorId: an issuer cannot succeed itself', 'successorId');
+  if (next.status !== 'active') throw new Conflict(`issuer "${next.id}" is retired and cannot take over`);
+  if (next.spki.equals(issuer.spki)) throw new BadRequest(`successorId: issuer "${next.id}" has the same key; a rollover needs a new one`, 'successorId');
 }
 
 async function createIssuer(k: AdminKit, c: C) {
@@ -69,6 +85,7 @@ function issuerJson(ctx: Context, i: Issuer, detail = false) {
   pathLength: pathLengthOf(i.certDer) ?? null,
   // Only the documented CRL settings: `ocsp` may hold responder material.
   options: pick(i.options as Record<string, unknown>, ['crlValidityHours', 'deltaCrlHours', 'crlPartitions']),
+  successorId: i.options.successorId ?? null,
   fingerprintSha256: fingerprint(i.certDer),
   urls: issuerUrls(ctx.config.publicUrl, i.id),
   certificatePem: toPem(i.certDer, 'CERTIFICATE'),

@@ -1,4 +1,4 @@
-/** `certgate` issuers: list, show, create, import. */
+/** `certgate` issuers: list, show, create, import, rollover. */
 import { type Command, Option } from 'commander';
 import { day, enc, fail, group, int, keyTypes, printJson, readText, table, type Run } from './shared.ts';
 
@@ -69,6 +69,20 @@ export function registerIssuerCommands(program: Command, run: Run): void {
         console.log(`created issuer ${i.id}: ${i.subject} (${i.keyAlgorithm}, until ${day(i.notAfter)}${i.isDefault ? ', default' : ''})`);
       }),
     );
+
+  issuer
+    .command('rollover')
+    .description('announce a CA rollover: <id> will be succeeded by --successor (an issuer made with create or import); SCEP GetNextCACert offers it')
+    .argument('<id>')
+    .option('--successor <id>', 'the issuer that takes over')
+    .option('--clear', 'end the announcement')
+    .action((id: string, o: { successor?: string; clear?: boolean }) => {
+      if (!o.successor === !o.clear) return fail(new Error('give either --successor <id> or --clear'));
+      return run(async (api) => {
+        const i = await api.patch(`/issuers/${enc(id)}`, { successorId: o.clear ? null : o.successor });
+        console.log(i.successorId ? `issuer ${i.id}: rollover to ${i.successorId} announced` : `issuer ${i.id}: no rollover announced`);
+      });
+    });
 
   issuer
     .command('import')

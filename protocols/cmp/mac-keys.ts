@@ -1,0 +1,45 @@
+/**
+ * The keys derived from a shared secret for MAC protection (PasswordBasedMac: 500-10,000 hash
+ * iterations; PBMAC1: PBKDF2), kept in a small LRU keyed by everything the derivation reads —
+ * the secret (by its SHA-256), the scheme, its hash and iteration count, and the salt — so that a
+ * client reusing its MAC parameters (one salt per session, as some clients keep it) costs one
+ * derivation, not one per message. A different secret, salt or count is a different entry: the
+ * cache can only return the key the derivation would have produced.
+ */
+import { createHash } from 'node:crypto';
+import { pbmKey } from '../../src/pki/cmp-pbm.ts';
+import { pbmac1Key } from '../../src/pki/cmp-pbmac1.ts';
+import type { MacScheme } from './protection.ts';
+
+const MAX = 4096;
+
+export class MacKeyCache {
+  private readonly entries = new Map<string, Buffer>();
+  hits = 0;
+  misses = 0;
+
+  /** The HMAC key for `scheme` and `secret`, derived once per distinct input. */
+  key(scheme: MacScheme, secret: Buffer): Buffer {
+    const p = scheme.params;
+    const hashOid = scheme.kind === 'pbm' ? scheme.params.owf.oid : scheme.params.prf.oid;
+    const len = scheme.kind === 'pbmac1' ? scheme.params.keyLength : 0;
+    const id = `${scheme.kind}|${hashOid}|${p.iterationCount}|${len}|${p.salt.toString('hex')}|${createHash('sha256').update(secret).digest('hex')}`;
+    const hit = this.entries.get(id);
+    if (hit) {
+      // Least recently used goes first: re-insert to move to the end.
+      this.entries.delete(id);
+      this.entries.set(id, hit);
+      this.hits++;
+      return hit;
+    }
+    this.misses++;
+    const key = scheme.kind === 'pbm' ? pbmKey(scheme.params, secret) : pbmac1Key(scheme.params, secret);
+    this.entries.set(id, key);
+    if (this.entries.size > MAX) this.entries.delete(this.entries.keys().next().value!);
+    return key;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
