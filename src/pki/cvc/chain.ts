@@ -59,9 +59,10 @@ export function verifySelfSigned(cvca: CvCertificate): boolean {
 
 /**
  * Validates `chain` (top first, e.g. [DV, IS]) against trusted CVCA certificates. `anchors` are
- * trusted as given (self-signed or link certificates checked when stored).
+ * trusted as given (self-signed or link certificates checked when stored). `now` null skips the
+ * date rules (importing a certificate kept for the record, e.g. an expired one).
  */
-export function validateCvChain(chain: CvCertificate[], anchors: CvCertificate[], now: Date): CvChainResult {
+export function validateCvChain(chain: CvCertificate[], anchors: CvCertificate[], now: Date | null): CvChainResult {
   if (chain.length === 0) throw new CvChainError('unknown_car', 'empty chain');
   const first = chain[0].body;
   const anchor = anchors.find((a) => a.body.chr === first.car) ?? (first.car === first.chr ? anchors.find((a) => a.der.equals(chain[0].der)) : undefined);
@@ -69,7 +70,7 @@ export function validateCvChain(chain: CvCertificate[], anchors: CvCertificate[]
   let signer = anchor;
   let curve = anchorCurve(anchor);
   if (!anchor.body.chat || chatRole(anchor.body.chat) !== 'cvca') throw new CvChainError('role', `${anchor.body.chr} is not a CVCA certificate`);
-  if (!cvDateValid(anchor.body.effective!, anchor.body.expiration!, now)) throw new CvChainError('expired', `${anchor.body.chr} is not valid today`, anchor.body.chr);
+  if (now && !cvDateValid(anchor.body.effective!, anchor.body.expiration!, now)) throw new CvChainError('expired', `${anchor.body.chr} is not valid today`, anchor.body.chr);
   let rights = chatRights(anchor.body.chat);
   const path = [anchor];
   for (const cert of chain[0] === anchor || chain[0].der.equals(anchor.der) ? chain.slice(1) : chain) {
@@ -81,7 +82,7 @@ export function validateCvChain(chain: CvCertificate[], anchors: CvCertificate[]
     if (b.chat!.terminalType !== s.chat!.terminalType) throw new CvChainError('terminal_type', `${b.chr}: terminal type differs from its issuer's`, b.chr);
     const key = cvKeyObject(s.publicKey, curve);
     if (!cvVerify(s.publicKey.algorithm, key, cert.bodyRaw, cert.signature)) throw new CvChainError('signature', `${b.chr}: signature does not verify under ${s.chr}`, b.chr);
-    if (!cvDateValid(b.effective!, b.expiration!, now)) throw new CvChainError('expired', `${b.chr} is not valid today`, b.chr);
+    if (now && !cvDateValid(b.effective!, b.expiration!, now)) throw new CvChainError('expired', `${b.chr} is not valid today`, b.chr);
     if (b.publicKey.params) {
       if (role !== 'cvca') throw new CvChainError('domain_parameters', `${b.chr}: only CVCA certificates carry domain parameters`, b.chr);
       curve = curveOfParams(b.publicKey.params);
