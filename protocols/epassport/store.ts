@@ -32,6 +32,11 @@ export class CvStore {
     return rows.sort((a, b) => Number(b.car === b.chr) - Number(a.car === a.chr));
   }
 
+  /** Every stored CV certificate, newest first (at most 1000). */
+  list(): Promise<CertRow[]> {
+    return this.db.select().from(epassportCertificates).orderBy(desc(epassportCertificates.createdAt)).limit(1000);
+  }
+
   async byId(id: string, db: Db = this.db): Promise<CertRow | undefined> {
     return (await db.select().from(epassportCertificates).where(eq(epassportCertificates.id, id)))[0];
   }
