@@ -87,7 +87,7 @@ export function mountAdmin(ctx: ProtocolContext, d: { s: CvStore; authorities: A
   admin.get('/holders', auditor, route(async (c) => c.json({ holders: await d.registry.holders() })));
   admin.post('/certificates/import', administrator, route(async (c) => {
     const b = await body(c);
-    return c.json(certJson(await d.authorities.importCertificate(b64(str(b, 'certificate'), 'certificate'), actorOf(c))), 201);
+    return c.json(certJson(await d.authorities.importCertificate(b64(str(b, 'certificate', undefined, 700_000), 'certificate'), actorOf(c))), 201);
   }));
   admin.get('/certificates', auditor, route(async (c) => {
     const chr = c.req.query('chr');
@@ -97,12 +97,12 @@ export function mountAdmin(ctx: ProtocolContext, d: { s: CvStore; authorities: A
   // An operator processes a request file received out of band (same checks as RequestCertificate).
   admin.post('/requests', officer, route(async (c) => {
     const b = await body(c);
-    const row = await d.issuer.process(parseRequest(b64(str(b, 'certReq'), 'certReq')), actorOf(c));
+    const row = await d.issuer.process(parseRequest(b64(str(b, 'certReq', undefined, 700_000), 'certReq')), actorOf(c));
     return c.json(certJson(row), 201);
   }));
   admin.post('/ds-lists', administrator, route(async (c) => {
     const b = await body(c);
-    const der = b64(str(b, 'list'), 'list');
+    const der = b64(str(b, 'list', undefined, 700_000), 'list');
     let signer: string;
     let count: number;
     try {
@@ -121,9 +121,9 @@ export function mountAdmin(ctx: ProtocolContext, d: { s: CvStore; authorities: A
   }));
 }
 
-function str(b: Record<string, unknown>, k: string, dflt?: string): string {
+function str(b: Record<string, unknown>, k: string, dflt?: string, max = 256): string {
   const v = b[k] ?? dflt;
-  if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw new EpassportError('bad_request', `${k}: a string is required`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new EpassportError('bad_request', `${k}: a string is required`);
   return v;
 }
 
