@@ -53,7 +53,13 @@ export async function startReceiver(): Promise<{ url: string; seen: Record<strin
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const j = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      const text = Buffer.concat(chunks).toString('utf8');
+      let j: Record<string, unknown>;
+      try {
+        j = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        j = { raw: text, soapaction: req.headers.soapaction };
+      }
       seen.push(j);
       const w = waiters.shift();
       if (w) {
