@@ -57,6 +57,7 @@ const target: FuzzTarget = {
       return { der: rng.pick(seeds), kind: 'seed' };
     };
     const req = pickReq();
+    if (rng.chance(0.25)) return soapInput(rng, req.der, req.kind);
     const msg: Record<string, unknown> = { callbackIndicator: 'callback_not_possible', messageID: `fz-${rng.int(1e9)}`, certReq: req.der.toString('base64') };
     if (op === 'requestForeignCertificate') msg.foreignCAR = 'XXCVCA00001';
     if (op === 'sendCertificates') msg.certificateSeq = [req.der.toString('base64')];
@@ -67,5 +68,23 @@ const target: FuzzTarget = {
     return { method: 'POST', path, headers, body: JSON.stringify(msg), kind: `${op}.tlv.${req.kind}` };
   },
 };
+
+const SOAP_OPS = ['RequestCertificate', 'RequestForeignCertificate', 'GetCACertificates', 'SendCertificates', 'GetDocumentSignerList', 'Nope'];
+const XML_JUNK = ['<!DOCTYPE x [<!ENTITY e "e">]>', '&e;', '&#0;', '&#xd800;', '<![CDATA[', '<?pi?>', '<a b=c>', '</x>', '\u0000', '<a>'.repeat(200)];
+
+/** A SOAP envelope around a (mutated) request, with XML-level damage some of the time. */
+function soapInput(rng: Rng, der: Buffer, kind: string): FuzzInput {
+  const op = rng.pick(SOAP_OPS);
+  let inner = `<callbackIndicator>${rng.pick(['callback_not_possible', 'callback_possible', oddUrlString(rng)])}</callbackIndicator><messageID><ns1:messageID>${oddUrlString(rng)}</ns1:messageID></messageID><certReq>${der.toString('base64')}</certReq>`;
+  if (op === 'SendCertificates') inner = `<certificateSeq><ns1:certificate>${der.toString('base64')}</ns1:certificate></certificateSeq>`;
+  let xml = `<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns="uri:EAC-PKI-CVCA-Protocol/1.1" xmlns:ns1="uri:eacBT/1.1"><s:Body><ns:${op}>${inner}</ns:${op}></s:Body></s:Envelope>`;
+  let how = 'soap';
+  if (rng.chance(0.4)) {
+    const at = rng.int(xml.length);
+    xml = xml.slice(0, at) + rng.pick(XML_JUNK) + xml.slice(rng.chance(0.5) ? at : at + rng.int(40));
+    how = 'soap.xml';
+  }
+  return { method: 'POST', path: '/epassport/soap', headers: { 'content-type': 'text/xml; charset=utf-8' }, body: xml, kind: `${how}.${op}.${kind}` };
+}
 
 export default target;
