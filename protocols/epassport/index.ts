@@ -6,6 +6,7 @@ import { registerCvcCommands } from './cli.ts';
 import { Issuer } from './issue.ts';
 import { mountJson } from './json.ts';
 import { Messages } from './messages.ts';
+import { epassportOpenApi } from './openapi.ts';
 import { Registry } from './registry.ts';
 import { loadEpassportSettings, type EpassportSettingsInput } from './settings.ts';
 import { mountSoap } from './soap.ts';
@@ -20,6 +21,7 @@ export function createEpassportProtocol(overrides: EpassportSettingsInput = {}, 
   return {
     name: 'epassport',
     registerCommands: registerCvcCommands,
+    openapi: epassportOpenApi,
     mount(app, ctx: ProtocolContext) {
       const settings = loadEpassportSettings(env, overrides);
       const s = new CvStore(ctx);
