@@ -3,6 +3,7 @@
  * chain-verify with cvc-print on every supported curve; requests parse with cvc-print -r;
  * certificates cvc-create makes decode and chain-validate here; malformed TLV is a syntax error.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +114,34 @@ describe('CV certificates made by cvc-create, read and validated by Certgate', (
     } catch (e) {
       expect((e as CvChainError).reason).toBe('expired');
     }
+  });
+});
+
+describe('RSA (PKCS#1 v1.5 and PSS) and AT certificates made by cvc-create', () => {
+  it.each(['RSA_v1_5_SHA_256', 'RSA_PSS_SHA_256', 'RSA_PSS_SHA_512'])('%s: CVCA → DV → AT terminal validates; a flipped bit does not', (scheme) => {
+    const d = join(dir, scheme);
+    trustDir(d, []);
+    const keys = ['cvca', 'dv'].map((n) => {
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const file = join(d, `${n}.pkcs8`);
+      writeFileSync(file, privateKey.export({ format: 'der', type: 'pkcs8' }));
+      return file;
+    });
+    const cvca = decodeCvCertificate(cvcCreate(d, ['--role=cvca', '--type=at', '--chr=RSCVCA00001', '--expires=351231', `--sign-with=${keys[0]}`, `--scheme=${scheme}`, '--read-dg1', '--read-dg2', '--read-dg3']));
+    const dv = decodeCvCertificate(cvcCreate(d, ['--role=dv_domestic', '--chr=RSDVAT00001', '--expires=341231', `--sign-with=${keys[0]}`, `--sign-as=${join(d, 'RSCVCA00001.cvcert')}`, `--key=${keys[1]}`, `--scheme=${scheme}`, '--read-dg1', '--read-dg2']));
+    const at = decodeCvCertificate(cvcCreate(d, ['--role=terminal', '--chr=RSAT000000001', '--expires=331231', `--sign-with=${keys[1]}`, `--sign-as=${join(d, 'RSDVAT00001.cvcert')}`, `--scheme=${scheme}`, '--read-dg1']));
+    expect(cvca.body.publicKey.algorithm.kind).toBe(scheme.startsWith('RSA_PSS') ? 'rsa-pss' : 'rsa-v1_5');
+    expect(at.body.chat!.terminalType).toBe('at');
+    expect(at.body.chat!.template).toHaveLength(5);
+    expect(verifySelfSigned(cvca)).toBe(true);
+    const v = validateCvChain([dv, at], [cvca], new Date());
+    expect(v.terminalType).toBe('at');
+    // Effective rights: the AND of the three CHATs, role bits cleared (and DG1 read is among them).
+    const and = Buffer.from([0, 1, 2, 3, 4].map((i) => cvca.body.chat!.template[i] & dv.body.chat!.template[i] & at.body.chat!.template[i] & (i === 0 ? 0x3f : 0xff)));
+    expect(v.rights).toEqual(and);
+    expect(v.rights.some((b) => b !== 0)).toBe(true);
+    const bad = decodeCvCertificate(Buffer.concat([at.der.subarray(0, at.der.length - 2), Buffer.from([at.der[at.der.length - 2] ^ 1, at.der[at.der.length - 1]])]));
+    expect(() => validateCvChain([dv, bad], [cvca], new Date())).toThrow(/signature/);
   });
 });
 

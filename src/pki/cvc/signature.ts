@@ -1,7 +1,7 @@
 /**
  * Terminal-authentication signatures (TR-03110-3 A.7.5, D.3): ECDSA in the plain r‖s form (BSI
- * TR-03111), RSA PKCS#1 v1.5 or PSS (salt length = hash length). Signers hand out X.509-style DER
- * ECDSA signatures; this converts them.
+ * TR-03111), RSA PKCS#1 v1.5 or PSS (written with salt length = hash length, verified with any).
+ * Signers hand out X.509-style DER ECDSA signatures; this converts them.
  */
 import { constants, createHash, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { curveOfKey } from './public-key.ts';
@@ -35,8 +35,9 @@ export function cvVerify(alg: TaAlgorithm, key: KeyObject, data: Uint8Array, sig
     }
     if (key.asymmetricKeyType !== 'rsa') return false;
     if (alg.kind === 'rsa-v1_5') return nodeVerify(alg.hash, data, key, signature);
-    const saltLength = createHash(alg.hash).digest().length;
-    return nodeVerify(alg.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, signature);
+    // Any salt length verifies: OpenSSL-based signers (OpenPACE) use the longest salt, not the
+    // hash length that cvcSignWithKey writes.
+    return nodeVerify(alg.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, signature);
   } catch {
     return false;
   }
