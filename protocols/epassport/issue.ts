@@ -6,6 +6,7 @@
  * before it is returned.
  */
 import { and, eq } from 'drizzle-orm';
+import type { ProtocolTx } from '../../src/protocol-context.ts';
 import { insertCert } from './authorities.ts';
 import { SpocFailure } from './codes.ts';
 import {
@@ -43,7 +44,7 @@ export class Issuer {
     this.checkInner(req, domain);
     if (req.outer) await this.verifyOuter(req, holder.holder);
     const cert = await this.build(req, holder, authority, signer, domain);
-    const row = await this.s.ctx.store.transaction(async (tx) => {
+    const row = await this.store(async (tx) => {
       if (!req.outer) {
         // The initial allowance is spent by the first request that uses it, under concurrency too.
         const used = await tx.update(epassportHolders).set({ initialAllowed: false }).where(and(eq(epassportHolders.id, holder.id), eq(epassportHolders.initialAllowed, true))).returning();
@@ -54,6 +55,17 @@ export class Issuer {
     });
     await this.s.ctx.audit.record({ actor, action: 'epassport.certificate.issue', target: body.chr, details: { car: signer.chr, role: row.role, expiration: row.expiration.toISOString(), outerCar: req.outer?.car ?? null } });
     return row;
+  }
+
+  /** A transaction whose unique-key collision (the same CHR certified concurrently) is a refusal. */
+  private async store<T>(fn: (tx: ProtocolTx) => Promise<T>): Promise<T> {
+    try {
+      return await this.s.ctx.store.transaction(fn);
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+      if (code === '23505') throw new SpocFailure('failure_request_not_accepted', 'the CHR was certified by a concurrent request');
+      throw e;
+    }
   }
 
   private async isAuthorityRef(a: AuthorityRow, car: string): Promise<boolean> {

@@ -88,6 +88,15 @@ describe.each(drivers)('ePassport PKI on %s', (driver) => {
     expect(printVerify(unb64(r.body.certificateSeq![0])).out).toContain('certificate verified');
   });
 
+  it('the same CHR requested five times at once: one certificate, the others failure_request_not_accepted', async () => {
+    const reqs = await Promise.all([0, 1, 2, 3, 4].map(async () => b64(await request({ chr: 'UTDVEXT00007', key: newKey(), outer: { car: 'UTDVEXT00001', key: dvKey } }))));
+    const answers = await Promise.all(reqs.map((certReq, i) => h.msg('requestCertificate', { callbackIndicator: 'callback_not_possible', messageID: `race-${i}`, certReq })));
+    const codes = answers.map((a) => a.body.returnCode).sort();
+    expect(codes).toEqual(['failure_request_not_accepted', 'failure_request_not_accepted', 'failure_request_not_accepted', 'failure_request_not_accepted', 'ok_cert_available']);
+    const rows = await h.t.ctx.database.query<{ n: number }>("select count(*)::int as n from epassport_certificates where chr = 'UTDVEXT00007'");
+    expect(rows[0].n).toBe(1);
+  });
+
   it('a terminal certificate from the operated DV: rights are the AND of the chain; cvc-print verifies CVCA → DV → IS', async () => {
     const r = await h.msg('requestCertificate', { callbackIndicator: 'callback_not_possible', certReq: b64(await request({ chr: 'UTIST00001', key: newKey(), params: false })) });
     expect(r.body.returnCode, JSON.stringify(r.body)).toBe('ok_cert_available');
