@@ -72,6 +72,16 @@ export function mountAdmin(ctx: ProtocolContext, d: { s: CvStore; authorities: A
     return c.json(certJson(row), 201);
   }));
   admin.get('/authorities', auditor, route(async (c) => c.json({ authorities: (await d.s.authorities()).map((a) => ({ holder: a.holder, kind: a.kind, terminalType: a.terminalType, curve: a.curve })) })));
+  mountRegistry(ctx, d, route, body);
+}
+
+type Route = (fn: (c: C) => Promise<Response>) => (c: C) => Promise<Response>;
+
+function mountRegistry(ctx: ProtocolContext, d: { s: CvStore; authorities: Authorities; registry: Registry; issuer: Issuer }, route: Route, body: (c: C) => Promise<Record<string, unknown>>): void {
+  const admin = ctx.adminRouter();
+  const officer = ctx.http.requireRole('officer');
+  const administrator = ctx.http.requireRole('administrator');
+  const auditor = ctx.http.requireRole('auditor');
   admin.put('/profiles/:name', administrator, route(async (c) => {
     const b = await body(c);
     const role = str(b, 'role') as HolderRole;

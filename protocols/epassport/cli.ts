@@ -25,9 +25,17 @@ const save = (out: string | undefined, r: CertOut) => {
   if (out) writeFileSync(out, Buffer.from(r.certificate, 'base64'));
 };
 
+type Run = ReturnType<typeof adminRunner>;
+
 export function registerCvcCommands(program: Command, loadConfig: () => Config, openAdminClient: (config: Config) => Promise<AdminClient>): void {
   const run = adminRunner(() => openAdminClient(loadConfig()));
   const cvc = program.command('cvc').description('ePassport card-verifiable certificates (TR-03110): CVCA, DVs, terminals');
+  registerAuthorities(cvc, run);
+  registerHolders(cvc, run);
+  registerCertificates(cvc, run);
+}
+
+function registerAuthorities(cvc: Command, run: Run): void {
   const cvca = cvc.command('cvca').description('the country verifying CA');
   cvca
     .command('create')
@@ -78,6 +86,10 @@ export function registerCvcCommands(program: Command, loadConfig: () => Config, 
         print(o.json, r);
       }),
     );
+}
+
+function registerHolders(cvc: Command, run: Run): void {
+  const dv = cvc.commands.find((c) => c.name() === 'dv')!;
   const register = (kind: 'dv' | 'terminal') => (o: { holder: string; cvca?: string; dv?: string; role?: string; profile: string; allowInitial?: boolean }) =>
     run(async (call) => {
       await call('POST', '/epassport/holders', { holder: o.holder, role: kind === 'dv' ? o.role : 'terminal', authority: kind === 'dv' ? o.cvca : o.dv, profile: o.profile, initialAllowed: o.allowInitial === true });
@@ -100,6 +112,9 @@ export function registerCvcCommands(program: Command, loadConfig: () => Config, 
         process.stdout.write(`profile ${name} saved\n`);
       }),
     );
+}
+
+function registerCertificates(cvc: Command, run: Run): void {
   cvc.command('import <file>').description('import a foreign CVCA, link or DV certificate (verified first)').option('--json', 'print JSON')
     .action((file: string, o: { json?: boolean }) => run(async (call) => void print(o.json, await call<CertOut>('POST', '/epassport/certificates/import', { certificate: readFileSync(file).toString('base64') }))));
   cvc.command('request <file>').description('process a CV certificate request received out of band').option('--out <file>', 'write the certificate here').option('--json', 'print JSON')
