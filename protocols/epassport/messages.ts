@@ -9,6 +9,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import type { Authorities } from './authorities.ts';
 import { SpocFailure, type ReturnCode, type SpocResult } from './codes.ts';
 import { parseReference } from './cvc.ts';
+import { forwardRequest } from './forward.ts';
 import type { Issuer } from './issue.ts';
 import { parseRequest } from './issue.ts';
 import type { Registry } from './registry.ts';
@@ -114,20 +115,14 @@ export class Messages {
     await this.issuer.verifyOuter(req, holder.holder);
     const url = this.settings.foreignSpocs[m.foreignCAR!.slice(0, 2)];
     if (!url) throw new SpocFailure('failure_request_not_accepted', `no SPOC configured for ${m.foreignCAR!.slice(0, 2)}`);
-    const r = await fetch(`${url}/requestCertificate`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ callbackIndicator: 'callback_not_possible', messageID: m.messageID, certReq: m.certReq!.toString('base64') }),
-      signal: AbortSignal.timeout(this.settings.callbackTimeoutMs),
-    }).catch((err: unknown) => {
+    const j = await forwardRequest(url, m.certReq!, m.messageID, this.settings.callbackTimeoutMs).catch((err: unknown) => {
       this.s.ctx.log.warn({ err: String(err), url }, 'epassport: foreign SPOC unreachable');
       throw new SpocFailure('failure_internal_error', 'the foreign SPOC did not answer');
     });
-    const j = (await r.json().catch(() => ({}))) as { returnCode?: string; certificateSeq?: string[] };
     await this.s.ctx.audit.record({ actor: `epassport:${chr}`, action: 'epassport.request.forward', target: m.foreignCAR!, details: { returnCode: j.returnCode ?? null, spoc: url } });
-    if (j.returnCode === 'ok_cert_available' && Array.isArray(j.certificateSeq)) return { returnCode: 'ok_cert_available', certificates: j.certificateSeq.map((c) => Buffer.from(c, 'base64')) };
-    if (typeof j.returnCode === 'string' && j.returnCode.startsWith('ok_')) return { returnCode: 'ok_request_forwarded' };
-    return { returnCode: (j.returnCode as ReturnCode | undefined) ?? 'failure_internal_error', message: 'the foreign SPOC refused the request' };
+    if (j.returnCode === 'ok_cert_available' && j.certificates?.length) return { returnCode: 'ok_cert_available', certificates: j.certificates };
+    if (j.returnCode?.startsWith('ok_')) return { returnCode: 'ok_request_forwarded' };
+    return { returnCode: j.returnCode ?? 'failure_internal_error', message: 'the foreign SPOC refused the request' };
   }
 
   private async deferrable(m: MessageInput, sendCallback: CallbackSender, fn: () => Promise<SpocResult>): Promise<SpocResult> {

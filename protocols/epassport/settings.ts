@@ -6,7 +6,8 @@ import { z } from 'zod';
 export const epassportSettingsSchema = z.object({
   /**
    * Foreign SPOCs that RequestForeignCertificate forwards to, by country code:
-   * `FR=https://spoc.example.fr/epassport/v5,NL=…` (the base of their JSON message endpoint).
+   * `FR=https://spoc.example.fr/epassport/v5,NL=https://spoc.example.nl/soap` (JSON base, or a SOAP
+   * endpoint when the URL ends in /soap).
    */
   foreignSpocs: z
     .union([z.string(), z.record(z.string(), z.string())])

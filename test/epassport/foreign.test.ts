@@ -23,7 +23,8 @@ describe.each(drivers)('RequestForeignCertificate between two SPOCs on %s', (dri
 
   beforeAll(async () => {
     zz = await startEpassport(driver);
-    ut = await startEpassport(driver, { foreignSpocs: { ZZ: `${zz.server.httpUrl}/epassport/v5` } });
+    // ZZ's SPOC is reached over JSON, YY's (the same server, another CVCA) over SOAP.
+    ut = await startEpassport(driver, { foreignSpocs: { ZZ: `${zz.server.httpUrl}/epassport/v5`, YY: `${zz.server.httpUrl}/epassport/soap` } });
     const utCvca = unb64((await ut.admin('POST', '/cvcas', { chr: 'UTCVCA00001', curve: 'brainpoolP256r1' })).body.certificate as string);
     await ut.admin('PUT', '/profiles/dv', { role: 'dv_domestic', terminalType: 'is', chat: '03', maxValidityDays: 30 });
     await ut.admin('POST', '/holders', { holder: 'UTDVX', role: 'dv_domestic', authority: 'UTCVCA', profile: 'dv', initialAllowed: true });
@@ -55,6 +56,23 @@ describe.each(drivers)('RequestForeignCertificate between two SPOCs on %s', (dri
     expect(cvcPrint(['--cvc', join(dir, 'f.cvcert'), '--cvc-dir', t]).out).toContain('certificate verified');
     const audit = await ut.t.ctx.database.query<{ n: number }>("select count(*)::int as n from audit_events where action = 'epassport.request.forward'");
     expect(audit[0].n).toBe(1);
+  });
+
+  it('over SOAP to YY: the same forwarding, the certificate from YY\'s CVCA', async () => {
+    const yyCvca = unb64((await zz.admin('POST', '/cvcas', { chr: 'YYCVCA00001', curve: 'brainpoolP256r1' })).body.certificate as string);
+    await ut.admin('POST', '/holders', { holder: 'UTDVY', role: 'dv_domestic', authority: 'UTCVCA', profile: 'dv', initialAllowed: true });
+    const ky = newKey();
+    const first = await ut.msg('requestCertificate', { callbackIndicator: 'callback_not_possible', certReq: b64(await request({ chr: 'UTDVY00001', key: ky })) });
+    expect((await zz.admin('POST', '/certificates/import', { certificate: first.body.certificateSeq![0] })).status).toBe(201);
+    await zz.admin('POST', '/holders', { holder: 'UTDVY', role: 'dv_foreign', authority: 'YYCVCA', profile: 'foreign' });
+    const certReq = b64(await request({ chr: 'UTDVY00002', car: 'YYCVCA00001', key: newKey(), outer: { car: 'UTDVY00001', key: ky } }));
+    const r = await ut.msg('requestForeignCertificate', { callbackIndicator: 'callback_not_possible', foreignCAR: 'YYCVCA00001', certReq });
+    expect(r.body.returnCode, JSON.stringify(r.body)).toBe('ok_cert_available');
+    const der = unb64(r.body.certificateSeq![0]);
+    expect(decodeCvCertificate(der).body.car).toBe('YYCVCA00001');
+    const t = trustDir(join(dir, 'yy'), [{ chr: 'YYCVCA00001', der: yyCvca }]);
+    writeFileSync(join(dir, 'y.cvcert'), der);
+    expect(cvcPrint(['--cvc', join(dir, 'y.cvcert'), '--cvc-dir', t]).out).toContain('certificate verified');
   });
 
   it('national checks before forwarding: no outer signature, foreignCAR ≠ CAR, a country without SPOC', async () => {
