@@ -46,6 +46,8 @@ export interface SubjectAttribute {
 
 export type KeySpec =
   | { type: 'EC'; curve: 'P-256' | 'P-384' | 'P-521' }
+  /** Brainpool curves: keys of CV certificates (TR-03110), never offered to X.509 profile clients. */
+  | { type: 'EC'; curve: 'brainpoolP256r1' | 'brainpoolP384r1' | 'brainpoolP512r1' }
   | { type: 'RSA'; bits: number }
   | { type: 'Ed25519' };
 

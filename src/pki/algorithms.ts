@@ -207,11 +207,21 @@ export function verifySignature(scheme: SignatureScheme, key: KeyObject, data: U
  * The signature AlgorithmIdentifier and hash a key signs with by default: EC P-256/384/521 →
  * ecdsa-with-SHA256/384/512; RSA → sha256WithRSAEncryption; Ed25519/Ed448 → pure EdDSA.
  */
+/** The digest each supported curve signs with (brainpool for CV certificates, TR-03110). */
+const curveHash: Record<string, 'sha256' | 'sha384' | 'sha512'> = {
+  prime256v1: 'sha256',
+  secp384r1: 'sha384',
+  secp521r1: 'sha512',
+  brainpoolP256r1: 'sha256',
+  brainpoolP384r1: 'sha384',
+  brainpoolP512r1: 'sha512',
+};
+
 export function defaultSignatureAlgorithm(key: KeyObject): { algorithmIdentifier: Buffer; hash: 'sha256' | 'sha384' | 'sha512' | null } {
   switch (key.asymmetricKeyType) {
     case 'ec': {
       const curve = key.asymmetricKeyDetails?.namedCurve;
-      const hash = curve === 'prime256v1' ? 'sha256' : curve === 'secp384r1' ? 'sha384' : curve === 'secp521r1' ? 'sha512' : undefined;
+      const hash = curveHash[curve ?? ''];
       if (!hash) throw new Error(`signatureAlgorithmFor: unsupported EC curve ${curve}`);
       return { algorithmIdentifier: signatureAlgorithmIdentifier(signatureOidFor('ec', hash)), hash };
     }
