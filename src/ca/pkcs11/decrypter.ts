@@ -4,7 +4,8 @@
  * same constant-time implicit rejection as the software path (rsa-decrypter.ts). Whether the token
  * is called depends only on the ciphertext's length and range (public). The implicit-rejection
  * secret cannot be derived from d (it never leaves the token): it is HMAC(KEK-derived key, keyRef).
- * OAEP goes to the token's CKM_RSA_PKCS_OAEP; its failure yields the same kind of pseudo-random output.
+ * OAEP goes to the token's CKM_RSA_PKCS_OAEP (SoftHSM2 offers it with SHA-1 only); its failure
+ * yields the same kind of pseudo-random output.
  */
 import { createHmac, type KeyObject } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
@@ -63,7 +64,9 @@ export class Pkcs11RsaDecrypter implements Decrypter {
   private run(c: Buffer, mechanism: pkcs11js.Mechanism): Promise<Buffer> {
     return this.token.withSession(async (p11, session, generation) => {
       p11.C_DecryptInit(session, mechanism, this.key(session, generation));
-      return Buffer.from(await p11.C_DecryptAsync(session, c, Buffer.alloc(this.k)));
+      // Synchronous: pkcs11js 2.1.7's C_DecryptAsync answers CKR_ARGUMENTS_BAD on SoftHSM2, and one
+      // private-key operation per envelope is short beside the request around it.
+      return Buffer.from(p11.C_Decrypt(session, c, Buffer.alloc(this.k)));
     });
   }
 }

@@ -46,7 +46,7 @@ export function findPrivateKey(p11: P11, session: Session, uri: Pkcs11Uri): Buff
 export function publicKeyOf(p11: P11, session: Session, uri: Pkcs11Uri, privateKey: Buffer): KeyObject {
   const [pub] = findObjects(p11, session, uriTemplate(uri, pkcs11js.CKO_PUBLIC_KEY), 1);
   const [{ value: keyType }] = p11.C_GetAttributeValue(session, privateKey, [{ type: pkcs11js.CKA_KEY_TYPE }]);
-  const kt = (keyType as Buffer).readUIntLE(0, (keyType as Buffer).length);
+  const kt = (keyType as Buffer).readUInt32LE(0);
   if (kt === pkcs11js.CKK_RSA) {
     const [n, e] = p11.C_GetAttributeValue(session, pub ?? privateKey, [{ type: pkcs11js.CKA_MODULUS }, { type: pkcs11js.CKA_PUBLIC_EXPONENT }]);
     return createPublicKey({ key: { kty: 'RSA', n: b64u(n.value as Buffer), e: b64u(e.value as Buffer) }, format: 'jwk' });
@@ -121,7 +121,7 @@ export function listPrivateKeys(p11: P11, session: Session): TokenKeyInfo[] {
       { type: pkcs11js.CKA_SENSITIVE },
       { type: pkcs11js.CKA_EXTRACTABLE },
     ]);
-    const k = (kt.value as Buffer).readUIntLE(0, (kt.value as Buffer).length);
+    const k = (kt.value as Buffer).readUInt32LE(0);
     return {
       label: (label.value as Buffer).toString('utf8'),
       id: id.value as Buffer,
