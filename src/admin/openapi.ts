@@ -24,6 +24,8 @@ export const issuerCreateSchema = z.strictObject({
   subject: z.string().min(1).optional().describe('RFC 4514 subject DN; default CN=<name>'),
   parentId: issuerId.optional().describe('Signing issuer; omitted = a self-signed root'),
   keyType: z.enum(keyTypes).default('ec-p256'),
+  keyStore: z.enum(['software', 'pkcs11']).default('software').describe('software: generated and sealed under the KEK; pkcs11: generated on the HSM token (non-extractable)'),
+  keyRef: z.string().min(8).max(1000).regex(/^pkcs11:/i, 'keyRef must be a pkcs11: URI (RFC 7512)').optional().describe('An existing HSM key (pkcs11:token=…;object=…) instead of a new one'),
   validityDays: z.number().int().min(1).max(50 * 365),
   pathLength: z.number().int().min(0).max(10).optional(),
   default: z.boolean().optional().describe('Make this the default issuing CA'),
@@ -236,6 +238,22 @@ export function openApiDocument(serverUrl = '', fragments: OpenApiFragment[] = [
         role: 'administrator',
         body: 'IssuerImport',
         responses: { '201': ok(ref('Issuer'), 'Created'), '409': { $ref: '#/components/responses/Conflict' } },
+      }),
+    },
+    '/hsm': {
+      get: operation({
+        summary: 'The HSM (PKCS#11): module, slots and tokens, the private keys on the token and which issuers use them',
+        tag: 'issuers',
+        role: 'auditor',
+        responses: { '200': ok({ type: 'object' }) },
+      }),
+    },
+    '/hsm/test': {
+      post: operation({
+        summary: 'Signs and verifies once with every HSM key an issuer uses',
+        tag: 'issuers',
+        role: 'administrator',
+        responses: { '200': ok({ type: 'object' }) },
       }),
     },
     '/issuers/{id}': {

@@ -13,6 +13,7 @@ import { openApiDocument, type OpenApiFragment } from './openapi.ts';
 import { mountAudit } from './routes/audit.ts';
 import { mountCertificates } from './routes/certificates.ts';
 import { mountCrl } from './routes/crl.ts';
+import { mountHsm } from './routes/hsm.ts';
 import { mountIssuers } from './routes/issuers.ts';
 import { adminKit } from './routes/kit.ts';
 import { mountOperators } from './routes/operators.ts';
@@ -28,6 +29,7 @@ export function adminRoutes(ctx: Context, fragments: OpenApiFragment[] = []): Ho
 
   const k = adminKit(ctx);
   mountIssuers(api, k);
+  mountHsm(api, k);
   mountProfiles(api, k);
   mountCertificates(api, k);
   mountRequests(api, k);

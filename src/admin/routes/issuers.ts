@@ -75,6 +75,8 @@ async function createIssuer(k: AdminKit, c: C) {
         name: b.name,
         subject,
         key: keySpecFor(b.keyType),
+        keyStore: b.keyStore,
+        keyRef: b.keyRef,
         parentId: b.parentId,
         validityDays: b.validityDays,
         pathLength,
@@ -82,7 +84,16 @@ async function createIssuer(k: AdminKit, c: C) {
       }),
     `issuer "${b.id}" (or its name) already exists`,
   );
-  await audit(c, 'issuer.create', created.id, { parentId: b.parentId ?? null, keyType: b.keyType, validityDays: b.validityDays, pathLength, default: created.isDefault });
+  await audit(c, 'issuer.create', created.id, {
+    parentId: b.parentId ?? null,
+    keyType: created.signer.keyAlgorithm,
+    keyStore: b.keyRef ? 'pkcs11' : b.keyStore,
+    keyRef: created.keyRef,
+    validityDays: b.validityDays,
+    pathLength,
+    default: created.isDefault,
+    fingerprintSha256: fingerprint(created.certDer),
+  });
   return c.json(issuerJson(ctx, created, true), 201);
 }
 
@@ -139,6 +150,9 @@ function issuerJson(ctx: Context, i: Issuer, detail = false) {
   parentId: i.parentId,
   subject: i.subject,
   keyAlgorithm: i.signer.keyAlgorithm,
+  // Where the key is (sealed:… or a pkcs11: URI) and its public half: the key ceremony's record.
+  keyRef: i.keyRef,
+  publicKeyPem: i.signer.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
   notBefore: i.notBefore,
   notAfter: i.notAfter,
   status: i.status,

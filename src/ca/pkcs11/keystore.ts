@@ -5,6 +5,7 @@
  * and forgotten when the token reconnects.
  */
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import pkcs11js from 'pkcs11js';
 import { signatureSchemeOf, verifySignature } from '../../pki/algorithms.ts';
 import { BadRequest, IssuanceError } from '../../issuance/errors.ts';
 import type { KeySpec } from '../../issuance/request.ts';
@@ -14,6 +15,9 @@ import { findPrivateKey, generateKeyPair, listPrivateKeys, publicKeyOf, type Tok
 import { Pkcs11Signer } from './signer.ts';
 import { Pkcs11Token, TokenUnavailable, type Pkcs11Settings } from './token.ts';
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11UriError, type Pkcs11Uri } from './uri.ts';
+
+/** CK_SLOT_INFO flag (PKCS#11 §3.2), missing from pkcs11js' constants. */
+const CKF_TOKEN_PRESENT = 1;
 
 export class Pkcs11KeyStore implements KeyStore {
   readonly token: Pkcs11Token;
@@ -65,6 +69,24 @@ export class Pkcs11KeyStore implements KeyStore {
   async list(): Promise<(TokenKeyInfo & { keyRef: string })[]> {
     const keys = await this.token.withSession((p11, s) => listPrivateKeys(p11, s));
     return keys.map((k) => ({ ...k, keyRef: formatPkcs11Uri({ token: this.token.tokenLabel, id: k.id, object: k.label, type: 'private' }) }));
+  }
+
+  /** Every slot the module shows, with its token (label, model, serial) when one is present. */
+  async slots(): Promise<{ slot: string; description: string; token?: { label: string; manufacturer: string; model: string; serial: string; initialized: boolean } }[]> {
+    return this.token.withSession((p11) =>
+      p11.C_GetSlotList(false).map((s) => {
+        const info = p11.C_GetSlotInfo(s);
+        const present = (info.flags & CKF_TOKEN_PRESENT) !== 0;
+        const t = present ? p11.C_GetTokenInfo(s) : undefined;
+        return {
+          slot: String(s.readUInt32LE(0) + s.readUInt32LE(4) * 2 ** 32),
+          description: info.slotDescription.trim(),
+          ...(t
+            ? { token: { label: t.label.trim(), manufacturer: t.manufacturerID.trim(), model: t.model.trim(), serial: t.serialNumber.trim(), initialized: (t.flags & pkcs11js.CKF_TOKEN_INITIALIZED) !== 0 } }
+            : {}),
+        };
+      }),
+    );
   }
 
   /** Signs random data with the key and verifies the signature with its public key. */
