@@ -41,7 +41,7 @@ export function registerHsmCommands(program: Command, run: Run): void {
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) =>
       run(async (api) => {
-        const r = await api.post('/hsm/test');
+        const r = await api.post<{ ok: boolean; results: any[] }>('/hsm/test');
         if (o.json) printJson(r);
         else
           table(r.results, [
