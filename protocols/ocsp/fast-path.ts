@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { ocspErrorResponse } from '../../src/pki/ocsp-response.ts';
 import { decodeGetPath, getCacheHeaders, notModified } from './routes.ts';
+import { errorResponseFor, INTERNAL as WIRE_INTERNAL } from './wire.ts';
 import type { Answer, OcspService } from './service.ts';
 
 const CT = 'application/ocsp-response';
@@ -36,13 +37,13 @@ export function ocspFastPath(ctx: ProtocolContext, svc: OcspService, accessLog: 
   const send = (req: IncomingMessage, res: ServerResponse, start: number, der: Buffer, headers: Record<string, string | number>) => {
     res.writeHead(200, { 'Content-Type': CT, 'Content-Length': der.length, ...headers });
     res.end(der);
-    observe(req, res, start, der === MALFORMED || der === INTERNAL);
+    observe(req, res, start, der === MALFORMED || der === INTERNAL || der === WIRE_INTERNAL);
   };
-  const settle = (r: Answer | Promise<Answer>, done: (a: Answer) => void, fail: () => void) => {
+  const settle = (r: Answer | Promise<Answer>, done: (a: Answer) => void, fail: (err: unknown) => void) => {
     if (!(r instanceof Promise)) return done(r);
     r.then(done, (err) => {
       ctx.log.error({ err: { message: (err as Error)?.message } }, 'ocsp: failed to answer');
-      fail();
+      fail(err);
     });
   };
 
@@ -59,8 +60,8 @@ export function ocspFastPath(ctx: ProtocolContext, svc: OcspService, accessLog: 
       let r: Answer | Promise<Answer>;
       try {
         r = svc.answer(der);
-      } catch {
-        send(req, res, start, INTERNAL, { 'Cache-Control': 'no-cache' });
+      } catch (err) {
+        send(req, res, start, errorResponseFor(err), { 'Cache-Control': 'no-cache' });
         return true;
       }
       settle(
@@ -74,7 +75,7 @@ export function ocspFastPath(ctx: ProtocolContext, svc: OcspService, accessLog: 
           }
           send(req, res, start, a.der, headers);
         },
-        () => send(req, res, start, INTERNAL, { 'Cache-Control': 'no-cache' }),
+        (err) => send(req, res, start, errorResponseFor(err), { 'Cache-Control': 'no-cache' }),
       );
       return true;
     }
@@ -107,14 +108,15 @@ export function ocspFastPath(ctx: ProtocolContext, svc: OcspService, accessLog: 
         let r: Answer | Promise<Answer>;
         try {
           r = svc.answer(body);
-        } catch {
-          return send(req, res, start, INTERNAL, {});
+        } catch (err) {
+          return send(req, res, start, errorResponseFor(err), {});
         }
         // RFC 5019 §5: POST responses are not cached by HTTP caches.
         settle(
           r,
           (a) => send(req, res, start, Buffer.isBuffer(a) ? a : a.der, {}),
-          () => send(req, res, start, INTERNAL, {}),
+          // An issuer whose key is away (HSM) is tryLater; the rest internalError (wire.ts's table).
+          (err) => send(req, res, start, errorResponseFor(err), {}),
         );
       });
       return true;

@@ -7,11 +7,11 @@ import type { ProtocolAppEnv as AppEnv, ProtocolContext } from '../../src/protoc
 import { ocspOpenApiDocument } from './openapi.ts';
 import type { ResponderManager } from './responders.ts';
 import type { Answer, OcspService } from './service.ts';
+import { errorResponseFor } from './wire.ts';
 import { parseClientJson, readRawBody } from '../../src/http/body.ts';
 
 const CT = 'application/ocsp-response';
 const MALFORMED = ocspErrorResponse('malformedRequest');
-const INTERNAL = ocspErrorResponse('internalError');
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 type C = HonoContext<AppEnv>;
@@ -37,7 +37,7 @@ export function mountOcspRoutes(app: Hono<AppEnv>, ctx: ProtocolContext, svc: Oc
       a = r instanceof Promise ? await r : r;
     } catch (err) {
       ctx.log.error({ err }, 'ocsp: failed to answer');
-      return raw(c, INTERNAL);
+      return raw(c, errorResponseFor(err));
     }
     // RFC 5019 §5: POST responses are not cached by HTTP caches.
     return raw(c, Buffer.isBuffer(a) ? a : a.der);
@@ -54,7 +54,7 @@ export function mountOcspRoutes(app: Hono<AppEnv>, ctx: ProtocolContext, svc: Oc
       a = r instanceof Promise ? await r : r;
     } catch (err) {
       ctx.log.error({ err }, 'ocsp: failed to answer');
-      return raw(c, INTERNAL, { 'Cache-Control': 'no-cache' });
+      return raw(c, errorResponseFor(err), { 'Cache-Control': 'no-cache' });
     }
     if (Buffer.isBuffer(a)) return raw(c, a, { 'Cache-Control': 'no-cache' });
     const headers = getCacheHeaders(svc, a);

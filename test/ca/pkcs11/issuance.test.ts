@@ -59,7 +59,7 @@ describe.each(drivers)('issuing with HSM-held CA keys (SoftHSM2, %s)', (driver) 
     // An existing token key, named by its URI (`issuer create --key-ref`).
     const existing = await ctx.hsm!.generate({ type: 'EC', curve: 'P-256' }, 'pre-made ops key');
     await ctx.issuers.create({ id: 'hsm-ops', name: 'HSM Ops', key: { type: 'EC', curve: 'P-256' }, keyRef: existing.keyRef, parentId: 'hsm-root', validityDays: 1825, pathLength: 0 });
-    server = await startServer(ctx, [createScepProtocol({ challenge: CHALLENGE, ra: false }, {}), createOcspProtocol({ settings: { pollMs: 3_600_000, autoProvision: false, defaults: { signing: 'issuer' } } })], { https: false });
+    server = await startServer(ctx, [createScepProtocol({ challenge: CHALLENGE, ra: false }, {}), createOcspProtocol({ settings: { pollMs: 3_600_000, autoProvision: false, defaults: { signing: 'issuer' } as never } })], { https: false });
     dir = tempDir('certgate-hsm-');
     rootFile = writePem(dir, 'root.pem', ctx.issuers.peek('hsm-root')!.certDer);
     chainFile = writePem(dir, 'chain.pem', [ctx.issuers.peek('hsm-issuing')!.certDer, ctx.issuers.peek('hsm-ops')!.certDer]);
@@ -164,6 +164,7 @@ describe.each(drivers)('issuing with HSM-held CA keys (SoftHSM2, %s)', (driver) 
 
   it('a token that goes away: refused at once with "try later", /readyz 503; back: recovers by itself', async () => {
     expect((await fetch(`${server.httpUrl}/readyz`)).status).toBe(200);
+    const pending = await issue('hsm-ops', 'status-while-away.hsm.example');
     hsm.takeAway();
     try {
       const t0 = performance.now();
@@ -175,6 +176,10 @@ describe.each(drivers)('issuing with HSM-held CA keys (SoftHSM2, %s)', (driver) 
       const ready = await fetch(`${server.httpUrl}/readyz`);
       expect(ready.status).toBe(503);
       expect(await ready.json()).toMatchObject({ status: 'unavailable', hsm: 'unavailable' });
+      // OCSP: a response it must sign now (a nonce) is "tryLater" (RFC 6960 §2.3), not an error page.
+      const issuerPem = writePem(dir, 'ops-away.pem', t.ctx.issuers.peek('hsm-ops')!.certDer);
+      const o = await opensslAsync(['ocsp', '-issuer', issuerPem, '-cert', writePem(dir, 'away-leaf.pem', pending.der), '-url', `${server.httpUrl}/ocsp`, '-noverify']);
+      expect(o.output).toMatch(/Responder Error: trylater \(3\)/);
     } finally {
       hsm.bringBack();
     }
