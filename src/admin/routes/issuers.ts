@@ -150,8 +150,9 @@ function issuerJson(ctx: Context, i: Issuer, detail = false) {
   parentId: i.parentId,
   subject: i.subject,
   keyAlgorithm: i.signer.keyAlgorithm,
-  // Where the key is (sealed:… or a pkcs11: URI) and its public half: the key ceremony's record.
-  keyRef: i.keyRef,
+  // Where the key is, and for an HSM key its URI, with its public half: the key ceremony's record.
+  keyStore: /^pkcs11:/i.test(i.keyRef) ? 'pkcs11' : 'software',
+  ...(/^pkcs11:/i.test(i.keyRef) ? { keyRef: i.keyRef } : {}),
   publicKeyPem: i.signer.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
   notBefore: i.notBefore,
   notAfter: i.notAfter,

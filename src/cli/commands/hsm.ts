@@ -1,6 +1,6 @@
 /** `certgate hsm`: the PKCS#11 token — slots, tokens and keys (list), one signature per issuer key (test). */
 import type { Command } from 'commander';
-import { EXIT_ERROR, CliError, group, printJson, table, type Run } from './shared.ts';
+import { EXIT_CLIENT, EXIT_ERROR, CliError, group, printJson, table, type Run } from './shared.ts';
 
 export function registerHsmCommands(program: Command, run: Run): void {
   const hsm = group(program, 'hsm').description('the HSM (PKCS#11 token) holding CA keys');
@@ -11,7 +11,8 @@ export function registerHsmCommands(program: Command, run: Run): void {
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) =>
       run(async (api) => {
-        const h = await api.get<{ module: string; token: string | null; available: boolean; reason?: string; slots: any[]; keys: any[] }>('/hsm');
+        const h = await api.get<{ configured: boolean; message?: string; module: string; token: string | null; available: boolean; reason?: string; slots: any[]; keys: any[] }>('/hsm');
+        if (!h.configured) throw new CliError(h.message!, EXIT_CLIENT);
         if (o.json) return printJson(h);
         console.log(`module: ${h.module}`);
         console.log(`token:  ${h.token ?? '-'} (${h.available ? 'available' : `unavailable: ${h.reason}`})`);
@@ -41,7 +42,8 @@ export function registerHsmCommands(program: Command, run: Run): void {
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) =>
       run(async (api) => {
-        const r = await api.post<{ ok: boolean; results: any[] }>('/hsm/test');
+        const r = await api.post<{ configured: boolean; message?: string; ok: boolean; results: any[] }>('/hsm/test');
+        if (!r.configured) throw new CliError(r.message!, EXIT_CLIENT);
         if (o.json) printJson(r);
         else
           table(r.results, [

@@ -71,7 +71,7 @@ export function registerIssuerCommands(program: Command, run: Run): void {
         });
         if (o.json) return printJson(i);
         console.log(`created issuer ${i.id}: ${i.subject} (${i.keyAlgorithm}, until ${day(i.notAfter)}${i.isDefault ? ', default' : ''})`);
-        if (/^pkcs11:/i.test(i.keyRef)) printCeremony(i);
+        if (i.keyStore === 'pkcs11') printCeremony(i);
       }),
     );
 
