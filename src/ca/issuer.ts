@@ -9,6 +9,8 @@ export interface IssuerOptions {
   deltaCrlHours?: number;
   /** Split the CRL into this many partitions (issuing distribution point); 0/1 = one CRL. */
   crlPartitions?: number;
+  /** RSA keys: sign RSASSA-PSS (SHA-256, MGF1-SHA-256, salt 32) instead of PKCS#1 v1.5. */
+  signatureScheme?: 'rsa-pss';
   /** Anything the OCSP responder keeps per issuer (responder certificate, validity, caching). */
   ocsp?: Record<string, unknown>;
 }

@@ -68,6 +68,7 @@ export class IssuerRegistry {
           this.keys.forget(keyRef);
           // An HSM key opens from the certificate's public key: the issuer loads while its token is away.
           signer = (await this.keys.open(keyRef, parseCertificate(Buffer.from(r.certDer)).spki)).signer;
+          if ((r.options as IssuerOptions | null)?.signatureScheme === 'rsa-pss') signer = pssOf(signer);
         }
         const parent = r.parentId && r.parentId !== r.id ? next.get(r.parentId) : undefined;
         next.set(r.id, this.toIssuer(r, signer, keyRef, parent));
@@ -160,6 +161,8 @@ export class IssuerRegistry {
 
   /** Issues the CA certificate for `signer`'s key and stores the issuer (`sealed`: its sealed PKCS#8, null for HSM keys). */
   private async createWithSigner(input: CreateIssuerInput, signer: Signer, keyRef: string, sealed: Buffer | null): Promise<Issuer> {
+    // A PSS root signs its own certificate with PSS too.
+    if (input.options?.signatureScheme === 'rsa-pss') signer = pssOf(signer);
     const spki = signer.publicKey.export({ format: 'der', type: 'spki' });
     const subjectAttrs = input.subject ?? [{ oid: attributeOid('CN')!, value: input.name, encoding: 'utf8' as const }];
     const subjectDer = encodeName(subjectAttrs);
@@ -273,6 +276,12 @@ export class IssuerRegistry {
 }
 
 export { subjectPublicKeyBits };
+
+/** The issuer's signer signing RSASSA-PSS (the issuer option `signatureScheme: 'rsa-pss'`). */
+function pssOf(signer: Signer): Signer {
+  if (!signer.asPss || signer.publicKey.asymmetricKeyType !== 'rsa') throw new BadRequest(`signatureScheme rsa-pss needs an RSA key, not ${signer.keyAlgorithm}`);
+  return signer.asPss();
+}
 
 function assertIssuerId(id: string): void {
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) throw new BadRequest('issuer ids are 1-63 of a-z 0-9 -');

@@ -81,6 +81,7 @@ async function createIssuer(k: AdminKit, c: C) {
         validityDays: b.validityDays,
         pathLength,
         isDefault: b.default ?? false,
+        ...(b.signatureScheme === 'rsa-pss' ? { options: { signatureScheme: 'rsa-pss' as const } } : {}),
       }),
     `issuer "${b.id}" (or its name) already exists`,
   );
@@ -89,6 +90,7 @@ async function createIssuer(k: AdminKit, c: C) {
     keyType: created.signer.keyAlgorithm,
     keyStore: b.keyRef ? 'pkcs11' : b.keyStore,
     keyRef: created.keyRef,
+    signatureScheme: b.signatureScheme ?? 'pkcs1',
     validityDays: b.validityDays,
     pathLength,
     default: created.isDefault,
@@ -161,7 +163,7 @@ function issuerJson(ctx: Context, i: Issuer, detail = false) {
   isRoot: i.isRoot,
   pathLength: pathLengthOf(i.certDer) ?? null,
   // Only the documented CRL settings: `ocsp` may hold responder material.
-  options: pick(i.options as Record<string, unknown>, ['crlValidityHours', 'deltaCrlHours', 'crlPartitions']),
+  options: pick(i.options as Record<string, unknown>, ['crlValidityHours', 'deltaCrlHours', 'crlPartitions', 'signatureScheme']),
   fingerprintSha256: fingerprint(i.certDer),
   urls: issuerUrls(ctx.config.publicUrl, i.id),
   certificatePem: toPem(i.certDer, 'CERTIFICATE'),

@@ -6,10 +6,10 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
-import { digestAlgorithms, signatureAlgorithmIdentifier, signatureOidFor, type HashName } from '../../pki/algorithms.ts';
-import { explicit, integer, integerFromBytes, nullValue, oid, seq } from '../../pki/der.ts';
+import { digestAlgorithms, signatureAlgorithmIdentifier, signatureOidFor } from '../../pki/algorithms.ts';
+import { integerFromBytes, nullValue, oid, seq } from '../../pki/der.ts';
 import { IssuanceError } from '../../issuance/errors.ts';
-import { describeKey, type Signer } from '../signer.ts';
+import { describeKey, pssAlgorithmIdentifier, type Signer } from '../signer.ts';
 import type { Pkcs11Token } from './token.ts';
 
 export type Hash = 'sha1' | 'sha256' | 'sha384' | 'sha512';
@@ -51,6 +51,11 @@ export class Pkcs11Signer implements Signer {
     return this.signWithHash(this.hash, data);
   }
 
+  asPss(): Pkcs11Signer {
+    if (this.kind === 'ec') throw new IssuanceError('internal', `${this.keyAlgorithm} keys cannot sign RSASSA-PSS`);
+    return new Pkcs11Signer(this.token, this.key, this.publicKey, { pss: true });
+  }
+
   async signWithHash(hash: Hash, data: Uint8Array): Promise<Buffer> {
     if (this.kind === 'pss' && hash !== this.hash) throw new IssuanceError('internal', 'an RSASSA-PSS signer signs with its own hash only');
     const digest = createHash(hash).update(data).digest();
@@ -84,13 +89,4 @@ export function digestInfo(hash: Hash, digest: Buffer): Buffer {
 export function ecdsaDer(raw: Buffer, size: number): Buffer {
   if (raw.length !== 2 * size) throw new IssuanceError('internal', `the token returned an ECDSA signature of ${raw.length} octets, expected ${2 * size}`);
   return seq(integerFromBytes(raw.subarray(0, size)), integerFromBytes(raw.subarray(size)));
-}
-
-/** RSASSA-PSS AlgorithmIdentifier (RFC 4055 §3.1): the hash, MGF1 with the same hash, salt = hash length. */
-export function pssAlgorithmIdentifier(hash: HashName): Buffer {
-  const h = seq(oid(digestAlgorithms[hash].oid), nullValue());
-  return seq(
-    oid('1.2.840.113549.1.1.10'),
-    seq(explicit(0, h), explicit(1, seq(oid('1.2.840.113549.1.1.8'), h)), explicit(2, integer(digestAlgorithms[hash].length))),
-  );
 }

@@ -51,11 +51,12 @@ export function registerIssuerCommands(program: Command, run: Run): void {
     .addOption(new Option('--key-type <type>', 'key type').choices(keyTypes).default('ec-p256'))
     .addOption(new Option('--key <store>', 'where the key is generated: sealed in the database, or on the HSM token').choices(['software', 'pkcs11']).default('software'))
     .option('--key-ref <uri>', 'use an existing HSM key (pkcs11:token=…;object=…) instead of generating one')
+    .option('--rsa-pss', 'RSA keys: sign RSASSA-PSS (SHA-256) instead of PKCS#1 v1.5')
     .option('--validity-days <days>', 'validity in days', int, 3650)
     .option('--path-length <n>', 'basicConstraints pathLen', int)
     .option('--default', 'make it the default issuing CA')
     .option('--json', 'print JSON')
-    .action((o: { id: string; name: string; parent?: string; subject?: string; keyType: string; key: string; keyRef?: string; validityDays: number; pathLength?: number; default?: boolean; json?: boolean }) =>
+    .action((o: { id: string; name: string; parent?: string; subject?: string; keyType: string; key: string; keyRef?: string; rsaPss?: boolean; validityDays: number; pathLength?: number; default?: boolean; json?: boolean }) =>
       run(async (api) => {
         const i = await api.post('/issuers', {
           id: o.id,
@@ -65,6 +66,7 @@ export function registerIssuerCommands(program: Command, run: Run): void {
           keyType: o.keyType,
           keyStore: o.keyRef ? 'pkcs11' : o.key,
           keyRef: o.keyRef,
+          signatureScheme: o.rsaPss ? 'rsa-pss' : undefined,
           validityDays: o.validityDays,
           pathLength: o.pathLength,
           default: o.default,

@@ -59,10 +59,12 @@ describe.each(drivers)('issuing with HSM-held CA keys (SoftHSM2, %s)', (driver) 
     // An existing token key, named by its URI (`issuer create --key-ref`).
     const existing = await ctx.hsm!.generate({ type: 'EC', curve: 'P-256' }, 'pre-made ops key');
     await ctx.issuers.create({ id: 'hsm-ops', name: 'HSM Ops', key: { type: 'EC', curve: 'P-256' }, keyRef: existing.keyRef, parentId: 'hsm-root', validityDays: 1825, pathLength: 0 });
+    // RSASSA-PSS (CKM_RSA_PKCS_PSS) for everything this one signs.
+    await ctx.issuers.create({ id: 'hsm-pss', name: 'HSM PSS', key: { type: 'RSA', bits: 2048 }, keyStore: 'pkcs11', parentId: 'hsm-root', validityDays: 1825, pathLength: 0, options: { signatureScheme: 'rsa-pss' } });
     server = await startServer(ctx, [createScepProtocol({ challenge: CHALLENGE, ra: false }, {}), createOcspProtocol({ settings: { pollMs: 3_600_000, autoProvision: false, defaults: { signing: 'issuer' } as never } })], { https: false });
     dir = tempDir('certgate-hsm-');
     rootFile = writePem(dir, 'root.pem', ctx.issuers.peek('hsm-root')!.certDer);
-    chainFile = writePem(dir, 'chain.pem', [ctx.issuers.peek('hsm-issuing')!.certDer, ctx.issuers.peek('hsm-ops')!.certDer]);
+    chainFile = writePem(dir, 'chain.pem', [ctx.issuers.peek('hsm-issuing')!.certDer, ctx.issuers.peek('hsm-ops')!.certDer, ctx.issuers.peek('hsm-pss')!.certDer]);
   }, 120_000);
 
   afterAll(async () => {
@@ -73,7 +75,7 @@ describe.each(drivers)('issuing with HSM-held CA keys (SoftHSM2, %s)', (driver) 
   });
 
   it('creates the hierarchy on the token: pkcs11: key references, no sealed key, CA certificates OpenSSL verifies', async () => {
-    for (const id of ['hsm-root', 'hsm-issuing', 'hsm-ops']) {
+    for (const id of ['hsm-root', 'hsm-issuing', 'hsm-ops', 'hsm-pss']) {
       const i = t.ctx.issuers.peek(id)!;
       expect(i.keyRef).toMatch(new RegExp(`^pkcs11:token=issue-${driver};id=(%[0-9A-F]{2})+;object=[^;]+;type=private$`));
       const [row] = await t.ctx.db.select({ sealed: issuers.privateKeySealed, keyRef: issuers.keyRef }).from(issuers).where(eq(issuers.id, id));
@@ -89,7 +91,7 @@ describe.each(drivers)('issuing with HSM-held CA keys (SoftHSM2, %s)', (driver) 
   });
 
   it('issues through the pipeline under RSA and EC token keys; openssl verifies the chains', async () => {
-    for (const [id, alg] of [['hsm-issuing', 'sha256WithRSAEncryption'], ['hsm-ops', 'ecdsa-with-SHA256']] as const) {
+    for (const [id, alg] of [['hsm-issuing', 'sha256WithRSAEncryption'], ['hsm-ops', 'ecdsa-with-SHA256'], ['hsm-pss', 'rsassaPss']] as const) {
       const c = await issue(id, `${id}.example.com`);
       const leaf = writeDer(dir, `${id}.der`, c.der);
       expect(opensslOk(['x509', '-inform', 'DER', '-in', leaf, '-noout', '-text'])).toContain(`Signature Algorithm: ${alg}`);
@@ -124,6 +126,12 @@ describe.each(drivers)('issuing with HSM-held CA keys (SoftHSM2, %s)', (driver) 
     expect(out).toMatch(/verify OK/);
     expect(out).toContain('Signature Algorithm: sha256WithRSAEncryption');
     expect(out.toUpperCase().replace(/:/g, '')).toContain(c.serial.toUpperCase());
+    // The RSASSA-PSS issuer's CRL (CKM_RSA_PKCS_PSS).
+    const pss = writeDer(dir, 'pss.crl', Buffer.from(await (await fetch(`${server.httpUrl}/crl/hsm-pss.crl`)).arrayBuffer()));
+    const p = openssl(['crl', '-inform', 'DER', '-in', pss, '-CAfile', writePem(dir, 'pss-chain.pem', [t.ctx.issuers.peek('hsm-pss')!.certDer, t.ctx.issuers.peek('hsm-root')!.certDer]), '-noout', '-text']);
+    expect(p.status, p.output).toBe(0);
+    expect(p.output).toMatch(/verify OK/);
+    expect(p.output).toContain('Signature Algorithm: rsassaPss');
   });
 
   it('OCSP over HTTP signed by the issuer\'s token key: openssl ocsp verifies the response', async () => {
@@ -141,7 +149,7 @@ describe.each(drivers)('issuing with HSM-held CA keys (SoftHSM2, %s)', (driver) 
   it('pkcs11-tool lists the keys sensitive and never extractable; no key material outside the token', async () => {
     const out = pkcs11Tool(hsm, ['--list-objects', '--type', 'privkey']);
     const blocks = out.split(/\n(?=Private Key Object)/).filter((b) => b.startsWith('Private Key Object'));
-    expect(blocks.length).toBe(3);
+    expect(blocks.length).toBe(4);
     for (const b of blocks) {
       const access = /Access:\s+(.*)/.exec(b)![1].split(',').map((a) => a.trim());
       expect(access).toEqual(expect.arrayContaining(['sensitive', 'always sensitive', 'never extractable']));
