@@ -117,6 +117,24 @@ describe('PKCS#11 key store on SoftHSM2', () => {
     expect(await store.token.check()).toBe(true);
   });
 
+  it('signatures in flight when the token goes away all settle at once: signed, or refused "try later"', async () => {
+    const h = await store.generate({ type: 'EC', curve: 'P-256' }, 'in-flight');
+    await new Promise((r) => setTimeout(r, 250)); // past the previous test's retry window
+    const t0 = performance.now();
+    const inFlight = Array.from({ length: 30 }, (_, i) => Promise.resolve(h.signer.sign(Buffer.from(`m${i}`))).then(() => 'signed', (e) => (e as IssuanceError).code));
+    hsm.takeAway();
+    try {
+      const outcomes = await Promise.all(inFlight);
+      expect(performance.now() - t0).toBeLessThan(3000);
+      expect(new Set(outcomes.filter((o) => o !== 'signed'))).toEqual(new Set(outcomes.includes('issuerUnavailable') ? ['issuerUnavailable'] : []));
+      expect(outcomes).toContain('issuerUnavailable');
+    } finally {
+      hsm.bringBack();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+    expect(verify('sha256', Buffer.from('z'), h.signer.publicKey, await h.signer.sign(Buffer.from('z')))).toBe(true);
+  });
+
   it('signs concurrently on its session pool', async () => {
     const h = await store.generate({ type: 'EC', curve: 'P-256' }, 'pool');
     const datas = Array.from({ length: 40 }, () => randomBytes(50));
