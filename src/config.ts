@@ -77,7 +77,37 @@ export const configSchema = z.object({
   backupKeyFile: z.string().optional(),
   backupPassphraseFile: z.string().optional(),
   backupPassphrase: z.string().optional(),
+  /** PKCS#11 module (shared library) of the HSM holding CA keys; unset = no HSM (src/ca/pkcs11/settings.ts checks the rest). */
+  pkcs11Module: z.string().min(1).optional(),
+  /** Token label of the HSM token; or pkcs11Slot. */
+  pkcs11Token: z.string().min(1).optional(),
+  pkcs11Slot: z.coerce.number().int().min(0).optional(),
+  /** User PIN of the token (or pkcs11PinFile); kept in a Secret so that printing the config never shows it. */
+  pkcs11Pin: z.string().min(1).transform((s) => new Secret(s)).optional(),
+  pkcs11PinFile: z.string().min(1).optional(),
+  /** Sessions opened on the token: concurrent signatures (default 4, libuv's thread pool). */
+  pkcs11Sessions: z.coerce.number().int().min(1).max(64).default(4),
 });
+
+/** A value that prints as [redacted] (JSON, console, pino) and is read with reveal(). */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return '[redacted]';
+  }
+}
 
 export type Config = z.infer<typeof configSchema> & { publicUrl: string; dataDir: string; backupDir: string };
 
@@ -113,6 +143,12 @@ const envNames: Record<string, keyof z.input<typeof configSchema>> = {
   CERTGATE_BACKUP_KEY_FILE: 'backupKeyFile',
   CERTGATE_BACKUP_PASSPHRASE_FILE: 'backupPassphraseFile',
   CERTGATE_BACKUP_PASSPHRASE: 'backupPassphrase',
+  CERTGATE_PKCS11_MODULE: 'pkcs11Module',
+  CERTGATE_PKCS11_TOKEN: 'pkcs11Token',
+  CERTGATE_PKCS11_SLOT: 'pkcs11Slot',
+  CERTGATE_PKCS11_PIN: 'pkcs11Pin',
+  CERTGATE_PKCS11_PIN_FILE: 'pkcs11PinFile',
+  CERTGATE_PKCS11_SESSIONS: 'pkcs11Sessions',
 };
 
 export class ConfigError extends Error {}

@@ -5,6 +5,10 @@ import { ensureDevHierarchy } from './ca/bootstrap.ts';
 import { CrlPublisher } from './ca/crl-publisher.ts';
 import { loadKek } from './ca/kek.ts';
 import { SoftwareKeyStore } from './ca/keystore.ts';
+import { Pkcs11KeyStore } from './ca/pkcs11/keystore.ts';
+import { pkcs11Settings } from './ca/pkcs11/settings.ts';
+import type { Pkcs11Settings } from './ca/pkcs11/token.ts';
+import { hkdfSync } from 'node:crypto';
 import { IssuerRegistry } from './ca/registry.ts';
 import type { Config } from './config.ts';
 import { CertificateWriter } from './db/certificate-writer.ts';
@@ -34,6 +38,8 @@ export interface Context {
   issuers: IssuerRegistry;
   /** Private keys: issuers', OCSP responders', protocols' service identities. */
   keys: SoftwareKeyStore;
+  /** The HSM key store when CERTGATE_PKCS11_MODULE is set (also reachable as keys.pkcs11). */
+  hsm?: Pkcs11KeyStore;
   profiles: ProfileStore;
   pipeline: IssuancePipeline;
   /** Protocols' onPersist hooks, run by the certificate writer in the insert's statement or transaction. */
@@ -61,6 +67,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   // One serializer for errors, whoever logs them: no SQL parameters or error properties reach the log.
   const log = (opts.logger ?? createLogger(config.logLevel)).child({}, { serializers: { err: loggableError, error: loggableError } });
   const create = opts.create !== false;
+  // Checked before anything opens: a bad HSM setting stops the start with its own message.
+  const hsmSettings = pkcs11Settings(config);
   // Creating: the KEK first, which makes the data directory 0700. Not creating: the database
   // first, whose absence is the clearer message.
   let kek = create ? loadKek(config.dataDir, config.kek) : undefined;
@@ -75,7 +83,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const events = new Events();
   const metrics = new Metrics(config.metricsEnabled);
   const audit = new AuditLog(db);
-  const keys = new SoftwareKeyStore(db, kek);
+  const hsm = hsmSettings && openHsm(hsmSettings, kek, log);
+  const keys = new SoftwareKeyStore(db, kek, hsm);
   const issuers = new IssuerRegistry(db, keys, config.publicUrl);
   const profiles = new ProfileStore(db);
   try {
@@ -89,6 +98,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     // A failed start (e.g. a wrong key-encryption key) must not leave the database open: a leaked
     // PGlite is a second instance on the directory, a leaked postgres.js pool holds connections.
     await database.close().catch(() => {});
+    hsm?.close();
     throw e;
   }
   const persistHooks = new PersistHooks();
@@ -115,6 +125,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     audit,
     issuers,
     keys,
+    hsm,
     profiles,
     pipeline,
     persistHooks,
@@ -124,6 +135,19 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     async close() {
       await csr.close();
       await database.close();
+      hsm?.close();
     },
   };
+}
+
+/**
+ * The HSM key store, connected now when the token is there. A token that is away does not stop
+ * the start: its issuers load from their certificates and sign once it is back (/readyz says 503).
+ */
+function openHsm(settings: Pkcs11Settings, kek: Buffer, log: Logger): Pkcs11KeyStore {
+  const rejectionKey = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'certgate pkcs11 implicit rejection', 32));
+  const hsm = new Pkcs11KeyStore(settings, rejectionKey);
+  if (hsm.start()) log.info({ module: settings.module, token: hsm.token.tokenLabel }, 'PKCS#11 token connected');
+  else log.warn({ module: settings.module, reason: hsm.token.reason }, 'PKCS#11 token not available yet; issuers it holds refuse to sign until it is');
+  return hsm;
 }

@@ -57,11 +57,16 @@ async function assemble(ctx: Context, protocols: ProtocolModule[]): Promise<{ ap
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   // Answers within READY_DEADLINE_MS whatever the database does (a hung one included).
   app.get('/readyz', async (c) => {
+    // With an HSM: ready only while its token answers (issuers it holds cannot sign otherwise).
+    const hsm = ctx.hsm ? withDeadline(ctx.hsm.token.check(), READY_DEADLINE_MS).catch(() => false) : undefined;
+    const extra = (up: boolean | undefined) => (up === undefined ? {} : { hsm: up ? 'ready' : 'unavailable' });
     try {
       await withDeadline(ctx.db.execute(sql`select 1`), READY_DEADLINE_MS);
-      return c.json({ status: 'ready', database: ctx.database.kind });
+      const up = await hsm;
+      if (up === false) return c.json({ status: 'unavailable', database: ctx.database.kind, ...extra(up) }, 503);
+      return c.json({ status: 'ready', database: ctx.database.kind, ...extra(up) });
     } catch {
-      return c.json({ status: 'unavailable', database: ctx.database.kind }, 503);
+      return c.json({ status: 'unavailable', database: ctx.database.kind, ...extra(await hsm) }, 503);
     }
   });
   app.get('/metrics', async (c) => {

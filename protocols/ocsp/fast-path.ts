@@ -3,6 +3,7 @@ import type { ProtocolContext } from '../../src/protocol-context.ts';
 import { ocspErrorResponse } from '../../src/pki/ocsp-response.ts';
 import { decodeGetPath, getCacheHeaders, notModified } from './routes.ts';
 import type { Answer, OcspService } from './service.ts';
+import { errorResponseFor, INTERNAL as WIRE_INTERNAL } from './wire.ts';
 
 const CT = 'application/ocsp-response';
 const MALFORMED = ocspErrorResponse('malformedRequest');
@@ -11,7 +12,7 @@ const INTERNAL = ocspErrorResponse('internalError');
 interface Io {
   send(req: IncomingMessage, res: ServerResponse, start: number, der: Buffer, headers: Record<string, string | number>): void;
   observe(req: IncomingMessage, res: ServerResponse, start: number, failed?: boolean): void;
-  settle(r: Answer | Promise<Answer>, done: (a: Answer) => void, fail: () => void): void;
+  settle(r: Answer | Promise<Answer>, done: (a: Answer) => void, fail: (err: unknown) => void): void;
 }
 
 /**
@@ -63,13 +64,13 @@ function answerIo(ctx: ProtocolContext, accessLog: 'all' | 'errors' | 'off'): Io
     send(req, res, start, der, headers) {
       res.writeHead(200, { 'Content-Type': CT, 'Content-Length': der.length, ...headers });
       res.end(der);
-      io.observe(req, res, start, der === MALFORMED || der === INTERNAL);
+      io.observe(req, res, start, der === MALFORMED || der === INTERNAL || der === WIRE_INTERNAL);
     },
     settle(r, done, fail) {
       if (!(r instanceof Promise)) return done(r);
       r.then(done, (err) => {
         ctx.log.error({ err: { message: (err as Error)?.message } }, 'ocsp: failed to answer');
-        fail();
+        fail(err);
       });
     },
   };
@@ -84,8 +85,8 @@ function answerGet(io: Io, svc: OcspService, max: number, url: string, req: Inco
   let r: Answer | Promise<Answer>;
   try {
     r = svc.answer(der);
-  } catch {
-    return io.send(req, res, start, INTERNAL, noCache);
+  } catch (err) {
+    return io.send(req, res, start, errorResponseFor(err), noCache);
   }
   io.settle(
     r,
@@ -98,7 +99,7 @@ function answerGet(io: Io, svc: OcspService, max: number, url: string, req: Inco
       }
       io.send(req, res, start, a.der, headers);
     },
-    () => io.send(req, res, start, INTERNAL, noCache),
+    (err) => io.send(req, res, start, errorResponseFor(err), noCache),
   );
 }
 
@@ -128,14 +129,14 @@ function answerPost(io: Io, svc: OcspService, max: number, req: IncomingMessage,
     let r: Answer | Promise<Answer>;
     try {
       r = svc.answer(body);
-    } catch {
-      return io.send(req, res, start, INTERNAL, {});
+    } catch (err) {
+      return io.send(req, res, start, errorResponseFor(err), {});
     }
     // RFC 5019 §5: POST responses are not cached by HTTP caches.
     io.settle(
       r,
       (a) => io.send(req, res, start, Buffer.isBuffer(a) ? a : a.der, {}),
-      () => io.send(req, res, start, INTERNAL, {}),
+      (err) => io.send(req, res, start, errorResponseFor(err), {}),
     );
   });
 }

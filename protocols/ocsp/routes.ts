@@ -2,10 +2,10 @@ import type { Context as HonoContext, Hono } from 'hono';
 import { ocspErrorResponse } from '../../src/pki/ocsp-response.ts';
 import type { ProtocolAppEnv as AppEnv, ProtocolContext } from '../../src/protocol-context.ts';
 import type { Answer, OcspService } from './service.ts';
+import { errorResponseFor } from './wire.ts';
 
 const CT = 'application/ocsp-response';
 const MALFORMED = ocspErrorResponse('malformedRequest');
-const INTERNAL = ocspErrorResponse('internalError');
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 type C = HonoContext<AppEnv>;
@@ -31,7 +31,7 @@ export function mountOcspRoutes(app: Hono<AppEnv>, ctx: ProtocolContext, svc: Oc
       a = r instanceof Promise ? await r : r;
     } catch (err) {
       ctx.log.error({ err }, 'ocsp: failed to answer');
-      return raw(c, INTERNAL);
+      return raw(c, errorResponseFor(err));
     }
     // RFC 5019 §5: POST responses are not cached by HTTP caches.
     return raw(c, Buffer.isBuffer(a) ? a : a.der);
@@ -48,7 +48,7 @@ export function mountOcspRoutes(app: Hono<AppEnv>, ctx: ProtocolContext, svc: Oc
       a = r instanceof Promise ? await r : r;
     } catch (err) {
       ctx.log.error({ err }, 'ocsp: failed to answer');
-      return raw(c, INTERNAL, { 'Cache-Control': 'no-cache' });
+      return raw(c, errorResponseFor(err), { 'Cache-Control': 'no-cache' });
     }
     if (Buffer.isBuffer(a)) return raw(c, a, { 'Cache-Control': 'no-cache' });
     const headers = getCacheHeaders(svc, a);

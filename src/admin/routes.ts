@@ -16,6 +16,7 @@ import { mountBackups } from './routes/backups.ts';
 import { mountCertificates } from './routes/certificates.ts';
 import { mountCrl } from './routes/crl.ts';
 import { mountDashboard } from './routes/dashboard.ts';
+import { mountHsm } from './routes/hsm.ts';
 import { mountIssuers } from './routes/issuers.ts';
 import { adminKit } from './routes/kit.ts';
 import { mountOperators } from './routes/operators.ts';
@@ -32,6 +33,7 @@ export function adminRoutes(ctx: Context, fragments: OpenApiFragment[] = []): Ho
 
   const k = adminKit(ctx);
   mountIssuers(api, k);
+  mountHsm(api, k);
   mountProfiles(api, k);
   mountCertificates(api, k);
   mountRequests(api, k);

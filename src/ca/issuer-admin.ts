@@ -78,10 +78,13 @@ export async function createIssuerChecked(issuers: IssuerRegistry, b: IssuerCrea
         name: b.name,
         subject,
         key: keySpecFor(b.keyType),
+        keyStore: b.keyStore,
+        keyRef: b.keyRef,
         parentId: b.parentId,
         validityDays: b.validityDays,
         pathLength,
         isDefault: b.default ?? false,
+        ...(b.signatureScheme === 'rsa-pss' ? { options: { signatureScheme: 'rsa-pss' as const } } : {}),
       }),
     `issuer "${b.id}" (or its name) already exists`,
   );

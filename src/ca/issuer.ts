@@ -14,6 +14,8 @@ export interface IssuerOptions {
    * before the switch: SCEP announces it with GetNextCACert (RFC 8894 §4.7).
    */
   successorId?: string;
+  /** RSA keys: sign RSASSA-PSS (SHA-256, MGF1-SHA-256, salt 32) instead of PKCS#1 v1.5. */
+  signatureScheme?: 'rsa-pss';
   /** Anything the OCSP responder keeps per issuer (responder certificate, validity, caching). */
   ocsp?: Record<string, unknown>;
 }

@@ -19,8 +19,11 @@ export type { Decrypter, KeyHandle };
  * references `pkcs11:…` URIs), and the issuer registry, OCSP responders and protocols would not change.
  */
 export interface KeyStore {
-  /** The key named by `keyRef`; throws when there is none (or it cannot be unsealed). */
-  open(keyRef: string): Promise<KeyHandle>;
+  /**
+   * The key named by `keyRef`; throws when there is none (or it cannot be unsealed). `spki`, when
+   * known (an issuer's certificate), lets an HSM key open without asking the token.
+   */
+  open(keyRef: string, spki?: Uint8Array): Promise<KeyHandle>;
   /** Generates a key and keeps it; `label` says what it is for (logs, HSM object label). */
   generate(spec: KeySpec, label: string): Promise<KeyHandle>;
 }
@@ -50,9 +53,15 @@ export class SoftwareKeyStore implements KeyStore {
   constructor(
     private readonly db: Db,
     private readonly kek: Buffer,
+    /** The HSM's key store, when CERTGATE_PKCS11_MODULE is set: `pkcs11:` references open there. */
+    readonly pkcs11?: KeyStore,
   ) {}
 
-  open(keyRef: string): Promise<KeyHandle> {
+  open(keyRef: string, spki?: Uint8Array): Promise<KeyHandle> {
+    if (/^pkcs11:/i.test(keyRef)) {
+      if (!this.pkcs11) return Promise.reject(new IssuanceError('issuerUnavailable', `key ${keyRef} is in an HSM, and no PKCS#11 module is configured (CERTGATE_PKCS11_MODULE)`, 'hsm.unconfigured'));
+      return this.pkcs11.open(keyRef, spki);
+    }
     let p = this.cache.get(keyRef);
     if (!p) {
       p = this.load(keyRef);

@@ -2,6 +2,7 @@ import { randomBytes, type KeyObject } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { issuers } from '../db/schema.ts';
+import { signatureSchemeOf, verifySignature } from '../pki/algorithms.ts';
 import { assembleSigned, buildTbsCertificate, parseCertificate, randomSerial } from '../pki/certificate.ts';
 import { children, readTlv } from '../pki/der.ts';
 import * as x509ext from '../pki/extensions.ts';
@@ -27,6 +28,10 @@ export interface CreateIssuerInput {
   pathLength?: number;
   isDefault?: boolean;
   options?: IssuerOptions;
+  /** Where the key is generated: sealed in the database (default) or on the HSM token. */
+  keyStore?: 'software' | 'pkcs11';
+  /** An existing HSM key (`pkcs11:` URI) instead of a new one; `key` is then ignored. */
+  keyRef?: string;
 }
 
 /**
@@ -61,7 +66,9 @@ export class IssuerRegistry {
         if (known && known.certDer.equals(Buffer.from(r.certDer))) signer = known.signer;
         else {
           this.keys.forget(keyRef);
-          signer = (await this.keys.open(keyRef)).signer;
+          // An HSM key opens from the certificate's public key: the issuer loads while its token is away.
+          signer = (await this.keys.open(keyRef, parseCertificate(Buffer.from(r.certDer)).spki)).signer;
+          if ((r.options as IssuerOptions | null)?.signatureScheme === 'rsa-pss') signer = pssOf(signer);
         }
         const parent = r.parentId && r.parentId !== r.id ? next.get(r.parentId) : undefined;
         next.set(r.id, this.toIssuer(r, signer, keyRef, parent));
@@ -131,13 +138,32 @@ export class IssuerRegistry {
 
   /** Creates a root (no parent) or a subordinate CA signed by `parentId`, stores it sealed, returns it. */
   async create(input: CreateIssuerInput): Promise<Issuer> {
+    assertIssuerId(input.id);
+    if (input.keyRef || input.keyStore === 'pkcs11') {
+      const hsm = this.keys.pkcs11;
+      if (!hsm) throw new BadRequest('no HSM is configured (CERTGATE_PKCS11_MODULE): cannot keep the key in one');
+      if (input.parentId && !(await this.get(input.parentId))) throw new NotFound(`parent issuer ${input.parentId} not found`);
+      const handle = input.keyRef ? await hsm.open(input.keyRef) : await hsm.generate(input.key, `certgate-issuer-${input.id}`);
+      // A key named by the operator must sign, and its signatures verify, before a certificate names it.
+      const probe = randomBytes(32);
+      if (!verifySignature(signatureSchemeOf(handle.signer.algorithmIdentifier), handle.signer.publicKey, probe, await handle.signer.sign(probe))) {
+        throw new BadRequest(`key ${handle.keyRef}: its signature does not verify under its public key`);
+      }
+      return this.createWithSigner(input, handle.signer, handle.keyRef, null);
+    }
     const { privateKey } = await generateKey(input.key);
     return this.createWithKey(input, privateKey);
   }
 
   async createWithKey(input: CreateIssuerInput, privateKey: KeyObject): Promise<Issuer> {
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(input.id)) throw new BadRequest('issuer ids are 1-63 of a-z 0-9 -');
-    const signer = new SoftwareSigner(privateKey);
+    assertIssuerId(input.id);
+    return this.createWithSigner(input, new SoftwareSigner(privateKey), issuerKeyRef(input.id), this.keys.sealIssuerKey(input.id, privateKey));
+  }
+
+  /** Issues the CA certificate for `signer`'s key and stores the issuer (`sealed`: its sealed PKCS#8, null for HSM keys). */
+  private async createWithSigner(input: CreateIssuerInput, signer: Signer, keyRef: string, sealed: Buffer | null): Promise<Issuer> {
+    // A PSS root signs its own certificate with PSS too.
+    if (input.options?.signatureScheme === 'rsa-pss') signer = pssOf(signer);
     const spki = signer.publicKey.export({ format: 'der', type: 'spki' });
     const subjectAttrs = input.subject ?? [{ oid: attributeOid('CN')!, value: input.name, encoding: 'utf8' as const }];
     const subjectDer = encodeName(subjectAttrs);
@@ -187,8 +213,8 @@ export class IssuerRegistry {
       certDer,
       subject: formatName(decodeName(subjectDer)),
       keyAlgorithm: signer.keyAlgorithm,
-      privateKeySealed: this.keys.sealIssuerKey(input.id, privateKey),
-      keyRef: issuerKeyRef(input.id),
+      privateKeySealed: sealed,
+      keyRef,
       notBefore: now,
       notAfter,
       status: 'active',
@@ -251,6 +277,16 @@ export class IssuerRegistry {
 }
 
 export { subjectPublicKeyBits };
+
+/** The issuer's signer signing RSASSA-PSS (the issuer option `signatureScheme: 'rsa-pss'`). */
+function pssOf(signer: Signer): Signer {
+  if (!signer.asPss || signer.publicKey.asymmetricKeyType !== 'rsa') throw new BadRequest(`signatureScheme rsa-pss needs an RSA key, not ${signer.keyAlgorithm}`);
+  return signer.asPss();
+}
+
+function assertIssuerId(id: string): void {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) throw new BadRequest('issuer ids are 1-63 of a-z 0-9 -');
+}
 
 export function randomSuffix(): string {
   return randomBytes(4).toString('hex');

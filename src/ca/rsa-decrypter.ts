@@ -65,7 +65,7 @@ export class SoftwareRsaDecrypter implements Decrypter {
   }
 }
 
-function leftPad(b: Buffer, k: number): Buffer {
+export function leftPad(b: Buffer, k: number): Buffer {
   return b.length >= k ? b : Buffer.concat([Buffer.alloc(k - b.length), b]);
 }
 
@@ -89,7 +89,7 @@ function prf(key: Buffer, label: string, length: number): Buffer {
  * `length` octets) and a pseudo-random length below k - 10, chosen from 128 candidates in
  * constant time.
  */
-function alternative(dHash: Buffer, c: Buffer, k: number): { message: Buffer; length: number } {
+export function alternative(dHash: Buffer, c: Buffer, k: number): { message: Buffer; length: number } {
   const kdk = createHmac('sha256', dHash).update(c).digest();
   const candidates = prf(kdk, 'length', 256);
   const message = prf(kdk, 'message', k);
@@ -118,7 +118,7 @@ const select = (mask: number, a: number, b: number): number => (a & mask) | (b &
  * the last `altLength` octets of `altMessage` when EM is malformed (or, with `fixedLength`, when M
  * is not exactly `altLength` octets long). No branch depends on EM.
  */
-function unpadPkcs1(em: Uint8Array, altMessage: Uint8Array, altLength: number, fixedLength: boolean): Buffer {
+export function unpadPkcs1(em: Uint8Array, altMessage: Uint8Array, altLength: number, fixedLength: boolean): Buffer {
   const k = em.length;
   let good = equal(em[0], 0) & equal(em[1], 2);
   let looking = -1;

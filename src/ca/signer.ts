@@ -1,4 +1,6 @@
-import { createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { digestAlgorithms, type HashName } from '../pki/algorithms.ts';
+import { explicit, integer, nullValue, oid, seq } from '../pki/der.ts';
 import { signatureAlgorithmFor } from '../pki/certificate.ts';
 import { IssuanceError } from '../issuance/errors.ts';
 
@@ -13,6 +15,8 @@ export interface Signer {
   /** Human-readable key type, e.g. `EC P-256`, `RSA 2048`. */
   readonly keyAlgorithm: string;
   sign(data: Uint8Array): Buffer | Promise<Buffer>;
+  /** The same key signing RSASSA-PSS (SHA-256, salt 32); RSA signers only. */
+  asPss?(): Signer;
   /**
    * Optional: signs with another hash than the signer's own (RSA PKCS#1 v1.5 and ECDSA only),
    * for peers that choose the digest, e.g. SCEP clients without SHA-256 (CMS `digest` option).
@@ -26,10 +30,13 @@ export class SoftwareSigner implements Signer {
   readonly keyAlgorithm: string;
   private readonly hash: string | null;
 
-  constructor(private readonly privateKey: KeyObject) {
+  constructor(
+    private readonly privateKey: KeyObject,
+    private readonly pss = false,
+  ) {
     this.publicKey = createPublicKey(privateKey);
     const a = signatureAlgorithmFor(privateKey);
-    this.algorithmIdentifier = a.algorithmIdentifier;
+    this.algorithmIdentifier = pss ? pssAlgorithmIdentifier('sha256') : a.algorithmIdentifier;
     this.hash = a.hash;
     this.keyAlgorithm = describeKey(privateKey);
   }
@@ -39,11 +46,19 @@ export class SoftwareSigner implements Signer {
   }
 
   sign(data: Uint8Array): Buffer {
+    if (this.pss) return nodeSign('sha256', data, { key: this.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
     // ECDSA signatures come back DER-encoded (node's default), as X.509 wants.
     return nodeSign(this.hash, data, this.privateKey);
   }
 
+  asPss(): SoftwareSigner {
+    if (this.privateKey.asymmetricKeyType !== 'rsa') throw new IssuanceError('internal', `${this.keyAlgorithm} keys cannot sign RSASSA-PSS`);
+    return new SoftwareSigner(this.privateKey, true);
+  }
+
   signWithHash(hash: 'sha1' | 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Buffer {
+    if (this.pss && hash !== 'sha256') throw new IssuanceError('internal', 'an RSASSA-PSS signer signs with SHA-256 only');
+    if (this.pss) return this.sign(data);
     if (this.hash === null) throw new IssuanceError('internal', `${this.keyAlgorithm} signs without a separate hash`);
     return nodeSign(hash, data, this.privateKey);
   }
@@ -65,4 +80,13 @@ export function describeKey(key: KeyObject): string {
 
 function curveName(c?: string): string {
   return c === 'prime256v1' ? 'P-256' : c === 'secp384r1' ? 'P-384' : c === 'secp521r1' ? 'P-521' : String(c);
+}
+
+/** RSASSA-PSS AlgorithmIdentifier (RFC 4055 §3.1): the hash, MGF1 with the same hash, salt = hash length. */
+export function pssAlgorithmIdentifier(hash: HashName): Buffer {
+  const h = seq(oid(digestAlgorithms[hash].oid), nullValue());
+  return seq(
+    oid('1.2.840.113549.1.1.10'),
+    seq(explicit(0, h), explicit(1, seq(oid('1.2.840.113549.1.1.8'), h)), explicit(2, integer(digestAlgorithms[hash].length))),
+  );
 }

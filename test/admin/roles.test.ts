@@ -93,6 +93,9 @@ describe.each(drivers)('admin API roles and authentication (%s)', (driver) => {
         return { method: 'POST', path: '/issuers', body: { id, name: id, parentId: 'dev-root', keyType: 'ec-p256', validityDays: 365 } };
       },
     },
+    // Without an HSM configured both answer 200 with configured: false.
+    'GET /hsm': { min: 'auditor', ok: 200, make: async () => ({ method: 'GET', path: '/hsm' }) },
+    'POST /hsm/test': { min: 'administrator', ok: 200, make: async () => ({ method: 'POST', path: '/hsm/test' }) },
     'POST /issuers/import': {
       min: 'administrator',
       ok: 201,

@@ -43,11 +43,23 @@ describe.each(drivers)('SoftwareKeyStore (%s)', (driver) => {
     expect(verify('sha256', Buffer.from('y'), h.signer.publicKey, await h.signer.sign(Buffer.from('y')))).toBe(true);
   });
 
+  it('RSA software keys sign RSASSA-PSS too (issuer option rsa-pss); EC keys refuse it', async () => {
+    const h = await t.ctx.keys.generate({ type: 'RSA', bits: 2048 }, 'test:pss');
+    const pss = h.signer.asPss!();
+    const data = Buffer.from('pss data');
+    const sig = await pss.sign(data);
+    expect(verify('sha256', data, { key: pss.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig)).toBe(true);
+    expect(verify('sha256', data, pss.publicKey, sig)).toBe(false); // not PKCS#1 v1.5
+    expect(pss.algorithmIdentifier.toString('hex')).toContain('06092a864886f70d01010a'); // id-RSASSA-PSS
+    const ec = await t.ctx.keys.generate({ type: 'EC', curve: 'P-256' }, 'test:ec-pss');
+    expect(() => ec.signer.asPss!()).toThrow(/RSASSA-PSS/);
+  });
+
   it('refuses with a wrong KEK, an unknown reference, and a reference of another store', async () => {
     const h = await t.ctx.keys.generate({ type: 'EC', curve: 'P-256' }, 'test:kek');
     await expect(new SoftwareKeyStore(t.ctx.db, randomBytes(32)).open(h.keyRef)).rejects.toThrow(/cannot unseal/);
     await expect(t.ctx.keys.open('sealed:key:00000000-0000-4000-8000-000000000000')).rejects.toThrow(/not in the key store/);
-    await expect(t.ctx.keys.open('pkcs11:token=x;object=y')).rejects.toThrow(/PKCS#11/);
+    await expect(t.ctx.keys.open('pkcs11:token=x;object=y')).rejects.toThrow(/no PKCS#11 module is configured/);
     const [n] = await t.ctx.db.select({ n: sql<number>`count(*)::int` }).from(sealedKeys);
     expect(n.n).toBeGreaterThanOrEqual(3);
   });

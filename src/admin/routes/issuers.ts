@@ -58,7 +58,17 @@ async function createIssuer(k: AdminKit, c: C) {
   const b = await readBody(c, issuerCreateSchema);
   const created = await createIssuerChecked(ctx.issuers, b);
   const pathLength = pathLengthOf(created.certDer);
-  await audit(c, 'issuer.create', created.id, { parentId: b.parentId ?? null, keyType: b.keyType, validityDays: b.validityDays, pathLength, default: created.isDefault });
+  await audit(c, 'issuer.create', created.id, {
+    parentId: b.parentId ?? null,
+    keyType: created.signer.keyAlgorithm,
+    keyStore: b.keyRef ? 'pkcs11' : b.keyStore,
+    keyRef: created.keyRef,
+    signatureScheme: b.signatureScheme ?? 'pkcs1',
+    validityDays: b.validityDays,
+    pathLength,
+    default: created.isDefault,
+    fingerprintSha256: fingerprint(created.certDer),
+  });
   return c.json(issuerJson(ctx, created, true), 201);
 }
 
@@ -77,6 +87,10 @@ function issuerJson(ctx: Context, i: Issuer, detail = false) {
   parentId: i.parentId,
   subject: i.subject,
   keyAlgorithm: i.signer.keyAlgorithm,
+  // Where the key is, and for an HSM key its URI, with its public half: the key ceremony's record.
+  keyStore: /^pkcs11:/i.test(i.keyRef) ? 'pkcs11' : 'software',
+  ...(/^pkcs11:/i.test(i.keyRef) ? { keyRef: i.keyRef } : {}),
+  publicKeyPem: i.signer.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
   notBefore: i.notBefore,
   notAfter: i.notAfter,
   status: i.status,
@@ -84,7 +98,7 @@ function issuerJson(ctx: Context, i: Issuer, detail = false) {
   isRoot: i.isRoot,
   pathLength: pathLengthOf(i.certDer) ?? null,
   // Only the documented CRL settings: `ocsp` may hold responder material.
-  options: pick(i.options as Record<string, unknown>, ['crlValidityHours', 'deltaCrlHours', 'crlPartitions']),
+  options: pick(i.options as Record<string, unknown>, ['crlValidityHours', 'deltaCrlHours', 'crlPartitions', 'signatureScheme']),
   successorId: i.options.successorId ?? null,
   fingerprintSha256: fingerprint(i.certDer),
   urls: issuerUrls(ctx.config.publicUrl, i.id),

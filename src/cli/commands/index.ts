@@ -11,6 +11,7 @@ import { registerAccessCommands } from './access.ts';
 import { registerBackupCommands } from './backup.ts';
 import { registerCertCommands } from './cert.ts';
 import { registerCrlCommands } from './crl.ts';
+import { registerHsmCommands } from './hsm.ts';
 import { registerIssuerCommands } from './issuer.ts';
 import { registerProfileCommands } from './profile.ts';
 import { registerRequestCommands } from './request.ts';
@@ -33,6 +34,7 @@ export function registerCommands(program: Command, protocols: ProtocolModule[]):
   registerServerCommands(program, loadConfig, protocols);
   const run = makeRun(() => open(loadConfig()));
   registerIssuerCommands(program, run);
+  registerHsmCommands(program, run);
   registerProfileCommands(program, run);
   registerCertCommands(program, run);
   registerRequestCommands(program, run);

@@ -49,11 +49,14 @@ export function registerIssuerCommands(program: Command, run: Run): void {
     .option('--parent <id>', 'signing issuer')
     .option('--subject <dn>', 'subject DN, e.g. "CN=Ops CA,O=Example"')
     .addOption(new Option('--key-type <type>', 'key type').choices(keyTypes).default('ec-p256'))
+    .addOption(new Option('--key <store>', 'where the key is generated: sealed in the database, or on the HSM token').choices(['software', 'pkcs11']).default('software'))
+    .option('--key-ref <uri>', 'use an existing HSM key (pkcs11:token=…;object=…) instead of generating one')
+    .option('--rsa-pss', 'RSA keys: sign RSASSA-PSS (SHA-256) instead of PKCS#1 v1.5')
     .option('--validity-days <days>', 'validity in days', int, 3650)
     .option('--path-length <n>', 'basicConstraints pathLen', int)
     .option('--default', 'make it the default issuing CA')
     .option('--json', 'print JSON')
-    .action((o: { id: string; name: string; parent?: string; subject?: string; keyType: string; validityDays: number; pathLength?: number; default?: boolean; json?: boolean }) =>
+    .action((o: { id: string; name: string; parent?: string; subject?: string; keyType: string; key: string; keyRef?: string; rsaPss?: boolean; validityDays: number; pathLength?: number; default?: boolean; json?: boolean }) =>
       run(async (api) => {
         const i = await api.post('/issuers', {
           id: o.id,
@@ -61,12 +64,16 @@ export function registerIssuerCommands(program: Command, run: Run): void {
           subject: o.subject,
           parentId: o.parent,
           keyType: o.keyType,
+          keyStore: o.keyRef ? 'pkcs11' : o.key,
+          keyRef: o.keyRef,
+          signatureScheme: o.rsaPss ? 'rsa-pss' : undefined,
           validityDays: o.validityDays,
           pathLength: o.pathLength,
           default: o.default,
         });
         if (o.json) return printJson(i);
         console.log(`created issuer ${i.id}: ${i.subject} (${i.keyAlgorithm}, until ${day(i.notAfter)}${i.isDefault ? ', default' : ''})`);
+        if (i.keyStore === 'pkcs11') printCeremony(i);
       }),
     );
 
@@ -106,4 +113,15 @@ export function registerIssuerCommands(program: Command, run: Run): void {
         console.log(`imported issuer ${i.id}: ${i.subject}`);
       });
     });
+}
+
+/** The key ceremony record of an HSM-held CA: where the key is, its public key, certificate and fingerprint. */
+function printCeremony(i: { keyRef: string; publicKeyPem: string; certificatePem: string; fingerprintSha256: string }): void {
+  console.log('');
+  console.log('key ceremony record');
+  console.log(`  key (on the HSM token, non-extractable): ${i.keyRef}`);
+  console.log(`  certificate SHA-256 fingerprint: ${i.fingerprintSha256}`);
+  console.log('');
+  process.stdout.write(i.publicKeyPem);
+  process.stdout.write(i.certificatePem);
 }
