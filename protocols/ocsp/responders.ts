@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
-import type { ProtocolContext } from '../../src/protocol-context.ts';
+import type { OcspResponderInfo, ProtocolContext } from '../../src/protocol-context.ts';
 import { BadRequest, Conflict, NotFound, Unavailable } from '../../src/issuance/errors.ts';
 import type { KeySpec } from '../../src/issuance/request.ts';
 import { toPem } from '../../src/pki/pem.ts';
@@ -11,19 +11,8 @@ import { issuerSettingsPatch, type IssuerSettings } from './settings.ts';
 
 type ResponderRow = typeof ocspResponders.$inferSelect;
 
-export interface ResponderView {
-  id: string;
-  issuerId: string;
-  serial: string;
-  certificateId: string;
-  keyAlgorithm: string;
-  notBefore: string;
-  notAfter: string;
-  status: string;
-  createdBy: string;
-  createdAt: string;
-  certificatePem: string;
-}
+/** The seam's shape of a responder certificate: the same view serves the admin API and other protocols. */
+export type ResponderView = OcspResponderInfo;
 
 export function responderView(r: ResponderRow): ResponderView {
   return {

@@ -7,7 +7,7 @@
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import type { z } from 'zod';
 import type { issuerCreateSchema, issuerImportSchema } from '../admin/openapi.ts';
-import { BadRequest, Conflict } from '../issuance/errors.ts';
+import { BadRequest, Conflict, conflictOnDuplicate } from '../issuance/errors.ts';
 import { parseCertificate } from '../pki/certificate.ts';
 import { children, decodeInteger, readTlv, Tag } from '../pki/der.ts';
 import { decodeName, formatName, parseDn, toEncodedAttributes, type EncodedAttribute } from '../pki/name.ts';
@@ -22,16 +22,6 @@ export type IssuerImportBody = z.infer<typeof issuerImportSchema>;
 /** The CRL settings an operator may change. */
 export type CrlOptions = Pick<IssuerOptions, 'crlValidityHours' | 'deltaCrlHours' | 'crlPartitions'>;
 
-/** A unique-constraint race (two creations at once) becomes a Conflict, not a 500. */
-async function conflictOnDuplicate<T>(fn: () => Promise<T>, message: string): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const code = (e as { code?: string; cause?: { code?: string } }).code ?? (e as { cause?: { code?: string } }).cause?.code;
-    if (code === '23505') throw new Conflict(message);
-    throw e;
-  }
-}
 
 /** pathLenConstraint of a CA certificate, or undefined when it has none. */
 export function pathLengthOf(der: Uint8Array): number | undefined {

@@ -242,3 +242,14 @@ export const estStatusFor: Record<ReasonCode, 202 | 400 | 401 | 403 | 404 | 409 
   unauthorized: 401,
   forbidden: 403,
 };
+
+/** A unique-constraint violation (23505) as a Conflict (409) with `message`, on both drivers. */
+export async function conflictOnDuplicate<T>(fn: () => Promise<T>, message: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const code = (e as { code?: string; cause?: { code?: string } }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+    if (code === '23505') throw new Conflict(message);
+    throw e;
+  }
+}

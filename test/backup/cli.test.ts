@@ -4,6 +4,7 @@
  * server, verify, refuse a wrong passphrase and a changed byte with their exit codes, restore into
  * an empty target, refuse a full one.
  */
+import { runCertgate } from '../support/cli.ts';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -25,15 +26,7 @@ interface Run {
 function certgate(env: TestEnv, args: string[]): Promise<Run> {
   const { DATABASE_URL: _pg, ...rest } = process.env;
   const e = { ...rest, CERTGATE_DATA_DIR: env.dataDir, CERTGATE_LOG_LEVEL: 'warn', CERTGATE_HOST: '127.0.0.1', CERTGATE_HTTP_PORT: '0', CERTGATE_HTTPS_PORT: '0', ...(env.databaseUrl ? { DATABASE_URL: env.databaseUrl } : {}) };
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: w.dir, env: e, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  return runCertgate(args, e, undefined, w.dir);
 }
 
 async function serve(env: TestEnv): Promise<{ child: ChildProcess; log: () => string }> {

@@ -4,6 +4,7 @@
  * process open the directory, so the CLI must go through the server's admin API), then
  * in-process again after the server stopped on SIGTERM.
  */
+import { runCertgate } from '../support/cli.ts';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,16 +26,7 @@ let dataDir: string;
 let env: NodeJS.ProcessEnv;
 
 function certgate(args: string[], input?: string): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runCertgate(args, env, input);
 }
 
 /** stderr without the server's JSON log lines (warnings from protocols starting up): the CLI's own diagnostics. */

@@ -5,7 +5,8 @@
  * `hsm list` shows slots, token and keys with their issuers; `hsm test` signs once per key;
  * settings are checked at start with messages that never show the PIN.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { runCertgate } from '../support/cli.ts';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,16 +20,8 @@ let dir: string;
 let hsm: SoftHsm;
 let env: NodeJS.ProcessEnv;
 
-function certgate(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function certgate(args: string[], extra: NodeJS.ProcessEnv = {}) {
+  return runCertgate(args, { ...env, ...extra });
 }
 
 const openssl = (args: string[], input?: string) => execFileSync('openssl', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });

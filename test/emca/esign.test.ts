@@ -76,7 +76,7 @@ for (const driver of drivers) {
       // Another application does not see this signer.
       expect((await req('/emca/v5/esign/signers/alice', undefined, await bearer(other), 'GET')).status).toBe(404);
       expect((await req('/emca/v5/esign/signers', { signerId: 'bad id!', subject: 'CN=x' }, h)).status).toBe(400);
-      expect((await req('/emca/v5/esign/signers', { signerId: 'x1', subject: 'CN=x', keyAlgorithm: 'RSA-1024' }, h)).body.result).toBe('Invalid key algorithm and size');
+      expect((await req('/emca/v5/esign/signers', { signerId: 'x1', subject: 'CN=x', keyAlgorithm: 'RSA-1024' }, h)).body.result).toBe('Please enter valid data');
       expect((await req('/emca/v5/esign/signers', { signerId: 'alice' }, {})).status).toBe(401);
     });
 
@@ -119,6 +119,28 @@ for (const driver of drivers) {
         expect(printed).toMatch(new RegExp(`digestAlgorithm:\\s*\\n\\s*algorithm: ${alg}`, 'i'));
         // Detached: the document is not inside.
         expect(printed).toMatch(/eContent: <ABSENT>/);
+      }
+    });
+
+    it('signs an XML document: a detached CMS over its exact bytes that openssl verifies; non-XML refused', async () => {
+      const h = await bearer(client);
+      const xml = Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<invoice id="42"><total currency="INR">1000.00</total></invoice>\n');
+      const r = await req('/emca/v5/esign/requests', { signerId: 'alice', document: xml.toString('base64'), documentType: 'xml', hashAlgorithm: 'SHA-384' }, h);
+      expect(r.status).toBe(202);
+      const id = r.body.requestId as string;
+      const done = await req(`/emca/v5/esign/requests/${id}/confirm`, { code: await code(id) }, h);
+      expect(done.status).toBe(200);
+      expect(done.body.format).toBe('cms');
+      const cms = Buffer.from(done.body.signature as string, 'base64');
+      const v = verify(cms, xml);
+      expect(v.out).toMatch(/Verification successful/);
+      expect(v.status).toBe(0);
+      // One changed byte of the document no longer verifies.
+      expect(verify(cms, Buffer.from(xml.toString().replace('1000.00', '9000.00'))).status).not.toBe(0);
+      for (const bad of [Buffer.from('%PDF-1.4 not xml'), Buffer.from([0x3c, 0x61, 0x00, 0x3e])]) {
+        const refused = await req('/emca/v5/esign/requests', { signerId: 'alice', document: bad.toString('base64'), documentType: 'xml' }, h);
+        expect(refused.body.result).toBe('Invalid XML document');
+        expect(refused.body.status).toBe('failure');
       }
     });
 
@@ -234,8 +256,8 @@ for (const driver of drivers) {
 
     it('audits every signature and every refused code', async () => {
       const signs = await t.ctx.audit.search({ action: 'emca.esign.sign' });
-      // 3 hashes + 1 (code test) + 1 (race) + 1 RSA + 1 PDF.
-      expect(signs.filter((e) => e.outcome === 'success')).toHaveLength(7);
+      // 3 hashes + 1 XML + 1 (code test) + 1 (race) + 1 RSA + 1 PDF.
+      expect(signs.filter((e) => e.outcome === 'success')).toHaveLength(8);
       expect(signs[0].actor).toBe(`emca:client:${client.id}`);
       expect(signs[0].details).toMatchObject({ signerId: 'alice', kind: 'pdf' });
       expect((await t.ctx.audit.search({ action: 'emca.esign.code-refused' })).length).toBeGreaterThanOrEqual(6);

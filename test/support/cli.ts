@@ -12,10 +12,10 @@ export interface CliRun {
   ms: number;
 }
 
-export function runCertgate(args: string[], env: NodeJS.ProcessEnv, input?: string | Buffer): Promise<CliRun> {
+export function runCertgate(args: string[], env: NodeJS.ProcessEnv, input?: string | Buffer, cwd = root): Promise<CliRun> {
   const started = performance.now();
   return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -57,7 +57,7 @@ export const esignOpenApiPaths: Json = {
           hash: { type: 'string', description: 'Document hash, hex or base64' },
           hashAlgorithm: { type: 'string', enum: ['SHA-256', 'SHA-384', 'SHA-512'] },
           document: { type: 'string', description: 'base64 PDF (instead of hash)' },
-          documentType: { type: 'string', enum: ['pdf'] },
+          documentType: { type: 'string', enum: ['pdf', 'xml'], description: 'pdf: PAdES B-B signed PDF back; xml: a detached CMS over the document bytes' },
         },
       }),
       responses: { '202': resp('Pending: {requestId, expiresAt, codeChannel}'), '400': failure, '404': failure, '409': failure, '413': failure, '503': failure },

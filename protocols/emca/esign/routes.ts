@@ -10,6 +10,7 @@
  *   GET  /api/v1/emca/esign/requests                (officer) pending requests
  *   POST /api/v1/emca/esign/requests/{id}/code      (officer) the code, once, to pass on to the signer
  */
+import { createHash } from 'node:crypto';
 import type { Context as HonoContext, Hono } from 'hono';
 import { isDatabaseUnavailable, DATABASE_RETRY_AFTER } from '../../../src/db/unavailable.ts';
 import { readJsonBody } from '../../../src/http/body.ts';
@@ -76,14 +77,25 @@ function digestOf(v: string): Buffer {
   return d;
 }
 
+/** UTF-8 (an optional BOM), no NUL, and markup first: enough to refuse a document that is not XML. */
+function looksLikeXml(doc: Buffer): boolean {
+  const text = doc.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  return text.startsWith('<') && !text.includes('\u0000') && !text.includes('\uFFFD');
+}
+
 function submitInput(b: Record<string, unknown>): SubmitInput {
   const signerId = str(b, 'signerId');
   if (b['document'] !== undefined) {
     const type = (optStr(b, 'documentType') ?? 'pdf').toLowerCase();
-    if (type !== 'pdf') throw new EmcaFailure(E.invalidDocument);
+    if (type !== 'pdf' && type !== 'xml') throw new EmcaFailure(E.invalidDocument);
     const document = decodeB64(str(b, 'document'));
     if (!document) throw new EmcaFailure(E.invalidDocument);
-    return { kind: 'pdf', signerId, document };
+    if (type === 'pdf') return { kind: 'pdf', signerId, document };
+    // XML: a detached CMS over the document's exact bytes (no XAdES: nothing here could check one).
+    if (!looksLikeXml(document)) throw new EmcaFailure(E.invalidXml);
+    const hash = hashName(b['hashalgorithm'] ?? 'SHA-256');
+    if (!hash) throw new EmcaFailure(E.invalidHash);
+    return { kind: 'hash', signerId, hash, digest: createHash(hash).update(document).digest() };
   }
   const hash = hashName(b['hashalgorithm'] ?? 'SHA-256');
   if (!hash) throw new EmcaFailure(E.invalidHash);

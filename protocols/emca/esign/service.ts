@@ -23,6 +23,7 @@ export const E = {
   signerInactive: 'Signer certificate is not active',
   invalidHash: 'Invalid document hash',
   invalidDocument: 'Invalid PDF document',
+  invalidXml: 'Invalid XML document',
   documentTooLarge: 'Document too large',
   unknownRequest: 'Signing request not found',
   expired: 'Signing request expired',

@@ -9,6 +9,7 @@ import type { Context } from '../../context.ts';
 import type { AppEnv } from '../../http/app-env.ts';
 import { roleGuard } from '../../http/require-role.ts';
 import { BadRequest, Conflict, NotFound } from '../../issuance/errors.ts';
+export { conflictOnDuplicate } from '../../issuance/errors.ts';
 import type { Operator } from '../tokens.ts';
 
 export type C = HonoContext<AppEnv>;
@@ -77,13 +78,3 @@ export function check<S extends z.ZodType>(schema: S, raw: unknown, where: 'body
   throw new BadRequest(parts.join('; '), rule || undefined);
 }
 
-/** A unique-constraint violation (23505) as a 409 with `message`, on both drivers. */
-export async function conflictOnDuplicate<T>(fn: () => Promise<T>, message: string): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    const code = (e as { code?: string; cause?: { code?: string } }).code ?? (e as { cause?: { code?: string } }).cause?.code;
-    if (code === '23505') throw new Conflict(message);
-    throw e;
-  }
-}
