@@ -81,7 +81,8 @@ async function assemble(ctx: Context, protocols: ProtocolModule[]): Promise<{ ap
     const scope = await ctx.crls.parseFileName(id);
     const crl = scope && (await ctx.crls.latest(scope.issuerId, scope.partition, scope.delta));
     if (!crl) return c.text(`unknown CRL ${id}`, 404);
-    return c.body(new Uint8Array(crl.der), 200, {
+    // A view of the cached DER, not a copy: concurrent downloads of a 50 MB CRL share one buffer.
+    return c.body(new Uint8Array(crl.der.buffer, crl.der.byteOffset, crl.der.length), 200, {
       'Content-Type': 'application/pkix-crl',
       'Last-Modified': crl.thisUpdate.toUTCString(),
       Expires: crl.nextUpdate.toUTCString(),

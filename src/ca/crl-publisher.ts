@@ -1,13 +1,13 @@
 import { and, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { Database, Tx } from '../db/client.ts';
 import { LOCK_SCHEDULER } from '../db/client.ts';
-import { certificates, crls, issuers } from '../db/schema.ts';
+import { certificates, crlParts, crls, issuers } from '../db/schema.ts';
 import type { Metrics } from '../metrics.ts';
-import { assembleSigned } from '../pki/certificate.ts';
-import { buildTbsCertList, CrlEntryEncoder, parseCrl, type CrlEntryInput } from '../pki/crl.ts';
+import { assembleSignedParts, CrlEntryEncoder, parseCrl, tbsCertListParts, type CrlEntryInput } from '../pki/crl.ts';
 import * as x509ext from '../pki/extensions.ts';
 import { revocationReasons } from '../pki/oids.ts';
 import type { Issuer } from './issuer.ts';
+import { signParts } from './signer.ts';
 import type { IssuerRegistry } from './registry.ts';
 import { NotFound } from '../issuance/errors.ts';
 
@@ -36,6 +36,23 @@ export interface CrlScope {
   delta: boolean;
 }
 
+/** A stored CRL's row without its DER. */
+interface CrlMeta {
+  id: number;
+  number: number;
+  baseNumber: number | null;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  parts: number;
+}
+
+export interface CrlPublisherTuning {
+  /** Revoked rows read per query while building (keyset pages). */
+  pageSize?: number;
+  /** DER bytes per crl_parts row; CRLs up to this size stay inline in crls.der. */
+  partBytes?: number;
+}
+
 type Row = { serial: string; revokedAt: Date | null; reason: number | null; invalidityDate: Date | null };
 
 /**
@@ -51,13 +68,25 @@ export class CrlPublisher {
   private running = new Map<string, { p: Promise<StoredCrl>; again?: Promise<StoredCrl> }>();
   /** Parsed entry sets of base CRLs (delta computation), by `issuer/partition/number`. */
   private baseSets = new Map<string, Map<string, number>>();
+  /**
+   * The newest stored CRL per scope with its DER, by crls.id: requests for an unchanged CRL read
+   * one small row, not the DER (50 MB for a million entries); another instance's newer CRL is
+   * noticed by its id and loaded once.
+   */
+  private newest = new Map<string, { id: number; crl: StoredCrl }>();
+  private readonly pageSize: number;
+  private readonly partBytes: number;
 
   constructor(
     private readonly database: Database,
     private readonly registry: IssuerRegistry,
     private readonly metrics: Metrics,
     private readonly opts: CrlOptions,
-  ) {}
+    tuning: CrlPublisherTuning = {},
+  ) {
+    this.pageSize = tuning.pageSize ?? CRL_PAGE;
+    this.partBytes = tuning.partBytes ?? CRL_PART_BYTES;
+  }
 
   url(scope: CrlScope): string {
     const p = scope.partition > 0 ? `-p${scope.partition}` : '';
@@ -129,20 +158,22 @@ export class CrlPublisher {
       const entries = new CrlEntryEncoder();
       let after = '';
       for (;;) {
-        const page = await revokedRows(tx, issuerId, partition, thisUpdate, { after, limit: CRL_PAGE });
+        const page = await revokedRows(tx, issuerId, partition, thisUpdate, { after, limit: this.pageSize });
         for (const e of entriesOf(page, thisUpdate)) entries.add(e);
-        if (page.length < CRL_PAGE) break;
+        if (page.length < this.pageSize) break;
         after = page[page.length - 1].serial;
       }
       const extensions = [x509ext.authorityKeyIdentifier(issuer.keyId), x509ext.crlNumber(number)];
       if (partition > 0) extensions.push(x509ext.issuingDistributionPoint({ url: this.url({ issuerId, partition, delta: false }), onlyContainsUserCerts: true }));
       if (deltaOn) extensions.push(x509ext.freshestCrl([this.url({ issuerId, partition, delta: true })]));
+      const count = entries.count;
       const der = await this.sign(issuer, thisUpdate, nextUpdate, entries, extensions);
-      await tx.insert(crls).values({ issuerId, number, partition, thisUpdate, nextUpdate, entries: entries.count, der });
-      return { issuerId, number, partition, thisUpdate, nextUpdate, der };
+      const id = await this.store(tx, { issuerId, number, partition, thisUpdate, nextUpdate, entries: count }, der);
+      return { id, crl: { issuerId, number, partition, thisUpdate, nextUpdate, der } };
     });
+    this.remember(stored.id, stored.crl, false);
     this.metrics.crls.inc({ issuer: issuerId });
-    return stored;
+    return stored.crl;
   }
 
   /**
@@ -169,11 +200,12 @@ export class CrlPublisher {
       const extensions = [x509ext.authorityKeyIdentifier(issuer.keyId), x509ext.crlNumber(number), x509ext.deltaCrlIndicator(base!.number)];
       if (partition > 0) extensions.push(x509ext.issuingDistributionPoint({ url: this.url({ issuerId, partition, delta: false }), onlyContainsUserCerts: true }));
       const der = await this.sign(issuer, thisUpdate, nextUpdate, entries, extensions);
-      await tx.insert(crls).values({ issuerId, number, baseNumber: base!.number, partition, thisUpdate, nextUpdate, entries: entries.length, der });
-      return { issuerId, number, partition, baseNumber: base!.number, thisUpdate, nextUpdate, der };
+      const id = await this.store(tx, { issuerId, number, baseNumber: base!.number, partition, thisUpdate, nextUpdate, entries: entries.length }, der);
+      return { id, crl: { issuerId, number, partition, baseNumber: base!.number, thisUpdate, nextUpdate, der } };
     });
+    this.remember(stored.id, stored.crl, true);
     this.metrics.crls.inc({ issuer: issuerId });
-    return stored;
+    return stored.crl;
   }
 
   private baseSet(base: StoredCrl): Map<string, number> {
@@ -187,9 +219,57 @@ export class CrlPublisher {
     return set;
   }
 
+  /** Signs the TBS part by part (no concatenated copy of it) and writes the CRL into one buffer. */
   private async sign(issuer: Issuer, thisUpdate: Date, nextUpdate: Date, entries: Iterable<CrlEntryInput>, extensions: Uint8Array[]): Promise<Buffer> {
-    const tbs = buildTbsCertList({ signatureAlgorithm: issuer.signer.algorithmIdentifier, issuer: issuer.subjectDer, thisUpdate, nextUpdate, entries, extensions });
-    return assembleSigned(tbs, issuer.signer.algorithmIdentifier, await issuer.signer.sign(tbs));
+    const tbs = tbsCertListParts({ signatureAlgorithm: issuer.signer.algorithmIdentifier, issuer: issuer.subjectDer, thisUpdate, nextUpdate, entries, extensions });
+    const signature = await signParts(issuer.signer, tbs.parts);
+    return assembleSignedParts(tbs, issuer.signer.algorithmIdentifier, signature);
+  }
+
+  /**
+   * Inserts the CRL row; a DER larger than one part goes to crl_parts in slices (views of `der`,
+   * not copies), each its own statement.
+   */
+  private async store(tx: Tx, row: Omit<typeof crls.$inferInsert, 'der' | 'parts'>, der: Buffer): Promise<number> {
+    const inline = der.length <= this.partBytes;
+    const parts = inline ? 0 : Math.ceil(der.length / this.partBytes);
+    const [r] = await tx
+      .insert(crls)
+      .values({ ...row, der: inline ? der : Buffer.alloc(0), parts })
+      .returning({ id: crls.id });
+    for (let seq = 0; seq < parts; seq++) {
+      await tx.insert(crlParts).values({ crlId: r.id, seq, bytes: der.subarray(seq * this.partBytes, (seq + 1) * this.partBytes) });
+    }
+    return r.id;
+  }
+
+  private remember(id: number, crl: StoredCrl, delta: boolean): void {
+    const key = `${crl.issuerId}/${crl.partition}/${delta}`;
+    const cur = this.newest.get(key);
+    if (!cur || cur.id < id) this.newest.set(key, { id, crl });
+  }
+
+  /** A stored CRL's DER: inline, or its parts read one at a time into one buffer of the full size. */
+  private async loadDer(meta: CrlMeta): Promise<Buffer> {
+    const db = this.database.db;
+    if (meta.parts === 0) {
+      const [r] = await db.select({ der: crls.der }).from(crls).where(eq(crls.id, meta.id));
+      return Buffer.from(r.der.buffer, r.der.byteOffset, r.der.length);
+    }
+    const [{ size }] = await db
+      .select({ size: sql<string>`coalesce(sum(octet_length(${crlParts.bytes})), 0)` })
+      .from(crlParts)
+      .where(eq(crlParts.crlId, meta.id));
+    const out = Buffer.allocUnsafe(Number(size));
+    let p = 0;
+    for (let seq = 0; seq < meta.parts; seq++) {
+      const [r] = await db.select({ bytes: crlParts.bytes }).from(crlParts).where(and(eq(crlParts.crlId, meta.id), eq(crlParts.seq, seq)));
+      if (!r) throw new Error(`CRL ${meta.id}: part ${seq} missing`);
+      out.set(r.bytes, p);
+      p += r.bytes.length;
+    }
+    if (p !== out.length) throw new Error(`CRL ${meta.id}: parts hold ${p} of ${out.length} bytes`);
+    return out;
   }
 
   private async requireIssuer(issuerId: string): Promise<Issuer> {
@@ -198,23 +278,34 @@ export class CrlPublisher {
     return issuer;
   }
 
-  private async latestStored(issuerId: string, partition: number, delta: boolean): Promise<StoredCrl | undefined> {
+  /** The newest stored CRL's row of a scope, without its DER. */
+  private async latestMeta(issuerId: string, partition: number, delta: boolean): Promise<CrlMeta | undefined> {
     const [row] = await this.database.db
-      .select()
+      .select({ id: crls.id, number: crls.number, baseNumber: crls.baseNumber, thisUpdate: crls.thisUpdate, nextUpdate: crls.nextUpdate, parts: crls.parts })
       .from(crls)
       .where(and(eq(crls.issuerId, issuerId), eq(crls.partition, partition), delta ? isNotNull(crls.baseNumber) : isNull(crls.baseNumber)))
       .orderBy(desc(crls.number))
       .limit(1);
-    if (!row) return undefined;
-    return {
+    return row;
+  }
+
+  /** The newest stored CRL of a scope with its DER, from the cache when it is still the newest. */
+  private async latestStored(issuerId: string, partition: number, delta: boolean): Promise<StoredCrl | undefined> {
+    const meta = await this.latestMeta(issuerId, partition, delta);
+    if (!meta) return undefined;
+    const cached = this.newest.get(`${issuerId}/${partition}/${delta}`);
+    if (cached?.id === meta.id) return cached.crl;
+    const crl: StoredCrl = {
       issuerId,
-      number: row.number,
+      number: meta.number,
       partition,
-      baseNumber: row.baseNumber ?? undefined,
-      thisUpdate: row.thisUpdate,
-      nextUpdate: row.nextUpdate,
-      der: Buffer.from(row.der),
+      baseNumber: meta.baseNumber ?? undefined,
+      thisUpdate: meta.thisUpdate,
+      nextUpdate: meta.nextUpdate,
+      der: await this.loadDer(meta),
     };
+    this.remember(meta.id, crl, delta);
+    return crl;
   }
 
   /** The newest CRL of a scope, building one if none exists yet (or if the delta predates its base). */
@@ -225,7 +316,7 @@ export class CrlPublisher {
     if (partition > 0 && partition > (issuer.options.crlPartitions ?? 0) && !(await this.partitionUsed(issuerId, partition))) return undefined;
     const found = await this.latestStored(issuerId, partition, delta);
     if (found && delta) {
-      const base = await this.latestStored(issuerId, partition, false);
+      const base = await this.latestMeta(issuerId, partition, false);
       if (base && found.baseNumber !== base.number) return this.regenerate(issuerId, partition, true);
     }
     return found ?? this.regenerate(issuerId, partition, delta);
@@ -255,8 +346,8 @@ export class CrlPublisher {
           const deltaOn = (issuer.options.deltaCrlHours ?? 0) > 0;
           for (const partition of partitions) {
             for (const delta of deltaOn ? [false, true] : [false]) {
-              const row = await this.latestStored(issuer.id, partition, delta);
-              const base = delta ? await this.latestStored(issuer.id, partition, false) : undefined;
+              const row = await this.latestMeta(issuer.id, partition, delta);
+              const base = delta ? await this.latestMeta(issuer.id, partition, false) : undefined;
               const now = Date.now();
               const due =
                 !row ||
@@ -299,6 +390,8 @@ async function nextNumber(tx: Tx, issuerId: string): Promise<number> {
 }
 
 const CRL_PAGE = 10_000;
+/** 1 MiB: a part travels as 2 MiB of hex text on PostgreSQL's text protocol. */
+const CRL_PART_BYTES = 1 << 20;
 
 /**
  * Revoked and suspended certificates of the scope; entries stay until the certificate expires

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, createSign, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { signatureAlgorithmFor } from '../pki/certificate.ts';
 import { IssuanceError } from '../issuance/errors.ts';
 
@@ -18,6 +18,16 @@ export interface Signer {
    * for peers that choose the digest, e.g. SCEP clients without SHA-256 (CMS `digest` option).
    */
   signWithHash?(hash: 'sha1' | 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Buffer | Promise<Buffer>;
+  /**
+   * Optional: signs the concatenation of `parts` without concatenating them (hashing part by part),
+   * for very large data such as a million-entry CRL. Callers fall back to sign(concat) without it.
+   */
+  signParts?(parts: readonly Uint8Array[]): Buffer | Promise<Buffer>;
+}
+
+/** Signs the concatenation of `parts`: streamed when the signer can, else concatenated once. */
+export function signParts(signer: Signer, parts: readonly Uint8Array[]): Buffer | Promise<Buffer> {
+  return signer.signParts ? signer.signParts(parts) : signer.sign(Buffer.concat(parts));
 }
 
 export class SoftwareSigner implements Signer {
@@ -41,6 +51,14 @@ export class SoftwareSigner implements Signer {
   sign(data: Uint8Array): Buffer {
     // ECDSA signatures come back DER-encoded (node's default), as X.509 wants.
     return nodeSign(this.hash, data, this.privateKey);
+  }
+
+  signParts(parts: readonly Uint8Array[]): Buffer {
+    // Ed25519 signs the message itself (no separate hash to stream): concatenate once.
+    if (this.hash === null) return this.sign(Buffer.concat(parts));
+    const s = createSign(this.hash);
+    for (const p of parts) s.update(p);
+    return s.sign(this.privateKey);
   }
 
   signWithHash(hash: 'sha1' | 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Buffer {

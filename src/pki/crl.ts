@@ -2,6 +2,7 @@
 import { ext } from './oids.ts';
 import {
   Tag,
+  bitString,
   children,
   decodeInteger,
   decodeTime,
@@ -11,6 +12,7 @@ import {
   seq,
   time,
   tlvBytes,
+  tlvHeader,
   tlvList,
   type Tlv,
 } from './der.ts';
@@ -178,12 +180,18 @@ export class CrlEntryEncoder implements Iterable<CrlEntryInput> {
   *[Symbol.iterator](): Iterator<CrlEntryInput> {}
 }
 
+/** A TBSCertList as byte parts in order (header, fields, entry chunks, extensions) and their total length. */
+export interface TbsParts {
+  parts: Uint8Array[];
+  length: number;
+}
+
 /**
- * DER TBSCertList, version 2. revokedCertificates is omitted when there are no entries. Entries
- * are written straight into 64 KiB chunks that are concatenated once (100,000 entries in well
- * under 100 ms).
+ * DER TBSCertList, version 2, as parts: the entries' 64 KiB chunks are not copied, so a
+ * million-entry list (~50 MB) can be hashed and signed part by part and copied once, into the
+ * signed CRL. revokedCertificates is omitted when there are no entries.
  */
-export function buildTbsCertList(i: TbsCertListInput): Buffer {
+export function tbsCertListParts(i: TbsCertListInput): TbsParts {
   let chunks: Buffer[];
   let count: number;
   if (i.entries instanceof CrlEntryEncoder) {
@@ -195,10 +203,41 @@ export function buildTbsCertList(i: TbsCertListInput): Buffer {
     chunks = enc.result();
     count = enc.count;
   }
-  const parts: Uint8Array[] = [VERSION_V2, i.signatureAlgorithm, i.issuer, time(i.thisUpdate), time(i.nextUpdate)];
-  if (count > 0) parts.push(tlvList(Tag.SEQUENCE, chunks));
-  if (i.extensions.length > 0) parts.push(explicit(0, seq(...i.extensions)));
-  return tlvList(Tag.SEQUENCE, parts);
+  const fields: Uint8Array[] = [VERSION_V2, i.signatureAlgorithm, i.issuer, time(i.thisUpdate), time(i.nextUpdate)];
+  const body: Uint8Array[] = [...fields];
+  if (count > 0) {
+    let entriesLen = 0;
+    for (const c of chunks) entriesLen += c.length;
+    body.push(tlvHeader(Tag.SEQUENCE, entriesLen));
+    for (const c of chunks) body.push(c);
+  }
+  if (i.extensions.length > 0) body.push(explicit(0, seq(...i.extensions)));
+  let len = 0;
+  for (const b of body) len += b.length;
+  const head = tlvHeader(Tag.SEQUENCE, len);
+  return { parts: [head, ...body], length: head.length + len };
+}
+
+/** DER TBSCertList, version 2, in one buffer (see tbsCertListParts). */
+export function buildTbsCertList(i: TbsCertListInput): Buffer {
+  return Buffer.concat(tbsCertListParts(i).parts);
+}
+
+/**
+ * The signed CertificateList from TBS parts, written into one exactly sized buffer: the only
+ * copy of the entries made after encoding them.
+ */
+export function assembleSignedParts(tbs: TbsParts, signatureAlgorithm: Uint8Array, signature: Uint8Array): Buffer {
+  const bits = bitString(signature);
+  const inner = tbs.length + signatureAlgorithm.length + bits.length;
+  const head = tlvHeader(Tag.SEQUENCE, inner);
+  const out = Buffer.allocUnsafe(head.length + inner);
+  let p = 0;
+  for (const part of [head, ...tbs.parts, signatureAlgorithm, bits]) {
+    out.set(part, p);
+    p += part.length;
+  }
+  return out;
 }
 
 export interface ParsedCrlEntry {
