@@ -82,7 +82,7 @@ async function assemble(ctx: Context, protocols: ProtocolModule[]): Promise<{ ap
     const crl = scope && (await ctx.crls.latest(scope.issuerId, scope.partition, scope.delta));
     if (!crl) return c.text(`unknown CRL ${id}`, 404);
     // A view of the cached DER, not a copy: concurrent downloads of a 50 MB CRL share one buffer.
-    return c.body(new Uint8Array(crl.der.buffer, crl.der.byteOffset, crl.der.length), 200, {
+    return c.body(new Uint8Array(crl.der.buffer as ArrayBuffer, crl.der.byteOffset, crl.der.length), 200, {
       'Content-Type': 'application/pkix-crl',
       'Last-Modified': crl.thisUpdate.toUTCString(),
       Expires: crl.nextUpdate.toUTCString(),
