@@ -3,7 +3,7 @@ import type { Database, Tx } from '../db/client.ts';
 import { LOCK_SCHEDULER } from '../db/client.ts';
 import { certificates, crlParts, crls, issuers } from '../db/schema.ts';
 import type { Metrics } from '../metrics.ts';
-import { assembleSignedParts, CrlEntryEncoder, parseCrl, tbsCertListParts, type CrlEntryInput } from '../pki/crl.ts';
+import { CrlEntryEncoder, parseCrl, signedCrlParts, tbsCertListParts, type CrlEntryInput, type TbsParts } from '../pki/crl.ts';
 import * as x509ext from '../pki/extensions.ts';
 import { revocationReasons } from '../pki/oids.ts';
 import type { Issuer } from './issuer.ts';
@@ -26,7 +26,15 @@ export interface StoredCrl {
   baseNumber?: number;
   thisUpdate: Date;
   nextUpdate: Date;
-  der: Buffer;
+  /**
+   * The DER in order, as built or as stored (64 KiB encoder chunks, or crl_parts rows): what the
+   * HTTP route streams, so a 50 MB CRL is never copied per request.
+   */
+  chunks: readonly Uint8Array[];
+  /** Total DER length. */
+  size: number;
+  /** The DER in one buffer: a fresh concatenation of `chunks` on each read when there are several. */
+  readonly der: Buffer;
 }
 
 /** What a CRL file name addresses: `<id>.crl`, `<id>-p<k>.crl`, `<id>-delta.crl`, `<id>-p<k>-delta.crl`. */
@@ -51,6 +59,18 @@ export interface CrlPublisherTuning {
   pageSize?: number;
   /** DER bytes per crl_parts row; CRLs up to this size stay inline in crls.der. */
   partBytes?: number;
+}
+
+function storedCrl(fields: Omit<StoredCrl, 'der' | 'chunks' | 'size'>, chunks: readonly Uint8Array[], size: number): StoredCrl {
+  return {
+    ...fields,
+    chunks,
+    size,
+    get der() {
+      const c = chunks[0];
+      return chunks.length === 1 ? Buffer.from(c.buffer, c.byteOffset, c.length) : Buffer.concat(chunks, size);
+    },
+  };
 }
 
 type Row = { serial: string; revokedAt: Date | null; reason: number | null; invalidityDate: Date | null };
@@ -167,9 +187,9 @@ export class CrlPublisher {
       if (partition > 0) extensions.push(x509ext.issuingDistributionPoint({ url: this.url({ issuerId, partition, delta: false }), onlyContainsUserCerts: true }));
       if (deltaOn) extensions.push(x509ext.freshestCrl([this.url({ issuerId, partition, delta: true })]));
       const count = entries.count;
-      const der = await this.sign(issuer, thisUpdate, nextUpdate, entries, extensions);
-      const id = await this.store(tx, { issuerId, number, partition, thisUpdate, nextUpdate, entries: count }, der);
-      return { id, crl: { issuerId, number, partition, thisUpdate, nextUpdate, der } };
+      const signed = await this.sign(issuer, thisUpdate, nextUpdate, entries, extensions);
+      const { id, chunks } = await this.store(tx, { issuerId, number, partition, thisUpdate, nextUpdate, entries: count }, signed);
+      return { id, crl: storedCrl({ issuerId, number, partition, thisUpdate, nextUpdate }, chunks, signed.length) };
     });
     this.remember(stored.id, stored.crl, false);
     this.metrics.crls.inc({ issuer: issuerId });
@@ -199,9 +219,9 @@ export class CrlPublisher {
       }
       const extensions = [x509ext.authorityKeyIdentifier(issuer.keyId), x509ext.crlNumber(number), x509ext.deltaCrlIndicator(base!.number)];
       if (partition > 0) extensions.push(x509ext.issuingDistributionPoint({ url: this.url({ issuerId, partition, delta: false }), onlyContainsUserCerts: true }));
-      const der = await this.sign(issuer, thisUpdate, nextUpdate, entries, extensions);
-      const id = await this.store(tx, { issuerId, number, baseNumber: base!.number, partition, thisUpdate, nextUpdate, entries: entries.length }, der);
-      return { id, crl: { issuerId, number, partition, baseNumber: base!.number, thisUpdate, nextUpdate, der } };
+      const signed = await this.sign(issuer, thisUpdate, nextUpdate, entries, extensions);
+      const { id, chunks } = await this.store(tx, { issuerId, number, baseNumber: base!.number, partition, thisUpdate, nextUpdate, entries: entries.length }, signed);
+      return { id, crl: storedCrl({ issuerId, number, partition, baseNumber: base!.number, thisUpdate, nextUpdate }, chunks, signed.length) };
     });
     this.remember(stored.id, stored.crl, true);
     this.metrics.crls.inc({ issuer: issuerId });
@@ -219,28 +239,32 @@ export class CrlPublisher {
     return set;
   }
 
-  /** Signs the TBS part by part (no concatenated copy of it) and writes the CRL into one buffer. */
-  private async sign(issuer: Issuer, thisUpdate: Date, nextUpdate: Date, entries: Iterable<CrlEntryInput>, extensions: Uint8Array[]): Promise<Buffer> {
+  /** Signs the TBS part by part: the encoded entries are neither concatenated nor copied. */
+  private async sign(issuer: Issuer, thisUpdate: Date, nextUpdate: Date, entries: Iterable<CrlEntryInput>, extensions: Uint8Array[]): Promise<TbsParts> {
     const tbs = tbsCertListParts({ signatureAlgorithm: issuer.signer.algorithmIdentifier, issuer: issuer.subjectDer, thisUpdate, nextUpdate, entries, extensions });
     const signature = await signParts(issuer.signer, tbs.parts);
-    return assembleSignedParts(tbs, issuer.signer.algorithmIdentifier, signature);
+    return signedCrlParts(tbs, issuer.signer.algorithmIdentifier, signature);
   }
 
   /**
-   * Inserts the CRL row; a DER larger than one part goes to crl_parts in slices (views of `der`,
-   * not copies), each its own statement.
+   * Inserts the CRL row. A CRL larger than one part goes to crl_parts, each row a run of encoder
+   * chunks joined (one part's bytes at a time) and written by its own statement.
    */
-  private async store(tx: Tx, row: Omit<typeof crls.$inferInsert, 'der' | 'parts'>, der: Buffer): Promise<number> {
-    const inline = der.length <= this.partBytes;
-    const parts = inline ? 0 : Math.ceil(der.length / this.partBytes);
+  private async store(tx: Tx, row: Omit<typeof crls.$inferInsert, 'der' | 'parts'>, signed: TbsParts): Promise<{ id: number; chunks: readonly Uint8Array[] }> {
+    if (signed.length <= this.partBytes) {
+      const der = Buffer.concat(signed.parts, signed.length);
+      const [r] = await tx.insert(crls).values({ ...row, der, parts: 0 }).returning({ id: crls.id });
+      return { id: r.id, chunks: [der] };
+    }
+    const groups = groupParts(signed.parts, this.partBytes);
     const [r] = await tx
       .insert(crls)
-      .values({ ...row, der: inline ? der : Buffer.alloc(0), parts })
+      .values({ ...row, der: Buffer.alloc(0), parts: groups.length })
       .returning({ id: crls.id });
-    for (let seq = 0; seq < parts; seq++) {
-      await tx.insert(crlParts).values({ crlId: r.id, seq, bytes: der.subarray(seq * this.partBytes, (seq + 1) * this.partBytes) });
+    for (let seq = 0; seq < groups.length; seq++) {
+      await tx.insert(crlParts).values({ crlId: r.id, seq, bytes: Buffer.concat(groups[seq]) });
     }
-    return r.id;
+    return { id: r.id, chunks: signed.parts };
   }
 
   private remember(id: number, crl: StoredCrl, delta: boolean): void {
@@ -249,27 +273,22 @@ export class CrlPublisher {
     if (!cur || cur.id < id) this.newest.set(key, { id, crl });
   }
 
-  /** A stored CRL's DER: inline, or its parts read one at a time into one buffer of the full size. */
-  private async loadDer(meta: CrlMeta): Promise<Buffer> {
+  /** A stored CRL's DER: inline, or its parts read one at a time (kept as they come, not joined). */
+  private async loadChunks(meta: CrlMeta): Promise<{ chunks: Uint8Array[]; size: number }> {
     const db = this.database.db;
     if (meta.parts === 0) {
       const [r] = await db.select({ der: crls.der }).from(crls).where(eq(crls.id, meta.id));
-      return Buffer.from(r.der.buffer, r.der.byteOffset, r.der.length);
+      return { chunks: [r.der], size: r.der.length };
     }
-    const [{ size }] = await db
-      .select({ size: sql<string>`coalesce(sum(octet_length(${crlParts.bytes})), 0)` })
-      .from(crlParts)
-      .where(eq(crlParts.crlId, meta.id));
-    const out = Buffer.allocUnsafe(Number(size));
-    let p = 0;
+    const chunks: Uint8Array[] = [];
+    let size = 0;
     for (let seq = 0; seq < meta.parts; seq++) {
       const [r] = await db.select({ bytes: crlParts.bytes }).from(crlParts).where(and(eq(crlParts.crlId, meta.id), eq(crlParts.seq, seq)));
       if (!r) throw new Error(`CRL ${meta.id}: part ${seq} missing`);
-      out.set(r.bytes, p);
-      p += r.bytes.length;
+      chunks.push(r.bytes);
+      size += r.bytes.length;
     }
-    if (p !== out.length) throw new Error(`CRL ${meta.id}: parts hold ${p} of ${out.length} bytes`);
-    return out;
+    return { chunks, size };
   }
 
   private async requireIssuer(issuerId: string): Promise<Issuer> {
@@ -295,15 +314,12 @@ export class CrlPublisher {
     if (!meta) return undefined;
     const cached = this.newest.get(`${issuerId}/${partition}/${delta}`);
     if (cached?.id === meta.id) return cached.crl;
-    const crl: StoredCrl = {
-      issuerId,
-      number: meta.number,
-      partition,
-      baseNumber: meta.baseNumber ?? undefined,
-      thisUpdate: meta.thisUpdate,
-      nextUpdate: meta.nextUpdate,
-      der: await this.loadDer(meta),
-    };
+    const { chunks, size } = await this.loadChunks(meta);
+    const crl = storedCrl(
+      { issuerId, number: meta.number, partition, baseNumber: meta.baseNumber ?? undefined, thisUpdate: meta.thisUpdate, nextUpdate: meta.nextUpdate },
+      chunks,
+      size,
+    );
     this.remember(meta.id, crl, delta);
     return crl;
   }
@@ -389,9 +405,9 @@ async function nextNumber(tx: Tx, issuerId: string): Promise<number> {
   return n.number;
 }
 
-const CRL_PAGE = 10_000;
-/** 1 MiB: a part travels as 2 MiB of hex text on PostgreSQL's text protocol. */
-const CRL_PART_BYTES = 1 << 20;
+const CRL_PAGE = 2_000;
+/** 256 KiB: a part travels as 512 KiB of hex text (text protocol); small transient buffers. */
+const CRL_PART_BYTES = 256 * 1024;
 
 /**
  * Revoked and suspended certificates of the scope; entries stay until the certificate expires
@@ -425,6 +441,24 @@ function* entriesOf(rows: Row[], fallback: Date): Iterable<CrlEntryInput> {
   for (const r of rows) {
     yield { serial: r.serial, revocationDate: r.revokedAt ?? fallback, reason: r.reason ?? undefined, invalidityDate: r.invalidityDate ?? undefined };
   }
+}
+
+/** Consecutive runs of `parts` of at least `bytes` each (the last may be shorter). */
+function groupParts(parts: readonly Uint8Array[], bytes: number): Uint8Array[][] {
+  const groups: Uint8Array[][] = [];
+  let cur: Uint8Array[] = [];
+  let len = 0;
+  for (const p of parts) {
+    cur.push(p);
+    len += p.length;
+    if (len >= bytes) {
+      groups.push(cur);
+      cur = [];
+      len = 0;
+    }
+  }
+  if (cur.length) groups.push(cur);
+  return groups;
 }
 
 function nowSeconds(): Date {

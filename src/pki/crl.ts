@@ -224,20 +224,14 @@ export function buildTbsCertList(i: TbsCertListInput): Buffer {
 }
 
 /**
- * The signed CertificateList from TBS parts, written into one exactly sized buffer: the only
- * copy of the entries made after encoding them.
+ * The signed CertificateList as parts (header, the TBS parts, algorithm, signature): the entries'
+ * chunks are neither copied nor concatenated, so a million-entry CRL exists once in memory.
  */
-export function assembleSignedParts(tbs: TbsParts, signatureAlgorithm: Uint8Array, signature: Uint8Array): Buffer {
+export function signedCrlParts(tbs: TbsParts, signatureAlgorithm: Uint8Array, signature: Uint8Array): TbsParts {
   const bits = bitString(signature);
   const inner = tbs.length + signatureAlgorithm.length + bits.length;
   const head = tlvHeader(Tag.SEQUENCE, inner);
-  const out = Buffer.allocUnsafe(head.length + inner);
-  let p = 0;
-  for (const part of [head, ...tbs.parts, signatureAlgorithm, bits]) {
-    out.set(part, p);
-    p += part.length;
-  }
-  return out;
+  return { parts: [head, ...tbs.parts, signatureAlgorithm, bits], length: head.length + inner };
 }
 
 export interface ParsedCrlEntry {
