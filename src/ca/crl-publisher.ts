@@ -3,7 +3,7 @@ import type { Database, Tx } from '../db/client.ts';
 import { LOCK_SCHEDULER } from '../db/client.ts';
 import { certificates, crlParts, crls, issuers } from '../db/schema.ts';
 import type { Metrics } from '../metrics.ts';
-import { CrlEntryEncoder, parseCrl, signedCrlParts, tbsCertListParts, type CrlEntryInput, type TbsParts } from '../pki/crl.ts';
+import { CrlEntryEncoder, forEachCrlEntry, signedCrlParts, tbsCertListParts, type CrlEntryInput, type TbsParts } from '../pki/crl.ts';
 import * as x509ext from '../pki/extensions.ts';
 import { revocationReasons } from '../pki/oids.ts';
 import type { Issuer } from './issuer.ts';
@@ -86,8 +86,13 @@ type Row = { serial: string; revokedAt: Date | null; reason: number | null; inva
 export class CrlPublisher {
   /** Per scope: the build running now and the one queued after it. */
   private running = new Map<string, { p: Promise<StoredCrl>; again?: Promise<StoredCrl> }>();
-  /** Parsed entry sets of base CRLs (delta computation), by `issuer/partition/number`. */
+  /**
+   * Entry sets of base CRLs (delta computation), by `issuer/partition/number`: serial (its DER
+   * INTEGER content as a latin1 string, half a hex string's size) → reason + 256 × the number of
+   * the delta run that last saw it listed.
+   */
   private baseSets = new Map<string, Map<string, number>>();
+  private deltaRuns = 0;
   /**
    * The newest stored CRL per scope with its DER, by crls.id: requests for an unchanged CRL read
    * one small row, not the DER (50 MB for a million entries); another instance's newer CRL is
@@ -210,17 +215,31 @@ export class CrlPublisher {
       const number = await nextNumber(tx, issuerId);
       const thisUpdate = nowSeconds();
       const nextUpdate = new Date(thisUpdate.getTime() + hours * 3600_000);
-      const rows = await revokedRows(tx, issuerId, partition, thisUpdate);
-      const now = new Map(rows.map((r) => [r.serial, r]));
-      const changed: Row[] = rows.filter((r) => baseSet.get(r.serial) !== (r.reason ?? 0));
-      const entries: CrlEntryInput[] = [...entriesOf(changed, thisUpdate)];
-      for (const serial of baseSet.keys()) {
-        if (!now.has(serial)) entries.push({ serial, revocationDate: thisUpdate, reason: revocationReasons.removeFromCRL });
+      // Current entries in pages, each compared with the base and stamped as still listed with this
+      // run's number; base entries left unstamped were lifted (removeFromCRL).
+      const run = ++this.deltaRuns;
+      const entries = new CrlEntryEncoder();
+      let after = '';
+      for (;;) {
+        const page = await revokedRows(tx, issuerId, partition, thisUpdate, { after, limit: this.pageSize });
+        const changed = page.filter((r) => {
+          const key = Buffer.from(r.serial, 'hex').toString('latin1');
+          const was = baseSet.get(key);
+          if (was !== undefined) baseSet.set(key, (was % 256) + run * 256);
+          return was === undefined || was % 256 !== (r.reason ?? 0);
+        });
+        for (const e of entriesOf(changed, thisUpdate)) entries.add(e);
+        if (page.length < this.pageSize) break;
+        after = page[page.length - 1].serial;
       }
+      for (const [key, v] of baseSet) {
+        if (Math.floor(v / 256) !== run) entries.add({ serial: Buffer.from(key, 'latin1'), revocationDate: thisUpdate, reason: revocationReasons.removeFromCRL });
+      }
+      const count = entries.count;
       const extensions = [x509ext.authorityKeyIdentifier(issuer.keyId), x509ext.crlNumber(number), x509ext.deltaCrlIndicator(base!.number)];
       if (partition > 0) extensions.push(x509ext.issuingDistributionPoint({ url: this.url({ issuerId, partition, delta: false }), onlyContainsUserCerts: true }));
       const signed = await this.sign(issuer, thisUpdate, nextUpdate, entries, extensions);
-      const { id, chunks } = await this.store(tx, { issuerId, number, baseNumber: base!.number, partition, thisUpdate, nextUpdate, entries: entries.length }, signed);
+      const { id, chunks } = await this.store(tx, { issuerId, number, baseNumber: base!.number, partition, thisUpdate, nextUpdate, entries: count }, signed);
       return { id, crl: storedCrl({ issuerId, number, partition, baseNumber: base!.number, thisUpdate, nextUpdate }, chunks, signed.length) };
     });
     this.remember(stored.id, stored.crl, true);
@@ -232,7 +251,10 @@ export class CrlPublisher {
     const key = `${base.issuerId}/${base.partition}/${base.number}`;
     let set = this.baseSets.get(key);
     if (!set) {
-      set = new Map(parseCrl(base.der).entries.map((e) => [e.serialHex, e.reason ?? 0]));
+      const entries = new Map<string, number>();
+      // Walked in place: no entry objects for a base of a million entries.
+      forEachCrlEntry(base.der, (serial, reason) => entries.set(Buffer.from(serial.buffer, serial.byteOffset, serial.length).toString('latin1'), reason));
+      set = entries;
       for (const k of this.baseSets.keys()) if (k.startsWith(`${base.issuerId}/${base.partition}/`)) this.baseSets.delete(k);
       this.baseSets.set(key, set);
     }

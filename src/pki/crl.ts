@@ -321,6 +321,47 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
   return out;
 }
 
+/**
+ * Calls `fn` for each revokedCertificates entry with its serial's DER INTEGER content octets (a
+ * view) and its reason code (0 when absent), building no entry objects: for bases of a million
+ * entries. The CRL is walked, not verified; malformed input throws as in parseCrl.
+ */
+export function forEachCrlEntry(der: Uint8Array, fn: (serial: Uint8Array, reason: number) => void): void {
+  const list = expectTlv(der, 0, Tag.SEQUENCE, 'CertificateList');
+  const tbsT = expectTlv(der, list.start, Tag.SEQUENCE, 'TBSCertList');
+  let p = tbsT.start;
+  while (p < tbsT.end) {
+    const x = readTlv(der, p);
+    if (x.tag === Tag.SEQUENCE && x.end <= tbsT.end && isEntryList(der, x)) {
+      for (const r of children(der, x.start, x.end)) {
+        const sn = expectTlv(der, r.start, Tag.INTEGER, 'userCertificate');
+        fn(der.subarray(sn.start, sn.end), entryReason(der, r, sn));
+      }
+    }
+    p = x.end;
+  }
+}
+
+/** The revokedCertificates list, not the signature AlgorithmIdentifier or the issuer Name. */
+function isEntryList(der: Uint8Array, x: Tlv): boolean {
+  if (x.start === x.end) return false;
+  const first = readTlv(der, x.start);
+  return first.tag === Tag.SEQUENCE && readTlv(der, first.start).tag === Tag.INTEGER;
+}
+
+function entryReason(der: Uint8Array, r: Tlv, sn: Tlv): number {
+  const dt = readTlv(der, sn.end);
+  if (dt.end >= r.end) return 0;
+  const exts = expectTlv(der, dt.end, Tag.SEQUENCE, 'crlEntryExtensions');
+  for (const x of parseExtensions(der, exts)) {
+    if (x.oid === ext.crlReason) {
+      const en = expectTlv(x.value, 0, Tag.ENUMERATED, 'CRLReason');
+      return Number(decodeInteger(x.value, en.start, en.end));
+    }
+  }
+  return 0;
+}
+
 function parseEntry(der: Uint8Array, r: Tlv): ParsedCrlEntry {
   if (r.tag !== Tag.SEQUENCE) throw new Error('CRL: revoked entry is not a SEQUENCE');
   const sn = expectTlv(der, r.start, Tag.INTEGER, 'userCertificate');
