@@ -7,3 +7,5 @@ CREATE TABLE "crl_parts" (
 );
 --> statement-breakpoint
 ALTER TABLE "crl_parts" ADD CONSTRAINT "crl_parts_crl_id_crls_id_fk" FOREIGN KEY ("crl_id") REFERENCES "public"."crls"("id") ON DELETE cascade ON UPDATE no action;
+--> statement-breakpoint
+CREATE INDEX "certificates_crl_serial_idx" ON "certificates" USING btree ("issuer_id","serial") WHERE "certificates"."status" in ('revoked', 'hold');

@@ -99,6 +99,9 @@ export const certificates = pgTable(
     index('certificates_not_after_idx').on(t.notAfter),
     index('certificates_spki_idx').on(t.spkiSha256),
     index('certificates_revoked_idx').on(t.issuerId, t.status),
+    // CRL building reads revoked rows of an issuer in serial order, in keyset pages: an ordered scan of
+    // only those rows, whatever their share of the table.
+    index('certificates_crl_serial_idx').on(t.issuerId, t.serial).where(sql`${t.status} in ('revoked', 'hold')`),
     index('certificates_sans_idx').using('gin', t.sans),
   ],
 );
