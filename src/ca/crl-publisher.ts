@@ -99,6 +99,7 @@ export class CrlPublisher {
    * noticed by its id and loaded once.
    */
   private newest = new Map<string, { id: number; crl: StoredCrl }>();
+  private loading = new Map<number, Promise<{ chunks: Uint8Array[]; size: number }>>();
   private readonly pageSize: number;
   private readonly partBytes: number;
 
@@ -284,7 +285,8 @@ export class CrlPublisher {
       .values({ ...row, der: Buffer.alloc(0), parts: groups.length })
       .returning({ id: crls.id });
     for (let seq = 0; seq < groups.length; seq++) {
-      await tx.insert(crlParts).values({ crlId: r.id, seq, bytes: Buffer.concat(groups[seq]) });
+      const g = groups[seq];
+      await tx.insert(crlParts).values({ crlId: r.id, seq, bytes: g.length === 1 ? g[0] : Buffer.concat(g) });
     }
     return { id: r.id, chunks: signed.parts };
   }
@@ -336,7 +338,13 @@ export class CrlPublisher {
     if (!meta) return undefined;
     const cached = this.newest.get(`${issuerId}/${partition}/${delta}`);
     if (cached?.id === meta.id) return cached.crl;
-    const { chunks, size } = await this.loadChunks(meta);
+    // Concurrent requests for a CRL not yet in memory share one load.
+    let loading = this.loading.get(meta.id);
+    if (!loading) {
+      loading = this.loadChunks(meta).finally(() => this.loading.delete(meta.id));
+      this.loading.set(meta.id, loading);
+    }
+    const { chunks, size } = await loading;
     const crl = storedCrl(
       { issuerId, number: meta.number, partition, baseNumber: meta.baseNumber ?? undefined, thisUpdate: meta.thisUpdate, nextUpdate: meta.nextUpdate },
       chunks,
@@ -428,8 +436,12 @@ async function nextNumber(tx: Tx, issuerId: string): Promise<number> {
 }
 
 const CRL_PAGE = 5_000;
-/** 256 KiB: a part travels as 512 KiB of hex text (text protocol); small transient buffers. */
-const CRL_PART_BYTES = 256 * 1024;
+/**
+ * 64 KiB: one encoder chunk per part, written as it is (no joined copy), 128 KiB of hex text on the
+ * text protocol. Larger parts cost fewer statements but leave megabytes of short-lived buffers per
+ * statement, which a million-entry CRL's 50 MB of them pile up faster than the GC returns them.
+ */
+const CRL_PART_BYTES = 64 * 1024;
 
 /**
  * Revoked and suspended certificates of the scope; entries stay until the certificate expires

@@ -170,7 +170,7 @@ export const crls = pgTable(
 );
 
 /**
- * A large CRL's DER in slices of about 256 KiB: each is written and read on its own, so neither side builds
+ * A large CRL's DER in slices (64 KiB by default): each is written and read on its own, so neither side builds
  * one statement (or hex text) of the whole 50 MB a million-entry CRL takes.
  */
 export const crlParts = pgTable(
