@@ -9,6 +9,7 @@ const c0 = await benchContext(db);
 const issuer = c0.issuers.defaultIssuer()!;
 await c0.db.execute(sql`insert into certificates (id, issuer_id, serial, der, subject, not_before, not_after, profile, status, revoked_at, revocation_reason, spki_sha256, protocol, principal)
       select gen_random_uuid()::text, ${issuer.id}, '01' || substr(md5(i::text), 1, 30), '\\x00'::bytea, 'CN=fixture', now(), now() + interval '365 days', 'tls-server', 'revoked', now(), 1, 'x', 'internal', 'bench' from generate_series(1, ${Number(process.env.N ?? 100000)}::int) as i`);
+await c0.db.execute(sql`analyze certificates`);
 await c0.close();
 console.log('after fixture ctx close', mb());
 const config = loadConfig({}, { dataDir: db.dataDir, databaseUrl: db.url, logLevel: 'silent', metricsEnabled: false });

@@ -435,7 +435,7 @@ async function nextNumber(tx: Tx, issuerId: string): Promise<number> {
   return n.number;
 }
 
-const CRL_PAGE = 5_000;
+const CRL_PAGE = 2_000;
 /**
  * 64 KiB: one encoder chunk per part, written as it is (no joined copy), 128 KiB of hex text on the
  * text protocol. Larger parts cost fewer statements but leave megabytes of short-lived buffers per
@@ -479,19 +479,19 @@ function* entriesOf(rows: Row[], fallback: Date): Iterable<CrlEntryInput> {
   }
 }
 
-/** Consecutive runs of `parts` of at least `bytes` each (the last may be shorter). */
+/** Consecutive runs of `parts` of at most `bytes` each (or one part alone when it is larger). */
 function groupParts(parts: readonly Uint8Array[], bytes: number): Uint8Array[][] {
   const groups: Uint8Array[][] = [];
   let cur: Uint8Array[] = [];
   let len = 0;
   for (const p of parts) {
-    cur.push(p);
-    len += p.length;
-    if (len >= bytes) {
+    if (cur.length && len + p.length > bytes) {
       groups.push(cur);
       cur = [];
       len = 0;
     }
+    cur.push(p);
+    len += p.length;
   }
   if (cur.length) groups.push(cur);
   return groups;
