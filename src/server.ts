@@ -89,7 +89,10 @@ async function assemble(ctx: Context, protocols: ProtocolModule[]): Promise<{ ap
     const scope = await ctx.crls.parseFileName(id);
     const crl = scope && (await ctx.crls.latest(scope.issuerId, scope.partition, scope.delta));
     if (!crl) return c.text(`unknown CRL ${id}`, 404);
-    return c.body(new Uint8Array(crl.der), 200, {
+    // Streamed from the publisher's cached chunks, never copied: concurrent downloads of a 50 MB
+    // CRL share one copy in memory, and each is written as the socket drains.
+    return c.body(chunkStream(crl.chunks), 200, {
+      'Content-Length': String(crl.size),
       'Content-Type': 'application/pkix-crl',
       'Last-Modified': crl.thisUpdate.toUTCString(),
       Expires: crl.nextUpdate.toUTCString(),
@@ -221,4 +224,18 @@ function close(s: ServerType): Promise<void> {
     // Idle keep-alive sockets would hold close() open.
     (s as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   });
+}
+
+/** A byte stream of `chunks` in order, one chunk per pull (the consumer's pace). */
+function chunkStream(chunks: readonly Uint8Array[]): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (i < chunks.length) controller.enqueue(chunks[i++]);
+        else controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }

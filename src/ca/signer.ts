@@ -1,4 +1,4 @@
-import { constants, createPrivateKey, createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, createSign, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { digestAlgorithms, type HashName } from '../pki/algorithms.ts';
 import { explicit, integer, nullValue, oid, seq } from '../pki/der.ts';
 import { signatureAlgorithmFor } from '../pki/certificate.ts';
@@ -22,6 +22,16 @@ export interface Signer {
    * for peers that choose the digest, e.g. SCEP clients without SHA-256 (CMS `digest` option).
    */
   signWithHash?(hash: 'sha1' | 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Buffer | Promise<Buffer>;
+  /**
+   * Optional: signs the concatenation of `parts` without concatenating them (hashing part by part),
+   * for very large data such as a million-entry CRL. Callers fall back to sign(concat) without it.
+   */
+  signParts?(parts: readonly Uint8Array[]): Buffer | Promise<Buffer>;
+}
+
+/** Signs the concatenation of `parts`: streamed when the signer can, else concatenated once. */
+export function signParts(signer: Signer, parts: readonly Uint8Array[]): Buffer | Promise<Buffer> {
+  return signer.signParts ? signer.signParts(parts) : signer.sign(Buffer.concat(parts));
 }
 
 export class SoftwareSigner implements Signer {
@@ -54,6 +64,14 @@ export class SoftwareSigner implements Signer {
   asPss(): SoftwareSigner {
     if (this.privateKey.asymmetricKeyType !== 'rsa') throw new IssuanceError('internal', `${this.keyAlgorithm} keys cannot sign RSASSA-PSS`);
     return new SoftwareSigner(this.privateKey, true);
+  }
+
+  signParts(parts: readonly Uint8Array[]): Buffer {
+    // Ed25519 signs the message itself (no separate hash to stream): concatenate once.
+    if (this.hash === null) return this.sign(Buffer.concat(parts));
+    const s = createSign(this.pss ? 'sha256' : this.hash);
+    for (const p of parts) s.update(p);
+    return this.pss ? s.sign({ key: this.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }) : s.sign(this.privateKey);
   }
 
   signWithHash(hash: 'sha1' | 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Buffer {

@@ -8,6 +8,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -98,6 +99,9 @@ export const certificates = pgTable(
     index('certificates_not_after_idx').on(t.notAfter),
     index('certificates_spki_idx').on(t.spkiSha256),
     index('certificates_revoked_idx').on(t.issuerId, t.status),
+    // CRL building reads revoked rows of an issuer in serial order, in keyset pages: an ordered scan of
+    // only those rows, whatever their share of the table.
+    index('certificates_crl_serial_idx').on(t.issuerId, t.serial).where(sql`${t.status} in ('revoked', 'hold')`),
     index('certificates_sans_idx').using('gin', t.sans),
   ],
 );
@@ -153,13 +157,32 @@ export const crls = pgTable(
     thisUpdate: ts('this_update').notNull(),
     nextUpdate: ts('next_update').notNull(),
     entries: integer('entries').notNull(),
+    /** The DER when `parts` is 0; empty when the CRL is stored in crl_parts (large CRLs). */
     der: bytea('der').notNull(),
+    /** Number of crl_parts rows holding the DER in order (0: inline in `der`). */
+    parts: integer('parts').notNull().default(0),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [
     uniqueIndex('crls_issuer_number_partition_uq').on(t.issuerId, t.number, t.partition),
     index('crls_latest_idx').on(t.issuerId, t.partition, t.number),
   ],
+);
+
+/**
+ * A large CRL's DER in slices (64 KiB by default): each is written and read on its own, so neither side builds
+ * one statement (or hex text) of the whole 50 MB a million-entry CRL takes.
+ */
+export const crlParts = pgTable(
+  'crl_parts',
+  {
+    crlId: bigint('crl_id', { mode: 'number' })
+      .notNull()
+      .references(() => crls.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    bytes: bytea('bytes').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.crlId, t.seq] })],
 );
 
 export const auditEvents = pgTable(

@@ -2,6 +2,7 @@
 import { ext } from './oids.ts';
 import {
   Tag,
+  bitString,
   children,
   decodeInteger,
   decodeTime,
@@ -11,6 +12,7 @@ import {
   seq,
   time,
   tlvBytes,
+  tlvHeader,
   tlvList,
   type Tlv,
 } from './der.ts';
@@ -178,12 +180,18 @@ export class CrlEntryEncoder implements Iterable<CrlEntryInput> {
   *[Symbol.iterator](): Iterator<CrlEntryInput> {}
 }
 
+/** A TBSCertList as byte parts in order (header, fields, entry chunks, extensions) and their total length. */
+export interface TbsParts {
+  parts: Uint8Array[];
+  length: number;
+}
+
 /**
- * DER TBSCertList, version 2. revokedCertificates is omitted when there are no entries. Entries
- * are written straight into 64 KiB chunks that are concatenated once (100,000 entries in well
- * under 100 ms).
+ * DER TBSCertList, version 2, as parts: the entries' 64 KiB chunks are not copied, so a
+ * million-entry list (~50 MB) can be hashed and signed part by part and copied once, into the
+ * signed CRL. revokedCertificates is omitted when there are no entries.
  */
-export function buildTbsCertList(i: TbsCertListInput): Buffer {
+export function tbsCertListParts(i: TbsCertListInput): TbsParts {
   let chunks: Buffer[];
   let count: number;
   if (i.entries instanceof CrlEntryEncoder) {
@@ -195,10 +203,35 @@ export function buildTbsCertList(i: TbsCertListInput): Buffer {
     chunks = enc.result();
     count = enc.count;
   }
-  const parts: Uint8Array[] = [VERSION_V2, i.signatureAlgorithm, i.issuer, time(i.thisUpdate), time(i.nextUpdate)];
-  if (count > 0) parts.push(tlvList(Tag.SEQUENCE, chunks));
-  if (i.extensions.length > 0) parts.push(explicit(0, seq(...i.extensions)));
-  return tlvList(Tag.SEQUENCE, parts);
+  const fields: Uint8Array[] = [VERSION_V2, i.signatureAlgorithm, i.issuer, time(i.thisUpdate), time(i.nextUpdate)];
+  const body: Uint8Array[] = [...fields];
+  if (count > 0) {
+    let entriesLen = 0;
+    for (const c of chunks) entriesLen += c.length;
+    body.push(tlvHeader(Tag.SEQUENCE, entriesLen));
+    for (const c of chunks) body.push(c);
+  }
+  if (i.extensions.length > 0) body.push(explicit(0, seq(...i.extensions)));
+  let len = 0;
+  for (const b of body) len += b.length;
+  const head = tlvHeader(Tag.SEQUENCE, len);
+  return { parts: [head, ...body], length: head.length + len };
+}
+
+/** DER TBSCertList, version 2, in one buffer (see tbsCertListParts). */
+export function buildTbsCertList(i: TbsCertListInput): Buffer {
+  return Buffer.concat(tbsCertListParts(i).parts);
+}
+
+/**
+ * The signed CertificateList as parts (header, the TBS parts, algorithm, signature): the entries'
+ * chunks are neither copied nor concatenated, so a million-entry CRL exists once in memory.
+ */
+export function signedCrlParts(tbs: TbsParts, signatureAlgorithm: Uint8Array, signature: Uint8Array): TbsParts {
+  const bits = bitString(signature);
+  const inner = tbs.length + signatureAlgorithm.length + bits.length;
+  const head = tlvHeader(Tag.SEQUENCE, inner);
+  return { parts: [head, ...tbs.parts, signatureAlgorithm, bits], length: head.length + inner };
 }
 
 export interface ParsedCrlEntry {
@@ -286,6 +319,47 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
     }
   }
   return out;
+}
+
+/**
+ * Calls `fn` for each revokedCertificates entry with its serial's DER INTEGER content octets (a
+ * view) and its reason code (0 when absent), building no entry objects: for bases of a million
+ * entries. The CRL is walked, not verified; malformed input throws as in parseCrl.
+ */
+export function forEachCrlEntry(der: Uint8Array, fn: (serial: Uint8Array, reason: number) => void): void {
+  const list = expectTlv(der, 0, Tag.SEQUENCE, 'CertificateList');
+  const tbsT = expectTlv(der, list.start, Tag.SEQUENCE, 'TBSCertList');
+  let p = tbsT.start;
+  while (p < tbsT.end) {
+    const x = readTlv(der, p);
+    if (x.tag === Tag.SEQUENCE && x.end <= tbsT.end && isEntryList(der, x)) {
+      for (const r of children(der, x.start, x.end)) {
+        const sn = expectTlv(der, r.start, Tag.INTEGER, 'userCertificate');
+        fn(der.subarray(sn.start, sn.end), entryReason(der, r, sn));
+      }
+    }
+    p = x.end;
+  }
+}
+
+/** The revokedCertificates list, not the signature AlgorithmIdentifier or the issuer Name. */
+function isEntryList(der: Uint8Array, x: Tlv): boolean {
+  if (x.start === x.end) return false;
+  const first = readTlv(der, x.start);
+  return first.tag === Tag.SEQUENCE && readTlv(der, first.start).tag === Tag.INTEGER;
+}
+
+function entryReason(der: Uint8Array, r: Tlv, sn: Tlv): number {
+  const dt = readTlv(der, sn.end);
+  if (dt.end >= r.end) return 0;
+  const exts = expectTlv(der, dt.end, Tag.SEQUENCE, 'crlEntryExtensions');
+  for (const x of parseExtensions(der, exts)) {
+    if (x.oid === ext.crlReason) {
+      const en = expectTlv(x.value, 0, Tag.ENUMERATED, 'CRLReason');
+      return Number(decodeInteger(x.value, en.start, en.end));
+    }
+  }
+  return 0;
 }
 
 function parseEntry(der: Uint8Array, r: Tlv): ParsedCrlEntry {

@@ -77,6 +77,13 @@ export function tlv(tag: number, ...content: Uint8Array[]): Buffer {
   return tlvList(tag, content);
 }
 
+/** Identifier and length octets alone, for content written elsewhere (streamed, chunked). */
+export function tlvHeader(tag: number, len: number): Buffer {
+  const out = Buffer.allocUnsafe(tagLength(tag) + lengthLength(len));
+  writeHeader(out, tag, len);
+  return out;
+}
+
 /** Like `tlv` but takes the content parts as an array (use for very many parts: no spread). */
 export function tlvList(tag: number, content: readonly Uint8Array[]): Buffer {
   let len = 0;
