@@ -66,11 +66,20 @@ const bool = (b: Record<string, unknown>, k: string): boolean | undefined => {
 /** The body's keys as sent (json() lower-cases them): settings are passed on with their own names. */
 const pick = (b: Record<string, unknown>, names: string[]) => Object.fromEntries(names.filter((n) => b[n.toLowerCase()] !== undefined).map((n) => [n, b[n.toLowerCase()]]));
 
-export function mountV5Manage(app: Hono<V5Env>, ctx: ProtocolContext): void {
-  const actor = (caller: Caller) => caller.principal.id;
-  const route =
-    (role: Exclude<EmcaRole, 'client'>, fn: (c: HonoContext<V5Env>, caller: Caller) => Promise<Response>) =>
-    async (c: HonoContext<V5Env>) => {
+type Route = (role: Exclude<EmcaRole, 'client'>, fn: (c: HonoContext<V5Env>, caller: Caller) => Promise<Response>) => (c: HonoContext<V5Env>) => Promise<Response>;
+
+/** What both groups of routes share: the role gate with emCA's failure answer, CA lookup, the OCSP service. */
+interface Kit {
+  route: Route;
+  ca(id: string): Promise<NonNullable<Awaited<ReturnType<ProtocolContext['issuers']['get']>>>>;
+  ocsp(): NonNullable<ReturnType<ProtocolContext['services']['get']>>;
+}
+
+const actor = (caller: Caller) => caller.principal.id;
+
+function kit(ctx: ProtocolContext): Kit {
+  return {
+    route: (role, fn) => async (c) => {
       const caller = c.get('emcaCaller')!;
       try {
         if (!roleAtLeast(caller.client.role, role)) throw new EmcaFailure(roleMessage[role], 403);
@@ -78,19 +87,28 @@ export function mountV5Manage(app: Hono<V5Env>, ctx: ProtocolContext): void {
       } catch (e) {
         return fail(c, e, ctx);
       }
-    };
-  const ca = async (id: string) => {
-    const i = await ctx.issuers.get(id);
-    if (!i) throw new EmcaFailure(M.invalidCaName, 404);
-    return i;
+    },
+    async ca(id) {
+      const i = await ctx.issuers.get(id);
+      if (!i) throw new EmcaFailure(M.invalidCaName, 404);
+      return i;
+    },
+    ocsp() {
+      const s = ctx.services.get('ocsp.responders');
+      if (!s) throw new EmcaFailure(M.ocspUnavailable, 503);
+      return s;
+    },
   };
-  const ocsp = () => {
-    const s = ctx.services.get('ocsp.responders');
-    if (!s) throw new EmcaFailure(M.ocspUnavailable, 503);
-    return s;
-  };
+}
 
-  // ── CA Management ─────────────────────────────────────────────────────────
+export function mountV5Manage(app: Hono<V5Env>, ctx: ProtocolContext): void {
+  const k = kit(ctx);
+  mountCaManagement(app, ctx, k);
+  mountOcspManagement(app, k);
+}
+
+/** CA Management: status, createCA, importCertificate, getCrl, CRL settings. */
+function mountCaManagement(app: Hono<V5Env>, ctx: ProtocolContext, { route, ca }: Kit): void {
   app.get(
     '/emca/v5/cas/:id',
     route('auditor', async (c) => {
@@ -154,8 +172,10 @@ export function mountV5Manage(app: Hono<V5Env>, ctx: ProtocolContext): void {
       return c.json({ status: 'success', caId: i.id, crlSettings: settings });
     }),
   );
+}
 
-  // ── OCSP Management ───────────────────────────────────────────────────────
+/** OCSP Management: per-CA settings and responder certificates (create, rotate, map, revoke), through the OCSP protocol's service. */
+function mountOcspManagement(app: Hono<V5Env>, { route, ca, ocsp }: Kit): void {
   app.get('/emca/v5/ocsp/cas/:id', route('auditor', async (c) => c.json({ status: 'success', ...(await ocsp().status((await ca(c.req.param('id')!)).id)) })));
   app.put(
     '/emca/v5/ocsp/cas/:id/settings',
