@@ -9,7 +9,7 @@ import { revocationReasons } from '../pki/oids.ts';
 import type { Issuer } from './issuer.ts';
 import { signParts } from './signer.ts';
 import type { IssuerRegistry } from './registry.ts';
-import { NotFound } from '../issuance/errors.ts';
+import { IssuanceError, NotFound } from '../issuance/errors.ts';
 
 export interface CrlOptions {
   publicUrl: string;
@@ -308,7 +308,7 @@ export class CrlPublisher {
     let size = 0;
     for (let seq = 0; seq < meta.parts; seq++) {
       const [r] = await db.select({ bytes: crlParts.bytes }).from(crlParts).where(and(eq(crlParts.crlId, meta.id), eq(crlParts.seq, seq)));
-      if (!r) throw new Error(`CRL ${meta.id}: part ${seq} missing`);
+      if (!r) throw new IssuanceError('internal', `CRL ${meta.id}: part ${seq} missing`);
       chunks.push(r.bytes);
       size += r.bytes.length;
     }
