@@ -41,7 +41,7 @@ interface Key {
 }
 
 /** Client-side work done before the clock: a key, its CRMF request and POP signature. */
-function makeKey(i: number): Key {
+export function makeKey(i: number): Key {
   const k = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = k.publicKey.export({ type: 'spki', format: 'der' });
   const cn = `cmp-bench-${i}.example`;
@@ -52,7 +52,7 @@ function makeKey(i: number): Key {
   return { spki, cn, req, pop: sign('sha256', encodeCertRequest(req), k.privateKey) };
 }
 
-function irMessage(k: Key, ref: string, secret: string): Buffer {
+export function irMessage(k: Key, ref: string, secret: string): Buffer {
   const body = {
     type: 'ir' as const,
     content: encodeCertReqMessages([{ certReq: k.req, popo: { kind: 'signature', algorithm: { oid: '1.2.840.10045.4.3.2' }, signature: k.pop } }]),
@@ -180,7 +180,7 @@ async function inProcessCmp(ctx: Awaited<ReturnType<typeof benchContext>>, count
   };
 }
 
-async function makeSecret(srv: { base: string; token: string }): Promise<string> {
+export async function makeSecret(srv: { base: string; token: string }): Promise<string> {
   const made = await fetch(`${srv.base}/api/v1/cmp/secrets`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${srv.token}`, 'Content-Type': 'application/json' },
@@ -194,7 +194,7 @@ async function makeSecret(srv: { base: string; token: string }): Promise<string>
  * node:http with keep-alive: a load generator lighter than fetch (undici cost the client ~15 ms
  * per request here, on the same two cores as the server).
  */
-function httpPoster(target: string): { send(body: Buffer): Promise<Buffer>; close(): void } {
+export function httpPoster(target: string): { send(body: Buffer): Promise<Buffer>; close(): void } {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const url = new URL(target);
   const send = (body: Buffer) =>

@@ -67,6 +67,8 @@ interface Row {
   crashes: number;
   rssBefore: number;
   rssAfter: number;
+  /** Highest RSS read (once a second) while inputs were being sent. */
+  rssPeak: number;
   seconds: number;
   /** Answer times in ms: median, 99th percentile, slowest. */
   p50: number;
@@ -76,6 +78,8 @@ interface Row {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** Idle time before an RSS reading: V8's memory reducer and the database's own work wind down. */
+const SETTLE_MS = 3000;
 
 async function loadTargets(only?: string[]): Promise<FuzzTarget[]> {
   const files = readdirSync(join(here, 'targets')).filter((f) => f.endsWith('.ts')).sort();
@@ -95,7 +99,7 @@ function describe(input: FuzzInput): string {
 }
 
 async function fuzzTarget(server: Certgate, target: FuzzTarget, a: Args, temp: () => string): Promise<Row> {
-  const row: Row = { db: server.db, protocol: target.name, inputs: 0, ok: 0, c4xx: 0, c5xx: 0, hangs: 0, slow: 0, aborted: 0, connErrors: 0, crashes: 0, rssBefore: 0, rssAfter: 0, seconds: 0, p50: 0, p99: 0, max: 0, examples: [] };
+  const row: Row = { db: server.db, protocol: target.name, inputs: 0, ok: 0, c4xx: 0, c5xx: 0, hangs: 0, slow: 0, aborted: 0, connErrors: 0, crashes: 0, rssBefore: 0, rssAfter: 0, rssPeak: 0, seconds: 0, p50: 0, p99: 0, max: 0, examples: [] };
   const times: number[] = [];
   const timedOut: FuzzInput[] = [];
   const fs: FuzzServer = {
@@ -109,20 +113,45 @@ async function fuzzTarget(server: Certgate, target: FuzzTarget, a: Args, temp: (
   const base = new URL(server.baseUrl);
   // RSS "before" is taken after a warm-up of a tenth of the run (JIT, caches, the database's buffers and
   // V8's heap settle over minutes, not seconds: the admin API on PostgreSQL levels off after ~10,000
-  // inputs), "after" at the end; growth between them is what a leak would show.
+  // inputs), "after" at the end; growth between them is what a leak would show. Both are read the same
+  // way — no request in flight, after SETTLE_MS idle — so that a backup or a CRL build under way at
+  // one instant (transient, freed when done) is not read as growth. The peak is reported beside them.
   const startRss = server.rss();
   const warm = Math.max(200, Math.floor(a.count / 10));
   const start = Date.now();
   const deadline = start + a.timeSeconds * 1000;
   let issued = 0;
+  let inFlight = 0;
+  let pause: { promise: Promise<void>; release: () => void } | undefined;
+  const peak = setInterval(() => (row.rssPeak = Math.max(row.rssPeak, server.rss())), 1000);
+  const settledRss = async () => {
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    return server.alive() ? server.rss() : 0;
+  };
   const worker = async () => {
     while (issued < a.count && Date.now() < deadline && server.alive()) {
+      if (pause) {
+        await pause.promise;
+        continue;
+      }
+      if (issued === warm && !row.rssBefore) {
+        // Hold every worker, let the requests in flight finish, then read the settled RSS.
+        let release!: () => void;
+        pause = { promise: new Promise<void>((r) => (release = r)), release };
+        while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
+        row.rssBefore = (await settledRss()) || startRss;
+        pause.release();
+        pause = undefined;
+        continue;
+      }
       issued++;
+      inFlight++;
       let input: FuzzInput;
       try {
         input = await target.next(rng);
       } catch (e) {
         // A generator that needs the server (a nonce, a token) and got a 5xx there.
+        inFlight--;
         row.inputs++;
         row.c5xx++;
         if (row.examples.length < 8) row.examples.push(`generator: ${(e as Error).message}`);
@@ -131,9 +160,9 @@ async function fuzzTarget(server: Certgate, target: FuzzTarget, a: Args, temp: (
       if (rng.chance(0.15)) input = mutateHttp(rng, input);
       const t0 = performance.now();
       const o = await send(base, input, a.hangMs);
+      inFlight--;
       if (o.kind === 'status') times.push(performance.now() - t0);
       row.inputs++;
-      if (row.inputs === warm) row.rssBefore = server.rss();
       if (o.kind === 'status') {
         if (o.status >= 500) {
           row.c5xx++;
@@ -163,8 +192,9 @@ async function fuzzTarget(server: Certgate, target: FuzzTarget, a: Args, temp: (
       if (row.examples.filter((e) => e.startsWith('hang')).length < 5) row.examples.push(`hang ${describe(input)}`);
     } else row.slow++;
   }
+  clearInterval(peak);
   if (!server.alive() && row.crashes === 0) row.crashes = 1;
-  row.rssAfter = server.rss();
+  row.rssAfter = (await settledRss()) || server.rss();
   if (!row.rssBefore) row.rssBefore = startRss;
   row.seconds = Math.round((Date.now() - start) / 100) / 10;
   times.sort((x, y) => x - y);
@@ -235,7 +265,7 @@ async function main() {
 
 function line(r: Row): string {
   const g = `${growth(r) >= 0 ? '+' : ''}${Math.round(growth(r) * 100)}%`;
-  return `${r.db.padEnd(8)} ${r.protocol.padEnd(8)} inputs ${String(r.inputs).padStart(6)}  2xx/3xx ${String(r.ok).padStart(6)}  4xx ${String(r.c4xx).padStart(6)}  5xx ${r.c5xx}  hangs ${r.hangs} (slow ${r.slow})  crashes ${r.crashes}  aborted ${r.aborted}  conn-errors ${r.connErrors}  RSS ${mb(r.rssBefore)} → ${mb(r.rssAfter)} (${g})  ms p50/p99/max ${r.p50}/${r.p99}/${r.max}  ${r.seconds} s`;
+  return `${r.db.padEnd(8)} ${r.protocol.padEnd(8)} inputs ${String(r.inputs).padStart(6)}  2xx/3xx ${String(r.ok).padStart(6)}  4xx ${String(r.c4xx).padStart(6)}  5xx ${r.c5xx}  hangs ${r.hangs} (slow ${r.slow})  crashes ${r.crashes}  aborted ${r.aborted}  conn-errors ${r.connErrors}  RSS ${mb(r.rssBefore)} → ${mb(r.rssAfter)} (${g}, peak ${mb(r.rssPeak)})  ms p50/p99/max ${r.p50}/${r.p99}/${r.max}  ${r.seconds} s`;
 }
 
 main().catch((e) => {

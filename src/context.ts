@@ -23,7 +23,7 @@ import { Metrics } from './metrics.ts';
 import { registerStateGauges } from './metrics-state.ts';
 import { builtinProfiles } from './profiles/builtin.ts';
 import { ProfileStore } from './profiles/store.ts';
-import { CsrVerifier } from './workers/csr-pool.ts';
+import { CryptoPool } from './workers/crypto-pool.ts';
 
 /** Everything a request handler or CLI command needs, built once per process from the config. */
 export interface Context {
@@ -47,6 +47,8 @@ export interface Context {
   revocation: RevocationService;
   crls: CrlPublisher;
   tokens: TokenService;
+  /** Request checks (CSR, POP signature, MAC key) on worker threads beside the event loop. */
+  crypto: CryptoPool;
   close(): Promise<void>;
 }
 
@@ -103,8 +105,8 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   }
   const persistHooks = new PersistHooks();
   const writer = new CertificateWriter(database, database.kind === 'pglite' ? 1 : 4, 256, persistHooks);
-  const csr = new CsrVerifier(config.cryptoWorkers);
-  const pipeline = new IssuancePipeline({ db, issuers, profiles, writer, audit, events, metrics, kek, publicUrl: config.publicUrl, csr });
+  const crypto = new CryptoPool(config.cryptoWorkers);
+  const pipeline = new IssuancePipeline({ db, issuers, profiles, writer, audit, events, metrics, kek, publicUrl: config.publicUrl, crypto });
   const revocation = new RevocationService(db, audit, events, metrics);
   const crls = new CrlPublisher(database, issuers, metrics, {
     publicUrl: config.publicUrl,
@@ -132,8 +134,9 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     revocation,
     crls,
     tokens,
+    crypto,
     async close() {
-      await csr.close();
+      await crypto.close();
       await database.close();
       hsm?.close();
     },

@@ -122,6 +122,10 @@ export function createProtocolContext(ctx: Context, name: string): ProtocolConte
       },
       adopt: (pkcs8, label) => ctx.keys.keep(createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }), `${name}:${label}`),
     },
+    crypto: {
+      checkSignature: (spki, algorithm, data, signature) => ctx.crypto.checkSignature(spki, algorithm, data, signature),
+      macKey: (scheme, secret) => ctx.crypto.macKey(scheme, secret),
+    },
     secrets: secretBox(ctx.kek, name),
     store: {
       kind: ctx.database.kind,

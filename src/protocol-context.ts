@@ -10,6 +10,8 @@ import type { IssuedEvent, StatusChange } from './events.ts';
 import type { EnrollmentRequest, Identifier, IssuanceResult, IssuedCertificate, KeySpec } from './issuance/request.ts';
 import type { Metrics } from './metrics.ts';
 import type { Profile, ProfileInput } from './profiles/model.ts';
+import type { AlgorithmIdentifier } from './pki/algorithm-identifier.ts';
+import type { MacKeyScheme, SignatureCheck } from './workers/crypto-jobs.ts';
 
 /**
  * THE SEAM (issue "narrow protocol seam"): everything a protocol adapter under protocols/ may
@@ -41,6 +43,8 @@ export interface ProtocolContext {
   readonly crls: CrlQueries;
   readonly profiles: ProfileQueries;
   readonly keys: KeyStoreHandle;
+  /** Checks of what a request carries, run on worker threads beside the event loop (no CA key there). */
+  readonly crypto: RequestCrypto;
   readonly secrets: SecretBox;
   readonly store: ProtocolStore;
   readonly http: HttpHelpers;
@@ -253,6 +257,18 @@ export interface ProfileQueries {
    * of that name exists; never changes an existing one (operators own profiles once they exist).
    */
   ensure(definition: ProfileInput): Promise<void>;
+}
+
+// ── request checks off the event loop ──────────────────────────────────────
+
+/**
+ * The CPU-heavy checks of a request's own material — a proof-of-possession signature by the key
+ * it carries, a MAC key derived from a shared secret — on the crypto worker threads
+ * (CERTGATE_CRYPTO_WORKERS), inline when there are none. Same results either way.
+ */
+export interface RequestCrypto {
+  checkSignature(spki: Uint8Array, algorithm: AlgorithmIdentifier, data: Uint8Array, signature: Uint8Array): Promise<SignatureCheck>;
+  macKey(scheme: MacKeyScheme, secret: Uint8Array): Promise<Buffer>;
 }
 
 // ── keys ─────────────────────────────────────────────────────────────────────

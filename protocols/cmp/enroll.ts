@@ -17,7 +17,6 @@ import { readTlv } from '../../src/pki/der.ts';
 import { decodeGeneralNames } from '../../src/pki/extensions.ts';
 import { decodeName } from '../../src/pki/name.ts';
 import { ext } from '../../src/pki/oids.ts';
-import { verifySignature } from '../../src/pki/signature.ts';
 import { centralKeyRequest, centralKeySpec, keyRecipient, privateKeyEnvelope } from './central-key.ts';
 import { answer, implicitConfirmInfo, wantsImplicitConfirm, type Exchange } from './exchange.ts';
 import { CmpFailure, failInfoForError } from './failures.ts';
@@ -38,27 +37,35 @@ interface Parsed {
 const answerType = { ir: 'ip', cr: 'cp', kur: 'kup', p10cr: 'cp' } as const;
 export type EnrollBody = keyof typeof answerType;
 
-/** Checks the POP; returns the loaded key's KeyInfo so the pipeline need not load it again. */
-function checkPop(m: CertReqMsg, spki: Buffer, ra: boolean): KeyInfo {
+/**
+ * Checks the POP; returns the loaded key's KeyInfo so the pipeline need not load it again. The
+ * signature check (loading the key and verifying) runs on the crypto workers.
+ */
+async function checkPop(ex: Exchange, m: CertReqMsg, spki: Buffer): Promise<KeyInfo> {
   const pop = m.popo;
   if (!pop) throw new CmpFailure('badPOP', 'proof of possession missing');
   if (pop.kind === 'raVerified') {
     // RFC 4211 §4: the RA checked the POP; only an RA we trust may say so.
-    if (!ra) throw new CmpFailure('badPOP', 'raVerified proof of possession is accepted only from an authorised RA');
+    if (!ex.ra) throw new CmpFailure('badPOP', 'raVerified proof of possession is accepted only from an authorised RA');
     return loadKeyInfo(spki);
   }
   if (pop.kind !== 'signature') throw new CmpFailure('badPOP', `proof of possession by ${pop.kind} is not supported (sign the request)`);
   if (pop.poposkInput) throw new CmpFailure('badPOP', 'POPOSigningKeyInput is not supported: the template must carry subject and key');
-  const { key, algOid } = importTemplateKey(spki);
-  if (!verifySignature(pop.algorithm, key, m.certReqDer, pop.signature)) throw new CmpFailure('badPOP', 'proof of possession signature does not verify');
-  return keyInfoFromKeyObject(key, algOid);
+  const r = await ex.ctx.crypto.checkSignature(spki, pop.algorithm, m.certReqDer, pop.signature);
+  if (r.ok) return r.keyInfo;
+  if (r.reason === 'bad-key') throw badTemplateKey();
+  throw new CmpFailure('badPOP', 'proof of possession signature does not verify');
+}
+
+function badTemplateKey(): CmpFailure {
+  return new CmpFailure('badCertTemplate', 'the template public key is not a valid SubjectPublicKeyInfo');
 }
 
 function importTemplateKey(spki: Buffer): { key: ReturnType<typeof importSpki>; algOid: string } {
   try {
     return { algOid: spkiAlgorithmOid(spki), key: importSpki(spki) };
   } catch {
-    throw new CmpFailure('badCertTemplate', 'the template public key is not a valid SubjectPublicKeyInfo');
+    throw badTemplateKey();
   }
 }
 
@@ -74,7 +81,7 @@ function templateSans(extensions: Buffer | undefined): Identifier[] | undefined 
   return san ? decodeGeneralNames(san.value) : undefined;
 }
 
-function parseCrmf(ex: Exchange, type: 'ir' | 'cr' | 'kur'): Parsed {
+async function parseCrmf(ex: Exchange, type: 'ir' | 'cr' | 'kur'): Promise<Parsed> {
   const reqs = decodeCertReqMessages(ex.msg.body.content, readTlv(ex.msg.body.content));
   if (reqs.length !== 1) throw new CmpFailure('badRequest', 'exactly one certificate request per message (RFC 9483 §4.1.1)');
   const m = reqs[0];
@@ -84,7 +91,7 @@ function parseCrmf(ex: Exchange, type: 'ir' | 'cr' | 'kur'): Parsed {
   const out: Parsed = {
     certReqId: m.certReq.certReqId,
     // The key type is settled against the profile in enroll(); the pipeline generates the key.
-    key: central ? { kind: 'generate', spec: { type: 'EC', curve: 'P-256' } } : { kind: 'spki', der: t.publicKey!, pop: 'verified-by-protocol', keyInfo: checkPop(m, t.publicKey!, !!ex.ra) },
+    key: central ? { kind: 'generate', spec: { type: 'EC', curve: 'P-256' } } : { kind: 'spki', der: t.publicKey!, pop: 'verified-by-protocol', keyInfo: await checkPop(ex, m, t.publicKey!) },
     central: central ? { request: central, recipient: keyRecipient(ex.sender!) } : undefined,
     subject: t.subject ? decodeName(t.subject) : undefined,
     sans: templateSans(t.extensions),
@@ -172,7 +179,7 @@ export async function enroll(ex: Exchange, txs: Transactions, type: EnrollBody):
   let p: Parsed;
   try {
     // RFC 9810 §5.3.4: certReqId -1 answers a p10cr (as OpenSSL's own mock server does).
-    p = type === 'p10cr' ? { certReqId: -1n, key: { kind: 'csr', der: ex.msg.body.content } } : parseCrmf(ex, type);
+    p = type === 'p10cr' ? { certReqId: -1n, key: { kind: 'csr', der: ex.msg.body.content } } : await parseCrmf(ex, type);
   } catch (e) {
     if (e instanceof CmpFailure) throw e;
     throw new CmpFailure('badDataFormat', `malformed ${type}: ${(e as Error).message}`);

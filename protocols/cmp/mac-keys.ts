@@ -13,13 +13,20 @@ import type { MacScheme } from './protection.ts';
 
 const MAX = 4096;
 
+type Derive = (scheme: MacScheme, secret: Buffer) => Promise<Buffer>;
+
+/** Derivation on the event loop (tests, tools); the server derives on its crypto workers. */
+const inline: Derive = async (scheme, secret) => (scheme.kind === 'pbm' ? pbmKey(scheme.params, secret) : pbmac1Key(scheme.params, secret));
+
 export class MacKeyCache {
   private readonly entries = new Map<string, Buffer>();
   hits = 0;
   misses = 0;
 
+  constructor(private readonly derive: Derive = inline) {}
+
   /** The HMAC key for `scheme` and `secret`, derived once per distinct input. */
-  key(scheme: MacScheme, secret: Buffer): Buffer {
+  async key(scheme: MacScheme, secret: Buffer): Promise<Buffer> {
     const p = scheme.params;
     const hashOid = scheme.kind === 'pbm' ? scheme.params.owf.oid : scheme.params.prf.oid;
     const len = scheme.kind === 'pbmac1' ? scheme.params.keyLength : 0;
@@ -33,7 +40,7 @@ export class MacKeyCache {
       return hit;
     }
     this.misses++;
-    const key = scheme.kind === 'pbm' ? pbmKey(scheme.params, secret) : pbmac1Key(scheme.params, secret);
+    const key = await this.derive(scheme, secret);
     this.entries.set(id, key);
     if (this.entries.size > MAX) this.entries.delete(this.entries.keys().next().value!);
     return key;

@@ -70,12 +70,12 @@ const macKeys = new WeakMap<ProtocolContext, MacKeyCache>();
 
 export function macKeyCache(ctx: ProtocolContext): MacKeyCache {
   let c = macKeys.get(ctx);
-  if (!c) macKeys.set(ctx, (c = new MacKeyCache()));
+  if (!c) macKeys.set(ctx, (c = new MacKeyCache((scheme, secret) => ctx.crypto.macKey(scheme, secret))));
   return c;
 }
 
-function computeMac(ctx: ProtocolContext, scheme: MacScheme, secret: Buffer, data: Buffer): Buffer {
-  return createHmac(hmacByOid[scheme.params.mac.oid], macKeyCache(ctx).key(scheme, secret)).update(data).digest();
+async function computeMac(ctx: ProtocolContext, scheme: MacScheme, secret: Buffer, data: Buffer): Promise<Buffer> {
+  return createHmac(hmacByOid[scheme.params.mac.oid], await macKeyCache(ctx).key(scheme, secret)).update(data).digest();
 }
 
 async function verifyMac(msg: DecodedPKIMessage, ctx: ProtocolContext, settings: CmpSettings, secrets: SecretStore): Promise<Sender> {
@@ -84,7 +84,7 @@ async function verifyMac(msg: DecodedPKIMessage, ctx: ProtocolContext, settings:
   if (!ref) throw new CmpFailure('badMessageCheck', 'MAC protection needs senderKID (the reference)', false);
   const s = await secrets.usable(ref);
   // The same answer for an unknown reference and a wrong MAC: no reference oracle.
-  const expected = s ? computeMac(ctx, scheme, s.secret, msg.protectedPart) : undefined;
+  const expected = s ? await computeMac(ctx, scheme, s.secret, msg.protectedPart) : undefined;
   if (!s || !expected || expected.length !== msg.protection!.length || !timingSafeEqual(expected, msg.protection!)) {
     throw new CmpFailure('badMessageCheck', 'MAC verification failed (unknown reference or wrong secret)', false);
   }
@@ -182,7 +182,7 @@ function derLength(n: number): Buffer {
  */
 const answerKeys = new WeakMap<ProtocolContext, Map<string, { salt: Buffer; key: Buffer }>>();
 
-function answerMac(ctx: ProtocolContext, s: Extract<Sender, { kind: 'mac' }>, data: (h: PKIHeader) => Buffer, header: PKIHeader): { header: PKIHeader; mac: Buffer } {
+async function answerMac(ctx: ProtocolContext, s: Extract<Sender, { kind: 'mac' }>, data: (h: PKIHeader) => Buffer, header: PKIHeader): Promise<{ header: PKIHeader; mac: Buffer }> {
   let cache = answerKeys.get(ctx);
   if (!cache) answerKeys.set(ctx, (cache = new Map()));
   const p = s.scheme.params;
@@ -190,7 +190,7 @@ function answerMac(ctx: ProtocolContext, s: Extract<Sender, { kind: 'mac' }>, da
   let entry = cache.get(id);
   const scheme: MacScheme = s.scheme.kind === 'pbm' ? { kind: 'pbm', params: { ...s.scheme.params, salt: entry?.salt ?? randomBytes(16) } } : { kind: 'pbmac1', params: { ...s.scheme.params, salt: entry?.salt ?? randomBytes(16) } };
   if (!entry) {
-    entry = { salt: scheme.params.salt, key: macKeyCache(ctx).key(scheme, s.secret) };
+    entry = { salt: scheme.params.salt, key: await macKeyCache(ctx).key(scheme, s.secret) };
     if (cache.size > 10_000) cache.clear();
     cache.set(id, entry);
   }
@@ -214,7 +214,7 @@ export async function protect(
 ): Promise<Buffer> {
   const s = how.sender;
   if (s?.kind === 'mac') {
-    const { header: h, mac } = answerMac(ctx, s, (x) => protectedPartOf(x, body), header);
+    const { header: h, mac } = await answerMac(ctx, s, (x) => protectedPartOf(x, body), header);
     return encodePKIMessage({ header: h, body, protection: mac, extraCerts: extraCerts.length ? extraCerts : undefined });
   }
   return sign(ctx, how.issuerId, header, body, extraCerts);

@@ -17,7 +17,7 @@ import { encodeName, formatName, parseDn } from '../pki/name.ts';
 import { checkKey, enforceProfile, type CertificateTemplate } from '../profiles/enforce.ts';
 import type { Profile } from '../profiles/model.ts';
 import type { ProfileStore } from '../profiles/store.ts';
-import type { CsrVerifier } from '../workers/csr-pool.ts';
+import type { CryptoPool } from '../workers/crypto-pool.ts';
 import { lintTbsCertificate } from '../lint/index.ts';
 import { mayUseSystemProfiles, systemReason } from '../profiles/audience.ts';
 import { BadRequest, Conflict, IssuanceError, NotFound, ProfileViolation, Unavailable } from './errors.ts';
@@ -35,7 +35,7 @@ export interface PipelineDeps {
   kek: Buffer;
   publicUrl: string;
   /** Parses and verifies PKCS#10 requests (on worker threads when configured). */
-  csr: CsrVerifier;
+  crypto: CryptoPool;
 }
 
 type CertRow = typeof certificates.$inferSelect;
@@ -112,7 +112,7 @@ export class IssuancePipeline {
     let csrSans: Identifier[] = [];
     let generatedKey: Buffer | undefined;
     if (req.key.kind === 'csr') {
-      const csr = await this.d.csr.parse(req.key.der);
+      const csr = await this.d.crypto.parseCsr(req.key.der);
       if (!csr.signatureValid) throw new IssuanceError('badPop', 'the CSR signature does not verify (no proof of possession)', 'csr.signature');
       spki = Buffer.from(csr.spki);
       keyInfo = csr.key;

@@ -2,4 +2,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./csr-worker.ts');
+await import('./crypto-worker.ts');
