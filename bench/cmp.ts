@@ -77,7 +77,9 @@ export async function run(opts: { quick: boolean }): Promise<void> {
   if (!opts.quick && (await pgReachable())) drivers.push('postgres');
   const total = opts.quick ? 400 : 3000;
   const seconds = opts.quick ? 5 : 15;
-  const warm = opts.quick ? 20 : 60;
+  // Warm-up to the JIT's steady state: with 60 transactions the server was still compiling (TurboFan
+  // on V8's platform threads took ~400 µs of CPU per transaction through the first few thousand).
+  const warm = opts.quick ? 20 : 2500;
   execFileSync('openssl', ['version'], { stdio: 'ignore' });
 
   console.log('\n== CMP ir (MAC, implicit confirm) over HTTP vs the pipeline alone, transactions/s (concurrency 16) ==');
@@ -100,7 +102,8 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       let i = 0;
       const post = httpPoster(`${srv.base}/cmp`);
       const ir = async () => {
-        const m = decodePKIMessage(await post.send(bodies[i++ % bodies.length]));
+        const n = i++;
+        const m = decodePKIMessage(await post.send(bodies[n % bodies.length]));
         if (m.body.type !== 'ip') failures++;
       };
       let j = 0;
@@ -117,10 +120,12 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       };
       local = await inProcessCmp(ctx, keys.length);
       const handle = local.handle;
-      await timedLoad(warm, 10, CONCURRENCY, ir);
-      await timedLoad(warm, 10, CONCURRENCY, issue);
-      await timedLoad(warm, 10, CONCURRENCY, handle);
+      await timedLoad(warm, 30, CONCURRENCY, ir);
+      await timedLoad(warm, 30, CONCURRENCY, issue);
+      await timedLoad(warm, 30, CONCURRENCY, handle);
       for (let r = 0; r < ROUNDS; r++) {
+        // Fresh connections each round: the server closes keep-alive sockets left idle by the other phases.
+        post.reset();
         const http = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, ir);
         const pipe = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, issue);
         const inproc = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, handle);
@@ -194,8 +199,8 @@ export async function makeSecret(srv: { base: string; token: string }): Promise<
  * node:http with keep-alive: a load generator lighter than fetch (undici cost the client ~15 ms
  * per request here, on the same two cores as the server).
  */
-export function httpPoster(target: string): { send(body: Buffer): Promise<Buffer>; close(): void } {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+export function httpPoster(target: string): { send(body: Buffer): Promise<Buffer>; reset(): void; close(): void } {
+  let agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const url = new URL(target);
   const send = (body: Buffer) =>
     new Promise<Buffer>((resolve, reject) => {
@@ -208,7 +213,11 @@ export function httpPoster(target: string): { send(body: Buffer): Promise<Buffer
       req.on('error', reject);
       req.end(body);
     });
-  return { send, close: () => agent.destroy() };
+  const reset = () => {
+    agent.destroy();
+    agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  };
+  return { send, reset, close: () => agent.destroy() };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

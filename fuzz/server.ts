@@ -54,7 +54,7 @@ export async function startCertgate(db: 'pglite' | 'postgres', port: number): Pr
   };
   delete env.DATABASE_URL;
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  const child: ChildProcess = spawn(process.execPath, ['bin/certgate.mjs', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.FUZZ_NODE_FLAGS ? process.env.FUZZ_NODE_FLAGS.split(' ') : []), 'bin/certgate.mjs', 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   const baseUrl = `http://127.0.0.1:${port}`;

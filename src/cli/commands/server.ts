@@ -2,6 +2,7 @@
  * The commands that open the data directory themselves: `serve`, `init` (the only two that may
  * create one) and `migrate`. Each holds the directory's lock while it works (data-dir-lock.ts).
  */
+import { setFlagsFromString } from 'node:v8';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
@@ -117,6 +118,9 @@ async function serve(loadConfig: () => Config, protocols: ProtocolModule[], opts
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
   const config = loadConfig();
+  // A long-lived server keeps its heap near its live data: V8 reads this flag whenever it sets the next
+  // full collection's limit, so setting it now (before the load) takes effect.
+  if (config.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
   const { createContext } = await import('../../context.ts');
   const { startServer } = await import('../../server.ts');
   const { printBanner } = await import('../banner.ts');
