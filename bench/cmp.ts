@@ -28,6 +28,7 @@ import { createProtocolContext } from '../src/protocol-context-impl.ts';
 import { startServer } from '../src/server.ts';
 import { benchContext, fmt, freshDb, pgReachable } from './support.ts';
 import { startCertgate, stopCertgate, timedLoad } from './server.ts';
+import { cpuPerOp, sampleCpu, type CpuSample } from './cpu-split.ts';
 
 const CONCURRENCY = 16;
 /** Alternating ir / pipeline rounds per database. */
@@ -94,6 +95,7 @@ export async function run(opts: { quick: boolean }): Promise<void> {
     let srv: Awaited<ReturnType<typeof startCertgate>> | undefined;
     let local: Awaited<ReturnType<typeof inProcessCmp>> | undefined;
     const rounds: Round[] = [];
+    const cpu: { http: [CpuSample, CpuSample][]; pipe: [CpuSample, CpuSample][] } = { http: [], pipe: [] };
     let failures = 0;
     try {
       srv = await startCertgate(db.dataDir, db.url, { profDirEnv: 'CMP_BENCH_PROF' });
@@ -126,8 +128,13 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       for (let r = 0; r < ROUNDS; r++) {
         // Fresh connections each round: the server closes keep-alive sockets left idle by the other phases.
         post.reset();
+        const c0 = sampleCpu(srv.child.pid);
         const http = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, ir);
+        const c1 = sampleCpu(srv.child.pid);
         const pipe = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, issue);
+        const c2 = sampleCpu();
+        cpu.http.push([c0, c1]);
+        cpu.pipe.push([{ ...c1, serverMain: 0, serverOthers: 0 }, c2]);
         const inproc = await timedLoad(Math.ceil(total / ROUNDS), seconds / ROUNDS, CONCURRENCY, handle);
         rounds.push({ http, pipe, inproc });
       }
@@ -141,11 +148,25 @@ export async function run(opts: { quick: boolean }): Promise<void> {
       await db2.drop();
     }
     report(driver, rounds, failures);
+    console.log(`  ${''.padEnd(9)} where the CPU goes, HTTP ir: ${cpuSplit(cpu.http, rounds.map((r) => r.http.n), 'client')}`);
+    console.log(`  ${''.padEnd(9)} where the CPU goes, pipeline: ${cpuSplit(cpu.pipe, rounds.map((r) => r.pipe.n), 'pipeline (this process)')}`);
     if (failures) throw new Error(`${failures} ir transactions failed`);
   }
 }
 
 type Load = Awaited<ReturnType<typeof timedLoad>>;
+
+/** The CPU of all rounds of one kind, summed, per transaction. */
+function cpuSplit(samples: [CpuSample, CpuSample][], ns: number[], selfName: string): string {
+  const zero: CpuSample = { serverMain: 0, serverOthers: 0, self: 0, postgres: 0 };
+  const sum = samples.reduce((acc, [a, b]) => ({
+    serverMain: acc.serverMain + b.serverMain - a.serverMain,
+    serverOthers: acc.serverOthers + b.serverOthers - a.serverOthers,
+    self: acc.self + b.self - a.self,
+    postgres: acc.postgres + b.postgres - a.postgres,
+  }), zero);
+  return cpuPerOp(zero, sum, ns.reduce((x, y) => x + y, 0), selfName);
+}
 type Round = { http: Load; pipe: Load; inproc: Load };
 
 /** Overall rates (every round's transactions over every round's time) and the median round ratio. */

@@ -46,7 +46,9 @@ export async function startCertgate(dataDir: string, url: string | undefined, op
   if (url) env.DATABASE_URL = url;
   else delete env.DATABASE_URL;
   const profDir = opts.profDirEnv ? process.env[opts.profDirEnv] : undefined;
-  const args = [...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), join(ROOT, 'bin/certgate.mjs'), 'serve', ...(httpsPort ? [] : ['--no-https'])];
+  // CERTGATE_BENCH_NODE_FLAGS: node/V8 flags for the server under test (e.g. `--v8-pool-size=1`), to compare runtimes.
+  const flags = process.env.CERTGATE_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const args = [...flags, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), join(ROOT, 'bin/certgate.mjs'), 'serve', ...(httpsPort ? [] : ['--no-https'])];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
