@@ -7,6 +7,7 @@
  * ones, plus HTTP-level variations) and reports per protocol: inputs, 4xx, 5xx, hangs (> 5 s),
  * crashes, RSS before and after. Exits non-zero on any 5xx, hang or crash, or RSS growth > 20 %.
  */
+import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -46,7 +47,8 @@ function parseArgs(argv: string[]): Args {
     dbs: [...dbs],
     seed: Number(get('seed') ?? Date.now() % 1e9),
     concurrency: Number(get('concurrency') ?? 8),
-    port: Number(get('port') ?? 19400),
+    // 0: the first free pair from 19400 on (HTTP, HTTPS), so two runs (or a run beside CI) can share a machine.
+    port: Number(get('port') ?? 0),
     hangMs: Number(get('hang-ms') ?? 5000),
     rssGate: !quick,
   };
@@ -208,6 +210,18 @@ async function fuzzTarget(server: Certgate, target: FuzzTarget, a: Args, temp: (
   return row;
 }
 
+/** The first port p ≥ from where p and p + 1 can both be bound on loopback. */
+async function freePortPair(from: number): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let p = from; p < from + 400; p += 2) if ((await free(p)) && (await free(p + 1))) return p;
+  throw new Error(`no free port pair in ${from}-${from + 400}`);
+}
+
 function hash(s: string): number {
   let h = 2166136261;
   for (const ch of s) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
@@ -237,13 +251,14 @@ async function main() {
     return d;
   };
   try {
+    const port = a.port || (await freePortPair(19400));
     for (const db of a.dbs) {
-      let server = await startCertgate(db, a.port);
+      let server = await startCertgate(db, port);
       try {
         for (const t of targets) {
           if (!server.alive()) {
             await server.stop();
-            server = await startCertgate(db, a.port);
+            server = await startCertgate(db, port);
           }
           const r = await fuzzTarget(server, t, a, temp);
           rows.push(r);
