@@ -58,7 +58,7 @@ export class SoftwareSigner implements Signer {
   }
 
   /**
-   * RSA signs on libuv's thread pool (a private operation is ~0.7 ms for 2048 bits, ~5 ms for 4096:
+   * RSA signs on libuv's thread pool (a private operation is ~0.3 ms for 2048 bits here, milliseconds for 4096:
    * on the event loop it would cap issuance at one core's signing rate); EC and EdDSA sign inline,
    * where a signature (~35 µs) costs less than the hand-off.
    */

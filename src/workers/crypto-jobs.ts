@@ -22,8 +22,6 @@ export type CryptoJob =
   | { kind: 'signature'; spki: Uint8Array; algorithm: AlgorithmIdentifier; data: Uint8Array; signature: Uint8Array }
   | { kind: 'mac-key'; scheme: MacKeyScheme; secret: Uint8Array };
 
-export type CryptoResult<J extends CryptoJob> = J extends { kind: 'csr' } ? ParsedCsr : J extends { kind: 'signature' } ? SignatureCheck : Buffer;
-
 /** Structured clone turns Buffers into Uint8Arrays: views the same bytes as a Buffer again. */
 export function buf(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -43,10 +41,7 @@ function checkSignature(spki: Uint8Array, algorithm: AlgorithmIdentifier, data: 
 }
 
 function macKey(scheme: MacKeyScheme, secret: Uint8Array): Buffer {
-  if (scheme.kind === 'pbm') {
-    const p = scheme.params;
-    return pbmKey({ ...p, salt: buf(p.salt), owf: p.owf, mac: p.mac }, secret);
-  }
+  if (scheme.kind === 'pbm') return pbmKey({ ...scheme.params, salt: buf(scheme.params.salt) }, secret);
   return pbmac1Key({ ...scheme.params, salt: buf(scheme.params.salt) }, secret);
 }
 
