@@ -23,7 +23,7 @@ export type CryptoJob =
   | { kind: 'mac-key'; scheme: MacKeyScheme; secret: Uint8Array };
 
 /** Structured clone turns Buffers into Uint8Arrays: views the same bytes as a Buffer again. */
-export function buf(u: Uint8Array): Buffer {
+function buf(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
 
