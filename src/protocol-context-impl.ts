@@ -125,6 +125,7 @@ export function createProtocolContext(ctx: Context, name: string): ProtocolConte
     crypto: {
       checkSignature: (spki, algorithm, data, signature) => ctx.crypto.checkSignature(spki, algorithm, data, signature),
       macKey: (scheme, secret) => ctx.crypto.macKey(scheme, secret),
+      macCheck: (input) => ctx.crypto.macCheck(input),
     },
     secrets: secretBox(ctx.kek, name),
     store: {

@@ -11,7 +11,7 @@ import type { EnrollmentRequest, Identifier, IssuanceResult, IssuedCertificate, 
 import type { Metrics } from './metrics.ts';
 import type { Profile, ProfileInput } from './profiles/model.ts';
 import type { AlgorithmIdentifier } from './pki/algorithm-identifier.ts';
-import type { MacKeyScheme, SignatureCheck } from './workers/crypto-jobs.ts';
+import type { MacCheck, MacCheckInput, MacKeyScheme, SignatureCheck } from './workers/crypto-jobs.ts';
 
 /**
  * THE SEAM (issue "narrow protocol seam"): everything a protocol adapter under protocols/ may
@@ -269,6 +269,8 @@ export interface ProfileQueries {
 export interface RequestCrypto {
   checkSignature(spki: Uint8Array, algorithm: AlgorithmIdentifier, data: Uint8Array, signature: Uint8Array): Promise<SignatureCheck>;
   macKey(scheme: MacKeyScheme, secret: Uint8Array): Promise<Buffer>;
+  /** A shared-secret MAC checked, then the signature `then` names only if the MAC holds: one worker trip. */
+  macCheck(input: MacCheckInput): Promise<MacCheck>;
 }
 
 // ── keys ─────────────────────────────────────────────────────────────────────

@@ -51,7 +51,9 @@ async function checkPop(ex: Exchange, m: CertReqMsg, spki: Buffer): Promise<KeyI
   }
   if (pop.kind !== 'signature') throw new CmpFailure('badPOP', `proof of possession by ${pop.kind} is not supported (sign the request)`);
   if (pop.poposkInput) throw new CmpFailure('badPOP', 'POPOSigningKeyInput is not supported: the template must carry subject and key');
-  const r = await ex.ctx.crypto.checkSignature(spki, pop.algorithm, m.certReqDer, pop.signature);
+  // Checked already with the sender's MAC (same decoded request), or now.
+  const pre = ex.sender?.kind === 'mac' ? ex.sender.crmf : undefined;
+  const r = pre?.pop && pre.reqs[0] === m ? pre.pop : await ex.ctx.crypto.checkSignature(spki, pop.algorithm, m.certReqDer, pop.signature);
   if (r.ok) return r.keyInfo;
   if (r.reason === 'bad-key') throw badTemplateKey();
   throw new CmpFailure('badPOP', 'proof of possession signature does not verify');
@@ -82,7 +84,8 @@ function templateSans(extensions: Buffer | undefined): Identifier[] | undefined 
 }
 
 async function parseCrmf(ex: Exchange, type: 'ir' | 'cr' | 'kur'): Promise<Parsed> {
-  const reqs = decodeCertReqMessages(ex.msg.body.content, readTlv(ex.msg.body.content));
+  const pre = ex.sender?.kind === 'mac' ? ex.sender.crmf : undefined;
+  const reqs = pre?.reqs ?? decodeCertReqMessages(ex.msg.body.content, readTlv(ex.msg.body.content));
   if (reqs.length !== 1) throw new CmpFailure('badRequest', 'exactly one certificate request per message (RFC 9483 §4.1.1)');
   const m = reqs[0];
   const t = m.certReq.certTemplate;

@@ -27,23 +27,39 @@ export class MacKeyCache {
 
   /** The HMAC key for `scheme` and `secret`, derived once per distinct input. */
   async key(scheme: MacScheme, secret: Buffer): Promise<Buffer> {
+    const hit = this.peek(scheme, secret);
+    if (hit) return hit;
+    const key = await this.derive(scheme, secret);
+    this.put(scheme, secret, key);
+    return key;
+  }
+
+  /** The key if it was derived before (counted as a hit or a miss). */
+  peek(scheme: MacScheme, secret: Buffer): Buffer | undefined {
+    const id = this.id(scheme, secret);
+    const hit = this.entries.get(id);
+    if (!hit) {
+      this.misses++;
+      return undefined;
+    }
+    // Least recently used goes first: re-insert to move to the end.
+    this.entries.delete(id);
+    this.entries.set(id, hit);
+    this.hits++;
+    return hit;
+  }
+
+  /** Remembers a key derived elsewhere (a worker's MAC check) for `scheme` and `secret`. */
+  put(scheme: MacScheme, secret: Buffer, key: Buffer): void {
+    this.entries.set(this.id(scheme, secret), key);
+    if (this.entries.size > MAX) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  private id(scheme: MacScheme, secret: Buffer): string {
     const p = scheme.params;
     const hashOid = scheme.kind === 'pbm' ? scheme.params.owf.oid : scheme.params.prf.oid;
     const len = scheme.kind === 'pbmac1' ? scheme.params.keyLength : 0;
-    const id = `${scheme.kind}|${hashOid}|${p.iterationCount}|${len}|${p.salt.toString('hex')}|${createHash('sha256').update(secret).digest('hex')}`;
-    const hit = this.entries.get(id);
-    if (hit) {
-      // Least recently used goes first: re-insert to move to the end.
-      this.entries.delete(id);
-      this.entries.set(id, hit);
-      this.hits++;
-      return hit;
-    }
-    this.misses++;
-    const key = await this.derive(scheme, secret);
-    this.entries.set(id, key);
-    if (this.entries.size > MAX) this.entries.delete(this.entries.keys().next().value!);
-    return key;
+    return `${scheme.kind}|${hashOid}|${p.iterationCount}|${len}|${p.salt.toString('hex')}|${createHash('sha256').update(secret).digest('hex')}`;
   }
 
   get size(): number {

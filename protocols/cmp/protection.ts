@@ -13,6 +13,7 @@ import { encodePKIMessage, protectedPartOf, type DecodedPKIMessage } from '../..
 import { PASSWORD_BASED_MAC, encodePbmParameter, hmacByOid, owfByOid, pbmParameterFromDer, type PBMParameter } from '../../src/pki/cmp-pbm.ts';
 import { PBMAC1, encodePbmac1Parameter, pbmac1ParameterFromDer, type Pbmac1Parameter } from '../../src/pki/cmp-pbmac1.ts';
 import { MacKeyCache } from './mac-keys.ts';
+import { crmfToCheck, type CrmfPrefetch } from './pop.ts';
 import { readTlv } from '../../src/pki/der.ts';
 import { isSupportedSignatureAlgorithm, verifySignature } from '../../src/pki/signature.ts';
 import { CmpFailure } from './failures.ts';
@@ -23,7 +24,7 @@ export type MacScheme = { kind: 'pbm'; params: PBMParameter } | { kind: 'pbmac1'
 
 /** Who sent a request, as its protection proved. */
 export type Sender =
-  | { kind: 'mac'; ref: string; alias: string | null; secret: Buffer; scheme: MacScheme }
+  | { kind: 'mac'; ref: string; alias: string | null; secret: Buffer; scheme: MacScheme; crmf?: CrmfPrefetch }
   | { kind: 'signature'; record: CertificateRecord; certDer: Buffer };
 
 /** How an answer is protected (kept with a transaction for its later answers). */
@@ -74,21 +75,29 @@ export function macKeyCache(ctx: ProtocolContext): MacKeyCache {
   return c;
 }
 
-async function computeMac(ctx: ProtocolContext, scheme: MacScheme, secret: Buffer, data: Buffer): Promise<Buffer> {
-  return createHmac(hmacByOid[scheme.params.mac.oid], await macKeyCache(ctx).key(scheme, secret)).update(data).digest();
-}
-
 async function verifyMac(msg: DecodedPKIMessage, ctx: ProtocolContext, settings: CmpSettings, secrets: SecretStore): Promise<Sender> {
   const scheme = macScheme(msg, settings);
   const ref = msg.header.senderKID?.toString('latin1');
   if (!ref) throw new CmpFailure('badMessageCheck', 'MAC protection needs senderKID (the reference)', false);
   const s = await secrets.usable(ref);
   // The same answer for an unknown reference and a wrong MAC: no reference oracle.
-  const expected = s ? await computeMac(ctx, scheme, s.secret, msg.protectedPart) : undefined;
-  if (!s || !expected || expected.length !== msg.protection!.length || !timingSafeEqual(expected, msg.protection!)) {
-    throw new CmpFailure('badMessageCheck', 'MAC verification failed (unknown reference or wrong secret)', false);
+  const refused = () => new CmpFailure('badMessageCheck', 'MAC verification failed (unknown reference or wrong secret)', false);
+  if (!s) throw refused();
+  const hmac = hmacByOid[scheme.params.mac.oid];
+  const cache = macKeyCache(ctx);
+  const known = cache.peek(scheme, s.secret);
+  if (known) {
+    const expected = createHmac(hmac, known).update(msg.protectedPart).digest();
+    if (expected.length !== msg.protection!.length || !timingSafeEqual(expected, msg.protection!)) throw refused();
+    return { kind: 'mac', ref, alias: s.alias, secret: s.secret, scheme };
   }
-  return { kind: 'mac', ref, alias: s.alias, secret: s.secret, scheme };
+  // Key not cached (a fresh salt, as OpenSSL sends): derive, check the MAC and then the POP in one
+  // worker trip; the POP is looked at only if the MAC holds.
+  const crmf = crmfToCheck(msg);
+  const r = await ctx.crypto.macCheck({ scheme, secret: s.secret, hmac, data: msg.protectedPart, mac: msg.protection!, then: crmf?.pop });
+  cache.put(scheme, s.secret, r.key);
+  if (!r.ok) throw refused();
+  return { kind: 'mac', ref, alias: s.alias, secret: s.secret, scheme, crmf: crmf && { reqs: crmf.reqs, pop: r.signature } };
 }
 
 async function verifySigned(msg: DecodedPKIMessage, ctx: ProtocolContext): Promise<Sender> {

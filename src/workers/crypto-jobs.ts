@@ -4,6 +4,7 @@
  * fallback, the event loop) runs with the same result. Jobs hold no CA key: only what the request
  * brought and, for a MAC, the protocol's shared secret.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AlgorithmIdentifier } from '../pki/algorithm-identifier.ts';
 import { pbmKey, type PBMParameter } from '../pki/cmp-pbm.ts';
 import { pbmac1Key, type Pbmac1Parameter } from '../pki/cmp-pbmac1.ts';
@@ -17,10 +18,42 @@ export type MacKeyScheme = { kind: 'pbm'; params: PBMParameter } | { kind: 'pbma
 /** The outcome of checking a signature by a key a request carries. */
 export type SignatureCheck = { ok: true; keyInfo: KeyInfo } | { ok: false; reason: 'bad-key' | 'bad-signature' };
 
+/** A signature by a key the request carries: what checkSignature reads. */
+export interface SignatureInput {
+  spki: Uint8Array;
+  algorithm: AlgorithmIdentifier;
+  data: Uint8Array;
+  signature: Uint8Array;
+}
+
+/**
+ * A shared-secret MAC checked, then (only if it holds) a signature the message carries: one trip to
+ * a worker where a MAC key and a POP check would otherwise take two.
+ */
+export interface MacCheckInput {
+  scheme: MacKeyScheme;
+  secret: Uint8Array;
+  /** The HMAC's hash (node:crypto name). */
+  hmac: string;
+  /** What the MAC covers, and the MAC the message carries. */
+  data: Uint8Array;
+  mac: Uint8Array;
+  /** Checked only when the MAC holds: no signature work for a sender who is not authenticated. */
+  then?: SignatureInput;
+}
+
+/** The derived key (for the caller's cache), whether the MAC holds and, if it does, the signature's check. */
+export interface MacCheck {
+  key: Buffer;
+  ok: boolean;
+  signature?: SignatureCheck;
+}
+
 export type CryptoJob =
   | { kind: 'csr'; der: Uint8Array }
-  | { kind: 'signature'; spki: Uint8Array; algorithm: AlgorithmIdentifier; data: Uint8Array; signature: Uint8Array }
-  | { kind: 'mac-key'; scheme: MacKeyScheme; secret: Uint8Array };
+  | ({ kind: 'signature' } & SignatureInput)
+  | { kind: 'mac-key'; scheme: MacKeyScheme; secret: Uint8Array }
+  | ({ kind: 'mac-check' } & MacCheckInput);
 
 /** Structured clone turns Buffers into Uint8Arrays: views the same bytes as a Buffer again. */
 function buf(u: Uint8Array): Buffer {
@@ -45,6 +78,14 @@ function macKey(scheme: MacKeyScheme, secret: Uint8Array): Buffer {
   return pbmac1Key({ ...scheme.params, salt: buf(scheme.params.salt) }, secret);
 }
 
+function macCheck(j: MacCheckInput): MacCheck {
+  const key = macKey(j.scheme, j.secret);
+  const mac = createHmac(j.hmac, key).update(j.data).digest();
+  const ok = mac.length === j.mac.length && timingSafeEqual(mac, j.mac);
+  if (!ok || !j.then) return { key, ok };
+  return { key, ok, signature: checkSignature(j.then.spki, j.then.algorithm, j.then.data, j.then.signature) };
+}
+
 /** Runs a job where it is called (worker thread or inline); throws what the underlying check throws. */
 export function runCryptoJob(job: CryptoJob): unknown {
   switch (job.kind) {
@@ -54,12 +95,15 @@ export function runCryptoJob(job: CryptoJob): unknown {
       return checkSignature(job.spki, job.algorithm, job.data, job.signature);
     case 'mac-key':
       return macKey(job.scheme, job.secret);
+    case 'mac-check':
+      return macCheck(job);
   }
 }
 
 /** A result as it arrives from a worker thread, with its Buffers restored. */
 export function reviveResult(job: CryptoJob, r: unknown): unknown {
   if (job.kind === 'mac-key') return buf(r as Uint8Array);
+  if (job.kind === 'mac-check') return { ...(r as MacCheck), key: buf((r as MacCheck).key) };
   if (job.kind !== 'csr') return r;
   const c = r as Omit<ParsedCsr, 'der'>;
   return {

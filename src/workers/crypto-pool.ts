@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { AlgorithmIdentifier } from '../pki/algorithm-identifier.ts';
 import type { ParsedCsr } from '../pki/csr.ts';
 import { BadCsr } from '../issuance/errors.ts';
-import { reviveResult, runCryptoJob, type CryptoJob, type MacKeyScheme, type SignatureCheck } from './crypto-jobs.ts';
+import { reviveResult, runCryptoJob, type CryptoJob, type MacCheck, type MacCheckInput, type MacKeyScheme, type SignatureCheck } from './crypto-jobs.ts';
 
 type Pending = { resolve: (r: unknown) => void; reject: (e: unknown) => void; job: CryptoJob };
 type Slot = { w: Worker; busy: number; ready: boolean };
@@ -37,6 +37,11 @@ export class CryptoPool {
   /** The MAC key a shared secret gives under PasswordBasedMac or PBMAC1; throws for unsupported parameters. */
   macKey(scheme: MacKeyScheme, secret: Uint8Array): Promise<Buffer> {
     return this.run({ kind: 'mac-key', scheme, secret }) as Promise<Buffer>;
+  }
+
+  /** A MAC checked and, only if it holds, the signature `input.then` names; one trip to a worker. */
+  macCheck(input: MacCheckInput): Promise<MacCheck> {
+    return this.run({ kind: 'mac-check', ...input }) as Promise<MacCheck>;
   }
 
   private run(job: CryptoJob): Promise<unknown> {

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pbmKey } from '../../src/pki/cmp-pbm.ts';
 import { pbmac1Key } from '../../src/pki/cmp-pbmac1.ts';
@@ -73,5 +73,43 @@ describe('request checks on worker threads', () => {
     expect((await pool.macKey(pbmac1, secret)).equals(pbmac1Key((pbmac1 as Extract<MacKeyScheme, { kind: 'pbmac1' }>).params, secret))).toBe(true);
     const unknownOwf: MacKeyScheme = { kind: 'pbm', params: { ...(pbm as Extract<MacKeyScheme, { kind: 'pbm' }>).params, owf: { oid: '1.2.3.4' } } };
     await expect(pool.macKey(unknownOwf, secret)).rejects.toThrow(/OWF/);
+  });
+
+  it('checks a MAC and then, only if it holds, the POP signature, in one job: worker and inline alike', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const spki = publicKey.export({ type: 'spki', format: 'der' });
+    const certReq = randomBytes(150);
+    const pop = { spki, algorithm: { oid: '1.2.840.10045.4.3.2' }, data: certReq, signature: sign('sha256', certReq, privateKey) };
+    const secret = Buffer.from('a shared secret');
+    const params = { salt: randomBytes(16), owf: { oid: '2.16.840.1.101.3.4.2.1' }, iterationCount: 500, mac: { oid: '1.3.6.1.5.5.8.1.2' } };
+    const key = pbmKey(params, secret);
+    const protectedPart = randomBytes(300);
+    const mac = createHmac('sha1', key).update(protectedPart).digest();
+    const input = { scheme: { kind: 'pbm' as const, params }, secret, hmac: 'sha1', data: protectedPart, mac };
+    const inline = new CryptoPool(0);
+    for (const p of [pool, inline]) {
+      const good = await p.macCheck({ ...input, then: pop });
+      expect(good.ok).toBe(true);
+      expect(Buffer.isBuffer(good.key) && good.key.equals(key)).toBe(true);
+      expect(good.signature).toEqual({ ok: true, keyInfo: { type: 'EC', curve: 'P-256' } });
+      // A forged POP under a good MAC: the MAC holds, the signature does not.
+      const forgedSig = Buffer.from(pop.signature);
+      forgedSig[forgedSig.length - 1] ^= 1;
+      expect(await p.macCheck({ ...input, then: { ...pop, signature: forgedSig } })).toMatchObject({ ok: true, signature: { ok: false, reason: 'bad-signature' } });
+      // A wrong MAC: refused, and the signature is not looked at (no work for an unauthenticated sender).
+      const wrong = Buffer.from(mac);
+      wrong[0] ^= 1;
+      const bad = await p.macCheck({ ...input, mac: wrong, then: pop });
+      expect(bad.ok).toBe(false);
+      expect(bad.signature).toBeUndefined();
+      // Another secret gives another key and a refusal; a short MAC is refused, not thrown.
+      expect((await p.macCheck({ ...input, secret: Buffer.from('another secret'), then: pop })).ok).toBe(false);
+      expect((await p.macCheck({ ...input, mac: mac.subarray(0, 10) })).ok).toBe(false);
+      // No POP to check: the MAC alone.
+      const alone = await p.macCheck(input);
+      expect(alone.ok).toBe(true);
+      expect(alone.signature).toBeUndefined();
+    }
+    await inline.close();
   });
 });
