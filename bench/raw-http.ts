@@ -22,6 +22,8 @@ class Conn {
   private buf: Buffer = Buffer.alloc(0);
   private waiting?: { resolve(a: RawAnswer): void; reject(e: Error): void };
   closed = false;
+  /** When the last answer came (ms): an idle connection is not reused near the server's keep-alive timeout. */
+  lastUsed = performance.now();
 
   constructor(host: string, port: number) {
     this.socket = connect({ host, port, noDelay: true });
@@ -64,9 +66,17 @@ class Conn {
     if (/\r\nconnection:\s*close/i.test(head)) this.closed = true;
     const w = this.waiting;
     this.waiting = undefined;
+    this.lastUsed = performance.now();
     w?.resolve({ status, body });
   }
 }
+
+/**
+ * Node's servers close a keep-alive connection after 5 s idle (`Keep-Alive: timeout=5`); a request
+ * written just then is lost with the connection. Idle connections older than this are closed
+ * here instead of reused.
+ */
+const IDLE_REUSE_MS = 2000;
 
 /** Up to `max` keep-alive connections to host:port; a request waits for a free one. */
 export class RawPoster {
@@ -115,7 +125,13 @@ export class RawPoster {
   }
 
   private take(): Promise<Conn> {
-    const c = this.idle.pop();
+    let c = this.idle.pop();
+    while (c && performance.now() - c.lastUsed > IDLE_REUSE_MS) {
+      c.close();
+      this.all.delete(c);
+      this.open--;
+      c = this.idle.pop();
+    }
     if (c) return Promise.resolve(c);
     if (this.open < this.max) {
       this.open++;

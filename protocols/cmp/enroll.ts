@@ -21,7 +21,7 @@ import { centralKeyRequest, centralKeySpec, keyRecipient, privateKeyEnvelope } f
 import { answer, implicitConfirmInfo, wantsImplicitConfirm, type Exchange } from './exchange.ts';
 import { CmpFailure, failInfoForError } from './failures.ts';
 import { responseProtection, senderId } from './protection.ts';
-import type { Transactions, TxProtection } from './transactions.ts';
+import { claimOf, type NewTx, type Transactions, type TxProtection } from './transactions.ts';
 
 interface Parsed {
   certReqId: bigint;
@@ -189,17 +189,22 @@ export async function enroll(ex: Exchange, txs: Transactions, type: EnrollBody):
   }
   if (p.central) p.key = { kind: 'generate', spec: await centralSpec(ex, profile, p.central.request) };
   const tx: TxProtection = { how: responseProtection(ex.sender!), implicit: wantsImplicitConfirm(ex.msg) && ex.aliasSettings.implicitConfirm, answer: answerType[type] };
-  await txs.claim({
+  const row: NewTx = {
     transactionId: ex.txid,
     bodyType: type,
     sender: senderId(ex.sender!),
     alias: ex.alias,
-    // Implicit confirm: claimed in its final state, so the usual path is one statement here.
+    // Implicit confirm: the row is written in its final state, so the usual path needs no update.
     state: tx.implicit ? 'confirmed' : 'issuing',
     serverNonce: ex.nonce.toString('hex'),
     certReqId: String(p.certReqId),
     protection: tx,
-  });
+  };
+  // Implicit confirm, the usual case, has no statement of its own for the transaction: its row goes
+  // in with the certificate, in the certificate's INSERT (claimOnPersist in transactions.ts), and a
+  // transactionID used before meets the certificate's idempotency key there (refused below).
+  const folded = tx.implicit;
+  if (!folded) await txs.claim(row);
   const req: EnrollmentRequest = {
     principal: principalOf(ex, profile),
     profile,
@@ -208,17 +213,27 @@ export async function enroll(ex: Exchange, txs: Transactions, type: EnrollBody):
     sans: p.sans,
     validity: p.validity,
     replaces: p.replaces,
-    idempotencyKey: `${ex.txid}:${p.certReqId}`,
+    // One certificate per transaction (RFC 9483: one request per message): the key is the
+    // transactionID alone, so any enrolment that reuses it meets this key.
+    idempotencyKey: ex.txid,
     idempotencyKeyUnused: true,
-    metadata: { cmp: { transactionId: ex.txid, alias: ex.alias, body: type } },
+    metadata: { cmp: { transactionId: ex.txid, alias: ex.alias, body: type, ...(folded ? { claim: claimOf(row) } : {}) } },
   };
   let result: IssuanceResult;
   try {
     result = await ex.ctx.pipeline.issue(req);
   } catch (e) {
-    await txs.set(ex.txid, { state: 'failed' });
+    // The transactionID is spent either way (a retry starts a new transaction).
+    if (folded) await txs.tryClaim({ ...row, state: 'failed' });
+    else await txs.set(ex.txid, { state: 'failed' });
     if (isIssuanceError(e)) throw new CmpFailure(failInfoForError(e), e.message);
     throw e;
+  }
+  if (folded) {
+    // The stored result of this transactionID (and certReqId): a replay, or a reused transactionID.
+    if (result.replayed) throw new CmpFailure('transactionIdInUse', 'transactionID already used');
+    // Held for approval or refused: no certificate carried the row in; claim the transaction now.
+    if (result.status !== 'issued') await txs.claim({ ...row, state: result.status === 'pending' ? 'pending' : 'failed' });
   }
   const envelope = p.central && result.status === 'issued' ? await centralKeyEnvelope(ex, result, p.central.recipient) : undefined;
   return certificateAnswer(ex, txs, tx, p.certReqId, result, true, envelope);

@@ -5,6 +5,7 @@ import { answerSigner } from './protection.ts';
 import { mountRoutes } from './routes.ts';
 import { SecretStore } from './secrets.ts';
 import { CmpService } from './service.ts';
+import { claimOnPersist } from './transactions.ts';
 import { cmpSettings, type CmpSettings } from './settings.ts';
 
 /**
@@ -23,6 +24,7 @@ export function createCmpProtocol(opts: { settings?: Partial<CmpSettings> } = {}
       const settings = { ...cmpSettings(), ...opts.settings };
       const secrets = new SecretStore(ctx, settings.secretCacheMs);
       const service = new CmpService(ctx, settings, secrets);
+      ctx.pipeline.onPersistSql('transaction', claimOnPersist);
       services.push(service);
       mountAdmin(ctx, secrets);
       // The default issuer's CMP signer identity is made now, not by the first signed answer.

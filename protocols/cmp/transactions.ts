@@ -35,6 +35,11 @@ export class Transactions {
     if (!(await this.claims.claim(row))) throw new CmpFailure('transactionIdInUse', 'transactionID already used');
   }
 
+  /** Claims a transactionID if it is free; false when it was used. */
+  tryClaim(row: NewTx): Promise<boolean> {
+    return this.claims.claim(row);
+  }
+
   async get(transactionId: string): Promise<TxRow | undefined> {
     const [row] = await this.ctx.store.db.select().from(cmpTransactions).where(eq(cmpTransactions.transactionId, transactionId)).limit(1);
     return row;
@@ -65,6 +70,34 @@ export class Transactions {
       .where(and(eq(cmpTransactions.state, 'waiting'), lt(cmpTransactions.confirmBy, now)))
       .returning();
   }
+}
+
+/**
+ * The transaction row of an implicitly confirmed enrolment, carried in its certificate's metadata
+ * (`metadata.cmp.claim`): the fields the certificate row does not already hold.
+ */
+export function claimOf(row: NewTx): Record<string, unknown> {
+  return { sender: row.sender, serverNonce: row.serverNonce, certReqId: row.certReqId ?? null, protection: row.protection };
+}
+
+/**
+ * The persist hook (SQL, in the certificate's own INSERT statement) that writes the transaction row
+ * of an implicitly confirmed enrolment, confirmed, with the certificate's issuer and serial: one
+ * statement per batch of certificates instead of a claim statement of its own (on PostgreSQL that
+ * statement was ~150 µs of database CPU per transaction). A transactionID used before is refused
+ * by the certificate's idempotency key (the transactionID), which keeps the certificate out:
+ * the pipeline then returns the stored result as a replay, and enroll() answers transactionIdInUse.
+ * Not caught: a transactionID used before only by a message that issued nothing (genm, rr); the
+ * certificate is issued and that earlier row is left as it was.
+ */
+export function claimOnPersist(rows: string): string {
+  return `insert into cmp_transactions (transaction_id, body_type, sender, alias, state, server_nonce, cert_req_id, protection, issuer_id, serial)
+    select r.metadata->'cmp'->>'transactionId', r.metadata->'cmp'->>'body', r.metadata->'cmp'->'claim'->>'sender',
+      r.metadata->'cmp'->>'alias', 'confirmed', r.metadata->'cmp'->'claim'->>'serverNonce', r.metadata->'cmp'->'claim'->>'certReqId',
+      r.metadata->'cmp'->'claim'->'protection', r.issuer_id, r.serial
+    from ${rows} r
+    where r.metadata->'cmp'->'claim' is not null
+    on conflict do nothing`;
 }
 
 /**

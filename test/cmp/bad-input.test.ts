@@ -4,11 +4,15 @@
  * no certificate is written.
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { count } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificates } from '../../src/db/schema.ts';
+import { parseCertificate } from '../../src/pki/certificate.ts';
+import { encodeGenContent } from '../../src/pki/cmp-info-type-value.ts';
+import { cmpTransactions } from '../../protocols/cmp/schema.ts';
 import { PKIStatus } from '../../src/pki/cmp-status-info.ts';
 import { drivers } from '../support/context.ts';
+import { makeCsr } from '../support/openssl.ts';
 import { certConfBody, crmfBody, decodeAnswer, failInfoOf, header, issuedCert, makeCmpEnv, newKey, protect, verifiesWith, type CmpEnv } from './client.ts';
 
 describe.each(drivers)('CMP bad input (%s)', (driver) => {
@@ -86,6 +90,31 @@ describe.each(drivers)('CMP bad input (%s)', (driver) => {
     const der = protect(header({ implicit: true }), crmfBody('ir', 'replay-msg', newKey()), mac);
     issuedCert(decodeAnswer((await env.post(der)).der));
     await refused(der, 'transactionIdInUse');
+  });
+
+  it('implicit confirm: the transaction row goes in with the certificate (confirmed, its issuer and serial); its transactionID is then spent for any message', async () => {
+    const tid = randomBytes(16);
+    const cert = parseCertificate(issuedCert(decodeAnswer((await env.post(protect(header({ transactionID: tid, implicit: true }), crmfBody('ir', 'folded-claim', newKey()), mac))).der)));
+    const [row] = await env.t.ctx.db.select().from(cmpTransactions).where(eq(cmpTransactions.transactionId, tid.toString('hex')));
+    expect(row).toMatchObject({ state: 'confirmed', bodyType: 'ir', issuerId: 'dev-issuing', serial: cert.serialHex, certReqId: '0', sender: `ref:${mac.ref}` });
+    expect(row.protection).toMatchObject({ implicit: true, answer: 'ip' });
+    await refused(protect(header({ transactionID: tid }), { type: 'genm', content: encodeGenContent([]) }, mac), 'transactionIdInUse');
+  });
+
+  it('one certificate per transaction: a transactionID that issued by p10cr is refused to a later ir', async () => {
+    const tid = randomBytes(16);
+    const csr = makeCsr({ subject: '/CN=p10-then-ir.example', sans: ['DNS:p10-then-ir.example'] });
+    issuedCert(decodeAnswer((await env.post(protect(header({ transactionID: tid, implicit: true }), { type: 'p10cr', content: csr.der }, mac))).der));
+    await refused(protect(header({ transactionID: tid, implicit: true }), crmfBody('ir', 'p10-then-ir', newKey()), mac), 'transactionIdInUse');
+  });
+
+  it('the same message twice at once: one certificate, the other answer transactionIdInUse', async () => {
+    const der = protect(header({ implicit: true }), crmfBody('ir', 'replay-race', newKey()), mac);
+    const before = await certCount();
+    const answers = (await Promise.all([env.post(der), env.post(der)])).map((r) => decodeAnswer(r.der));
+    expect(answers.map((m) => m.body.type).sort()).toEqual(['error', 'ip']);
+    expect(failInfoOf(answers.find((m) => m.body.type === 'error')!)).toEqual(['transactionIdInUse']);
+    expect(await certCount()).toBe(before + 1);
   });
 
   it('certConf: wrong recipNonce, wrong hash, then the right one, then a replay', async () => {

@@ -194,6 +194,22 @@ describe.each(drivers)('CMP with openssl cmp (%s)', (driver) => {
     verify('c8.pem');
   });
 
+  it('manual approval with implicit confirm asked: ip waiting, polling, then the certificate; the transaction ends confirmed', async () => {
+    key('k8b.pem');
+    const run = cmp(['-cmd', 'ir', ...macArgs(), '-newkey', f('k8b.pem'), '-subject', '/CN=cmp-manual-implicit.example', '-sans', 'cmp-manual-implicit.example', '-implicit_confirm', '-certout', f('c8b.pem')], 'cmp/manual');
+    let id: string | undefined;
+    for (let i = 0; i < 100 && !id; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      id = (await env.t.ctx.pipeline.listRequests('pending')).find((p) => p.subject === 'CN=cmp-manual-implicit.example')?.id;
+    }
+    expect(id).toBeDefined();
+    await env.t.ctx.pipeline.approve(id!, 'officer:test');
+    const out = await run;
+    expect(out).toContain('received ip/cp/kup after polling');
+    verify('c8b.pem');
+    expect((await tx('c8b.pem')).state).toBe('confirmed');
+  });
+
   it('admin API: a secret made with POST /api/v1/cmp/secrets works; disabled, it is refused', async () => {
     const op = await env.t.ctx.tokens.ensureOperator('cmp-test', 'administrator');
     const token = await env.t.ctx.tokens.issue(op, 600);
