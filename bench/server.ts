@@ -37,11 +37,11 @@ export interface BenchServer {
  * `certgate serve` on PGlite in `dataDir`, or on PostgreSQL at `url`; HTTPS only when asked.
  * `profDirEnv` names an environment variable that, when set, gives a --cpu-prof directory.
  */
-export async function startCertgate(dataDir: string, url: string | undefined, opts: { https?: boolean; profDirEnv?: string } = {}): Promise<BenchServer> {
+export async function startCertgate(dataDir: string, url: string | undefined, opts: { https?: boolean; profDirEnv?: string; env?: Record<string, string> } = {}): Promise<BenchServer> {
   const httpPort = await freePort();
   const httpsPort = opts.https ? await freePort() : undefined;
   const base = `http://127.0.0.1:${httpPort}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, CERTGATE_DATA_DIR: dataDir, CERTGATE_HTTP_PORT: String(httpPort), CERTGATE_HOST: '127.0.0.1', CERTGATE_PUBLIC_URL: base, CERTGATE_LOG_LEVEL: 'warn', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+  const env: NodeJS.ProcessEnv = { ...process.env, CERTGATE_DATA_DIR: dataDir, CERTGATE_HTTP_PORT: String(httpPort), CERTGATE_HOST: '127.0.0.1', CERTGATE_PUBLIC_URL: base, CERTGATE_LOG_LEVEL: 'warn', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', ...opts.env };
   if (httpsPort) env.CERTGATE_HTTPS_PORT = String(httpsPort);
   if (url) env.DATABASE_URL = url;
   else delete env.DATABASE_URL;
