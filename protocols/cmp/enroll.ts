@@ -230,7 +230,7 @@ export async function enroll(ex: Exchange, txs: Transactions, type: EnrollBody):
     throw e;
   }
   if (folded) {
-    // The stored result of this transactionID (and certReqId): a replay, or a reused transactionID.
+    // The stored result of this transactionID: a replay, or a reused transactionID.
     if (result.replayed) throw new CmpFailure('transactionIdInUse', 'transactionID already used');
     // Held for approval or refused: no certificate carried the row in; claim the transaction now.
     if (result.status !== 'issued') await txs.claim({ ...row, state: result.status === 'pending' ? 'pending' : 'failed' });
