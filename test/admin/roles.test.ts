@@ -70,6 +70,21 @@ describe.each(drivers)('admin API roles and authentication (%s)', (driver) => {
     ]);
     return JSON.stringify({ c, p, i, r, cr, op, a });
   };
+  /**
+   * The snapshot once earlier calls' deferred work has landed (a revocation's CRL is published after
+   * the call returns): two equal snapshots 100 ms apart. Under CI load such a write landed between
+   * `before` and `after` of the next test.
+   */
+  const settled = async () => {
+    let prev = await snapshot();
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const next = await snapshot();
+      if (next === prev) return next;
+      prev = next;
+    }
+    return prev;
+  };
 
   beforeAll(async () => {
     t = await makeTestContext(driver);
@@ -239,7 +254,7 @@ describe.each(drivers)('admin API roles and authentication (%s)', (driver) => {
       if (mayNot.length) {
         it.each(mayNot.map(([name, c]) => [name, c] as const))('may not call %s: 403, nothing changed', async (_name, c) => {
           const r = await c.make();
-          const before = await snapshot();
+          const before = await settled();
           const res = await call(app, tokens[role], r.method, r.path, r.body);
           expect(res.status).toBe(403);
           expect(res.body.error).toBe('Forbidden');
@@ -268,7 +283,7 @@ describe.each(drivers)('admin API roles and authentication (%s)', (driver) => {
 
   describe('authentication', () => {
     const expect401 = async (authorization: string | undefined, method = 'GET', path = '/issuers', body?: unknown) => {
-      const before = await snapshot();
+      const before = await settled();
       const res = await call(app, authorization, method, path, body);
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('Unauthorized');
